@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Debian packages nbcampus and its tests need; installs only what is missing (run as root).
+set -euo pipefail
+packages=(
+  chromium          # browser tests (headless)
+  bubblewrap        # grading sandbox (namespaces)
+  podman            # docker profile: containers through the Docker-compatible API
+  debootstrap       # building the base image without a registry
+  gcc libc6-dev     # C kernel
+  fonts-dejavu-core # readable screenshots
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# PostgreSQL 15 server binaries (the tests start a private cluster).
+[ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# All set-up on a fresh machine: system packages (when root), the Python virtualenv with
+# nbcampus in editable mode, configurable-http-proxy from npm, kernels and the lab extension.
+# Idempotent: a second run only checks.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here"
+
+if [ "$(id -u)" = 0 ]; then
+  bash scripts/install-system-deps.sh
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+# pip prints a warning per missing local mirror on some machines; keep the log readable.
+.venv/bin/pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
+.venv/bin/python -c 'import nbcampus' # fails the set-up if the install did not work
+
+# configurable-http-proxy, the Hub's default proxy, lives in .tools/ (not global).
+if [ ! -x .tools/node_modules/.bin/configurable-http-proxy ]; then
+  mkdir -p .tools
+  npm install --silent --no-audit --no-fund --prefix .tools configurable-http-proxy@^4.6 >/dev/null
+fi
+
+# --- post-install steps of the parts (kernels, lab extension) go below ---
