@@ -1,0 +1,81 @@
+"""The managed Hub services of the campus: campus, grader and the idle culler, with their roles."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from nbcampus.ports import free_port
+from nbcampus.settings import Settings
+
+
+def service_environment(settings: Settings) -> dict[str, str]:
+    """What a service must know that the Hub does not pass on by itself."""
+    env = {
+        "NBCAMPUS_PROFILE": settings.profile,
+        "NBCAMPUS_DATA_DIR": str(settings.data_dir),
+        "NBCAMPUS_BIND_URL": settings.bind_url,
+    }
+    if settings.db_url:
+        env["NBCAMPUS_DB_URL"] = settings.db_url
+    return env
+
+
+def campus_services(settings: Settings, idle_timeout: int) -> list[dict[str, Any]]:
+    env = service_environment(settings)
+    services: list[dict[str, Any]] = []
+    for name, module in (("campus", "nbcampus.hub.campus"), ("grader", "nbcampus.grader")):
+        services.append(
+            {
+                "name": name,
+                "url": f"http://127.0.0.1:{free_port()}",
+                "command": [sys.executable, "-m", module],
+                "environment": env,
+                "cwd": str(settings.data_dir),
+                "oauth_no_confirm": True,
+                "display": False,
+            }
+        )
+    services.append(
+        {
+            "name": "idle-culler",
+            "command": [
+                sys.executable,
+                "-m",
+                "jupyterhub_idle_culler",
+                f"--timeout={idle_timeout}",
+                "--cull-every=300",
+            ],
+        }
+    )
+    return services
+
+
+def service_roles() -> list[dict[str, Any]]:
+    return [
+        {
+            "name": "campus-services",
+            "description": "The campus and grader services manage users, groups and each other",
+            "scopes": [
+                "admin:users",
+                "admin:groups",
+                "list:users",
+                "read:users",
+                "admin:servers",
+                "access:services",
+                "tokens",
+            ],
+            "services": ["campus", "grader"],
+        },
+        {
+            "name": "idle-culler",
+            "description": "Stops servers nobody has used for a while",
+            "scopes": [
+                "list:users",
+                "read:users:activity",
+                "read:servers",
+                "delete:servers",
+            ],
+            "services": ["idle-culler"],
+        },
+    ]

@@ -1,0 +1,69 @@
+"""nbcampus: the one JupyterHub configuration.
+
+Run it with `nbcampus run` (which prepares the data directory, secrets and database first).
+Everything an operator may change is an environment variable or a `c.*` line below; add your
+own `c.*` lines in `$NBCAMPUS_DATA_DIR/jupyterhub_config_extra.py` rather than editing this
+file, so that upgrades stay painless.
+
+Environment:
+  NBCAMPUS_PROFILE       local (default) | docker | kubernetes: how student servers run
+  NBCAMPUS_DATA_DIR      where the local profile keeps everything: databases, homes, secrets
+  NBCAMPUS_DB_URL        one database for the Hub and the services (postgresql://...);
+                         unset: a SQLite file per part in the data directory
+  NBCAMPUS_BIND_URL      public URL of the campus, path included (default http://127.0.0.1:8000)
+  NBCAMPUS_DEMO          1/0: create the demo accounts on first start (default: 1 with local)
+  NBCAMPUS_ALLOW_SIGNUP  1/0: let visitors create student accounts (default 0)
+  NBCAMPUS_IDLE_TIMEOUT  seconds before an unused student server is stopped (default 3600)
+"""
+
+import os
+from pathlib import Path
+
+from nbcampus.hub.profiles import configure_profile
+from nbcampus.hub.roles import campus_role_groups, hub_roles
+from nbcampus.hub.services import campus_services, service_roles
+from nbcampus.ports import free_port
+from nbcampus.secretfiles import ensure_secret
+from nbcampus.settings import Settings
+
+c = get_config()  # noqa: F821 - provided by JupyterHub
+settings = Settings.from_env()
+here = Path(__file__).parent
+
+# --- where the Hub listens, and where it keeps its state ---------------------------------
+c.JupyterHub.bind_url = settings.bind_url
+c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{free_port()}"
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{free_port()}"
+c.JupyterHub.db_url = settings.database_url("jupyterhub")
+c.JupyterHub.cookie_secret_file = str(settings.secrets_dir / "jupyterhub_cookie_secret")
+c.ConfigurableHTTPProxy.auth_token = ensure_secret(settings.secrets_dir / "proxy_auth_token")
+c.ConfigurableHTTPProxy.pid_file = str(settings.data_dir / "jupyterhub-proxy.pid")
+chp = here / ".tools" / "node_modules" / ".bin" / "configurable-http-proxy"
+if chp.exists():
+    c.ConfigurableHTTPProxy.command = [str(chp)]
+c.JupyterHub.template_paths = [str(here / "hub" / "templates")]
+
+# --- who may log in ------------------------------------------------------------------------
+c.JupyterHub.authenticator_class = "nbcampus.hub.auth.CampusAuthenticator"
+c.CampusAuthenticator.db_url = settings.database_url("campus")
+c.CampusAuthenticator.allow_signup = settings.allow_signup
+
+# Campus roles are Hub groups (visible on the admin page) carrying Hub RBAC roles. The
+# campus service keeps them in sync when accounts change while the Hub runs.
+c.JupyterHub.load_groups = campus_role_groups(settings.database_url("campus"))
+c.JupyterHub.load_roles = hub_roles() + service_roles()
+c.JupyterHub.extra_user_scopes = {"access:services"}
+
+# --- the campus services -------------------------------------------------------------------
+idle_timeout = int(os.environ.get("NBCAMPUS_IDLE_TIMEOUT", "3600"))
+c.JupyterHub.services = campus_services(settings, idle_timeout)
+
+# --- student servers ------------------------------------------------------------------------
+c.Spawner.default_url = "/lab"
+c.Spawner.environment = {"NBCAMPUS_PROFILE": settings.profile}
+configure_profile(c, settings)
+
+# --- the operator's own additions -----------------------------------------------------------
+extra = settings.data_dir / "jupyterhub_config_extra.py"
+if extra.exists():
+    load_subconfig(str(extra))  # noqa: F821 - provided by traitlets

@@ -1,0 +1,137 @@
+"""The skeleton every nbcampus Hub service shares: config, database, auth, JSON errors.
+
+A service is a tornado application started by the Hub as a managed service. It learns its
+URL, prefix and API token from the `JUPYTERHUB_*` variables the Hub sets, authenticates
+requests with `HubOAuth` (browser cookies and API tokens alike), and answers every error as
+JSON. Subclasses name their migrations and their handlers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler
+from jupyterhub.utils import url_path_join
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from tornado import web
+from tornado.httpserver import HTTPServer
+from traitlets import Integer, Unicode, default
+from traitlets.config import Application
+
+from .db import DatabaseSchemaMismatch, MigrationSet, make_engine, prepare_database, session_factory
+from .settings import Settings
+from .web import NotFoundHandler
+
+
+class ServiceApp(Application):
+    """Base of the campus and grader services."""
+
+    service_name: ClassVar[str] = ""
+    migrations: ClassVar[MigrationSet | None] = None
+
+    db_url = Unicode(
+        help="SQLAlchemy URL of this service's database (default: from NBCAMPUS_DB_URL, or a "
+        "SQLite file in NBCAMPUS_DATA_DIR).",
+    ).tag(config=True)
+
+    service_prefix = Unicode(
+        help="URL prefix the Hub routes to this service (JUPYTERHUB_SERVICE_PREFIX).",
+    ).tag(config=True)
+
+    service_url = Unicode(
+        help="Address this service listens on (JUPYTERHUB_SERVICE_URL).",
+    ).tag(config=True)
+
+    max_body_size = Integer(
+        64 * 1024 * 1024,
+        help="Largest request body accepted, in bytes (uploads included).",
+    ).tag(config=True)
+
+    @default("db_url")
+    def _db_url_default(self) -> str:
+        return Settings.from_env().database_url(self.service_name)
+
+    @default("service_prefix")
+    def _prefix_default(self) -> str:
+        return os.environ.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{self.service_name}/")
+
+    @default("service_url")
+    def _url_default(self) -> str:
+        return os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101")
+
+    engine: Engine
+    db: sessionmaker[Session]
+
+    def init_db(self) -> None:
+        self.engine = make_engine(self.db_url)
+        if self.migrations is not None:
+            outcome = prepare_database(self.engine, self.db_url, self.migrations)
+            self.log.info("%s database %s", self.service_name, outcome)
+        self.db = session_factory(self.engine)
+
+    def handlers(self) -> list[tuple[str, type, dict[str, Any]] | tuple[str, type]]:
+        """The service's REST handlers, with paths relative to the prefix."""
+        raise NotImplementedError
+
+    def extra_settings(self) -> dict[str, Any]:
+        """More tornado settings a subclass needs in its handlers."""
+        return {}
+
+    def make_app(self) -> web.Application:
+        prefix = self.service_prefix
+        hub_auth = HubOAuth(cache_max_age=60)
+        routes: list[Any] = [
+            (url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler),
+        ]
+        for route in self.handlers():
+            path, *rest = route
+            routes.append((url_path_join(prefix, path), *rest))
+        routes.append((r".*", NotFoundHandler))
+        settings = {
+            "hub_auth": hub_auth,
+            "cookie_secret": os.urandom(32),
+            "service_prefix": prefix,
+            "app": self,
+            "db": self.db,
+            "static_url_prefix": url_path_join(prefix, "static/"),
+            **self.extra_settings(),
+        }
+        return web.Application(routes, **settings)
+
+    def start_server(self) -> HTTPServer:
+        url = urlsplit(self.service_url)
+        server = HTTPServer(self.make_app(), max_body_size=self.max_body_size, xheaders=True)
+        server.listen(url.port or 80, url.hostname or "127.0.0.1")
+        self.log.info("%s listening on %s", self.service_name, self.service_url)
+        return server
+
+    async def on_start(self) -> None:
+        """Background work a subclass runs alongside the server (queues, schedulers)."""
+
+    async def run(self) -> None:
+        self.init_db()
+        self.start_server()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await self.on_start()
+        await stop.wait()
+
+    @classmethod
+    def launch(cls, argv: list[str] | None = None) -> None:
+        logging.basicConfig(level=logging.INFO)
+        app = cls()
+        app.initialize(argv)
+        try:
+            asyncio.run(app.run())
+        except DatabaseSchemaMismatch as err:
+            print(f"{cls.service_name}: {err}", file=sys.stderr)
+            sys.exit(3)
