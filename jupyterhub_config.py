@@ -51,6 +51,7 @@ c.CampusAuthenticator.allow_signup = settings.allow_signup
 # Campus roles are Hub groups (visible on the admin page) carrying Hub RBAC roles. The
 # campus service keeps them in sync when accounts change while the Hub runs.
 c.JupyterHub.load_groups = campus_role_groups(settings.database_url("campus"))
+c.Authenticator.admin_users = set(c.JupyterHub.load_groups["campus-admin"]["users"])
 c.JupyterHub.load_roles = hub_roles() + service_roles()
 c.JupyterHub.extra_user_scopes = {"access:services"}
 
