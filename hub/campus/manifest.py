@@ -1,0 +1,255 @@
+"""Course content as files: read and check a course's `course.yaml`.
+
+A course is a folder `courses/<slug>/` with a `course.yaml` and one folder per lesson under
+`lessons/<lesson-slug>/` holding nbgrader *source* notebooks. The nbgrader course_id is the
+course slug, the assignment_id the lesson slug, and a coding exercise's slug is its notebook's
+stem. This module only parses and validates; it touches no database, so the grader may import
+it too.
+
+```yaml
+slug: python-intro
+title: Introduction to Python
+description: ...
+kernel: python3          # the Jupyter kernel of the coding notebooks
+published: true
+sections:
+  - slug: basics
+    title: Basics
+    lessons:
+      - slug: 01-values
+        title: Values and variables
+        exercises:
+          - {slug: welcome, title: Welcome, type: material, xp: 5}
+          - {slug: values, title: Values, type: coding, xp: 20}   # lessons/01-values/values.ipynb
+badges:                  # optional, course badges (see the engagement rules)
+  - {slug: py-finisher, name: Finisher, rarity: rare, criteria: {kind: course_complete}}
+```
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+EXERCISE_TYPES = ("video", "quiz", "material", "assignment", "coding")
+# Exercises graded by nbgrader from a notebook in the lesson folder.
+NOTEBOOK_TYPES = ("coding", "assignment")
+RARITIES = ("common", "rare", "epic", "legendary")
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
+DEFAULT_XP = {"video": 5, "quiz": 10, "material": 5, "assignment": 30, "coding": 20}
+
+
+class ManifestError(ValueError):
+    """The course folder or its course.yaml is not a valid course."""
+
+
+@dataclass(frozen=True)
+class ExerciseSpec:
+    slug: str
+    title: str
+    type: str
+    notebook: Path | None
+    xp: int
+    points: float
+
+
+@dataclass(frozen=True)
+class LessonSpec:
+    slug: str
+    title: str
+    description: str
+    exercises: tuple[ExerciseSpec, ...]
+
+    @property
+    def notebooks(self) -> tuple[Path, ...]:
+        return tuple(e.notebook for e in self.exercises if e.notebook is not None)
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    slug: str
+    title: str
+    description: str
+    lessons: tuple[LessonSpec, ...]
+
+
+@dataclass(frozen=True)
+class BadgeSpec:
+    slug: str
+    name: str
+    description: str
+    rarity: str
+    image: str
+    criteria: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class CourseManifest:
+    slug: str
+    title: str
+    description: str
+    kernel: str
+    published: bool
+    sections: tuple[SectionSpec, ...]
+    directory: Path
+    badges: tuple[BadgeSpec, ...] = ()
+
+    @property
+    def lessons(self) -> tuple[LessonSpec, ...]:
+        return tuple(lesson for s in self.sections for lesson in s.lessons)
+
+
+def _str(data: dict[str, Any], key: str, where: str, default: str | None = None) -> str:
+    value = data.get(key, default)
+    if not isinstance(value, str) or (default is None and not value.strip()):
+        raise ManifestError(f"{where}: '{key}' must be a non-empty string")
+    return value
+
+
+def _slug(data: dict[str, Any], where: str) -> str:
+    slug = data.get("slug")
+    if not isinstance(slug, str) or not SLUG_RE.match(slug):
+        raise ManifestError(f"{where}: 'slug' must match {SLUG_RE.pattern}, got {slug!r}")
+    return slug
+
+
+def _list(data: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
+    items = data.get(key) or []
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ManifestError(f"{where}: '{key}' must be a list of mappings")
+    return items
+
+
+def notebook_points(path: Path) -> float:
+    """The total points of an nbgrader source notebook's graded cells."""
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ManifestError(f"{path}: not a readable notebook ({err})") from None
+    total = 0.0
+    for cell in nb.get("cells", []):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") or meta.get("task"):
+            total += float(meta.get("points", 0) or 0)
+    return total
+
+
+def _exercise(data: dict[str, Any], lesson_dir: Path, where: str) -> ExerciseSpec:
+    slug = _slug(data, where)
+    where = f"{where} exercise {slug}"
+    kind = data.get("type", "coding")
+    if kind not in EXERCISE_TYPES:
+        raise ManifestError(f"{where}: type must be one of {', '.join(EXERCISE_TYPES)}")
+    notebook: Path | None = None
+    if kind in NOTEBOOK_TYPES:
+        name = data.get("notebook", f"{slug}.ipynb")
+        if not isinstance(name, str) or "/" in name or not name.endswith(".ipynb"):
+            raise ManifestError(f"{where}: notebook must be a file name ending in .ipynb")
+        if Path(name).stem != slug:
+            raise ManifestError(f"{where}: the exercise slug must be the notebook's stem")
+        notebook = lesson_dir / name
+        if not notebook.is_file():
+            raise ManifestError(f"{where}: notebook {notebook} is missing")
+    xp = data.get("xp", DEFAULT_XP[kind])
+    if not isinstance(xp, int) or isinstance(xp, bool) or not 0 <= xp <= 10_000:
+        raise ManifestError(f"{where}: xp must be an integer between 0 and 10000")
+    points = data.get("points")
+    if points is None:
+        points = notebook_points(notebook) if notebook is not None else 0.0
+    if not isinstance(points, int | float) or isinstance(points, bool) or points < 0:
+        raise ManifestError(f"{where}: points must be a non-negative number")
+    return ExerciseSpec(
+        slug=slug,
+        title=_str(data, "title", where, default=slug),
+        type=kind,
+        notebook=notebook,
+        xp=xp,
+        points=float(points),
+    )
+
+
+def _badge(data: dict[str, Any], where: str) -> BadgeSpec:
+    slug = _slug(data, where)
+    rarity = data.get("rarity", "common")
+    if rarity not in RARITIES:
+        raise ManifestError(f"{where} badge {slug}: rarity must be one of {', '.join(RARITIES)}")
+    criteria = data.get("criteria") or {}
+    if not isinstance(criteria, dict) or not isinstance(criteria.get("kind", ""), str):
+        raise ManifestError(f"{where} badge {slug}: criteria must be a mapping with a 'kind'")
+    return BadgeSpec(
+        slug=slug,
+        name=_str(data, "name", where, default=slug),
+        description=_str(data, "description", where, default=""),
+        rarity=rarity,
+        image=_str(data, "image", where, default=""),
+        criteria=dict(criteria),
+    )
+
+
+def load_manifest(course_dir: Path) -> CourseManifest:
+    """Read and validate `course_dir/course.yaml`; raise ManifestError with the reason."""
+    course_dir = Path(course_dir)
+    path = course_dir / "course.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise ManifestError(f"{path}: cannot read ({err.strerror})") from None
+    except yaml.YAMLError as err:
+        raise ManifestError(f"{path}: not valid YAML ({err})") from None
+    if not isinstance(data, dict):
+        raise ManifestError(f"{path}: must be a mapping")
+    where = str(path)
+    slug = _slug(data, where)
+    published = data.get("published", False)
+    if not isinstance(published, bool):
+        raise ManifestError(f"{where}: published must be true or false")
+    sections: list[SectionSpec] = []
+    seen_lessons: set[str] = set()
+    for sec in _list(data, "sections", where):
+        sec_slug = _slug(sec, where)
+        sec_where = f"{where} section {sec_slug}"
+        lessons: list[LessonSpec] = []
+        for les in _list(sec, "lessons", sec_where):
+            les_slug = _slug(les, sec_where)
+            if les_slug in seen_lessons:
+                raise ManifestError(f"{where}: lesson {les_slug} appears twice")
+            seen_lessons.add(les_slug)
+            les_where = f"{sec_where} lesson {les_slug}"
+            lesson_dir = course_dir / "lessons" / les_slug
+            exercises = [_exercise(e, lesson_dir, les_where) for e in _list(les, "exercises", "")]
+            slugs = [e.slug for e in exercises]
+            if len(set(slugs)) != len(slugs):
+                raise ManifestError(f"{les_where}: exercise slugs must be unique")
+            lessons.append(
+                LessonSpec(
+                    slug=les_slug,
+                    title=_str(les, "title", les_where, default=les_slug),
+                    description=_str(les, "description", les_where, default=""),
+                    exercises=tuple(exercises),
+                )
+            )
+        sections.append(
+            SectionSpec(
+                slug=sec_slug,
+                title=_str(sec, "title", sec_where, default=sec_slug),
+                description=_str(sec, "description", sec_where, default=""),
+                lessons=tuple(lessons),
+            )
+        )
+    if not seen_lessons:
+        raise ManifestError(f"{where}: a course needs at least one lesson")
+    return CourseManifest(
+        slug=slug,
+        title=_str(data, "title", where),
+        description=_str(data, "description", where, default=""),
+        kernel=_str(data, "kernel", where, default="python3"),
+        published=published,
+        sections=tuple(sections),
+        directory=course_dir.resolve(),
+        badges=tuple(_badge(b, where) for b in _list(data, "badges", where)),
+    )
