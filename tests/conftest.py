@@ -115,3 +115,13 @@ def browser() -> Iterator[Any]:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dev_null_stays_a_device() -> Iterator[None]:
+    """Guard against a tool run as root replacing /dev/null (a linker writing `-o /dev/null`
+    unlinks it first), which breaks every later test in confusing ways."""
+    yield
+    import stat as _stat
+
+    assert _stat.S_ISCHR(os.stat("/dev/null").st_mode), "/dev/null is no longer a device"
