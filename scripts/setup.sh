@@ -23,4 +23,9 @@ if [ ! -x .tools/node_modules/.bin/configurable-http-proxy ]; then
   npm install --silent --no-audit --no-fund --prefix .tools configurable-http-proxy@^4.6 >/dev/null
 fi
 
+# JupyterLab defaults for every student: no news or update checks (the campus has no use for
+# them, and they reach out to the internet).
+mkdir -p .venv/share/jupyter/lab/settings
+cp hub/lab-settings/overrides.json .venv/share/jupyter/lab/settings/overrides.json
+
 # --- post-install steps of the parts (kernels, lab extension) go below ---
