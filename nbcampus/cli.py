@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 # Each service's migrations, as "module:attribute" (imported only when needed).
 MIGRATION_SETS = [
     "nbcampus.hub.campus.orm:MIGRATIONS",
+    "nbcampus.hub.lti.orm:MIGRATIONS",
 ]
 
 
