@@ -1,0 +1,365 @@
+"""A test LMS of our own: real RSA keys and JWKS, OIDC authorization, OAuth2 token endpoint
+with client assertions, AGS line items and scores, NRPS memberships, and LTI 1.1 Basic
+Outcomes, served over HTTP on 127.0.0.1.
+
+This stands in for Moodle or Canvas, whose network cannot exist here; everything the tool
+does against it (signatures, keys, HTTP) is real.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import jwt
+import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+LTI = "https://purl.imsglobal.org/spec/lti/claim/"
+ROLE = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
+
+
+def new_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def public_jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
+    jwk = RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    jwk.update(kid=kid, alg="RS256", use="sig")
+    return jwk
+
+
+class TestPlatform:
+    """An LTI 1.3 platform (and LTI 1.1 consumer) on a random port of 127.0.0.1."""
+
+    __test__ = False  # not a pytest class
+
+    def __init__(self, issuer: str | None = None, client_id: str = "tool-client-1") -> None:
+        self.key = new_key()
+        self.kid = "platform-key-1"
+        self.client_id = client_id
+        self.deployment_id = "deployment-1"
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.server.platform = self  # type: ignore[attr-defined]
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.issuer = issuer or self.url
+        self.tool_jwks_url = ""  # set by the test: where the tool publishes its keys
+        # AGS / NRPS state, keyed by context id
+        self.line_items: dict[str, list[dict[str, Any]]] = {}
+        self.scores: list[dict[str, Any]] = []
+        self.members: dict[str, list[dict[str, Any]]] = {}
+        self.outcomes: list[dict[str, str]] = []
+        self.tokens: dict[str, list[str]] = {}
+        self.token_requests: list[dict[str, str]] = []
+        self.fail_scores = 0  # answer this many score posts with a 503 first
+        self.consumer_key, self.consumer_secret = "lti11-key", secrets.token_urlsafe(16)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> TestPlatform:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    # --- endpoints the tool is told about --------------------------------------------------
+    @property
+    def jwks_url(self) -> str:
+        return self.url + "/jwks"
+
+    @property
+    def auth_url(self) -> str:
+        return self.url + "/auth"
+
+    @property
+    def token_url(self) -> str:
+        return self.url + "/token"
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [public_jwk(self.key, self.kid)]}
+
+    # --- messages ----------------------------------------------------------------------------
+    def claims(
+        self,
+        sub: str,
+        roles: list[str],
+        nonce: str,
+        context_id: str = "course-1",
+        link_id: str = "link-1",
+        message_type: str = "LtiResourceLinkRequest",
+        **extra: Any,
+    ) -> dict[str, Any]:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "aud": self.client_id,
+            "sub": sub,
+            "iat": now,
+            "exp": now + 300,
+            "nonce": nonce,
+            "name": f"Person {sub}",
+            "email": f"{sub}@lms.example.org",
+            LTI + "version": "1.3.0",
+            LTI + "message_type": message_type,
+            LTI + "deployment_id": self.deployment_id,
+            LTI + "roles": roles,
+            LTI + "context": {"id": context_id, "label": "C101", "title": "C programming"},
+            LTI + "target_link_uri": "",
+        }
+        if message_type == "LtiResourceLinkRequest":
+            claims[LTI + "resource_link"] = {"id": link_id, "title": "Lesson link"}
+            claims["https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"] = {
+                "scope": [
+                    "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
+                    "https://purl.imsglobal.org/spec/lti-ags/scope/score",
+                ],
+                "lineitems": f"{self.url}/ags/{context_id}/lineitems",
+            }
+            claims["https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"] = {
+                "context_memberships_url": f"{self.url}/nrps/{context_id}/memberships",
+                "service_versions": ["2.0"],
+            }
+        else:
+            claims["https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"] = {
+                "deep_link_return_url": f"{self.url}/deep-link-return",
+                "accept_types": ["ltiResourceLink"],
+                "accept_presentation_document_targets": ["iframe", "window"],
+                "data": "opaque-dl-data",
+            }
+        claims.update(extra)
+        return claims
+
+    def sign(self, claims: dict[str, Any], key: Any = None, kid: str | None = None) -> str:
+        return jwt.encode(
+            claims,
+            key or self.key,
+            algorithm="RS256",
+            headers={"kid": kid or self.kid},
+        )
+
+    # --- the browser side of an LTI 1.3 launch -------------------------------------------------
+    def launch(
+        self,
+        session: requests.Session,
+        hub_url: str,
+        sub: str,
+        roles: list[str],
+        target_link_uri: str | None = None,
+        **claim_args: Any,
+    ) -> requests.Response:
+        """Play the LMS and the browser: login initiation, authorization, form post.
+
+        Returns the tool's answer to the id_token post (not followed).
+        """
+        target = target_link_uri or hub_url + "hub/home"
+        resp = session.post(
+            hub_url + "hub/lti13/login",
+            data={
+                "iss": self.issuer,
+                "login_hint": sub,
+                "target_link_uri": target,
+                "client_id": self.client_id,
+                "lti_deployment_id": self.deployment_id,
+                "lti_message_hint": "hint-" + sub,
+            },
+            allow_redirects=False,
+            timeout=10,
+        )
+        if resp.status_code != 302:
+            return resp
+        auth = parse_qs(urlsplit(resp.headers["Location"]).query)
+        assert resp.headers["Location"].startswith(self.auth_url), resp.headers["Location"]
+        assert auth["lti_message_hint"] == ["hint-" + sub]
+        claims = self.claims(sub, roles, auth["nonce"][0], **claim_args)
+        claims[LTI + "target_link_uri"] = target
+        token = self.sign(claims)
+        return session.post(
+            auth["redirect_uri"][0],
+            data={"id_token": token, "state": auth["state"][0]},
+            allow_redirects=False,
+            timeout=30,
+        )
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: ThreadingHTTPServer
+
+    def log_message(self, *args: Any) -> None:  # keep test output quiet
+        pass
+
+    @property
+    def platform(self) -> TestPlatform:
+        return self.server.platform  # type: ignore[attr-defined]
+
+    def _send(self, status: int, body: Any, ctype: str = "application/json") -> None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def _scopes(self) -> list[str] | None:
+        auth = self.headers.get("Authorization", "")
+        if not auth.startswith("Bearer "):
+            return None
+        return self.platform.tokens.get(auth[len("Bearer ") :])
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        path = urlsplit(self.path).path
+        if path == "/jwks":
+            return self._send(200, self.platform.jwks())
+        parts = path.strip("/").split("/")
+        if self._scopes() is None:
+            return self._send(401, {"error": "invalid_token"})
+        if parts[0] == "ags" and parts[2] == "lineitems" and len(parts) == 3:
+            query = parse_qs(urlsplit(self.path).query)
+            items = self.platform.line_items.get(parts[1], [])
+            if "resource_link_id" in query:
+                items = [i for i in items if i.get("resourceLinkId") in query["resource_link_id"]]
+            if "tag" in query:
+                items = [i for i in items if i.get("tag") in query["tag"]]
+            return self._send(200, items, "application/vnd.ims.lis.v2.lineitemcontainer+json")
+        if parts[0] == "nrps" and parts[2] == "memberships":
+            members = self.platform.members.get(parts[1], [])
+            body = {"id": self.path, "context": {"id": parts[1]}, "members": members}
+            return self._send(200, body, "application/vnd.ims.lti-nrps.v2.membershipcontainer+json")
+        return self._send(404, {"error": "not found"})
+
+    def do_POST(self) -> None:  # noqa: N802
+        path = urlsplit(self.path).path
+        body = self._body()
+        if path == "/token":
+            return self._token(parse_qs(body.decode()))
+        if path == "/outcomes":
+            return self._outcome(body)
+        parts = path.strip("/").split("/")
+        scopes = self._scopes()
+        if scopes is None:
+            return self._send(401, {"error": "invalid_token"})
+        if parts[0] == "ags" and len(parts) == 3:
+            item = json.loads(body)
+            item["id"] = f"{self.platform.url}/ags/{parts[1]}/lineitems/{uuid.uuid4().hex[:8]}"
+            self.platform.line_items.setdefault(parts[1], []).append(item)
+            return self._send(201, item, "application/vnd.ims.lis.v2.lineitem+json")
+        if parts[0] == "ags" and len(parts) == 5 and parts[4] == "scores":
+            if not any(s.endswith("/score") for s in scopes):
+                return self._send(403, {"error": "scope"})
+            if self.platform.fail_scores > 0:
+                self.platform.fail_scores -= 1
+                return self._send(503, {"error": "try later"})
+            score = json.loads(body)
+            score["lineitem"] = path.rsplit("/scores", 1)[0]
+            self.platform.scores.append(score)
+            return self._send(200, {})
+        return self._send(404, {"error": "not found"})
+
+    def _token(self, form: dict[str, list[str]]) -> None:
+        """OAuth2 client credentials with a JWT client assertion signed by the tool's key."""
+        p = self.platform
+        flat = {k: v[0] for k, v in form.items()}
+        p.token_requests.append(flat)
+        if flat.get("grant_type") != "client_credentials" or flat.get("client_assertion_type") != (
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+        ):
+            return self._send(400, {"error": "unsupported_grant_type"})
+        try:
+            jwks = jwt.PyJWKClient(p.tool_jwks_url)
+            key = jwks.get_signing_key_from_jwt(flat["client_assertion"]).key
+            claims = jwt.decode(
+                flat["client_assertion"],
+                key,
+                algorithms=["RS256"],
+                audience=p.token_url,
+                options={"require": ["exp", "iat", "jti", "iss", "sub"]},
+            )
+        except Exception as err:
+            return self._send(401, {"error": "invalid_client", "error_description": str(err)})
+        if claims["sub"] != p.client_id or claims["iss"] != p.client_id:
+            return self._send(401, {"error": "invalid_client"})
+        token = secrets.token_urlsafe(16)
+        p.tokens[token] = flat.get("scope", "").split()
+        return self._send(
+            200,
+            {
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": 3600,
+                "scope": flat.get("scope", ""),
+            },
+        )
+
+    def _outcome(self, body: bytes) -> None:
+        """LTI 1.1 Basic Outcomes: an OAuth1-signed POX replaceResult (body hash checked)."""
+        from oauthlib.oauth1 import SignatureOnlyEndpoint
+
+        p = self.platform
+        endpoint = SignatureOnlyEndpoint(_OutcomeValidator(p))
+        ok, _ = endpoint.validate_request(
+            p.url + self.path, "POST", body.decode(), dict(self.headers)
+        )
+        import base64
+        import hashlib
+
+        auth = self.headers.get("Authorization", "")
+        digest = base64.b64encode(hashlib.sha1(body).digest()).decode()  # noqa: S324 - the spec
+        if not ok or urlencode({"h": digest})[2:] not in auth:
+            return self._send(401, b"<bad/>", "application/xml")
+        text = body.decode()
+        sourcedid = text.split("<sourcedId>")[1].split("</sourcedId>")[0]
+        score = text.split("<textString>")[1].split("</textString>")[0]
+        p.outcomes.append({"sourcedid": sourcedid, "score": score})
+        reply = (
+            '<?xml version="1.0" encoding="UTF-8"?><imsx_POXEnvelopeResponse '
+            'xmlns="http://www.imsglobal.org/services/ltiv1p1/xsd/imsoms_v1p0"><imsx_POXHeader>'
+            "<imsx_POXResponseHeaderInfo><imsx_statusInfo><imsx_codeMajor>success"
+            "</imsx_codeMajor></imsx_statusInfo></imsx_POXResponseHeaderInfo></imsx_POXHeader>"
+            "<imsx_POXBody><replaceResultResponse/></imsx_POXBody></imsx_POXEnvelopeResponse>"
+        )
+        return self._send(200, reply.encode(), "application/xml")
+
+
+def _outcome_validator_base() -> type:
+    from oauthlib.oauth1 import RequestValidator
+
+    return RequestValidator
+
+
+class _OutcomeValidator(_outcome_validator_base()):  # type: ignore[misc]
+    def __init__(self, platform: TestPlatform) -> None:
+        super().__init__()
+        self.platform = platform
+
+    @property
+    def enforce_ssl(self) -> bool:
+        return False
+
+    def check_client_key(self, key: str) -> bool:
+        return True
+
+    def check_nonce(self, nonce: str) -> bool:
+        return True
+
+    def validate_client_key(self, key: str, request: Any) -> bool:
+        return key == self.platform.consumer_key
+
+    def get_client_secret(self, key: str, request: Any) -> str:
+        return self.platform.consumer_secret
+
+    def validate_timestamp_and_nonce(self, *args: Any, **kwargs: Any) -> bool:
+        return True
+
+    @property
+    def dummy_client(self) -> str:
+        return "dummy"
