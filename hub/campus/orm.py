@@ -6,10 +6,21 @@ so the Hub, the campus and the grader may share one PostgreSQL database.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from sqlalchemy import Boolean, DateTime, Integer, String, Text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from nbcampus.db import MigrationSet
 
@@ -43,3 +54,283 @@ class Account(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# --- courses (imported from course.yaml; see manifest.py) -----------------------------------
+# People are referred to by their Hub user name: local accounts, LMS users and services alike.
+UserName = String(64)
+
+
+class Course(Base):
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True, index=True)
+    title: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    kernel: Mapped[str] = mapped_column(String(64), default="python3")
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    sections: Mapped[list[Section]] = relationship(
+        back_populates="course", order_by="Section.order_index"
+    )
+
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'published', 'archived')", name="ck_course_status"),
+    )
+
+
+class Section(Base):
+    __tablename__ = "sections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    order_index: Mapped[int] = mapped_column(Integer)
+
+    course: Mapped[Course] = relationship(back_populates="sections")
+
+    __table_args__ = (UniqueConstraint("course_id", "slug", name="uq_section_slug"),)
+
+
+class Lesson(Base):
+    """A lesson; `order_index` is its 1-based position in the whole course (meeting n)."""
+
+    __tablename__ = "lessons"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    section_id: Mapped[int] = mapped_column(ForeignKey("sections.id", ondelete="CASCADE"))
+    slug: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    order_index: Mapped[int] = mapped_column(Integer)
+    # A lesson dropped from the manifest is retired, not deleted: progress stays.
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (UniqueConstraint("course_id", "slug", name="uq_lesson_slug"),)
+
+
+class Exercise(Base):
+    __tablename__ = "exercises"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"), index=True)
+    slug: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(16))
+    notebook: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    xp: Mapped[int] = mapped_column(Integer, default=0)
+    points: Mapped[float] = mapped_column(Float, default=0.0)
+    order_index: Mapped[int] = mapped_column(Integer)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        UniqueConstraint("lesson_id", "slug", name="uq_exercise_slug"),
+        CheckConstraint(
+            "type IN ('video', 'quiz', 'material', 'assignment', 'coding')",
+            name="ck_exercise_type",
+        ),
+    )
+
+
+# --- classes, enrollments, credits, attendance, unlocks --------------------------------------
+class CampusClass(Base):
+    """A class of a course: group or private, a package of meetings, one lesson per meeting."""
+
+    __tablename__ = "classes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    instructor: Mapped[str | None] = mapped_column(UserName, nullable=True, index=True)
+    type: Mapped[str] = mapped_column(String(16), default="group")
+    max_capacity: Mapped[int] = mapped_column(Integer)
+    current_capacity: Mapped[int] = mapped_column(Integer, default=0)
+    total_meetings: Mapped[int] = mapped_column(Integer)
+    meetings_completed: Mapped[int] = mapped_column(Integer, default=0)
+    lessons_unlocked: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    enrollment_deadline: Mapped[date | None] = mapped_column(Date, nullable=True)
+    start_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    end_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    continued_from_class_id: Mapped[int | None] = mapped_column(
+        ForeignKey("classes.id"), nullable=True
+    )
+    created_by: Mapped[str | None] = mapped_column(UserName, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("type IN ('group', 'private')", name="ck_class_type"),
+        CheckConstraint("max_capacity > 0", name="ck_class_capacity"),
+        CheckConstraint("current_capacity <= max_capacity", name="ck_class_not_over"),
+        CheckConstraint("total_meetings > 0", name="ck_class_meetings"),
+        CheckConstraint("meetings_completed <= total_meetings", name="ck_class_meetings_done"),
+        # One meeting = one lesson: never more lessons open than meetings held.
+        CheckConstraint("lessons_unlocked <= meetings_completed", name="ck_class_unlocks"),
+        CheckConstraint(
+            "status IN ('draft', 'enrollment_open', 'active', 'completed', 'cancelled')",
+            name="ck_class_status",
+        ),
+    )
+
+
+class Enrollment(Base):
+    """A student in a class, with their meeting credits.
+
+    credits_remaining = meeting_credits + credits_adjusted - credits_used, where credits_used
+    counts present/late meetings and credits_adjusted sums the manual adjustments.
+    """
+
+    __tablename__ = "class_enrollments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("classes.id"), index=True)
+    student: Mapped[str] = mapped_column(UserName, index=True)
+    meeting_credits: Mapped[int] = mapped_column(Integer)
+    credits_used: Mapped[int] = mapped_column(Integer, default=0)
+    credits_adjusted: Mapped[int] = mapped_column(Integer, default=0)
+    attendance_rate: Mapped[float | None] = mapped_column(Float, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    enrolled_by: Mapped[str | None] = mapped_column(UserName, nullable=True)
+    enrolled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("class_id", "student", name="uq_enrollment"),
+        CheckConstraint("credits_used >= 0", name="ck_enrollment_used"),
+        CheckConstraint(
+            "meeting_credits + credits_adjusted - credits_used >= 0", name="ck_enrollment_balance"
+        ),
+        CheckConstraint("status IN ('active', 'completed', 'withdrawn')", name="ck_enroll_status"),
+    )
+
+    @property
+    def credits_remaining(self) -> int:
+        return self.meeting_credits + self.credits_adjusted - self.credits_used
+
+
+class Attendance(Base):
+    __tablename__ = "class_attendance"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("classes.id"), index=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("class_enrollments.id"), index=True)
+    meeting_number: Mapped[int] = mapped_column(Integer)
+    meeting_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(8))
+    credit_deducted: Mapped[bool] = mapped_column(Boolean, default=False)
+    marked_by: Mapped[str] = mapped_column(UserName)
+    marked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(UserName, nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (
+        # One record per student per meeting: the database refuses a double count.
+        UniqueConstraint("enrollment_id", "meeting_number", name="uq_attendance"),
+        CheckConstraint("status IN ('present', 'absent', 'late')", name="ck_attendance_status"),
+    )
+
+
+class AttendanceEdit(Base):
+    """The audit trail of changes to an attendance record."""
+
+    __tablename__ = "class_attendance_edits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attendance_id: Mapped[int] = mapped_column(ForeignKey("class_attendance.id"), index=True)
+    old_status: Mapped[str] = mapped_column(String(8))
+    new_status: Mapped[str] = mapped_column(String(8))
+    credit_change: Mapped[int] = mapped_column(Integer)
+    edited_by: Mapped[str] = mapped_column(UserName)
+    edited_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+
+class CreditAdjustment(Base):
+    """A manual credit change; before/after are the remaining credits."""
+
+    __tablename__ = "credit_adjustments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("class_enrollments.id"), index=True)
+    adjustment: Mapped[int] = mapped_column(Integer)
+    credits_before: Mapped[int] = mapped_column(Integer)
+    credits_after: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(32))
+    reason_detail: Mapped[str] = mapped_column(Text, default="")
+    adjusted_by: Mapped[str] = mapped_column(UserName, index=True)
+    adjusted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint(
+            "reason IN ('makeup_class', 'refund', 'error_correction', 'bonus', 'other')",
+            name="ck_credit_reason",
+        ),
+    )
+
+
+class LessonUnlock(Base):
+    __tablename__ = "lesson_unlocks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("classes.id"), index=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id"))
+    unlocked_by: Mapped[str] = mapped_column(UserName)
+    unlocked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("class_id", "lesson_id", name="uq_lesson_unlock"),)
+
+
+# --- progress ----------------------------------------------------------------------------------
+class LessonProgress(Base):
+    __tablename__ = "lesson_progress"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user: Mapped[str] = mapped_column(UserName, index=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id"), index=True)
+    completed: Mapped[bool] = mapped_column(Boolean, default=False)
+    exercises_completed: Mapped[int] = mapped_column(Integer, default=0)
+    total_exercises: Mapped[int] = mapped_column(Integer, default=0)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("user", "lesson_id", name="uq_lesson_progress"),)
+
+
+class ExerciseProgress(Base):
+    __tablename__ = "exercise_progress"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user: Mapped[str] = mapped_column(UserName, index=True)
+    exercise_id: Mapped[int] = mapped_column(ForeignKey("exercises.id"), index=True)
+    completed: Mapped[bool] = mapped_column(Boolean, default=False)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    max_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("user", "exercise_id", name="uq_exercise_progress"),)
+
+
+class GradingResult(Base):
+    """An autograde result the grader posted; idempotent on (submission_id, exercise)."""
+
+    __tablename__ = "grading_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[str] = mapped_column(String(100))
+    exercise_id: Mapped[int] = mapped_column(ForeignKey("exercises.id"), index=True)
+    user: Mapped[str] = mapped_column(UserName, index=True)
+    score: Mapped[float] = mapped_column(Float)
+    max_score: Mapped[float] = mapped_column(Float)
+    graded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("submission_id", "exercise_id", name="uq_grading_result"),)

@@ -1,0 +1,279 @@
+"""Classes, enrollment and lesson unlocks: the seed's business rules in one place.
+
+Every write that depends on a class's counters first takes a lock on the class row
+(`lock_class`), so concurrent enrollments, attendance and unlocks on one class run one after
+another on PostgreSQL, and SQLite's single writer is taken up front instead of on upgrade.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from nbcampus.web import APIError
+
+from .courses import active_lessons
+from .orm import Account, CampusClass, Course, Enrollment, Lesson, LessonUnlock, utcnow
+
+CLASS_TYPES = ("group", "private")
+CLASS_STATUSES = ("draft", "enrollment_open", "active", "completed", "cancelled")
+# Which status changes a school makes; anything else is a CONFLICT.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "draft": ("enrollment_open", "active", "cancelled"),
+    "enrollment_open": ("active", "draft", "cancelled"),
+    "active": ("completed", "cancelled"),
+    "completed": (),
+    "cancelled": (),
+}
+
+
+def lock_class(session: Session, class_id: int) -> CampusClass:
+    """The class row, locked for this transaction (404 if there is none).
+
+    The no-op UPDATE takes the row lock on PostgreSQL and SQLite's write lock before any read,
+    so two writers never both read the same counters; FOR UPDATE keeps the intent explicit.
+    """
+    result = session.execute(
+        sa.update(CampusClass).where(CampusClass.id == class_id).values(updated_at=utcnow())
+    )
+    if result.rowcount == 0:
+        raise APIError(404, f"no class {class_id}")
+    return session.scalars(
+        sa.select(CampusClass)
+        .where(CampusClass.id == class_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def get_class(session: Session, class_id: int) -> CampusClass:
+    klass = session.get(CampusClass, class_id)
+    if klass is None:
+        raise APIError(404, f"no class {class_id}")
+    return klass
+
+
+def _account_role(session: Session, name: str) -> str | None:
+    return session.scalar(sa.select(Account.role).where(Account.name == name, Account.active))
+
+
+def create_class(
+    session: Session,
+    *,
+    name: str,
+    course_slug: str,
+    type: str,
+    total_meetings: int,
+    max_capacity: int | None,
+    instructor: str | None,
+    created_by: str,
+    status: str = "draft",
+    enrollment_deadline: date | None = None,
+    start_date: date | None = None,
+    end_date: date | None = None,
+    continued_from: int | None = None,
+) -> CampusClass:
+    course = session.scalar(sa.select(Course).where(Course.slug == course_slug))
+    if course is None:
+        raise APIError(404, f"no course {course_slug!r}")
+    if type == "private":
+        if max_capacity not in (None, 1):
+            raise APIError(400, "a private class has exactly one student", field="max_capacity")
+        max_capacity = 1
+    elif max_capacity is None:
+        raise APIError(400, "'max_capacity' is required for a group class", field="max_capacity")
+    if instructor is not None and _account_role(session, instructor) not in ("instructor", "admin"):
+        raise APIError(400, f"{instructor!r} is not an instructor", field="instructor")
+    if status not in ("draft", "enrollment_open", "active"):
+        raise APIError(400, "a new class starts as draft, enrollment_open or active")
+    if start_date and end_date and end_date < start_date:
+        raise APIError(400, "end_date is before start_date", field="end_date")
+    if continued_from is not None:
+        previous = session.get(CampusClass, continued_from)
+        if previous is None:
+            raise APIError(404, f"no class {continued_from} to continue from")
+        if type != "private" or previous.course_id != course.id:
+            raise APIError(400, "a continuation is a private class of the same course")
+    klass = CampusClass(
+        name=name,
+        course_id=course.id,
+        instructor=instructor,
+        type=type,
+        max_capacity=max_capacity,
+        current_capacity=0,
+        total_meetings=total_meetings,
+        status=status,
+        enrollment_deadline=enrollment_deadline,
+        start_date=start_date,
+        end_date=end_date,
+        continued_from_class_id=continued_from,
+        created_by=created_by,
+    )
+    session.add(klass)
+    session.flush()
+    return klass
+
+
+def update_class(session: Session, class_id: int, changes: dict[str, Any]) -> CampusClass:
+    """Apply validated changes (name, instructor, status, total_meetings, max_capacity)."""
+    klass = lock_class(session, class_id)
+    if "status" in changes and changes["status"] != klass.status:
+        new = changes["status"]
+        if new not in TRANSITIONS[klass.status]:
+            raise APIError(409, f"a class cannot go from {klass.status} to {new}")
+        klass.status = new
+    if "total_meetings" in changes:
+        meetings = changes["total_meetings"]
+        if klass.type == "group" and klass.status not in ("draft", "enrollment_open"):
+            raise APIError(409, "a group class's meetings are fixed once it is active")
+        if meetings < klass.meetings_completed:
+            raise APIError(409, f"{klass.meetings_completed} meetings are already completed")
+        added = meetings - klass.total_meetings
+        klass.total_meetings = meetings
+        # Every student's package follows the class's (1 meeting = 1 credit).
+        for enrollment in session.scalars(
+            sa.select(Enrollment).filter_by(class_id=klass.id, status="active")
+        ):
+            if enrollment.credits_remaining + added < 0:
+                raise APIError(409, f"{enrollment.student} has used more credits than that")
+            enrollment.meeting_credits += added
+    if "max_capacity" in changes:
+        capacity = changes["max_capacity"]
+        if klass.type == "private" and capacity != 1:
+            raise APIError(409, "a private class has exactly one student")
+        if capacity < klass.current_capacity:
+            raise APIError(409, f"{klass.current_capacity} students are already enrolled")
+        klass.max_capacity = capacity
+    if "instructor" in changes:
+        name = changes["instructor"]
+        if name is not None and _account_role(session, name) not in ("instructor", "admin"):
+            raise APIError(400, f"{name!r} is not an instructor", field="instructor")
+        klass.instructor = name
+    if "name" in changes:
+        klass.name = changes["name"]
+    session.flush()
+    return klass
+
+
+def enroll(session: Session, class_id: int, student: str, by: str) -> Enrollment:
+    """Enroll a student: credits = the class's meetings; the enrollment rules apply."""
+    klass = lock_class(session, class_id)
+    if _account_role(session, student) != "student":
+        raise APIError(400, f"{student!r} is not a student account", field="student")
+    if klass.status in ("completed", "cancelled"):
+        raise APIError(409, f"the class is {klass.status}")
+    if klass.type == "group" and klass.status not in ("draft", "enrollment_open"):
+        raise APIError(409, "a group class takes no enrollments once it is active")
+    if (
+        klass.enrollment_deadline
+        and klass.type == "group"
+        and date.today() > klass.enrollment_deadline
+    ):
+        raise APIError(409, "the enrollment deadline has passed")
+    existing = session.scalar(sa.select(Enrollment).filter_by(class_id=klass.id, student=student))
+    if existing is not None and existing.status == "active":
+        raise APIError(409, f"{student} is already enrolled")
+    if klass.current_capacity >= klass.max_capacity:
+        raise APIError(409, f"the class is full ({klass.max_capacity})")
+    if existing is not None:  # re-enrolling after a withdrawal keeps the record and its history
+        existing.status = "active"
+        enrollment = existing
+    else:
+        enrollment = Enrollment(
+            class_id=klass.id,
+            student=student,
+            meeting_credits=klass.total_meetings,
+            credits_used=0,
+            credits_adjusted=0,
+            enrolled_by=by,
+            status="active",
+        )
+        session.add(enrollment)
+    klass.current_capacity += 1
+    session.flush()
+    return enrollment
+
+
+def withdraw(session: Session, class_id: int, student: str) -> Enrollment:
+    klass = lock_class(session, class_id)
+    enrollment = session.scalar(
+        sa.select(Enrollment).filter_by(class_id=klass.id, student=student, status="active")
+    )
+    if enrollment is None:
+        raise APIError(404, f"{student} is not enrolled in class {class_id}")
+    enrollment.status = "withdrawn"
+    klass.current_capacity -= 1
+    session.flush()
+    return enrollment
+
+
+def unlock_lesson(
+    session: Session, class_id: int, lesson_slug: str | None, by: str
+) -> tuple[CampusClass, Lesson]:
+    """Unlock the next (or the named) lesson; never more lessons than meetings completed."""
+    klass = lock_class(session, class_id)
+    if klass.status in ("cancelled", "draft"):
+        raise APIError(409, f"the class is {klass.status}")
+    unlocked = set(session.scalars(sa.select(LessonUnlock.lesson_id).filter_by(class_id=klass.id)))
+    lessons = active_lessons(session, klass.course_id)
+    if lesson_slug is None:
+        lesson = next((x for x in lessons if x.id not in unlocked), None)
+        if lesson is None:
+            raise APIError(409, "every lesson of the course is already unlocked")
+    else:
+        lesson = next((x for x in lessons if x.slug == lesson_slug), None)
+        if lesson is None:
+            raise APIError(404, f"no lesson {lesson_slug!r} in this class's course")
+        if lesson.id in unlocked:
+            raise APIError(409, f"lesson {lesson_slug} is already unlocked")
+    if klass.lessons_unlocked >= klass.meetings_completed:
+        raise APIError(
+            409,
+            f"{klass.meetings_completed} meetings completed and {klass.lessons_unlocked} "
+            "lessons unlocked: hold the next meeting first (one meeting = one lesson)",
+            code="UNLOCK_LIMIT",
+        )
+    session.add(LessonUnlock(class_id=klass.id, lesson_id=lesson.id, unlocked_by=by))
+    klass.lessons_unlocked += 1
+    session.flush()
+    return klass, lesson
+
+
+def class_dict(klass: CampusClass, course_slug: str | None = None) -> dict[str, Any]:
+    return {
+        "id": klass.id,
+        "name": klass.name,
+        "course_id": klass.course_id,
+        "course": course_slug,
+        "instructor": klass.instructor,
+        "type": klass.type,
+        "status": klass.status,
+        "max_capacity": klass.max_capacity,
+        "current_capacity": klass.current_capacity,
+        "total_meetings": klass.total_meetings,
+        "meetings_completed": klass.meetings_completed,
+        "meetings_remaining": klass.total_meetings - klass.meetings_completed,
+        "lessons_unlocked": klass.lessons_unlocked,
+        "enrollment_deadline": klass.enrollment_deadline,
+        "start_date": klass.start_date,
+        "end_date": klass.end_date,
+        "continued_from_class_id": klass.continued_from_class_id,
+    }
+
+
+def enrollment_dict(e: Enrollment) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "class_id": e.class_id,
+        "student": e.student,
+        "status": e.status,
+        "meeting_credits": e.meeting_credits,
+        "credits_used": e.credits_used,
+        "credits_adjusted": e.credits_adjusted,
+        "credits_remaining": e.credits_remaining,
+        "attendance_rate": e.attendance_rate,
+        "enrolled_at": e.enrolled_at.isoformat() if e.enrolled_at else None,
+    }

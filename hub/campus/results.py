@@ -1,0 +1,134 @@
+"""Autograde results from the grader: a strict parser, then an idempotent record.
+
+The parser is a plain class apart from the handler (as an LTI validator would be): every
+field is checked for type, range and length, so a malformed or hostile payload is a clear
+400 and never a half-written row. Recording is idempotent on (submission_id, exercise).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from nbcampus.web import APIError
+
+from . import validate
+from .orm import Course, Exercise, ExerciseProgress, GradingResult, Lesson, LessonProgress
+from .progress import (
+    ProgressEvents,
+    complete_exercise,
+    exercise_progress_dict,
+    lesson_progress_dict,
+)
+
+
+@dataclass(frozen=True)
+class ResultPayload:
+    submission_id: str
+    user: str
+    course: str
+    lesson: str
+    exercise: str
+    score: float
+    max_score: float
+    graded_at: datetime
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> ResultPayload:
+        fields = {
+            key: validate.string(body, key, max_length=100)
+            for key in ("submission_id", "user", "course", "lesson", "exercise")
+        }
+        score = validate.number(body, "score")
+        max_score = validate.number(body, "max_score")
+        if score > max_score:
+            raise APIError(400, "'score' is larger than 'max_score'", field="score")
+        raw = validate.string(body, "graded_at", max_length=40)
+        try:
+            graded_at = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            raise APIError(400, "'graded_at' must be an ISO-8601 time", field="graded_at") from None
+        if graded_at.tzinfo is None:
+            graded_at = graded_at.replace(tzinfo=UTC)
+        return cls(score=score, max_score=max_score, graded_at=graded_at, **fields)
+
+
+@dataclass
+class Recorded:
+    created: bool
+    result_id: int
+    events: ProgressEvents
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "recorded": self.created,
+            "result_id": self.result_id,
+            "exercise_progress": self.events.exercise_progress,
+            "lesson_progress": self.events.lesson_progress,
+            "exercise_completed": self.events.exercise_completed,
+            "lesson_completed": self.events.lesson_completed,
+        }
+
+
+def find_exercise(session: Session, course: str, lesson: str, exercise: str) -> Exercise:
+    found = session.scalar(
+        sa.select(Exercise)
+        .join(Lesson, Lesson.id == Exercise.lesson_id)
+        .join(Course, Course.id == Lesson.course_id)
+        .where(Course.slug == course, Lesson.slug == lesson, Exercise.slug == exercise)
+    )
+    if found is None:
+        raise APIError(404, f"no exercise {course}/{lesson}/{exercise}")
+    return found
+
+
+def record_result(session: Session, payload: ResultPayload) -> Recorded:
+    exercise = find_exercise(session, payload.course, payload.lesson, payload.exercise)
+    keys = {"submission_id": payload.submission_id, "exercise_id": exercise.id}
+    existing = session.scalar(sa.select(GradingResult).filter_by(**keys))
+    if existing is not None:
+        if existing.user != payload.user:
+            raise APIError(409, "this submission id belongs to another user")
+        return Recorded(False, existing.id, _replay(session, existing, exercise))
+    try:
+        with session.begin_nested():
+            row = GradingResult(
+                **keys,
+                user=payload.user,
+                score=payload.score,
+                max_score=payload.max_score,
+                graded_at=payload.graded_at,
+            )
+            session.add(row)
+            session.flush()
+    except IntegrityError:  # the same result delivered twice at once
+        row = session.scalars(sa.select(GradingResult).filter_by(**keys)).one()
+        return Recorded(False, row.id, _replay(session, row, exercise))
+    events = complete_exercise(
+        session,
+        payload.user,
+        exercise,
+        score=payload.score,
+        max_score=payload.max_score,
+        at=payload.graded_at,
+    )
+    return Recorded(True, row.id, events)
+
+
+def _replay(session: Session, row: GradingResult, exercise: Exercise) -> ProgressEvents:
+    """The current progress for a duplicate delivery: read only, no new events."""
+    progress = session.scalar(
+        sa.select(ExerciseProgress).filter_by(user=row.user, exercise_id=exercise.id)
+    )
+    lesson = session.scalar(
+        sa.select(LessonProgress).filter_by(user=row.user, lesson_id=exercise.lesson_id)
+    )
+    return ProgressEvents(
+        exercise_progress=exercise_progress_dict(progress, exercise) if progress else None,
+        lesson_progress=lesson_progress_dict(lesson) if lesson else None,
+    )
