@@ -13,9 +13,13 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-# pip prints a warning per missing local mirror on some machines; keep the log readable.
-.venv/bin/pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
-.venv/bin/python -c 'import nbcampus' # fails the set-up if the install did not work
+# pip prints a warning per missing local mirror on some machines; keep the log readable,
+# but never hide a failed install.
+if ! .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]' > .venv/pip-install.log 2>&1; then
+  grep -v '^WARNING: Location' .venv/pip-install.log >&2
+  echo "setup: pip install failed (log: .venv/pip-install.log)" >&2
+  exit 1
+fi
 
 # configurable-http-proxy, the Hub's default proxy, lives in .tools/ (not global).
 if [ ! -x .tools/node_modules/.bin/configurable-http-proxy ]; then
