@@ -14,6 +14,7 @@ Environment:
   NBCAMPUS_DEMO          1/0: create the demo accounts on first start (default: 1 with local)
   NBCAMPUS_ALLOW_SIGNUP  1/0: let visitors create student accounts (default 0)
   NBCAMPUS_IDLE_TIMEOUT  seconds before an unused student server is stopped (default 3600)
+  NBCAMPUS_LTI           1/0: accept LTI 1.3 / 1.1 launches from an LMS (default 0; docs/lti.md)
 """
 
 import os
@@ -47,6 +48,13 @@ c.JupyterHub.template_paths = [str(here / "hub" / "templates")]
 c.JupyterHub.authenticator_class = "nbcampus.hub.auth.CampusAuthenticator"
 c.CampusAuthenticator.db_url = settings.database_url("campus")
 c.CampusAuthenticator.allow_signup = settings.allow_signup
+c.JupyterHub.template_vars = {"nbcampus_allow_signup": settings.allow_signup}
+# NBCAMPUS_LTI=1: launches from Moodle/Canvas (LTI 1.3 and 1.1) next to local passwords.
+# Register platforms with `nbcampus lti add-platform`; the URLs for the LMS: `nbcampus lti urls`.
+if os.environ.get("NBCAMPUS_LTI", "").strip().lower() in ("1", "true", "yes", "on"):
+    c.JupyterHub.authenticator_class = "nbcampus.hub.lti.auth.LtiCampusAuthenticator"
+    c.LtiCampusAuthenticator.db_url = settings.database_url("campus")
+    c.LtiCampusAuthenticator.allow_signup = settings.allow_signup
 
 # Campus roles are Hub groups (visible on the admin page) carrying Hub RBAC roles. The
 # campus service keeps them in sync when accounts change while the Hub runs.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import requests
 from harness.hub import CampusHub
 
 pytestmark = pytest.mark.slow
@@ -97,3 +98,8 @@ def test_bad_account_input_is_a_4xx(campus_hub: CampusHub, body: bytes) -> None:
     assert 400 <= resp.status_code < 500, resp.text
     assert resp.json()["code"] in ("VALIDATION_ERROR", "PAYLOAD_TOO_LARGE")
     assert admin.get("services/campus/api/v1/accounts").json()["accounts"] == before
+
+
+def test_signup_is_off_by_default(campus_hub: CampusHub) -> None:
+    assert requests.get(campus_hub.url + "hub/signup", timeout=10).status_code == 404
+    assert "nbcampus-signup-link" not in requests.get(campus_hub.url + "hub/login", timeout=10).text
