@@ -1,0 +1,395 @@
+"""Grades to the LMS: AGS 2.0 scores (LTI 1.3) and Basic Outcomes (LTI 1.1).
+
+A graded result becomes a row in `lti_outbox` first, then is sent; a failure stays in the
+outbox with its error and is retried with exponential back-off (by the Hub's retry loop and
+`nbcampus lti outbox --retry`). Staff see the outbox at /hub/lti/outbox. Nothing is dropped:
+after `MAX_ATTEMPTS` an item is marked failed and waits for a person.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import asdict, is_dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from xml.sax.saxutils import escape
+
+import requests
+from oauthlib.oauth1 import SIGNATURE_TYPE_AUTH_HEADER, Client
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from nbcampus.db import make_engine, session_factory, transaction
+from nbcampus.settings import Settings
+
+from . import orm
+from .keys import ToolKey
+
+log = logging.getLogger("nbcampus.lti.passback")
+
+SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+SCOPE_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+SCOPE_NRPS = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+MAX_ATTEMPTS = 8
+BASE_DELAY = 30.0  # seconds; doubled on each failure, at most an hour
+TIMEOUT = 15
+
+
+class PassbackError(RuntimeError):
+    """The LMS refused or could not be reached; the item is retried later."""
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+class Outbox:
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
+
+    def enqueue(self, result: dict[str, Any]) -> list[int]:
+        """Queue a graded result for every LMS link of that exercise the student launched."""
+        ids: list[int] = []
+        with transaction(self.factory) as session:
+            rows = session.execute(
+                select(orm.ResourceLink, orm.Member)
+                .join(orm.Member, orm.Member.context_pk == orm.ResourceLink.context_pk)
+                .where(
+                    orm.ResourceLink.course == result["course"],
+                    orm.ResourceLink.lesson == result["lesson"],
+                    orm.ResourceLink.exercise == result["exercise"],
+                    orm.Member.username == result["user"],
+                    orm.Member.status == "active",
+                )
+            ).all()
+        for link, _member in rows:
+            try:
+                with transaction(self.factory) as session:
+                    # a newer grade makes older unsent ones pointless (the LMS keeps the last)
+                    for old in session.scalars(
+                        select(orm.OutboxItem).where(
+                            orm.OutboxItem.link_pk == link.id,
+                            orm.OutboxItem.username == result["user"],
+                            orm.OutboxItem.status.in_(("pending", "failed")),
+                        )
+                    ):
+                        old.status = "superseded"
+                    item = orm.OutboxItem(
+                        link_pk=link.id,
+                        username=result["user"],
+                        submission_id=str(result["submission_id"])[:200],
+                        score=float(result["score"]),
+                        max_score=float(result["max_score"]),
+                        graded_at=str(result.get("graded_at") or datetime.now(UTC).isoformat()),
+                    )
+                    session.add(item)
+                    session.flush()
+                    ids.append(item.id)
+            except IntegrityError:
+                continue  # the same grading reported twice: already queued
+        return ids
+
+    def due(self, limit: int = 50, now: datetime | None = None) -> list[int]:
+        now = now or datetime.now(UTC)
+        with self.factory() as session:
+            rows = session.scalars(
+                select(orm.OutboxItem)
+                .where(orm.OutboxItem.status == "pending")
+                .order_by(orm.OutboxItem.id)
+                .limit(limit * 4)
+            )
+            return [r.id for r in rows if _aware(r.next_attempt_at) <= now][:limit]
+
+    def items(self) -> list[dict[str, Any]]:
+        with self.factory() as session:
+            rows = session.execute(
+                select(orm.OutboxItem, orm.ResourceLink)
+                .join(orm.ResourceLink, orm.ResourceLink.id == orm.OutboxItem.link_pk)
+                .order_by(orm.OutboxItem.id.desc())
+                .limit(500)
+            ).all()
+            return [
+                {
+                    "id": item.id,
+                    "user": item.username,
+                    "course": link.course,
+                    "lesson": link.lesson,
+                    "exercise": link.exercise,
+                    "score": item.score,
+                    "max_score": item.max_score,
+                    "status": item.status,
+                    "attempts": item.attempts,
+                    "next_attempt_at": _aware(item.next_attempt_at).isoformat(),
+                    "last_error": item.last_error,
+                    "sent_at": item.sent_at.isoformat() if item.sent_at else None,
+                }
+                for item, link in rows
+            ]
+
+    def retry_failed(self) -> int:
+        with transaction(self.factory) as session:
+            rows = list(
+                session.scalars(select(orm.OutboxItem).where(orm.OutboxItem.status == "failed"))
+            )
+            for row in rows:
+                row.status, row.next_attempt_at = "pending", datetime.now(UTC)
+            return len(rows)
+
+
+class PassbackSender:
+    """Sends due outbox items; one instance per process keeps the platforms' access tokens."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        key: ToolKey,
+        log: logging.Logger | logging.LoggerAdapter = log,
+    ) -> None:
+        self.factory = factory
+        self.outbox = Outbox(factory)
+        self.key = key
+        self.log = log
+        self._tokens: dict[tuple[int, str], tuple[float, str]] = {}
+        self._lock = asyncio.Lock()
+
+    async def drain(self, now: datetime | None = None) -> int:
+        """Send every item due by `now`; returns how many reached their LMS."""
+        async with self._lock:
+            sent = 0
+            for item_id in await asyncio.to_thread(self.outbox.due, 50, now):
+                if await asyncio.to_thread(self.send, item_id):
+                    sent += 1
+            return sent
+
+    def send(self, item_id: int) -> bool:
+        with self.factory() as session:
+            item = session.get(orm.OutboxItem, item_id)
+            if item is None or item.status != "pending":
+                return False
+            link = session.get(orm.ResourceLink, item.link_pk)
+            context = session.get(orm.Context, link.context_pk) if link else None
+            member = session.scalar(
+                select(orm.Member).where(
+                    orm.Member.context_pk == (context.id if context else -1),
+                    orm.Member.username == item.username,
+                )
+            )
+            session.expunge_all()
+        try:
+            if link is None or context is None or member is None:
+                raise PassbackError("the LMS link or the student's membership is gone")
+            if context.source.startswith("lti13:"):
+                self._send_ags(item, link, context, member)
+            else:
+                self._send_outcome(item, link, context, member)
+        except (PassbackError, requests.RequestException) as err:
+            self._failed(item_id, str(err))
+            return False
+        with transaction(self.factory) as session:
+            row = session.get(orm.OutboxItem, item_id)
+            if row is not None:
+                row.status, row.sent_at, row.last_error = "sent", datetime.now(UTC), ""
+                row.attempts += 1
+        self.log.info("grade of %s for %s sent to the LMS", item.username, link.lesson)
+        return True
+
+    def _failed(self, item_id: int, error: str) -> None:
+        with transaction(self.factory) as session:
+            row = session.get(orm.OutboxItem, item_id)
+            if row is None:
+                return
+            row.attempts += 1
+            row.last_error = error[:2000]
+            delay = min(BASE_DELAY * 2 ** (row.attempts - 1), 3600)
+            row.next_attempt_at = datetime.now(UTC) + timedelta(seconds=delay)
+            if row.attempts >= MAX_ATTEMPTS:
+                row.status = "failed"
+        self.log.warning("grade passback %s failed (retried later): %s", item_id, error)
+
+    # --- LTI 1.3 AGS ---------------------------------------------------------------------------
+    def access_token(self, platform: orm.Platform, scopes: list[str]) -> str:
+        """OAuth2 client credentials with a JWT client assertion signed by the tool's key."""
+        scope = " ".join(sorted(scopes))
+        cached = self._tokens.get((platform.id, scope))
+        if cached and cached[0] > time.time() + 30:
+            return cached[1]
+        if not platform.auth_token_url:
+            raise PassbackError(f"platform {platform.issuer} has no token URL registered")
+        resp = requests.post(
+            platform.auth_token_url,
+            data={
+                "grant_type": "client_credentials",
+                "client_assertion_type": ASSERTION_TYPE,
+                "client_assertion": self.key.client_assertion(
+                    platform.client_id, platform.auth_token_url
+                ),
+                "scope": scope,
+            },
+            timeout=TIMEOUT,
+        )
+        if resp.status_code != 200:
+            raise PassbackError(f"token endpoint answered {resp.status_code}: {resp.text[:300]}")
+        body = resp.json()
+        token = str(body["access_token"])
+        self._tokens[(platform.id, scope)] = (
+            time.time() + float(body.get("expires_in", 3600)),
+            token,
+        )
+        return token
+
+    def platform_of(self, context: orm.Context) -> orm.Platform:
+        with self.factory() as session:
+            platform = session.get(orm.Platform, int(context.source.split(":", 1)[1]))
+            if platform is None:
+                raise PassbackError("the platform of this course is no longer registered")
+            session.expunge(platform)
+            return platform
+
+    def _send_ags(
+        self,
+        item: orm.OutboxItem,
+        link: orm.ResourceLink,
+        context: orm.Context,
+        member: orm.Member,
+    ) -> None:
+        platform = self.platform_of(context)
+        token = self.access_token(platform, [SCOPE_LINEITEM, SCOPE_SCORE])
+        headers = {"Authorization": f"Bearer {token}"}
+        lineitem = link.lineitem_url or self._find_or_create_lineitem(
+            headers, link, context, item.max_score
+        )
+        base, _, query = lineitem.partition("?")
+        score = {
+            "userId": member.subject,
+            "scoreGiven": item.score,
+            "scoreMaximum": item.max_score,
+            "activityProgress": "Completed",
+            "gradingProgress": "FullyGraded",
+            "timestamp": datetime.now(UTC).isoformat(),
+        }
+        resp = requests.post(
+            base.rstrip("/") + "/scores" + ("?" + query if query else ""),
+            json=score,
+            headers={**headers, "Content-Type": "application/vnd.ims.lis.v1.score+json"},
+            timeout=TIMEOUT,
+        )
+        if resp.status_code not in (200, 201, 204):
+            raise PassbackError(f"score post answered {resp.status_code}: {resp.text[:300]}")
+
+    def _find_or_create_lineitem(
+        self,
+        headers: dict[str, str],
+        link: orm.ResourceLink,
+        context: orm.Context,
+        max_score: float,
+    ) -> str:
+        if not context.lineitems_url:
+            raise PassbackError("the LMS gave no line items service for this course")
+        resource_id = "/".join((link.course, link.lesson, link.exercise))
+        resp = requests.get(
+            context.lineitems_url,
+            params={"resource_link_id": link.link_id, "resource_id": resource_id},
+            headers={**headers, "Accept": "application/vnd.ims.lis.v2.lineitemcontainer+json"},
+            timeout=TIMEOUT,
+        )
+        if resp.status_code != 200:
+            raise PassbackError(f"line items answered {resp.status_code}: {resp.text[:300]}")
+        found = [i for i in resp.json() if i.get("resourceId") in (resource_id, None)]
+        if found:
+            url = str(found[0]["id"])
+        else:
+            resp = requests.post(
+                context.lineitems_url,
+                json={
+                    "scoreMaximum": max_score,
+                    "label": link.title or resource_id,
+                    "resourceId": resource_id,
+                    "resourceLinkId": link.link_id,
+                    "tag": "nbcampus",
+                },
+                headers={**headers, "Content-Type": "application/vnd.ims.lis.v2.lineitem+json"},
+                timeout=TIMEOUT,
+            )
+            if resp.status_code not in (200, 201):
+                raise PassbackError(f"line item creation answered {resp.status_code}")
+            url = str(resp.json()["id"])
+        with transaction(self.factory) as session:
+            row = session.get(orm.ResourceLink, link.id)
+            if row is not None:
+                row.lineitem_url = url
+        return url
+
+    # --- LTI 1.1 Basic Outcomes -------------------------------------------------------------------
+    def _send_outcome(
+        self,
+        item: orm.OutboxItem,
+        link: orm.ResourceLink,
+        context: orm.Context,
+        member: orm.Member,
+    ) -> None:
+        if not link.outcome_url or not member.sourcedid:
+            raise PassbackError("the LMS sent no outcome service or result id for this link")
+        key = context.source.split(":", 1)[1]
+        with self.factory() as session:
+            consumer = session.scalar(select(orm.Consumer).where(orm.Consumer.key == key))
+            if consumer is None:
+                raise PassbackError(f"LTI 1.1 consumer {key!r} is no longer registered")
+            secret = consumer.secret
+        value = max(0.0, min(1.0, item.score / item.max_score if item.max_score else 0.0))
+        body = outcome_xml(member.sourcedid, value, f"nbcampus-{item.id}")
+        client = Client(key, client_secret=secret, signature_type=SIGNATURE_TYPE_AUTH_HEADER)
+        uri, headers, signed_body = client.sign(
+            link.outcome_url,
+            "POST",
+            body=body,
+            headers={"Content-Type": "application/xml"},
+        )
+        resp = requests.post(uri, data=signed_body, headers=headers, timeout=TIMEOUT)
+        if resp.status_code != 200 or "<imsx_codeMajor>success</imsx_codeMajor>" not in resp.text:
+            raise PassbackError(f"outcome service answered {resp.status_code}: {resp.text[:300]}")
+
+
+def outcome_xml(sourcedid: str, score: float, message_id: str) -> str:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<imsx_POXEnvelopeRequest xmlns="http://www.imsglobal.org/services/ltiv1p1/xsd/imsoms_v1p0">'
+        "<imsx_POXHeader><imsx_POXRequestHeaderInfo><imsx_version>V1.0</imsx_version>"
+        f"<imsx_messageIdentifier>{escape(message_id)}</imsx_messageIdentifier>"
+        "</imsx_POXRequestHeaderInfo></imsx_POXHeader><imsx_POXBody><replaceResultRequest>"
+        f"<resultRecord><sourcedGUID><sourcedId>{escape(sourcedid)}</sourcedId></sourcedGUID>"
+        f"<result><resultScore><language>en</language><textString>{score:.4f}</textString>"
+        "</resultScore></result></resultRecord></replaceResultRequest></imsx_POXBody>"
+        "</imsx_POXEnvelopeRequest>"
+    )
+
+
+class LtiPassbackHook:
+    """The grader's result hook (`GraderService.result_hooks`): queue, then try to send.
+
+    `result` is the grader's GradedResult (or a dict with the same fields: submission_id,
+    user, course, lesson, exercise, score, max_score, graded_at).
+    """
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        settings = settings or Settings.from_env()
+        self.factory = session_factory(make_engine(settings.database_url("lti")))
+        self.sender = PassbackSender(self.factory, ToolKey.load_or_create(settings.secrets_dir))
+
+    async def on_result(self, result: Any) -> None:
+        if isinstance(result, dict):
+            data = result
+        elif is_dataclass(result):
+            data = asdict(result)  # type: ignore[arg-type]
+        else:
+            data = vars(result)
+        fields = ("submission_id", "user", "course", "lesson", "exercise", "score", "max_score")
+        missing = [f for f in fields if data.get(f) is None]
+        if missing:
+            raise ValueError(f"graded result lacks {', '.join(missing)}")
+        queued = await asyncio.to_thread(self.sender.outbox.enqueue, data)
+        if queued:
+            await self.sender.drain()

@@ -1,0 +1,191 @@
+"""From a launch to campus state: the account, its campus role, and the LMS context's link
+to a campus course.
+
+Role mapping (LTI 1.3 role URIs and LTI 1.1 short names alike):
+  Learner -> student; Instructor, TeachingAssistant, ContentDeveloper -> instructor;
+  Administrator -> staff (an LMS administrator runs operations here, but does not become a
+  campus super admin by launching a tool; admins are made with `nbcampus accounts`);
+  anything else, or no role -> student.
+A launch never lowers a campus role: a person who teaches one course and takes another keeps
+the higher role, and the course-level role is kept per context in `lti_members`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from nbcampus.db import transaction
+from nbcampus.hub.campus.accounts import AccountError, AccountStore
+from nbcampus.hub.campus.orm import Account
+from nbcampus.hub.roles import ROLES
+
+from . import orm
+
+# The last path segment (or #fragment) of an LTI role URI, or an LTI 1.1 short name.
+ROLE_MAP = {
+    "learner": "student",
+    "student": "student",
+    "instructor": "instructor",
+    "teachingassistant": "instructor",
+    "contentdeveloper": "instructor",
+    "administrator": "staff",
+    "sysadmin": "staff",
+}
+
+
+def campus_role(lti_roles: list[str] | str | None) -> str:
+    """The highest campus role among a launch's LTI roles (student when none is known)."""
+    if isinstance(lti_roles, str):
+        lti_roles = [r for r in lti_roles.split(",") if r.strip()]
+    best = "student"
+    for raw in lti_roles or []:
+        if not isinstance(raw, str):
+            continue
+        # urn:lti:role:ims/lis/TeachingAssistant, .../membership#Instructor,
+        # .../membership/Instructor#TeachingAssistant (a sub-role names its kind last)
+        name = raw.strip().rsplit("#", 1)[-1].rsplit("/", 1)[-1].lower()
+        role = ROLE_MAP.get(name, "student")
+        if ROLES.index(role) > ROLES.index(best):
+            best = role
+    return best
+
+
+@dataclass(frozen=True)
+class Person:
+    username: str
+    role: str
+    display_name: str
+    email: str
+
+
+class AccountProvisioner:
+    """Creates or updates the campus account of a person arriving from an LMS."""
+
+    def __init__(self, campus: sessionmaker[Session]) -> None:
+        self.campus = campus
+        self.accounts = AccountStore(campus)
+
+    def ensure(self, username: str, role: str, display_name: str, email: str) -> Person:
+        display_name, email = display_name[:200], email[:254] if "@" in email else ""
+        if self.accounts.get(username) is None:
+            try:
+                # the generated password is never shown: LTI users log in through the LMS
+                self.accounts.create(
+                    username,
+                    role,
+                    None,
+                    source="lti",
+                    created_by="lti",
+                    display_name=display_name,
+                    email=email,
+                )
+            except AccountError as err:
+                if err.code != "CONFLICT":  # a concurrent first launch created it: update below
+                    raise
+        with transaction(self.campus) as session:
+            account = session.scalar(select(Account).where(Account.name == username))
+            if account is None:
+                raise AccountError(f"account {username!r} vanished during the launch")
+            if account.source == "lti":
+                if ROLES.index(role) > ROLES.index(account.role):
+                    account.role = role
+                account.display_name = display_name or account.display_name
+                account.email = email or account.email
+            return Person(account.name, account.role, account.display_name, account.email)
+
+
+class CourseLinkAdapter:
+    """LMS context -> campus course (and class), kept in the LTI database.
+
+    The campus API has no class endpoints the Hub can call at launch time yet, so this
+    adapter records the mapping itself: the first instructor launch creates the context
+    row, a student's launch joins it (`lti_members`), and the course follows from deep
+    linking. When the campus exposes classes, `class_id` is where the link goes.
+    """
+
+    def __init__(self, lti: sessionmaker[Session]) -> None:
+        self.lti = lti
+
+    def context(
+        self,
+        source: str,
+        context_id: str,
+        title: str,
+        label: str,
+        *,
+        creator: str,
+        lineitems_url: str = "",
+        memberships_url: str = "",
+    ) -> int:
+        with transaction(self.lti) as session:
+            row = session.scalar(
+                select(orm.Context).where(
+                    orm.Context.source == source, orm.Context.context_id == context_id
+                )
+            )
+            if row is None:
+                row = orm.Context(source=source, context_id=context_id[:300], created_by=creator)
+                session.add(row)
+            row.title = (title or row.title)[:300]
+            row.label = (label or row.label)[:100]
+            row.lineitems_url = lineitems_url or row.lineitems_url
+            row.memberships_url = memberships_url or row.memberships_url
+            session.flush()
+            return row.id
+
+    def join(
+        self, context_pk: int, username: str, subject: str, role: str, sourcedid: str = ""
+    ) -> None:
+        with transaction(self.lti) as session:
+            row = session.scalar(
+                select(orm.Member).where(
+                    orm.Member.context_pk == context_pk, orm.Member.username == username
+                )
+            )
+            if row is None:
+                row = orm.Member(context_pk=context_pk, username=username)
+                session.add(row)
+            row.subject, row.role, row.status = subject, role, "active"
+            row.sourcedid = sourcedid or row.sourcedid
+            row.updated_at = datetime.now(UTC)
+
+    def resource_link(
+        self,
+        context_pk: int,
+        link_id: str,
+        title: str = "",
+        *,
+        custom: dict[str, str] | None = None,
+        lineitem_url: str = "",
+        outcome_url: str = "",
+    ) -> orm.ResourceLink:
+        """Record a link; deep-linked custom parameters say which lesson it opens."""
+        custom = custom or {}
+        with transaction(self.lti) as session:
+            row = session.scalar(
+                select(orm.ResourceLink).where(
+                    orm.ResourceLink.context_pk == context_pk,
+                    orm.ResourceLink.link_id == link_id,
+                )
+            )
+            if row is None:
+                row = orm.ResourceLink(context_pk=context_pk, link_id=link_id[:300])
+                session.add(row)
+            row.title = (title or row.title)[:300]
+            for attr in ("course", "lesson", "exercise"):
+                value = str(custom.get("nbcampus_" + attr) or "")
+                if value:
+                    setattr(row, attr, value[:100])
+            row.lineitem_url = lineitem_url or row.lineitem_url
+            row.outcome_url = outcome_url or row.outcome_url
+            session.flush()
+            session.expunge(row)
+            if row.course:
+                ctx = session.get(orm.Context, context_pk)
+                if ctx is not None and not ctx.course:
+                    ctx.course = row.course
+            return row

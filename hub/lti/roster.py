@@ -1,0 +1,98 @@
+"""Names and Role Provisioning Services 2.0: sync a course's roster from the LMS.
+
+Every member gets a campus account (as a launch would give them) and a row in
+`lti_members`; people no longer in the LMS roster are marked `left`, never deleted, so
+their work and grades stay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import requests
+from sqlalchemy import select
+
+from nbcampus.db import transaction
+
+from . import orm
+from .passback import SCOPE_NRPS, TIMEOUT, PassbackError, PassbackSender
+from .provision import AccountProvisioner, campus_role
+from .store import LtiStore
+
+MEMBERSHIP_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
+
+
+@dataclass(frozen=True)
+class RosterChange:
+    active: int
+    joined: int
+    left: int
+
+
+class RosterSync:
+    def __init__(
+        self, store: LtiStore, sender: PassbackSender, accounts: AccountProvisioner
+    ) -> None:
+        self.store = store
+        self.sender = sender
+        self.accounts = accounts
+
+    def sync(self, context_pk: int) -> RosterChange:
+        with self.store.factory() as session:
+            context = session.get(orm.Context, context_pk)
+            if context is None:
+                raise PassbackError(f"no LMS course with id {context_pk}")
+            session.expunge(context)
+        if not context.source.startswith("lti13:") or not context.memberships_url:
+            raise PassbackError("the LMS gave no roster service (NRPS) for this course")
+        platform = self.sender.platform_of(context)
+        token = self.sender.access_token(platform, [SCOPE_NRPS])
+        members: list[dict] = []
+        url: str | None = context.memberships_url
+        while url:  # NRPS pages with Link: <...>; rel="next"
+            resp = requests.get(
+                url,
+                headers={"Authorization": f"Bearer {token}", "Accept": MEMBERSHIP_TYPE},
+                timeout=TIMEOUT,
+            )
+            if resp.status_code != 200:
+                raise PassbackError(f"roster service answered {resp.status_code}")
+            members.extend(resp.json().get("members", []))
+            url = resp.links.get("next", {}).get("url")
+        seen: set[str] = set()
+        joined = 0
+        for m in members:
+            sub = m.get("user_id")
+            if not isinstance(sub, str) or not sub:
+                continue
+            if str(m.get("status", "Active")).lower() != "active":
+                continue
+            hint = str(m.get("email") or m.get("name") or "")
+            username, created = self.store.username_for(platform.issuer, sub, hint)
+            role = campus_role(m.get("roles") or [])
+            self.accounts.ensure(
+                username, role, str(m.get("name") or ""), str(m.get("email") or "")
+            )
+            joined += created
+            seen.add(username)
+            with transaction(self.store.factory) as session:
+                row = session.scalar(
+                    select(orm.Member).where(
+                        orm.Member.context_pk == context_pk, orm.Member.username == username
+                    )
+                )
+                if row is None:
+                    row = orm.Member(context_pk=context_pk, username=username)
+                    session.add(row)
+                row.subject, row.role, row.status = sub, role, "active"
+                row.updated_at = datetime.now(UTC)
+        left = 0
+        with transaction(self.store.factory) as session:
+            for row in session.scalars(
+                select(orm.Member).where(orm.Member.context_pk == context_pk)
+            ):
+                if row.username not in seen and row.status != "left":
+                    row.status, row.updated_at = "left", datetime.now(UTC)
+                    left += 1
+        return RosterChange(active=len(seen), joined=joined, left=left)
