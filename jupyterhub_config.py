@@ -19,6 +19,7 @@ Environment:
 
 import os
 from pathlib import Path
+from urllib.parse import urlparse
 
 from nbcampus.hub.profiles import configure_profile
 from nbcampus.hub.roles import campus_role_groups, hub_roles
@@ -70,6 +71,21 @@ c.JupyterHub.services = campus_services(settings, idle_timeout)
 # --- student servers ------------------------------------------------------------------------
 c.Spawner.default_url = "/lab"
 c.Spawner.environment = {"NBCAMPUS_PROFILE": settings.profile}
+# The Lab's server part (extensions/lab) calls the campus and grader services for the student
+# with the server's own Hub token: it needs `access:services`, and each service's address.
+c.Spawner.server_token_scopes = [
+    "users:activity!user",
+    "access:servers!server",
+    "access:services",
+    "read:users:name!user",
+]
+_hub_path = urlparse(settings.bind_url).path.strip("/")
+_hub_base = f"/{_hub_path}/" if _hub_path else "/"
+for _service in c.JupyterHub.services:
+    if _service.get("url"):  # the proxy keeps the prefix: the service serves under it
+        _name = _service["name"]
+        _prefix = f"{_hub_base}services/{_name}/"
+        c.Spawner.environment[f"NBCAMPUS_{_name.upper()}_URL"] = _service["url"] + _prefix
 configure_profile(c, settings)
 
 # --- the operator's own additions -----------------------------------------------------------

@@ -33,3 +33,15 @@ mkdir -p .venv/share/jupyter/lab/settings
 cp hub/lab-settings/overrides.json .venv/share/jupyter/lab/settings/overrides.json
 
 # --- post-install steps of the parts (kernels, lab extension) go below ---
+
+# The JupyterLab extension (extensions/lab): built from source when it changed (node and npm
+# are here; students' servers need neither), linked where the venv's JupyterLab finds
+# prebuilt extensions, and its server part enabled for every Jupyter server of this venv.
+lab=extensions/lab
+built="$lab/nbcampus_lab/labextension/package.json"
+if [ ! -f "$built" ] || [ -n "$(find "$lab/src" "$lab/style" "$lab/schema" "$lab/package.json" -newer "$built" -print -quit)" ]; then
+  (cd "$lab" && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build >/dev/null)
+fi
+mkdir -p .venv/share/jupyter/labextensions/@nbcampus .venv/etc/jupyter/jupyter_server_config.d
+ln -sfn "$here/$lab/nbcampus_lab/labextension" .venv/share/jupyter/labextensions/@nbcampus/lab
+cp "$lab/jupyter-config/server-config/nbcampus-lab.json" .venv/etc/jupyter/jupyter_server_config.d/

@@ -1,0 +1,32 @@
+/**
+ * The service paths the panel uses, in one place (relative to each service's api/v1/).
+ */
+const q = encodeURIComponent;
+
+export const campus = {
+  me: 'me',
+  myCourses: 'me/courses',
+  myLevel: 'me/level',
+  myCredits: 'me/credits',
+  notifications: 'notifications',
+  notificationsStream: 'notifications/stream',
+  readNotification: (id: number | string) => `notifications/${q(String(id))}/read`,
+  readAllNotifications: 'notifications/read-all',
+  leaderboard: (classId: number) => `leaderboard?class_id=${q(String(classId))}`,
+  classes: 'classes',
+  klass: (id: number) => `classes/${q(String(id))}`,
+  roster: (id: number) => `classes/${q(String(id))}/roster`,
+  unlockLesson: (id: number) => `classes/${q(String(id))}/unlock-lesson`,
+  attendance: (id: number) => `classes/${q(String(id))}/attendance`,
+  attendanceMeeting: (id: number, meeting: number) =>
+    `classes/${q(String(id))}/attendance/${q(String(meeting))}`,
+  announcements: 'announcements'
+};
+
+export const grader = {
+  release: (course: string, lesson: string) => `release/${q(course)}/${q(lesson)}`,
+  submissions: 'submissions',
+  submission: (id: string) => `submissions/${q(id)}`,
+  latestResult: (course: string, lesson: string) =>
+    `submissions?course=${q(course)}&lesson=${q(lesson)}&latest=1`
+};

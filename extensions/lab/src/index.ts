@@ -1,0 +1,380 @@
+/**
+ * nbcampus in JupyterLab and Notebook 7: the Campus side panel, the Submit button in the
+ * notebook toolbar, commands in the palette, toasts for pushed notifications.
+ */
+import {
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import {
+  ICommandPalette,
+  MainAreaWidget,
+  Notification,
+  ToolbarButton
+} from '@jupyterlab/apputils';
+import { PageConfig } from '@jupyterlab/coreutils';
+import { IDocumentManager } from '@jupyterlab/docmanager';
+import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { Contents, ServerConnection } from '@jupyterlab/services';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import { Widget } from '@lumino/widgets';
+
+import { CampusClient, CampusError } from './api';
+import * as ep from './endpoints';
+import { campusIcon } from './icon';
+import { escapeHtml } from './markdown';
+import { lessonDir, lessonOfPath, pollInterval } from './model';
+import { NotificationPush } from './notifications';
+import { CampusPanel, IPanelActions } from './panel';
+import { CampusStore, ToastKind } from './store';
+
+const PLUGIN_ID = '@nbcampus/lab:plugin';
+
+export namespace CommandIDs {
+  export const open = 'nbcampus:open';
+  export const refresh = 'nbcampus:refresh';
+  export const submit = 'nbcampus:submit-notebook';
+  export const openLesson = 'nbcampus:open-lesson';
+  export const leaderboard = 'nbcampus:leaderboard';
+  export const markAllRead = 'nbcampus:mark-all-read';
+}
+
+interface IReleasedNotebook {
+  name: string;
+  content: unknown;
+}
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: PLUGIN_ID,
+  description: 'The campus inside JupyterLab: lessons, submit and results, XP, announcements.',
+  autoStart: true,
+  optional: [
+    ICommandPalette,
+    ILayoutRestorer,
+    INotebookTracker,
+    IDocumentManager,
+    ISettingRegistry,
+    ITranslator
+  ],
+  activate: (
+    app: JupyterFrontEnd,
+    palette: ICommandPalette | null,
+    restorer: ILayoutRestorer | null,
+    tracker: INotebookTracker | null,
+    docManager: IDocumentManager | null,
+    settingRegistry: ISettingRegistry | null,
+    translator: ITranslator | null
+  ) => {
+    const trans = (translator ?? nullTranslator).load('nbcampus');
+    const serverSettings = ServerConnection.makeSettings();
+    const contents = app.serviceManager.contents;
+    const client = new CampusClient(
+      serverSettings.baseUrl,
+      (url, init) => ServerConnection.makeRequest(url, init, serverSettings),
+      trans
+    );
+    const toast = (kind: ToastKind, message: string) => {
+      Notification[kind](message, { autoClose: kind === 'error' ? false : 6000 });
+    };
+    const store = new CampusStore(client, toast, trans);
+    const waiting = new Map<string, ReturnType<typeof setTimeout>>();
+
+    /** After a submit: the push refreshes the result; a 10 s timer covers a missed push. */
+    const watchResult = (course: string, lesson: string, attempts = 30) => {
+      const key = store.resultKey(course, lesson);
+      clearTimeout(waiting.get(key));
+      const result = store.results[key];
+      if (!result || result.status === 'graded' || result.status === 'failed' || attempts <= 0) {
+        waiting.delete(key);
+        return;
+      }
+      waiting.set(
+        key,
+        setTimeout(async () => {
+          await store.refreshResult(course, lesson);
+          watchResult(course, lesson, attempts - 1);
+        }, 10_000)
+      );
+    };
+
+    const ensureDir = async (path: string) => {
+      let sofar = '';
+      for (const part of path.split('/')) {
+        sofar = sofar ? `${sofar}/${part}` : part;
+        try {
+          await contents.get(sofar, { content: false });
+        } catch {
+          await contents.save(sofar, { type: 'directory' });
+        }
+      }
+    };
+
+    const exists = async (path: string) => {
+      try {
+        await contents.get(path, { content: false });
+        return true;
+      } catch {
+        return false;
+      }
+    };
+
+    const openPath = (path: string) =>
+      docManager ? docManager.openOrReveal(path) : app.commands.execute('docmanager:open', { path });
+
+    const actions: IPanelActions = {
+      async openLesson(course: string, lesson: string) {
+        const dir = lessonDir(course, lesson);
+        try {
+          const release = await client.get<{ notebooks: IReleasedNotebook[] }>(
+            'grader',
+            ep.grader.release(course, lesson)
+          );
+          await ensureDir(dir);
+          const paths: string[] = [];
+          for (const nb of release.notebooks ?? []) {
+            const name = nb.name.endsWith('.ipynb') ? nb.name : `${nb.name}.ipynb`;
+            const path = `${dir}/${name.split('/').pop()}`;
+            // Fetched once: a student's own work is never overwritten.
+            if (!(await exists(path))) {
+              await contents.save(path, { type: 'notebook', format: 'json', content: nb.content as any });
+            }
+            paths.push(path);
+          }
+          if (!paths.length) {
+            toast('warning', trans.__('Lesson %1 has no notebooks.', lesson));
+            return;
+          }
+          for (const path of paths.slice().reverse()) {
+            openPath(path);
+          }
+        } catch (err) {
+          // Already fetched earlier? Open what is in the folder.
+          if (err instanceof CampusError && (await exists(dir))) {
+            const listing = await contents.get(dir);
+            const notebooks = (listing.content as Contents.IModel[]).filter(m => m.type === 'notebook');
+            if (notebooks.length) {
+              notebooks.forEach(m => openPath(m.path));
+              return;
+            }
+          }
+          toast('error', trans.__('Could not open lesson %1: %2', lesson, (err as Error).message));
+        }
+      },
+
+      async submitLesson(course: string, lesson: string) {
+        const dir = lessonDir(course, lesson);
+        try {
+          // Save what is open in the lesson folder first: the student submits what they see.
+          const saving: Promise<void>[] = [];
+          tracker?.forEach(panel => {
+            if (panel.context.path.startsWith(`${dir}/`) && panel.context.model.dirty) {
+              saving.push(panel.context.save());
+            }
+          });
+          await Promise.all(saving);
+          const listing = await contents.get(dir);
+          const notebooks: Record<string, unknown> = {};
+          for (const item of listing.content as Contents.IModel[]) {
+            if (item.type === 'notebook') {
+              const model = await contents.get(item.path, { type: 'notebook', content: true });
+              notebooks[item.name.replace(/\.ipynb$/, '')] = model.content;
+            }
+          }
+          if (!Object.keys(notebooks).length) {
+            throw new Error(trans.__('There is no notebook in %1 to submit. Open the lesson first.', dir));
+          }
+          await store.submit(course, lesson, notebooks);
+          toast('info', trans.__('Submitted %1. Grading…', lesson));
+          watchResult(course, lesson);
+        } catch (err) {
+          if (!(err instanceof CampusError)) {
+            // Errors from the grader are already in the panel and toasted by the store.
+            toast('error', trans.__('Could not submit %1: %2', lesson, (err as Error).message));
+          }
+        }
+      },
+
+      openLeaderboard() {
+        void app.commands.execute(CommandIDs.leaderboard);
+      },
+
+      openGrading(course: string) {
+        const hubPrefix = PageConfig.getOption('hubPrefix') || '/hub/';
+        const services = hubPrefix.replace(/hub\/?$/, 'services/');
+        window.open(`${services}grader/courses/${encodeURIComponent(course)}/grading`, '_blank', 'noopener');
+      }
+    };
+
+    const panel = new CampusPanel(store, actions);
+    panel.id = 'nbcampus-panel';
+    panel.title.icon = campusIcon;
+    panel.title.caption = trans.__('Campus');
+    panel.node.setAttribute('role', 'region');
+    panel.node.setAttribute('aria-label', trans.__('Campus'));
+    app.shell.add(panel, 'left', { rank: 50 });
+    restorer?.add(panel, 'nbcampus-panel');
+
+    // The unread count rides on the panel's tab (data-unread, drawn by CSS).
+    store.subscribe(() => {
+      const unread = store.unread;
+      panel.title.dataset = { unread: String(unread) };
+      panel.title.caption = unread
+        ? trans.__('Campus (%1 unread)', unread)
+        : trans.__('Campus');
+    });
+
+    app.commands.addCommand(CommandIDs.open, {
+      label: trans.__('Open the Campus panel'),
+      caption: trans.__('Lessons, results, XP and messages'),
+      icon: campusIcon,
+      execute: () => app.shell.activateById(panel.id)
+    });
+    app.commands.addCommand(CommandIDs.refresh, {
+      label: trans.__('Campus: Refresh'),
+      execute: () => store.refresh()
+    });
+    app.commands.addCommand(CommandIDs.markAllRead, {
+      label: trans.__('Campus: Mark All Messages as Read'),
+      isEnabled: () => store.unread > 0,
+      execute: () => store.markAllRead()
+    });
+    app.commands.addCommand(CommandIDs.openLesson, {
+      label: args => (args.lesson ? trans.__('Open Lesson %1', args.lesson) : trans.__('Campus: Open Lesson')),
+      execute: args => actions.openLesson(String(args.course), String(args.lesson))
+    });
+    app.commands.addCommand(CommandIDs.submit, {
+      label: trans.__('Campus: Submit This Lesson'),
+      caption: trans.__('Submit the lesson of the current notebook for grading'),
+      isEnabled: () => !!tracker?.currentWidget && !!lessonOfPath(tracker.currentWidget.context.path),
+      execute: async () => {
+        const current = tracker?.currentWidget;
+        const where = current ? lessonOfPath(current.context.path) : null;
+        if (!where) {
+          toast('warning', trans.__('This notebook is not part of a lesson.'));
+          return;
+        }
+        app.shell.activateById(panel.id);
+        await actions.submitLesson(where.course, where.lesson);
+      }
+    });
+    app.commands.addCommand(CommandIDs.leaderboard, {
+      label: trans.__('Campus: Class Leaderboard'),
+      execute: () => openLeaderboard(app, store, trans)
+    });
+    if (palette) {
+      const category = trans.__('Campus');
+      for (const command of Object.values(CommandIDs)) {
+        if (command !== CommandIDs.openLesson) {
+          palette.addItem({ command, category });
+        }
+      }
+    }
+
+    // The Submit button in the toolbar of every notebook that lives in a lesson folder.
+    app.docRegistry.addWidgetExtension('Notebook', {
+      createNew: (nbPanel: NotebookPanel) => {
+        const button = new ToolbarButton({
+          className: 'nbc-submit-button',
+          label: trans.__('Submit'),
+          tooltip: trans.__('Submit this lesson for grading'),
+          onClick: () => {
+            const where = lessonOfPath(nbPanel.context.path);
+            if (!where) {
+              toast('warning', trans.__('This notebook is not part of a lesson.'));
+              return;
+            }
+            app.shell.activateById(panel.id);
+            void actions.submitLesson(where.course, where.lesson);
+          }
+        });
+        button.node.setAttribute('aria-label', trans.__('Submit this lesson for grading'));
+        const update = () => button.setHidden(!lessonOfPath(nbPanel.context.path));
+        nbPanel.context.ready.then(update).catch(() => undefined);
+        nbPanel.context.pathChanged.connect(update);
+        nbPanel.toolbar.insertAfter('cellType', 'nbcampus-submit', button);
+        return button;
+      }
+    });
+
+    const start = async () => {
+      let pollSeconds = 30;
+      let openOnStart = true;
+      if (settingRegistry) {
+        try {
+          const settings = await settingRegistry.load(PLUGIN_ID);
+          pollSeconds = settings.get('fallbackPollSeconds').composite as number;
+          openOnStart = settings.get('openOnStart').composite as boolean;
+        } catch (err) {
+          console.warn('nbcampus: settings not loaded', err);
+        }
+      }
+      await app.restored;
+      if (openOnStart) {
+        app.shell.activateById(panel.id);
+      }
+      await store.refresh();
+      const push = new NotificationPush({
+        streamUrl: client.url('campus', ep.campus.notificationsStream),
+        pollMs: pollInterval(pollSeconds),
+        poll: () => void store.loadNotifications(),
+        onEvent: (type, data) => {
+          void store.loadNotifications();
+          let payload: any = {};
+          try {
+            payload = JSON.parse(data);
+          } catch {
+            // a bare ping
+          }
+          const kind = String(payload.kind ?? type);
+          if (kind.includes('unlock') || kind.includes('attendance')) {
+            void store.loadCourses();
+            void store.loadCredits();
+          }
+          if (kind.includes('grade') && payload.course && payload.lesson) {
+            void store.refreshResult(payload.course, payload.lesson);
+          }
+          if (kind.includes('badge') || kind.includes('level') || kind.includes('xp')) {
+            void store.loadLevel();
+          }
+        }
+      });
+      push.start();
+    };
+    void start();
+  }
+};
+
+/** The class leaderboard in the main area (one click from the panel header). */
+async function openLeaderboard(app: JupyterFrontEnd, store: CampusStore, trans: any): Promise<void> {
+  const content = new Widget();
+  content.addClass('nbc-leaderboard');
+  const widget = new MainAreaWidget({ content });
+  widget.id = 'nbcampus-leaderboard';
+  widget.title.label = trans.__('Leaderboard');
+  widget.title.icon = campusIcon;
+  const classId = store.credits?.[0]?.class_id ?? store.courses?.[0]?.classes?.[0]?.id;
+  if (classId === undefined) {
+    content.node.innerHTML = `<p class="nbc-muted">${escapeHtml(trans.__('You are in no class with a leaderboard yet.'))}</p>`;
+  } else {
+    try {
+      const board = await store.client.get<{ entries: { rank: number; name: string; xp: number; me?: boolean }[] }>(
+        'campus',
+        ep.campus.leaderboard(classId)
+      );
+      const rows = (board.entries ?? [])
+        .map(
+          e => `<tr class="${e.me ? 'nbc-me' : ''}"><td>${e.rank}</td><td>${escapeHtml(String(e.name))}</td><td>${e.xp}</td></tr>`
+        )
+        .join('');
+      content.node.innerHTML = `<table class="nbc-table"><thead><tr><th>#</th><th>${escapeHtml(trans.__('Student'))}</th><th>XP</th></tr></thead><tbody>${rows}</tbody></table>`;
+    } catch (err) {
+      content.node.innerHTML = `<div class="nbc-error" role="alert">${escapeHtml((err as Error).message)}</div>`;
+    }
+  }
+  app.shell.add(widget, 'main');
+  app.shell.activateById(widget.id);
+}
+
+export default plugin;

@@ -1,0 +1,444 @@
+/**
+ * The Campus side panel: header with XP, level, streak and badges; tabs for lessons,
+ * messages, credits and (for instructors and staff) the teaching tools.
+ */
+import { ReactWidget } from '@jupyterlab/ui-components';
+import React, { useEffect, useState } from 'react';
+
+import { renderMarkdown } from './markdown';
+import {
+  courseProgress,
+  formatScore,
+  ICourse,
+  ILesson,
+  isOpenable,
+  levelPercent,
+  lockReason
+} from './model';
+import { CampusStore, IResult, Section } from './store';
+import { TeachTab } from './teach';
+
+export interface IPanelActions {
+  openLesson(course: string, lesson: string): Promise<void>;
+  submitLesson(course: string, lesson: string): Promise<void>;
+  openLeaderboard(): void;
+  openGrading(course: string): void;
+}
+
+type Tab = 'lessons' | 'messages' | 'credits' | 'teach';
+
+function useStore(store: CampusStore): number {
+  const [version, setVersion] = useState(0);
+  useEffect(() => store.subscribe(() => setVersion(v => v + 1)), [store]);
+  return version;
+}
+
+export function SectionStatus(props: {
+  store: CampusStore;
+  section: Section;
+  what: string;
+}): JSX.Element | null {
+  const { store, section, what } = props;
+  const trans = store.trans;
+  const error = store.errors[section];
+  if (error) {
+    return (
+      <div className="nbc-error" role="alert">
+        <strong>{trans.__('Could not load %1.', what)}</strong> {error}
+      </div>
+    );
+  }
+  if (store.unavailable[section]) {
+    return (
+      <div className="nbc-muted" role="status">
+        {trans.__('%1: not available on this campus yet.', what)}
+      </div>
+    );
+  }
+  return null;
+}
+
+function Header(props: { store: CampusStore; actions: IPanelActions }): JSX.Element {
+  const { store, actions } = props;
+  const trans = store.trans;
+  const me = store.me;
+  const level = store.level;
+  const pct = level ? levelPercent(level) : 0;
+  const badges = level?.badges ?? [];
+  return (
+    <header className="nbc-header">
+      <div className="nbc-who">
+        <span className="nbc-avatar" aria-hidden="true">
+          {(me?.display_name || me?.name || '?').slice(0, 1).toUpperCase()}
+        </span>
+        <div>
+          <div className="nbc-name">{me ? me.display_name || me.name : trans.__('Loading…')}</div>
+          {me && <div className="nbc-role">{trans.__(me.role)}</div>}
+        </div>
+      </div>
+      {level ? (
+        <div className="nbc-level" aria-label={trans.__('Level %1, %2 XP', level.level, level.xp)}>
+          <div className="nbc-level-line">
+            <span className="nbc-level-number">{trans.__('Level %1', level.level)}</span>
+            <span className="nbc-xp">{trans.__('%1 XP', level.xp)}</span>
+            {!!level.streak && (
+              <span className="nbc-streak" title={trans.__('Daily streak')}>
+                {trans.__('🔥 %1 days', level.streak)}
+              </span>
+            )}
+          </div>
+          <div
+            className="nbc-bar nbc-bar-xp"
+            role="progressbar"
+            aria-label={trans.__('Progress to the next level')}
+            aria-valuemin={0}
+            aria-valuemax={100}
+            aria-valuenow={pct}
+          >
+            <div style={{ width: `${pct}%` }} />
+          </div>
+          <div className="nbc-badges">
+            {badges.slice(0, 6).map(b => (
+              <span
+                key={b.slug}
+                className={`nbc-badge nbc-rarity-${b.rarity ?? 'common'}`}
+                title={`${b.name}${b.description ? ': ' + b.description : ''}`}
+                aria-label={trans.__('Badge: %1', b.name)}
+              >
+                ★ {b.name}
+              </span>
+            ))}
+            <button className="nbc-link" onClick={() => actions.openLeaderboard()}>
+              {trans.__('Leaderboard')}
+            </button>
+          </div>
+        </div>
+      ) : (
+        <SectionStatus store={store} section="level" what={trans.__('your XP')} />
+      )}
+    </header>
+  );
+}
+
+const STATE_ICONS: Record<string, string> = {
+  locked: '🔒',
+  unlocked: '○',
+  in_progress: '◐',
+  completed: '●',
+  graded: '✔'
+};
+
+function ResultView(props: { store: CampusStore; result: IResult }): JSX.Element {
+  const { store, result } = props;
+  const trans = store.trans;
+  if (result.status === 'failed') {
+    return (
+      <div className="nbc-result nbc-error" role="alert">
+        {result.error || trans.__('The submission failed.')}
+      </div>
+    );
+  }
+  if (result.status !== 'graded') {
+    return (
+      <div className="nbc-result" role="status">
+        <span className="nbc-spinner" aria-hidden="true" />
+        {trans.__('Submitted, grading…')}
+      </div>
+    );
+  }
+  return (
+    <div className="nbc-result" role="status" aria-label={trans.__('Result of %1', result.lesson)}>
+      <div className="nbc-result-score">
+        <span>{trans.__('Score')}</span> <strong>{formatScore(result.score, result.max_score)}</strong>
+        {!!result.xp_earned && <span className="nbc-xp-earned">{trans.__('+%1 XP', result.xp_earned)}</span>}
+      </div>
+      {!!result.tests?.length && (
+        <ul className="nbc-tests">
+          {result.tests.map(t => (
+            <li key={t.name} className={t.passed ? 'nbc-pass' : 'nbc-fail'}>
+              <span aria-hidden="true">{t.passed ? '✔' : '✘'}</span>{' '}
+              <span className="nbc-sr">{t.passed ? trans.__('passed') : trans.__('failed')}</span>
+              {t.name}
+              {t.max_score !== undefined && ` (${formatScore(t.score ?? 0, t.max_score)})`}
+              {t.message && <div className="nbc-test-message">{t.message}</div>}
+            </li>
+          ))}
+        </ul>
+      )}
+      {result.feedback && (
+        <div
+          className="nbc-markdown nbc-feedback"
+          dangerouslySetInnerHTML={{ __html: renderMarkdown(result.feedback) }}
+        />
+      )}
+    </div>
+  );
+}
+
+function LessonRow(props: {
+  store: CampusStore;
+  actions: IPanelActions;
+  course: ICourse;
+  lesson: ILesson;
+}): JSX.Element {
+  const { store, actions, course, lesson } = props;
+  const trans = store.trans;
+  const key = store.resultKey(course.slug, lesson.slug);
+  const result = store.results[key];
+  const busy = !!store.busy[key];
+  const stateLabel: Record<string, string> = {
+    locked: trans.__('locked'),
+    unlocked: trans.__('unlocked'),
+    in_progress: trans.__('in progress'),
+    completed: trans.__('completed'),
+    graded: trans.__('graded')
+  };
+  return (
+    <li className={`nbc-lesson nbc-state-${lesson.state}`} data-lesson={lesson.slug}>
+      <div className="nbc-lesson-line">
+        <span className="nbc-state-icon" aria-hidden="true">
+          {STATE_ICONS[lesson.state]}
+        </span>
+        <span className="nbc-lesson-title">{lesson.title}</span>
+        <span className="nbc-chip">{stateLabel[lesson.state]}</span>
+        {lesson.score !== undefined && lesson.score !== null && (
+          <span className="nbc-lesson-score">{formatScore(lesson.score, lesson.max_score)}</span>
+        )}
+      </div>
+      {isOpenable(lesson) ? (
+        <div className="nbc-lesson-actions">
+          <button
+            className="jp-mod-styled jp-mod-accept nbc-open"
+            aria-label={trans.__('Open lesson %1', lesson.title)}
+            onClick={() => void actions.openLesson(course.slug, lesson.slug)}
+          >
+            {trans.__('Open')}
+          </button>
+          <button
+            className="jp-mod-styled nbc-submit"
+            aria-label={trans.__('Submit lesson %1', lesson.title)}
+            disabled={busy}
+            onClick={() => void actions.submitLesson(course.slug, lesson.slug)}
+          >
+            {busy ? trans.__('Submitting…') : trans.__('Submit')}
+          </button>
+        </div>
+      ) : (
+        <div className="nbc-lock-reason">{lockReason(lesson, trans)}</div>
+      )}
+      {result && <ResultView store={store} result={result} />}
+    </li>
+  );
+}
+
+function LessonsTab(props: { store: CampusStore; actions: IPanelActions }): JSX.Element {
+  const { store, actions } = props;
+  const trans = store.trans;
+  const courses = store.courses;
+  return (
+    <div className="nbc-tabpanel">
+      <SectionStatus store={store} section="courses" what={trans.__('your courses')} />
+      {courses === null && !store.errors.courses && !store.unavailable.courses && (
+        <div className="nbc-muted">{trans.__('Loading your courses…')}</div>
+      )}
+      {courses?.length === 0 && (
+        <div className="nbc-muted">{trans.__('You are not enrolled in any course yet.')}</div>
+      )}
+      {courses?.map(course => {
+        const progress = courseProgress(course);
+        return (
+          <section className="nbc-course" key={course.slug} aria-label={course.title}>
+            <h3>{course.title}</h3>
+            {!!course.classes?.length && (
+              <div className="nbc-classes">{course.classes.map(c => c.name).join(' · ')}</div>
+            )}
+            <div className="nbc-progress-line">
+              <div
+                className="nbc-bar"
+                role="progressbar"
+                aria-label={trans.__('Progress in %1', course.title)}
+                aria-valuemin={0}
+                aria-valuemax={100}
+                aria-valuenow={progress.percent}
+              >
+                <div style={{ width: `${progress.percent}%` }} />
+              </div>
+              <span className="nbc-progress-text">
+                {trans.__('%1 of %2 lessons', progress.done, progress.total)}
+              </span>
+            </div>
+            {course.sections.map(section => (
+              <div className="nbc-section" key={section.slug}>
+                <h4>{section.title}</h4>
+                <ul className="nbc-lessons">
+                  {section.lessons.map(lesson => (
+                    <LessonRow
+                      key={lesson.slug}
+                      store={store}
+                      actions={actions}
+                      course={course}
+                      lesson={lesson}
+                    />
+                  ))}
+                </ul>
+              </div>
+            ))}
+          </section>
+        );
+      })}
+    </div>
+  );
+}
+
+function MessagesTab(props: { store: CampusStore }): JSX.Element {
+  const { store } = props;
+  const trans = store.trans;
+  const list = store.notifications;
+  return (
+    <div className="nbc-tabpanel">
+      <SectionStatus store={store} section="notifications" what={trans.__('your messages')} />
+      {!!store.unread && (
+        <button className="nbc-link" onClick={() => void store.markAllRead()}>
+          {trans.__('Mark all as read')}
+        </button>
+      )}
+      {list?.length === 0 && <div className="nbc-muted">{trans.__('No messages yet.')}</div>}
+      <ul className="nbc-messages">
+        {list?.map(n => (
+          <li key={String(n.id)} className={n.read ? 'nbc-read' : 'nbc-unread'}>
+            <div className="nbc-message-head">
+              <strong>{n.title}</strong>
+              {n.created_at && (
+                <time dateTime={n.created_at}>{new Date(n.created_at).toLocaleString()}</time>
+              )}
+            </div>
+            {n.body && (
+              <div
+                className="nbc-markdown"
+                dangerouslySetInnerHTML={{ __html: renderMarkdown(n.body) }}
+              />
+            )}
+            {!n.read && (
+              <button
+                className="nbc-link"
+                aria-label={trans.__('Mark "%1" as read', n.title)}
+                onClick={() => void store.markRead(n.id)}
+              >
+                {trans.__('Mark as read')}
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+function CreditsTab(props: { store: CampusStore }): JSX.Element {
+  const { store } = props;
+  const trans = store.trans;
+  return (
+    <div className="nbc-tabpanel">
+      <SectionStatus store={store} section="credits" what={trans.__('your credits')} />
+      {store.credits?.length === 0 && (
+        <div className="nbc-muted">{trans.__('You are not in any class yet.')}</div>
+      )}
+      {store.credits?.map(c => (
+        <section key={c.class_id} className="nbc-credit" aria-label={c.class_name}>
+          <h3>{c.class_name}</h3>
+          <div className="nbc-credit-numbers">
+            <div>
+              <span className="nbc-big">{c.credits_remaining}</span>
+              {c.credits_total !== undefined && <span className="nbc-muted"> / {c.credits_total}</span>}
+              <div className="nbc-muted">{trans.__('meeting credits left')}</div>
+            </div>
+            {c.attendance_rate !== undefined && c.attendance_rate !== null && (
+              <div>
+                <span className="nbc-big">{Math.round(c.attendance_rate * 100)}%</span>
+                <div className="nbc-muted">{trans.__('attendance')}</div>
+              </div>
+            )}
+          </div>
+          {!!c.attendance?.length && (
+            <ol className="nbc-attendance-list" aria-label={trans.__('Attendance per meeting')}>
+              {c.attendance.map(a => (
+                <li key={a.meeting} className={`nbc-att-${a.status}`} title={trans.__('Meeting %1: %2', a.meeting, a.status)}>
+                  <span>{a.meeting}</span>
+                  <span className="nbc-sr">{a.status}</span>
+                </li>
+              ))}
+            </ol>
+          )}
+        </section>
+      ))}
+    </div>
+  );
+}
+
+export function CampusView(props: { store: CampusStore; actions: IPanelActions }): JSX.Element {
+  const { store, actions } = props;
+  useStore(store);
+  const trans = store.trans;
+  const [tab, setTab] = useState<Tab>('lessons');
+  const tabs: [Tab, string][] = [
+    ['lessons', trans.__('Lessons')],
+    ['messages', store.unread ? trans.__('Messages (%1)', store.unread) : trans.__('Messages')],
+    ['credits', trans.__('Credits')]
+  ];
+  if (store.isTeacher) {
+    tabs.push(['teach', trans.__('Teach')]);
+  }
+  const onKey = (event: React.KeyboardEvent, index: number) => {
+    // Arrow keys move between tabs, as the WAI-ARIA tabs pattern asks.
+    const delta = event.key === 'ArrowRight' ? 1 : event.key === 'ArrowLeft' ? -1 : 0;
+    if (delta) {
+      const next = tabs[(index + delta + tabs.length) % tabs.length][0];
+      setTab(next);
+      const el = document.getElementById(`nbc-tab-${next}`);
+      el?.focus();
+    }
+  };
+  return (
+    <div className="nbc-panel" data-loaded={store.loaded ? 'true' : 'false'}>
+      <Header store={store} actions={actions} />
+      <SectionStatus store={store} section="me" what={trans.__('the campus')} />
+      <div className="nbc-tabs" role="tablist" aria-label={trans.__('Campus sections')}>
+        {tabs.map(([id, label], i) => (
+          <button
+            key={id}
+            id={`nbc-tab-${id}`}
+            role="tab"
+            aria-selected={tab === id}
+            aria-controls={`nbc-tabpanel-${id}`}
+            tabIndex={tab === id ? 0 : -1}
+            className={tab === id ? 'nbc-tab nbc-tab-active' : 'nbc-tab'}
+            onClick={() => setTab(id)}
+            onKeyDown={e => onKey(e, i)}
+          >
+            {label}
+          </button>
+        ))}
+      </div>
+      <div id={`nbc-tabpanel-${tab}`} role="tabpanel" aria-labelledby={`nbc-tab-${tab}`}>
+        {tab === 'lessons' && <LessonsTab store={store} actions={actions} />}
+        {tab === 'messages' && <MessagesTab store={store} />}
+        {tab === 'credits' && <CreditsTab store={store} />}
+        {tab === 'teach' && store.isTeacher && <TeachTab store={store} actions={actions} />}
+      </div>
+    </div>
+  );
+}
+
+export class CampusPanel extends ReactWidget {
+  constructor(
+    readonly store: CampusStore,
+    private readonly actions: IPanelActions
+  ) {
+    super();
+    this.addClass('nbc-CampusPanel');
+  }
+
+  render(): JSX.Element {
+    return <CampusView store={this.store} actions={this.actions} />;
+  }
+}

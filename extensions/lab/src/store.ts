@@ -1,0 +1,302 @@
+/**
+ * The panel's state and the calls that change it. Plain TypeScript with listeners (no
+ * JupyterLab imports), so the same store drives the panel, the commands and the toolbar
+ * button, and jest tests it with a fake client.
+ */
+import { CampusClient, CampusError } from './api';
+import * as ep from './endpoints';
+import {
+  ICourse,
+  ILevel,
+  ITrans,
+  identityTrans,
+  normalizeState
+} from './model';
+
+export interface IMe {
+  name: string;
+  role: string;
+  display_name?: string;
+}
+
+export interface INotification {
+  id: number | string;
+  kind?: string;
+  title: string;
+  body?: string;
+  read: boolean;
+  created_at?: string;
+}
+
+export interface IAttendanceRecord {
+  meeting: number;
+  status: string;
+}
+
+export interface ICreditClass {
+  class_id: number;
+  class_name: string;
+  course?: string;
+  credits_remaining: number;
+  credits_total?: number;
+  attendance_rate?: number | null;
+  attendance?: IAttendanceRecord[];
+}
+
+export interface ITestResult {
+  name: string;
+  passed: boolean;
+  score?: number;
+  max_score?: number;
+  message?: string;
+}
+
+export interface IResult {
+  submission_id?: string;
+  course: string;
+  lesson: string;
+  status: string; // queued, grading, graded, failed
+  score?: number | null;
+  max_score?: number | null;
+  tests?: ITestResult[];
+  feedback?: string;
+  xp_earned?: number;
+  error?: string;
+}
+
+export type Section = 'me' | 'courses' | 'level' | 'notifications' | 'credits';
+
+export type ToastKind = 'info' | 'success' | 'warning' | 'error';
+export type Toaster = (kind: ToastKind, message: string) => void;
+
+export const TEACHER_ROLES = ['instructor', 'staff', 'admin'];
+
+export class CampusStore {
+  me: IMe | null = null;
+  courses: ICourse[] | null = null;
+  level: ILevel | null = null;
+  notifications: INotification[] | null = null;
+  credits: ICreditClass[] | null = null;
+  results: Record<string, IResult> = {};
+  errors: Partial<Record<Section, string>> = {};
+  /** Sections the services do not offer (404): shown as "not available", not as errors. */
+  unavailable: Partial<Record<Section, boolean>> = {};
+  busy: Record<string, boolean> = {};
+  loaded = false;
+  private listeners = new Set<() => void>();
+
+  constructor(
+    readonly client: CampusClient,
+    private readonly toast: Toaster = () => undefined,
+    readonly trans: ITrans = identityTrans
+  ) {}
+
+  get isTeacher(): boolean {
+    return !!this.me && TEACHER_ROLES.includes(this.me.role);
+  }
+
+  get unread(): number {
+    return (this.notifications ?? []).filter(n => !n.read).length;
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  changed(): void {
+    this.listeners.forEach(l => l());
+  }
+
+  /** Run a call for one section; remember its error (readable) or its absence. */
+  private async section<T>(name: Section, call: () => Promise<T>): Promise<T | undefined> {
+    try {
+      const value = await call();
+      delete this.errors[name];
+      delete this.unavailable[name];
+      return value;
+    } catch (err) {
+      if (err instanceof CampusError && err.notFound) {
+        this.unavailable[name] = true;
+        delete this.errors[name];
+      } else {
+        this.errors[name] = (err as Error).message || String(err);
+      }
+      return undefined;
+    }
+  }
+
+  async refresh(): Promise<void> {
+    const me = await this.section('me', () => this.client.get<IMe>('campus', ep.campus.me));
+    if (me) {
+      this.me = me;
+    }
+    this.changed();
+    await Promise.all([
+      this.loadCourses(),
+      this.loadLevel(),
+      this.loadNotifications(false),
+      this.loadCredits()
+    ]);
+    this.loaded = true;
+    this.changed();
+  }
+
+  async loadCourses(): Promise<void> {
+    const body = await this.section('courses', () =>
+      this.client.get<{ courses: ICourse[] }>('campus', ep.campus.myCourses)
+    );
+    if (body) {
+      this.courses = (body.courses ?? []).map(normalizeCourse);
+      this.changed();
+    }
+  }
+
+  async loadLevel(): Promise<void> {
+    const level = await this.section('level', () =>
+      this.client.get<ILevel>('campus', ep.campus.myLevel)
+    );
+    if (level) {
+      const before = this.level;
+      this.level = level;
+      if (before && level.level > before.level) {
+        this.toast('success', this.trans.__('Level up! You reached level %1.', level.level));
+      }
+      const had = new Set((before?.badges ?? []).map(b => b.slug));
+      for (const badge of level.badges ?? []) {
+        if (before && !had.has(badge.slug)) {
+          this.toast('success', this.trans.__('New badge: %1', badge.name));
+        }
+      }
+      this.changed();
+    }
+  }
+
+  /** Load notifications; with `announce`, toast the ones that are new since the last load. */
+  async loadNotifications(announce = true): Promise<void> {
+    const body = await this.section('notifications', () =>
+      this.client.get<{ notifications: INotification[] }>('campus', ep.campus.notifications)
+    );
+    if (body) {
+      const known = new Set((this.notifications ?? []).map(n => String(n.id)));
+      const list = body.notifications ?? [];
+      if (announce && this.notifications) {
+        for (const n of list) {
+          if (!known.has(String(n.id)) && !n.read) {
+            this.toast('info', n.title);
+          }
+        }
+      }
+      this.notifications = list;
+      this.changed();
+    }
+  }
+
+  async loadCredits(): Promise<void> {
+    const body = await this.section('credits', () =>
+      this.client.get<{ classes: ICreditClass[] }>('campus', ep.campus.myCredits)
+    );
+    if (body) {
+      this.credits = body.classes ?? [];
+      this.changed();
+    }
+  }
+
+  async markRead(id: number | string): Promise<void> {
+    try {
+      await this.client.post('campus', ep.campus.readNotification(id));
+      for (const n of this.notifications ?? []) {
+        if (String(n.id) === String(id)) {
+          n.read = true;
+        }
+      }
+    } catch (err) {
+      this.errors.notifications = (err as Error).message;
+    }
+    this.changed();
+  }
+
+  async markAllRead(): Promise<void> {
+    await Promise.all((this.notifications ?? []).filter(n => !n.read).map(n => this.markRead(n.id)));
+  }
+
+  resultKey(course: string, lesson: string): string {
+    return `${course}/${lesson}`;
+  }
+
+  setResult(result: IResult): void {
+    const key = this.resultKey(result.course, result.lesson);
+    const before = this.results[key];
+    this.results[key] = result;
+    if (result.status === 'graded' && before?.status !== 'graded') {
+      const score = `${result.score ?? 0} / ${result.max_score ?? '?'}`;
+      const xp = result.xp_earned ? this.trans.__(', +%1 XP', result.xp_earned) : '';
+      this.toast('success', this.trans.__('%1 graded: %2%3', result.lesson, score, xp));
+    } else if (result.status === 'failed' && before?.status !== 'failed') {
+      this.toast('error', result.error || this.trans.__('Grading %1 failed.', result.lesson));
+    }
+    this.changed();
+  }
+
+  /** Submit a lesson's notebooks to the grader; returns the queued (or graded) result. */
+  async submit(
+    course: string,
+    lesson: string,
+    notebooks: Record<string, unknown>
+  ): Promise<IResult> {
+    const key = this.resultKey(course, lesson);
+    this.busy[key] = true;
+    this.changed();
+    try {
+      const body = await this.client.post<IResult>('grader', ep.grader.submissions, {
+        course,
+        lesson,
+        notebooks
+      });
+      const result = { ...body, course, lesson, status: body.status ?? 'queued' };
+      this.setResult(result);
+      return result;
+    } catch (err) {
+      const result: IResult = { course, lesson, status: 'failed', error: (err as Error).message };
+      this.setResult(result);
+      throw err;
+    } finally {
+      delete this.busy[key];
+      this.changed();
+    }
+  }
+
+  /** Fetch a submission's state again (after a push, or from the result view). */
+  async refreshResult(course: string, lesson: string): Promise<IResult | undefined> {
+    const current = this.results[this.resultKey(course, lesson)];
+    try {
+      const body = current?.submission_id
+        ? await this.client.get<IResult>('grader', ep.grader.submission(current.submission_id))
+        : await this.client.get<IResult>('grader', ep.grader.latestResult(course, lesson));
+      const result = { ...body, course, lesson, status: body.status ?? 'graded' };
+      this.setResult(result);
+      if (result.status === 'graded') {
+        await Promise.all([this.loadCourses(), this.loadLevel()]);
+      }
+      return result;
+    } catch (err) {
+      if (!(err instanceof CampusError && err.notFound)) {
+        this.setResult({ ...(current ?? { course, lesson }), status: 'failed', error: (err as Error).message });
+      }
+      return undefined;
+    }
+  }
+}
+
+function normalizeCourse(course: ICourse): ICourse {
+  return {
+    ...course,
+    sections: (course.sections ?? []).map(section => ({
+      ...section,
+      lessons: (section.lessons ?? []).map(lesson => ({
+        ...lesson,
+        state: normalizeState(lesson.state)
+      }))
+    }))
+  };
+}
