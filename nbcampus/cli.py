@@ -157,7 +157,10 @@ def prepare(settings: Settings) -> list[dict] | None:
 
     url = settings.database_url("campus")
     store = AccountStore(session_factory(make_engine(url)))
-    return ensure_demo_accounts(store, settings.demo_accounts_file)
+    created = ensure_demo_accounts(store, settings.demo_accounts_file)
+    # First start of a demo campus: the demo courses, one group class each, students enrolled.
+    import_module("nbcampus.hub.campus.cli").ensure_demo_campus(settings, REPO / "courses")
+    return created
 
 
 def hub_config_path() -> Path:
@@ -283,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Parts that bring subcommands of their own append a `register(subparsers)` function here.
 EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
-EXTRA_COMMANDS.append(lambda sub: import_module("nbcampus.hub.lti.cli").register(sub))
+EXTRA_COMMANDS.append(lambda sub: import_module("nbcampus.hub.campus.cli").register(sub))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,6 +24,9 @@ sections:
 badges:                  # optional, course badges (see the engagement rules)
   - {slug: py-finisher, name: Finisher, rarity: rare, criteria: {kind: course_complete}}
 ```
+
+Without `sections`, the course has one section whose lessons are the folders under `lessons/`
+in name order; a lesson without `exercises` has one coding exercise per notebook in its folder.
 """
 
 from __future__ import annotations
@@ -191,6 +194,22 @@ def _badge(data: dict[str, Any], where: str) -> BadgeSpec:
     )
 
 
+def _title(slug: str) -> str:
+    return re.sub(r"^\d+[-_]", "", slug).replace("-", " ").replace("_", " ").capitalize()
+
+
+def _notebook_exercises(lesson_dir: Path) -> list[dict[str, Any]]:
+    notebooks = sorted(lesson_dir.glob("*.ipynb")) if lesson_dir.is_dir() else []
+    return [{"slug": nb.stem, "title": _title(nb.stem), "type": "coding"} for nb in notebooks]
+
+
+def _folder_sections(course_dir: Path) -> list[dict[str, Any]]:
+    root = course_dir / "lessons"
+    folders = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    lessons = [{"slug": f.name, "title": _title(f.name)} for f in folders if any(f.glob("*.ipynb"))]
+    return [{"slug": "lessons", "title": "Lessons", "lessons": lessons}] if lessons else []
+
+
 def load_manifest(course_dir: Path) -> CourseManifest:
     """Read and validate `course_dir/course.yaml`; raise ManifestError with the reason."""
     course_dir = Path(course_dir)
@@ -210,7 +229,7 @@ def load_manifest(course_dir: Path) -> CourseManifest:
         raise ManifestError(f"{where}: published must be true or false")
     sections: list[SectionSpec] = []
     seen_lessons: set[str] = set()
-    for sec in _list(data, "sections", where):
+    for sec in _list(data, "sections", where) or _folder_sections(course_dir):
         sec_slug = _slug(sec, where)
         sec_where = f"{where} section {sec_slug}"
         lessons: list[LessonSpec] = []
@@ -221,7 +240,8 @@ def load_manifest(course_dir: Path) -> CourseManifest:
             seen_lessons.add(les_slug)
             les_where = f"{sec_where} lesson {les_slug}"
             lesson_dir = course_dir / "lessons" / les_slug
-            exercises = [_exercise(e, lesson_dir, les_where) for e in _list(les, "exercises", "")]
+            specs = _list(les, "exercises", les_where) or _notebook_exercises(lesson_dir)
+            exercises = [_exercise(e, lesson_dir, les_where) for e in specs]
             slugs = [e.slug for e in exercises]
             if len(set(slugs)) != len(slugs):
                 raise ManifestError(f"{les_where}: exercise slugs must be unique")

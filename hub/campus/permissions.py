@@ -24,10 +24,31 @@ TEACHERS = frozenset({"instructor", "staff", "admin", "service"})
 OPERATORS = frozenset({"staff", "admin", "service"})
 ADMINS = frozenset({"admin"})
 
+TEACHING = frozenset({"instructor", "staff", "admin"})
+
+# Object-level rules come on top (see handlers/base.py): an instructor acts only on classes they
+# teach, a student reads only published courses and their own classes, credits and progress.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "campus:read": EVERYONE,
     "accounts:list": TEACHERS,
     "accounts:create": OPERATORS,
+    "courses:read": EVERYONE,
+    "courses:publish": frozenset({"instructor", "admin"}),
+    "classes:read": EVERYONE,
+    "classes:create": OPERATORS,
+    "classes:update": OPERATORS,
+    "enrollments:read": TEACHERS,
+    "enrollments:write": OPERATORS,
+    "lessons:unlock": frozenset({"instructor", "admin"}),
+    "attendance:take": TEACHING,
+    "attendance:read": TEACHERS,
+    "attendance:edit": TEACHING,
+    "credits:read": EVERYONE,
+    "credits:adjust": TEACHING,
+    "progress:write": frozenset({"student"}),
+    "progress:read": EVERYONE,
+    "access:read": OPERATORS,
+    "results:write": frozenset({"service"}),
 }
 
 F = TypeVar("F", bound=Callable[..., Any])

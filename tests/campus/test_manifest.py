@@ -56,3 +56,18 @@ def test_unreadable_and_invalid_yaml(tmp_path: Path) -> None:
     (tmp_path / "course.yaml").write_text("slug: [unclosed")
     with pytest.raises(ManifestError, match="not valid YAML"):
         load_manifest(tmp_path)
+
+
+def test_lessons_and_exercises_from_folders_when_not_listed(tmp_path: Path) -> None:
+    course = tmp_path / "c-like"
+    for lesson in ("02-loops", "01-hello"):
+        shutil.copytree(
+            COURSES / "python-intro/lessons/02-control-flow", course / "lessons" / lesson
+        )
+    (course / "lessons/03-empty").mkdir()  # a folder without notebooks is not a lesson
+    (course / "course.yaml").write_text("slug: c-like\ntitle: C-like\nkernel: c\npublished: true\n")
+    m = load_manifest(course)
+    assert [lesson.slug for lesson in m.lessons] == ["01-hello", "02-loops"]
+    assert m.lessons[0].title == "Hello"
+    assert [e.slug for e in m.lessons[0].exercises] == ["count_vowels", "fizzbuzz"]
+    assert all(e.type == "coding" and e.notebook for e in m.lessons[0].exercises)

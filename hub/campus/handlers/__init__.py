@@ -1,8 +1,13 @@
 """The campus REST API: every resource module's `default_handlers`, joined here."""
 
-from . import accounts, info
+from . import accounts, attendance, classes, courses, info, openapi, progress
 
 default_handlers = [
     *info.default_handlers,
     *accounts.default_handlers,
+    *openapi.default_handlers,
+    *courses.default_handlers,
+    *classes.default_handlers,
+    *attendance.default_handlers,
+    *progress.default_handlers,
 ]

@@ -1,0 +1,225 @@
+"""Classes, their enrollments and lesson unlocks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from nbcampus.hub.campus import classes as cl
+from nbcampus.hub.campus import validate
+from nbcampus.hub.campus.courses import lesson_dict
+from nbcampus.hub.campus.hubsync import sync_class
+from nbcampus.hub.campus.orm import CampusClass, Course, Enrollment, Lesson, LessonUnlock
+from nbcampus.hub.campus.permissions import needs_permission
+
+from .base import CampusHandler
+
+NAME_MAX = 255
+
+
+def _course_slug(s: Session, klass: CampusClass) -> str | None:
+    return s.scalar(sa.select(Course.slug).where(Course.id == klass.course_id))
+
+
+class ClassHandlerBase(CampusHandler):
+    def sync_later(self, class_id: int) -> None:
+        """Mirror the class's membership into its Hub group once the response is out."""
+        self.settings["app"].spawn(sync_class(self.db, class_id))
+
+
+class ClassesHandler(ClassHandlerBase):
+    @needs_permission("classes:read")
+    async def get(self) -> None:
+        """Classes: staff see all, instructors the ones they teach, students their own."""
+        course = self.query_arg("course")
+        status = self.query_arg("status")
+
+        def work(s: Session) -> list[dict[str, Any]]:
+            query = sa.select(CampusClass, Course.slug).join(
+                Course, Course.id == CampusClass.course_id
+            )
+            actor = self.actor
+            if actor.role == "instructor":
+                query = query.where(CampusClass.instructor == actor.name)
+            elif actor.role == "student":
+                query = query.join(Enrollment, Enrollment.class_id == CampusClass.id).where(
+                    Enrollment.student == actor.name, Enrollment.status != "withdrawn"
+                )
+            if course:
+                query = query.where(Course.slug == course)
+            if status:
+                query = query.where(CampusClass.status == status)
+            return [cl.class_dict(k, slug) for k, slug in s.execute(query.order_by(CampusClass.id))]
+
+        self.write_json({"classes": await self.read(work)})
+
+    @needs_permission("classes:create")
+    async def post(self) -> None:
+        """Create a class of a course (group or private)."""
+        body = self.json_body()
+        kind = validate.choice(body, "type", cl.CLASS_TYPES, "group")
+        fields = {
+            "name": validate.string(body, "name", max_length=NAME_MAX),
+            "course_slug": validate.string(body, "course", max_length=100),
+            "type": kind,
+            "total_meetings": validate.integer(body, "total_meetings", low=1, high=1000),
+            "max_capacity": validate.integer(body, "max_capacity", None, low=1, high=10_000),
+            "instructor": validate.string(body, "instructor", None, max_length=64),
+            "status": validate.choice(
+                body, "status", ("draft", "enrollment_open", "active"), "draft"
+            ),
+            "enrollment_deadline": validate.day(body, "enrollment_deadline", None),
+            "start_date": validate.day(body, "start_date", None),
+            "end_date": validate.day(body, "end_date", None),
+            "continued_from": validate.integer(
+                body, "continued_from_class_id", None, low=1, high=10**12
+            ),
+        }
+
+        def work(s: Session) -> dict[str, Any]:
+            klass = cl.create_class(s, created_by=self.actor.name, **fields)
+            return cl.class_dict(klass, fields["course_slug"])
+
+        result = await self.tx(work)
+        self.sync_later(result["id"])
+        self.write_json(result, status=201)
+
+
+class ClassHandler(ClassHandlerBase):
+    @needs_permission("classes:read")
+    async def get(self, class_id: str) -> None:
+        """One class."""
+        cid = validate.path_id(class_id, "class")
+
+        def work(s: Session) -> dict[str, Any]:
+            klass = cl.get_class(s, cid)
+            self.check_class(s, klass)
+            return cl.class_dict(klass, _course_slug(s, klass))
+
+        self.write_json(await self.read(work))
+
+    @needs_permission("classes:update")
+    async def patch(self, class_id: str) -> None:
+        """Change a class: name, instructor, status, total_meetings, max_capacity."""
+        cid = validate.path_id(class_id, "class")
+        body = self.json_body()
+        changes: dict[str, Any] = {}
+        if "name" in body:
+            changes["name"] = validate.string(body, "name", max_length=NAME_MAX)
+        if "instructor" in body:
+            changes["instructor"] = validate.string(body, "instructor", None, max_length=64)
+        if "status" in body:
+            changes["status"] = validate.choice(body, "status", cl.CLASS_STATUSES)
+        if "total_meetings" in body:
+            changes["total_meetings"] = validate.integer(body, "total_meetings", low=1, high=1000)
+        if "max_capacity" in body:
+            changes["max_capacity"] = validate.integer(body, "max_capacity", low=1, high=10_000)
+        if not changes:
+            raise validate.APIError(400, "nothing to change")
+
+        def work(s: Session) -> dict[str, Any]:
+            klass = cl.update_class(s, cid, changes)
+            return cl.class_dict(klass, _course_slug(s, klass))
+
+        result = await self.tx(work)
+        if "instructor" in changes:
+            self.sync_later(cid)
+        self.write_json(result)
+
+    put = patch
+
+
+class EnrollmentsHandler(ClassHandlerBase):
+    @needs_permission("enrollments:read")
+    async def get(self, class_id: str) -> None:
+        """The class's enrollments with credits and attendance rates."""
+        cid = validate.path_id(class_id, "class")
+
+        def work(s: Session) -> list[dict[str, Any]]:
+            self.check_class(s, cl.get_class(s, cid), teach=True)
+            rows = s.scalars(
+                sa.select(Enrollment).filter_by(class_id=cid).order_by(Enrollment.student)
+            )
+            return [cl.enrollment_dict(e) for e in rows]
+
+        self.write_json({"enrollments": await self.read(work)})
+
+    @needs_permission("enrollments:write")
+    async def post(self, class_id: str) -> None:
+        """Enroll a student: {"student": name}."""
+        cid = validate.path_id(class_id, "class")
+        student = validate.string(self.json_body(), "student", max_length=64)
+
+        def work(s: Session) -> dict[str, Any]:
+            return cl.enrollment_dict(cl.enroll(s, cid, student, self.actor.name))
+
+        result = await self.tx(work)
+        self.sync_later(cid)
+        self.write_json(result, status=201)
+
+
+class EnrollmentHandler(ClassHandlerBase):
+    @needs_permission("enrollments:write")
+    async def delete(self, class_id: str, student: str) -> None:
+        """Withdraw a student (their records stay)."""
+        cid = validate.path_id(class_id, "class")
+
+        def work(s: Session) -> dict[str, Any]:
+            return cl.enrollment_dict(cl.withdraw(s, cid, student))
+
+        result = await self.tx(work)
+        self.sync_later(cid)
+        self.write_json(result)
+
+
+class UnlockHandler(ClassHandlerBase):
+    @needs_permission("lessons:unlock")
+    async def post(self, class_id: str) -> None:
+        """Unlock the next lesson, or {"lesson": slug}; at most one per completed meeting."""
+        cid = validate.path_id(class_id, "class")
+        lesson = validate.string(self.json_body(), "lesson", None, max_length=100)
+
+        def work(s: Session) -> dict[str, Any]:
+            self.check_class(s, cl.get_class(s, cid), teach=True)
+            klass, unlocked = cl.unlock_lesson(s, cid, lesson, self.actor.name)
+            return {"class": cl.class_dict(klass), "lesson": lesson_dict(unlocked)}
+
+        self.write_json(await self.tx(work), status=201)
+
+
+class UnlocksHandler(ClassHandlerBase):
+    @needs_permission("classes:read")
+    async def get(self, class_id: str) -> None:
+        """The lessons unlocked for a class, in order."""
+        cid = validate.path_id(class_id, "class")
+
+        def work(s: Session) -> list[dict[str, Any]]:
+            self.check_class(s, cl.get_class(s, cid))
+            rows = s.execute(
+                sa.select(Lesson, LessonUnlock)
+                .join(LessonUnlock, LessonUnlock.lesson_id == Lesson.id)
+                .where(LessonUnlock.class_id == cid)
+                .order_by(LessonUnlock.id)
+            )
+            return [
+                {
+                    **lesson_dict(lesson),
+                    "unlocked_by": u.unlocked_by,
+                    "unlocked_at": u.unlocked_at.isoformat(),
+                }
+                for lesson, u in rows
+            ]
+
+        self.write_json({"unlocks": await self.read(work)})
+
+
+default_handlers = [
+    (r"api/v1/classes", ClassesHandler),
+    (r"api/v1/classes/([^/]+)", ClassHandler),
+    (r"api/v1/classes/([^/]+)/enrollments", EnrollmentsHandler),
+    (r"api/v1/classes/([^/]+)/enrollments/([^/]+)", EnrollmentHandler),
+    (r"api/v1/classes/([^/]+)/unlock-lesson", UnlockHandler),
+    (r"api/v1/classes/([^/]+)/unlocks", UnlocksHandler),
+]

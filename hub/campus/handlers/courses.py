@@ -1,0 +1,132 @@
+"""Courses, lessons and exercises (read), and publishing a course."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from nbcampus.hub.campus import courses as c
+from nbcampus.hub.campus import validate
+from nbcampus.hub.campus.orm import Course, Exercise, utcnow
+from nbcampus.hub.campus.permissions import needs_permission
+from nbcampus.web import APIError
+
+from .base import CampusHandler
+
+
+class CourseHandlerBase(CampusHandler):
+    @property
+    def published_only(self) -> bool:
+        # Students see published courses only; a draft is simply not found for them.
+        return self.actor.role == "student"
+
+    def check_course(self, course: Course) -> None:
+        if self.published_only and course.status != "published":
+            raise APIError(404, f"no course {course.slug!r}")
+
+
+class CoursesHandler(CourseHandlerBase):
+    @needs_permission("courses:read")
+    async def get(self) -> None:
+        """List the courses (students: published ones)."""
+
+        def work(s: Session) -> list[dict[str, Any]]:
+            query = sa.select(Course).order_by(Course.title)
+            if self.published_only:
+                query = query.where(Course.status == "published")
+            return [c.course_dict(x) for x in s.scalars(query)]
+
+        self.write_json({"courses": await self.read(work)})
+
+
+class CourseHandler(CourseHandlerBase):
+    @needs_permission("courses:read")
+    async def get(self, slug: str) -> None:
+        """A course with its sections, lessons and exercises."""
+
+        def work(s: Session) -> dict[str, Any]:
+            course = c.course_by_slug(s, slug, published_only=self.published_only)
+            return c.course_outline(s, course)
+
+        self.write_json(await self.read(work))
+
+    @needs_permission("courses:publish")
+    async def patch(self, slug: str) -> None:
+        """Publish, unpublish or archive a course: {"status": "published"}."""
+        body = self.json_body()
+        status = validate.choice(body, "status", ("draft", "published", "archived"))
+
+        def work(s: Session) -> dict[str, Any]:
+            course = c.course_by_slug(s, slug, published_only=False)
+            course.status = status
+            if status == "published" and course.published_at is None:
+                course.published_at = utcnow()
+            course.updated_at = utcnow()
+            return c.course_dict(course)
+
+        self.write_json(await self.tx(work))
+
+
+class LessonHandler(CourseHandlerBase):
+    @needs_permission("courses:read")
+    async def get(self, lesson_id: str) -> None:
+        """A lesson with its exercises."""
+        lid = validate.path_id(lesson_id, "lesson")
+
+        def work(s: Session) -> dict[str, Any]:
+            lesson, course = c.lesson_by_id(s, lid)
+            self.check_course(course)
+            exercises = s.scalars(
+                sa.select(Exercise)
+                .where(Exercise.lesson_id == lesson.id, Exercise.retired.is_(False))
+                .order_by(Exercise.order_index)
+            ).all()
+            return {**c.lesson_dict(lesson, list(exercises)), "course": course.slug}
+
+        self.write_json(await self.read(work))
+
+
+class LessonExercisesHandler(LessonHandler):
+    @needs_permission("courses:read")
+    async def get(self, lesson_id: str) -> None:
+        """The exercises of a lesson."""
+        lid = validate.path_id(lesson_id, "lesson")
+
+        def work(s: Session) -> list[dict[str, Any]]:
+            lesson, course = c.lesson_by_id(s, lid)
+            self.check_course(course)
+            return [
+                c.exercise_dict(e)
+                for e in s.scalars(
+                    sa.select(Exercise)
+                    .where(Exercise.lesson_id == lesson.id, Exercise.retired.is_(False))
+                    .order_by(Exercise.order_index)
+                )
+            ]
+
+        self.write_json({"exercises": await self.read(work)})
+
+
+class ExerciseHandler(CourseHandlerBase):
+    @needs_permission("courses:read")
+    async def get(self, exercise_id: str) -> None:
+        """One exercise."""
+        eid = validate.path_id(exercise_id, "exercise")
+
+        def work(s: Session) -> dict[str, Any]:
+            exercise, lesson, course = c.exercise_by_id(s, eid)
+            self.check_course(course)
+            return {**c.exercise_dict(exercise), "lesson_id": lesson.id, "course": course.slug}
+
+        self.write_json(await self.read(work))
+
+
+default_handlers = [
+    (r"api/v1/courses", CoursesHandler),
+    (r"api/v1/courses/([^/]+)", CourseHandler),
+    (r"api/v1/lessons/([^/]+)", LessonHandler),
+    (r"api/v1/lessons/([^/]+)/exercises", LessonExercisesHandler),
+    (r"api/v1/exercises/([^/]+)", ExerciseHandler),
+]

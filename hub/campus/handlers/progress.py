@@ -1,0 +1,177 @@
+"""Progress (complete an exercise or lesson, read progress), access for the grader, grading
+results from the grader, and a student's own courses with lock state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from nbcampus.hub.campus import courses as c
+from nbcampus.hub.campus import progress as p
+from nbcampus.hub.campus import validate
+from nbcampus.hub.campus.orm import (
+    CampusClass,
+    Enrollment,
+    Exercise,
+    ExerciseProgress,
+    LessonProgress,
+)
+from nbcampus.hub.campus.permissions import needs_permission
+from nbcampus.hub.campus.results import ResultPayload, record_result
+from nbcampus.web import APIError
+
+from .base import CampusHandler
+
+
+def _events_dict(events: p.ProgressEvents) -> dict[str, Any]:
+    return {
+        "exercise_completed": events.exercise_completed,
+        "lesson_completed": events.lesson_completed,
+        "exercise_progress": events.exercise_progress,
+        "lesson_progress": events.lesson_progress,
+    }
+
+
+class CompleteExerciseHandler(CampusHandler):
+    @needs_permission("progress:write")
+    async def post(self, exercise_id: str) -> None:
+        """Mark a video, quiz or material exercise done (coding ones complete by autograde)."""
+        eid = validate.path_id(exercise_id, "exercise")
+        user = self.actor.name
+
+        def work(s: Session) -> dict[str, Any]:
+            exercise, lesson, course = c.exercise_by_id(s, eid)
+            if course.status != "published":
+                raise APIError(404, f"no exercise {eid}")
+            p.require_unlocked(s, user, lesson, course)
+            if exercise.type in ("coding", "assignment"):
+                raise APIError(
+                    409, "coding exercises are completed by passing the autograder", code="GRADED"
+                )
+            return _events_dict(p.complete_exercise(s, user, exercise))
+
+        self.write_json(await self.tx(work))
+
+
+class CompleteLessonHandler(CampusHandler):
+    @needs_permission("progress:write")
+    async def post(self, lesson_id: str) -> None:
+        """Confirm a lesson complete; every exercise of it must be done."""
+        lid = validate.path_id(lesson_id, "lesson")
+        user = self.actor.name
+
+        def work(s: Session) -> dict[str, Any]:
+            lesson, course = c.lesson_by_id(s, lid)
+            if course.status != "published":
+                raise APIError(404, f"no lesson {lid}")
+            p.require_unlocked(s, user, lesson, course)
+            row = s.scalar(sa.select(LessonProgress).filter_by(user=user, lesson_id=lid))
+            if row is None or not row.completed:
+                done = row.exercises_completed if row else 0
+                total = row.total_exercises if row else None
+                raise APIError(
+                    409,
+                    f"the lesson's exercises are not all done ({done} of {total or 'all'})",
+                    code="INCOMPLETE",
+                )
+            return p.lesson_progress_dict(row)
+
+        self.write_json(await self.tx(work))
+
+
+class UserProgressHandler(CampusHandler):
+    @needs_permission("progress:read")
+    async def get(self, user: str) -> None:
+        """A user's lesson and exercise progress."""
+        if len(user) > 64:
+            raise APIError(404, "no such user")
+
+        def work(s: Session) -> dict[str, Any]:
+            self.check_self_or_teacher(s, user)
+            lessons = [
+                p.lesson_progress_dict(r)
+                for r in s.scalars(
+                    sa.select(LessonProgress).filter_by(user=user).order_by(LessonProgress.id)
+                )
+            ]
+            exercises = [
+                p.exercise_progress_dict(r, e)
+                for r, e in s.execute(
+                    sa.select(ExerciseProgress, Exercise)
+                    .join(Exercise, Exercise.id == ExerciseProgress.exercise_id)
+                    .where(ExerciseProgress.user == user)
+                    .order_by(ExerciseProgress.id)
+                )
+            ]
+            return {"user": user, "lessons": lessons, "exercises": exercises}
+
+        self.write_json(await self.read(work))
+
+
+class LessonProgressHandler(CampusHandler):
+    @needs_permission("progress:read")
+    async def get(self, lesson_id: str) -> None:
+        """Progress in one lesson: a student's own; a teacher's view of their students."""
+        lid = validate.path_id(lesson_id, "lesson")
+        actor = self.actor
+
+        def work(s: Session) -> list[dict[str, Any]]:
+            lesson, course = c.lesson_by_id(s, lid)
+            if actor.role == "student":
+                if course.status != "published":
+                    raise APIError(404, f"no lesson {lid}")
+                users = [actor.name]
+            else:
+                query = (
+                    sa.select(Enrollment.student)
+                    .join(CampusClass, CampusClass.id == Enrollment.class_id)
+                    .where(CampusClass.course_id == course.id, Enrollment.status != "withdrawn")
+                    .distinct()
+                )
+                if actor.role == "instructor":
+                    query = query.where(CampusClass.instructor == actor.name)
+                users = sorted(s.scalars(query))
+            return p.lesson_progress_for(s, lesson, users)
+
+        self.write_json({"progress": await self.read(work)})
+
+
+class MyCoursesHandler(CampusHandler):
+    @needs_permission("campus:read")
+    async def get(self) -> None:
+        """My courses with each lesson's lock state and my progress."""
+        name = self.actor.name
+        self.write_json({"courses": await self.read(lambda s: p.my_courses(s, name))})
+
+
+class AccessHandler(CampusHandler):
+    @needs_permission("access:read")
+    async def get(self, course: str, lesson: str) -> None:
+        """May ?user=NAME open this lesson? Asked by the grader before a release."""
+        user = self.query_arg("user", 64)
+        if not user:
+            raise APIError(400, "the 'user' query argument is required", field="user")
+        result = await self.read(lambda s: p.access(s, course, lesson, user))
+        self.write_json(result.as_dict())
+
+
+class GradingResultsHandler(CampusHandler):
+    @needs_permission("results:write")
+    async def post(self) -> None:
+        """Record an autograde result (idempotent on submission_id and exercise)."""
+        payload = ResultPayload.parse(self.json_body())
+        recorded = await self.tx(lambda s: record_result(s, payload))
+        self.write_json(recorded.as_dict(), status=201 if recorded.created else 200)
+
+
+default_handlers = [
+    (r"api/v1/exercises/([^/]+)/complete", CompleteExerciseHandler),
+    (r"api/v1/lessons/([^/]+)/complete", CompleteLessonHandler),
+    (r"api/v1/lessons/([^/]+)/progress", LessonProgressHandler),
+    (r"api/v1/users/([^/]+)/progress", UserProgressHandler),
+    (r"api/v1/me/courses", MyCoursesHandler),
+    (r"api/v1/access/([^/]+)/([^/]+)", AccessHandler),
+    (r"api/v1/grading-results", GradingResultsHandler),
+]

@@ -1,0 +1,116 @@
+"""Mirror campus membership into Hub groups through the Hub's REST API.
+
+Each class has a Hub group `campus-class-<id>` holding its instructor and its enrolled
+students, with the class's name and course as group properties, so the Hub's admin page shows
+who is in which class (campus roles are the `campus-<role>` groups). The campus database is the
+truth; a failed call is logged and healed by the full sync run at every service start.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+
+from .orm import CampusClass, Course, Enrollment
+
+log = logging.getLogger("nbcampus.campus.hubsync")
+
+
+def class_group(class_id: int) -> str:
+    return f"campus-class-{class_id}"
+
+
+def class_members(session: Session, class_id: int) -> tuple[list[str], dict[str, Any]]:
+    """The group's wanted members and properties, from the campus database."""
+    row = session.execute(
+        sa.select(CampusClass, Course.slug)
+        .join(Course, Course.id == CampusClass.course_id)
+        .where(CampusClass.id == class_id)
+    ).first()
+    if row is None:
+        return [], {}
+    klass, course = row
+    students = session.scalars(
+        sa.select(Enrollment.student).filter_by(class_id=class_id, status="active")
+    ).all()
+    members = sorted({*students, *([klass.instructor] if klass.instructor else [])})
+    props = {"campus_class_id": class_id, "class": klass.name, "course": course}
+    return members, props
+
+
+class HubGroups:
+    """A small client for the Hub's groups API, with the service's own token."""
+
+    def __init__(self, api_url: str | None = None, token: str | None = None) -> None:
+        self.api_url = (api_url or os.environ.get("JUPYTERHUB_API_URL", "")).rstrip("/")
+        self.token = token or os.environ.get("JUPYTERHUB_API_TOKEN", "")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.api_url and self.token)
+
+    async def _call(self, method: str, path: str, body: Any = None) -> Any:
+        req = HTTPRequest(
+            f"{self.api_url}/{path}",
+            method=method,
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
+            body=None if body is None else json.dumps(body),
+            allow_nonstandard_methods=True,
+            request_timeout=20,
+        )
+        resp = await AsyncHTTPClient().fetch(req)
+        return json.loads(resp.body) if resp.body else None
+
+    async def set_members(self, name: str, members: list[str], props: dict[str, Any]) -> None:
+        """Make group `name` exist with exactly `members` (users the Hub does not know yet are
+        created first, as the Hub would on their first login)."""
+        group = quote(name, safe="")
+        try:
+            current = await self._call("GET", f"groups/{group}")
+        except HTTPClientError as err:
+            if err.code != 404:
+                raise
+            await self._call("POST", f"groups/{group}")
+            current = {"users": []}
+        have = set(current.get("users") or [])
+        want = set(members)
+        if want - have:
+            for user in sorted(want - have):
+                try:
+                    await self._call("POST", f"users/{quote(user, safe='')}")
+                except HTTPClientError as err:
+                    if err.code != 409:  # 409: exists already
+                        raise
+            await self._call("POST", f"groups/{group}/users", {"users": sorted(want - have)})
+        if have - want:
+            await self._call("DELETE", f"groups/{group}/users", {"users": sorted(have - want)})
+        await self._call("PUT", f"groups/{group}/properties", props)
+
+
+async def sync_class(factory: sessionmaker[Session], class_id: int) -> None:
+    client = HubGroups()
+    if not client.enabled:
+        return
+    with factory() as session:
+        members, props = class_members(session, class_id)
+    if not props:
+        return
+    try:
+        await client.set_members(class_group(class_id), members, props)
+    except Exception as err:  # logged, healed at the next start; never fails the request
+        log.warning("could not sync Hub group of class %s: %s", class_id, err)
+
+
+async def sync_all(factory: sessionmaker[Session]) -> int:
+    with factory() as session:
+        ids = session.scalars(sa.select(CampusClass.id)).all()
+    for class_id in ids:
+        await sync_class(factory, class_id)
+    return len(ids)
