@@ -287,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Parts that bring subcommands of their own append a `register(subparsers)` function here.
 EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
 EXTRA_COMMANDS.append(lambda sub: import_module("nbcampus.hub.campus.cli").register(sub))
+EXTRA_COMMANDS.append(lambda sub: import_module("nbcampus.hub.lti.cli").register(sub))
 
 
 def main(argv: list[str] | None = None) -> int:
