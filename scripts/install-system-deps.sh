@@ -7,6 +7,7 @@ packages=(
   podman            # docker profile: containers through the Docker-compatible API
   debootstrap       # building the base image without a registry
   gcc libc6-dev     # C kernel
+  tcc libtcc-dev    # C kernel: in-memory compiler of the cell runner
   fonts-dejavu-core # readable screenshots
 )
 missing=()

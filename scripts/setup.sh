@@ -34,6 +34,10 @@ cp hub/lab-settings/overrides.json .venv/share/jupyter/lab/settings/overrides.js
 
 # --- post-install steps of the parts (kernels, lab extension) go below ---
 
+# The C kernel (extensions/ckernel): its kernelspec "C" in the venv, and its runner built
+# against libtcc now rather than on a student's first cell.
+.venv/bin/python -m nbcampus.ckernel install --sys-prefix >/dev/null
+
 # The JupyterLab extension (extensions/lab): built from source when it changed (node and npm
 # are here; students' servers need neither), linked where the venv's JupyterLab finds
 # prebuilt extensions, and its server part enabled for every Jupyter server of this venv.

@@ -1,0 +1,273 @@
+"""One notebook's C session: cells in, output and failures out.
+
+Ties together the cell → unit builder (program.py), the runner process (runner.py),
+gcc (toolchain.py) and the failure messages (outcomes.py), without anything Jupyter
+specific, so it can be driven and tested on its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import cparse, outcomes, toolchain
+from .outcomes import Failure
+from .program import Loaded, Program, Unit
+from .runner import CompileResult, Runner, RunnerDied
+from .streams import OutputSink
+from .toolchain import Flags, Gcc
+
+log = logging.getLogger(__name__)
+
+COMPILERS = ("tcc", "gcc")
+
+
+@dataclass
+class Settings:
+    timeout: float = 10.0  # seconds per cell; 0 means no limit
+    output_limit: int = 1_000_000  # bytes of output per cell
+    memory_mb: int = 0  # address-space limit of the runner; 0 means none
+    max_processes: int = 0  # RLIMIT_NPROC for the runner; 0 means none
+    compiler: str = "tcc"
+    gcc_warnings: bool = False
+    cwd: str = field(default_factory=os.getcwd)
+
+
+@dataclass
+class CellOptions:
+    flags: Flags = field(default_factory=Flags)
+    compiler: str = ""
+    timeout: float | None = None
+    args: list[str] = field(default_factory=list)
+
+
+class Session:
+    def __init__(self, settings: Settings, runner_executable: str) -> None:
+        self.settings = settings
+        self.executable = runner_executable
+        self.workdir = Path(tempfile.mkdtemp(prefix="nbc-kernel-"))
+        self.gcc = Gcc(self.workdir, settings.cwd)
+        self.program = Program()
+        self.labels: dict[int, str] = {}
+        self.runner: Runner | None = None
+
+    # ------------------------------------------------------------ lifecycle
+    def _new_runner(self) -> Runner:
+        runner = Runner(
+            self.executable,
+            cwd=self.settings.cwd,
+            memory_mb=self.settings.memory_mb,
+            max_processes=self.settings.max_processes,
+        )
+        runner.start()
+        return runner
+
+    def start(self) -> None:
+        self.runner = self._new_runner()
+
+    def restart_runner(self) -> list[str]:
+        """A fresh runner with every loaded unit loaded again; returns problems."""
+        if self.runner is not None:
+            self.runner.stop()
+        self.runner = self._new_runner()
+        problems = []
+        for loaded in self.program.history:
+            result = self.runner.compile(
+                loaded.id,
+                loaded.mode,
+                loaded.options,
+                loaded.libraries,
+                loaded.exclude,
+                loaded.text,
+            )
+            if result.ok:
+                self.runner.commit(loaded.id)
+            else:
+                label = self.labels.get(loaded.id, "?")
+                problems.append(f"{label} could not be loaded again")
+                log.warning("replaying %s failed: %s", label, result.diagnostics)
+        return problems
+
+    def reset(self) -> None:
+        """Forgets every cell (a kernel restart)."""
+        if self.runner is not None:
+            self.runner.stop()
+        self.program = Program()
+        self.labels = {}
+        self.runner = self._new_runner()
+
+    def shutdown(self) -> None:
+        if self.runner is not None:
+            self.runner.stop()
+            self.runner = None
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # -------------------------------------------------------------- execute
+    def execute(
+        self,
+        code: str,
+        label: str,
+        sink: OutputSink,
+        ask_input: Callable[[], str | None],
+    ) -> Failure | None:
+        """Compiles, loads and runs one cell; returns its failure, if any."""
+        options = self._options(code)
+        if isinstance(options, Failure):
+            return options
+        try:
+            if not cparse.tokenize(code):
+                return None
+            unit = self.program.build(code, label)
+        except cparse.Incomplete as exc:
+            return Failure("CompileError", f"the cell ends inside an {exc}")
+        if self.runner is None or not self.runner.alive:
+            self.restart_runner()
+        assert self.runner is not None
+        try:
+            compiled = self._compile(unit, options, sink)
+        except RunnerDied:
+            self.restart_runner()
+            return Failure(
+                "CompileError", "the compiler stopped unexpectedly", [outcomes.RESTART_NOTE]
+            )
+        if isinstance(compiled, Failure):
+            return compiled
+        unit, loaded, result = compiled
+        self.program.commit(unit, loaded, result.lens)
+        self.labels[unit.id] = label
+        if not unit.runs_code:
+            self.runner.commit(unit.id)
+            return None
+
+        def ask() -> str | None:
+            sink.flush()
+            return ask_input()
+
+        timeout = self.settings.timeout if options.timeout is None else options.timeout
+        run = self.runner.run(
+            unit.id,
+            unit.main_kind,
+            options.args,
+            on_output=sink.write,
+            on_input=ask,
+            flush=sink.tick,
+            timeout=timeout or None,
+        )
+        failure = outcomes.run_failure(run, self.labels, timeout)
+        if run.kind in ("crash", "died", "timeout", "interrupted"):
+            problems = self.restart_runner()
+            if failure is not None:
+                failure.details.extend(problems)
+        return failure
+
+    def _options(self, code: str) -> CellOptions | Failure:
+        options = CellOptions()
+        for name, value in cparse.magics(code):
+            if name == "cflags":
+                try:
+                    more = toolchain.parse_flags(value)
+                except toolchain.FlagError as exc:
+                    return Failure("UsageError", str(exc))
+                options.flags.tcc_options += more.tcc_options
+                options.flags.libraries += more.libraries
+                options.flags.gcc_options += more.gcc_options
+            elif name == "compiler":
+                if value not in COMPILERS:
+                    return Failure(
+                        "UsageError", f"//%compiler must be one of {', '.join(COMPILERS)}"
+                    )
+                options.compiler = value
+            elif name == "timeout":
+                try:
+                    options.timeout = float(value)
+                except ValueError:
+                    return Failure("UsageError", f"//%timeout needs seconds, not {value!r}")
+            elif name == "args":
+                options.args = shlex.split(value)
+        return options
+
+    def _compile(
+        self, unit: Unit, options: CellOptions, sink: OutputSink, reinit: bool = True
+    ) -> tuple[Unit, Loaded, CompileResult] | Failure:
+        assert self.runner is not None
+        flags = options.flags
+        engine = options.compiler or self.settings.compiler
+        label = unit.label
+        tcc_options = " ".join(["-Wall", *flags.tcc_options])
+        libraries = " ".join(flags.libraries)
+        exclude = " ".join(unit.exclude)
+        path = None
+        if self.gcc.available and (engine == "gcc" or self.settings.gcc_warnings):
+            path = self.gcc.write_sources(unit.id, label, unit.code, unit.source)
+        warnings = ""
+        if engine == "gcc":
+            if path is None:
+                return Failure("CompileError", "gcc is not installed")
+            ok, diagnostics, obj = self.gcc.compile_object(path, flags, warnings=True)
+            if not ok:
+                return self._compile_failure(diagnostics, label)
+            mode, text = "obj", str(obj)
+            result = self.runner.compile(unit.id, mode, tcc_options, libraries, exclude, text)
+            warnings = diagnostics
+        else:
+            lint = self.gcc.start_check(path, flags) if path is not None else None
+            mode, text = "src", unit.source
+            result = self.runner.compile(unit.id, mode, tcc_options, libraries, exclude, text)
+            warnings = result.diagnostics
+            if lint is not None:
+                out, _ = lint.communicate()
+                warnings = out if result.ok else warnings
+            if not result.ok and not toolchain.is_link_error(result.diagnostics):
+                fallback = self._gcc_fallback(unit, flags, tcc_options, libraries, exclude)
+                if isinstance(fallback, Failure):
+                    return fallback
+                if fallback is not None:
+                    result, mode, text, warnings = fallback
+        if not result.ok:
+            if toolchain.is_link_error(result.diagnostics):
+                return outcomes.link_failure(toolchain.present(result.diagnostics, label))
+            return self._compile_failure(result.diagnostics, label)
+        if reinit and self.program.reinit_conflicts(unit, result.lens):
+            # A global changed size (say `int a[N]` with a new N): new storage after all.
+            self.runner.discard()
+            rebuilt = self.program.build(unit.code, label, reinit=False)
+            return self._compile(rebuilt, options, sink, reinit=False)
+        shown = toolchain.select(warnings, label, ("warning",))
+        if shown:
+            sink.write("stderr", toolchain.present(shown, label) + "\n")
+        loaded = Loaded(unit.id, mode, tcc_options, libraries, exclude, text)
+        return unit, loaded, result
+
+    def _gcc_fallback(
+        self, unit: Unit, flags: Flags, tcc_options: str, libraries: str, exclude: str
+    ) -> tuple[CompileResult, str, str, str] | Failure | None:
+        """gcc's view of a unit tcc rejected: its error message, or its object file
+        when gcc accepts the code (GNU C that tcc does not know)."""
+        assert self.runner is not None
+        if not self.gcc.available:
+            return None
+        path = self.gcc.write_sources(unit.id, unit.label, unit.code, unit.source)
+        ok, diagnostics = self.gcc.check(path, flags)
+        if not ok:
+            return self._compile_failure(diagnostics, unit.label)
+        ok, compiled, obj = self.gcc.compile_object(path, flags, warnings=False)
+        if not ok:
+            return None
+        result = self.runner.compile(unit.id, "obj", tcc_options, libraries, exclude, str(obj))
+        if not result.ok and not toolchain.is_link_error(result.diagnostics):
+            return None
+        return result, "obj", str(obj), diagnostics
+
+    @staticmethod
+    def _compile_failure(diagnostics: str, label: str) -> Failure:
+        kinds = ("error", "warning", "note")
+        shown = toolchain.select(diagnostics, label, kinds) or diagnostics
+        return outcomes.compile_failure(
+            toolchain.first_error(diagnostics, label), toolchain.present(shown, label)
+        )

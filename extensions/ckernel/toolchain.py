@@ -1,0 +1,175 @@
+"""Compiler flags, the gcc driver and how diagnostics are shown.
+
+Cells are compiled in memory by libtcc inside the runner (about a millisecond each).
+gcc is used where it is better: to explain a compile error (its messages point at the
+exact column and show the line), to compile what tcc does not support (the unit is
+then loaded as an object file), for `//%compiler gcc`, and optionally to add gcc's
+warnings.  Diagnostics are rewritten so they name the cell's own lines ("line 3:5")
+instead of generated file names.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_TCC_PASS = ("-D", "-U", "-I", "-L", "-W", "-w", "-std=", "-O", "-g")
+_DIAG_HEAD = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:(?P<col>\d+):)? (?P<kind>[a-z ]+?): ")
+
+
+@dataclass
+class Flags:
+    tcc_options: list[str] = field(default_factory=list)
+    libraries: list[str] = field(default_factory=list)
+    gcc_options: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.tcc_options or self.libraries or self.gcc_options)
+
+
+class FlagError(ValueError):
+    """A `//%cflags` line that cannot be split like a shell command."""
+
+
+def parse_flags(text: str) -> Flags:
+    """Splits `//%cflags` text: -l goes to the loader, the rest to the compilers."""
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise FlagError(f"cannot read the flags {text!r}: {exc}") from exc
+    flags = Flags()
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if w in ("-l", "-D", "-U", "-I", "-L") and i + 1 < len(words):
+            w = w + words[i + 1]
+            i += 1
+        i += 1
+        if w.startswith("-l") and len(w) > 2:
+            flags.libraries.append(w[2:])
+            continue
+        flags.gcc_options.append(w)
+        if w.startswith(_TCC_PASS):
+            flags.tcc_options.append(w)
+    return flags
+
+
+def strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+def present(diagnostics: str, label: str) -> str:
+    """Diagnostics as a student reads them: "line 3:5: error: ..." for this cell."""
+    text = re.sub(re.escape(label) + r":(\d+):", r"line \1:", diagnostics)
+    text = re.sub(re.escape(label) + r":((?:\x1b\[[0-9;]*[A-Za-z])*) In ", r"\1In ", text)
+    return re.sub(r"(?m)^tcc: error: ", "error: ", text)
+
+
+def groups(diagnostics: str) -> list[tuple[str, str, list[str]]]:
+    """Splits compiler output into (file, kind, lines) groups, one per diagnostic."""
+    result: list[tuple[str, str, list[str]]] = []
+    context: list[str] = []
+    for line in diagnostics.splitlines():
+        plain = strip_ansi(line)
+        m = _DIAG_HEAD.match(plain)
+        if m:
+            result.append((m.group("file"), m.group("kind"), context + [line]))
+            context = []
+        elif plain.endswith(":") and ": In " in plain or plain.startswith("In file included"):
+            context.append(line)
+        elif result and not plain.startswith(("tcc:", "error:")):
+            result[-1][2].append(line)
+        else:
+            kind = "error" if "error" in plain else "note"
+            result.append(("", kind, context + [line]))
+            context = []
+    return result
+
+
+def select(diagnostics: str, label: str, kinds: tuple[str, ...]) -> str:
+    """The diagnostics of the given kinds; warnings only for this cell's own lines
+    (a warning about an earlier cell was shown when that cell ran)."""
+    kept = []
+    for file, kind, lines in groups(diagnostics):
+        base = "warning" if "warning" in kind else ("error" if "error" in kind else kind)
+        if base not in kinds:
+            continue
+        if base == "warning" and file != label:
+            continue
+        kept.extend(lines)
+    return "\n".join(kept)
+
+
+def first_error(diagnostics: str, label: str) -> str:
+    """One line for an error's evalue, e.g. "line 3: 'x' undeclared"."""
+    for file, kind, lines in groups(strip_ansi(diagnostics)):
+        if "error" not in kind:
+            continue
+        head = next((x for x in lines if _DIAG_HEAD.match(x)), None)
+        m = _DIAG_HEAD.match(head) if head else None
+        if head is None or m is None:
+            return re.sub(r"^(tcc: )?error: ", "", lines[-1].strip())
+        where = "line" if file == label else f"{file} line"
+        return f"{where} {m.group('line')}: {head[m.end() :].strip()}"
+    text = strip_ansi(diagnostics).strip()
+    return text.splitlines()[0] if text else "the cell did not compile"
+
+
+def is_link_error(diagnostics: str) -> bool:
+    return "undefined symbol" in diagnostics or "library not found" in diagnostics
+
+
+class Gcc:
+    """gcc, when it is installed, run in the session's scratch directory."""
+
+    def __init__(self, workdir: Path, cwd: str) -> None:
+        self.path = shutil.which("gcc") or shutil.which("cc")
+        self.workdir = workdir
+        self.cwd = cwd
+
+    @property
+    def available(self) -> bool:
+        return self.path is not None
+
+    def _base(self, flags: Flags, warnings: bool) -> list[str]:
+        assert self.path is not None
+        args = [self.path, "-fPIC", "-fdiagnostics-color=always", "-iquote", self.cwd]
+        args += ["-I", self.cwd, "-Wall"] if warnings else ["-I", self.cwd]
+        return args + flags.gcc_options
+
+    def write_sources(self, unit_id: int, label: str, code: str, source: str) -> Path:
+        """The unit as a file, and the cell under its label so gcc can quote its lines."""
+        (self.workdir / label).write_text(code)
+        path = self.workdir / f"unit{unit_id}.c"
+        path.write_text(source)
+        return path
+
+    def start_check(self, path: Path, flags: Flags) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [*self._base(flags, True), "-fsyntax-only", str(path)],
+            cwd=self.workdir,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def check(self, path: Path, flags: Flags) -> tuple[bool, str]:
+        proc = self.start_check(path, flags)
+        out, _ = proc.communicate()
+        return proc.returncode == 0, out
+
+    def compile_object(self, path: Path, flags: Flags, warnings: bool) -> tuple[bool, str, Path]:
+        obj = path.with_suffix(".o")
+        proc = subprocess.run(
+            [*self._base(flags, warnings), "-O0", "-c", str(path), "-o", str(obj)],
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return proc.returncode == 0, proc.stderr, obj
