@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 MIGRATION_SETS = [
     "nbcampus.hub.campus.orm:MIGRATIONS",
     "nbcampus.hub.lti.orm:MIGRATIONS",
+    "nbcampus.grader.orm:MIGRATIONS",
 ]
 
 

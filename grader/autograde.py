@@ -1,0 +1,404 @@
+"""Autograde one submission in-process with nbgrader's own preprocessors and gradebook.
+
+The steps are stock `nbgrader autograde`'s (sanitize: ClearOutput, DeduplicateIds,
+OverwriteKernelspec, OverwriteCells with missing cells added back, CheckCellMetadata; then
+Execute, IgnorePattern, ClearMetadata, LimitOutput, SaveAutoGrades, AssignLatePenalties,
+CheckCellMetadata), but without a new process per student: the notebook is executed by a
+kernel forked inside the submission's sandbox, and the grades go to the course's nbgrader
+gradebook directly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import shutil
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+from nbclient.exceptions import DeadKernelError
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
+    Execute,
+    IgnorePattern,
+    LimitOutput,
+    NbGraderPreprocessor,
+    OverwriteCells,
+    OverwriteKernelspec,
+    SaveAutoGrades,
+)
+from nbgrader.utils import is_grade, is_solution
+from traitlets.config import Config
+
+from .sandbox.base import KernelSpec, Limits, SandboxKernel, SandboxRunner
+
+log = logging.getLogger(__name__)
+
+# nbgrader's Gradebook runs the `alembic` command when it creates a gradebook: make sure the
+# one next to this interpreter is found even when the venv is not on PATH.
+_bindir = os.path.dirname(sys.executable)
+if _bindir not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _bindir + os.pathsep + os.environ.get("PATH", "")
+
+HIDDEN_TESTS = re.compile(r"###\s*BEGIN HIDDEN TESTS", re.I)
+
+
+class SandboxExecute(Execute):
+    """nbgrader's Execute on a kernel from the sandbox, with an output size limit.
+
+    nbgrader's Execute already records an error when a cell's execute_reply says "error"
+    even if no error output arrived, which defeats overriding IPython's traceback display.
+    """
+
+    output_limit = 1024 * 1024
+    kernel: SandboxKernel | None = None
+    _output_bytes = 0
+    limit_hit = ""
+
+    def output(self, outs: list, msg: dict, display_id: str | None, cell_index: int) -> Any:
+        size = len(str(msg.get("content", "")))
+        self._output_bytes += size
+        if self._output_bytes > self.output_limit:
+            if not self.limit_hit:
+                self.limit_hit = "output limit"
+                outs.append(
+                    nbformat.v4.new_output(
+                        "error",
+                        ename="OutputLimitExceeded",
+                        evalue=f"more than {self.output_limit} bytes of output",
+                        traceback=[],
+                    )
+                )
+                if self.kernel is not None:
+                    self.kernel.kill("output limit")
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+
+class RestoreCellRoles(NbGraderPreprocessor):
+    """Give every cell whose id the gradebook knows its instructor-given role back.
+
+    OverwriteCells restores the source, points and checksum only of cells still marked as
+    graded or locked; a submission that unmarks a test cell (grade: false) would otherwise
+    keep its edited source. Run before OverwriteCells.
+    """
+
+    def preprocess(self, nb: Any, resources: Any) -> tuple[Any, Any]:
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gb:
+            source = gb.find_notebook(info["notebook"], info["assignment"])
+            known = {c.name: c for c in source.source_cells}
+            graded = {c.name for c in source.grade_cells}
+            solutions = {c.name for c in source.solution_cells}
+            tasks = {c.name for c in source.task_cells}
+            for cell in nb.cells:
+                meta = cell.metadata.get("nbgrader")
+                if not isinstance(meta, dict) or meta.get("grade_id") not in known:
+                    continue
+                name = meta["grade_id"]
+                meta["grade"] = name in graded
+                meta["solution"] = name in solutions
+                meta["task"] = name in tasks
+                meta["locked"] = bool(known[name].locked)
+                if cell.cell_type != known[name].cell_type:
+                    cell.cell_type = known[name].cell_type
+        return nb, resources
+
+
+@dataclass
+class NotebookResult:
+    name: str
+    score: float = 0.0
+    max_score: float = 0.0
+    status: str = "ok"  # ok, missing, time limit, memory limit, output limit, error
+    tests: list[dict[str, Any]] = field(default_factory=list)
+    notebook: nbformat.NotebookNode | None = None
+
+
+@dataclass
+class SubmissionResult:
+    score: float
+    max_score: float
+    late_penalty: float
+    needs_manual_grade: bool
+    notebooks: list[NotebookResult]
+
+    def public(self) -> dict[str, Any]:
+        """What the student may see: scores, test names and outcomes, no hidden test source."""
+        return {
+            "score": self.score,
+            "max_score": self.max_score,
+            "late_penalty": self.late_penalty,
+            "needs_manual_grade": self.needs_manual_grade,
+            "notebooks": [
+                {
+                    "name": nb.name,
+                    "score": nb.score,
+                    "max_score": nb.max_score,
+                    "status": nb.status,
+                    "tests": nb.tests,
+                }
+                for nb in self.notebooks
+            ],
+        }
+
+
+def kernel_spec(name: str, python: str = sys.executable) -> KernelSpec:
+    """The sandbox command of a kernel by its kernelspec name (from the notebook's metadata)."""
+    try:
+        spec = KernelSpecManager().get_kernel_spec(name)
+    except NoSuchKernel:
+        if name not in ("python", "python3"):
+            raise
+        return KernelSpec(name, [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"])
+    argv = list(spec.argv)
+    if argv and argv[0] in ("python", "python3", sys.executable):
+        argv[0] = python
+    return KernelSpec(name, argv, language=spec.language, env=dict(spec.env or {}))
+
+
+def _config(limits: Limits) -> Config:
+    c = Config()
+    c.OverwriteCells.add_missing_cells = True
+    c.Execute.timeout = int(limits.cell_timeout)
+    c.Execute.interrupt_on_timeout = True
+    c.SandboxExecute.timeout = int(limits.cell_timeout)
+    return c
+
+
+class Autograder:
+    """Grades submissions of one course; one instance may serve many worker threads."""
+
+    def __init__(self, course_root: Path, course_id: str, runner: SandboxRunner) -> None:
+        self.root = course_root
+        self.course_id = course_id
+        self.runner = runner
+        self.db_url = f"sqlite:///{course_root / 'gradebook.db'}"
+
+    def source_dir(self, assignment: str) -> Path:
+        return self.root / "source" / assignment
+
+    def notebook_names(self, assignment: str) -> list[str]:
+        with Gradebook(self.db_url, self.course_id) as gb:
+            return [nb.name for nb in gb.find_assignment(assignment).notebooks]
+
+    def grade(
+        self,
+        assignment: str,
+        student: str,
+        submission_dir: Path,
+        timestamp: datetime | None,
+        limits: Limits,
+    ) -> SubmissionResult:
+        with Gradebook(self.db_url, self.course_id) as gb:
+            gb.find_assignment(assignment)  # MissingEntry if never generated
+            gb.update_or_create_student(student)
+            gb.update_or_create_submission(assignment, student, timestamp=timestamp)
+            names = [nb.name for nb in gb.find_assignment(assignment).notebooks]
+        material = self._material(assignment, submission_dir)
+        results: list[NotebookResult] = []
+        with self.runner.run(submission_dir, material, limits) as session:
+            for name in names:
+                path = submission_dir / f"{name}.ipynb"
+                if not path.exists():
+                    self._zero_missing(assignment, student, name)
+                    results.append(NotebookResult(name=name, status="missing"))
+                    continue
+                results.append(
+                    self._grade_notebook(session, assignment, student, name, path, limits)
+                )
+        return self._collect(assignment, student, results)
+
+    def _material(self, assignment: str, submission_dir: Path) -> Path | None:
+        """Stock nbgrader copies the source folder's non-notebook files over the submission."""
+        src = self.source_dir(assignment)
+        dest = self.root / "material" / assignment
+        if not dest.exists() and src.exists():
+            # Never the source notebooks: they hold the solutions and hidden tests.
+            tmp = dest.with_name(dest.name + ".tmp")
+            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.copytree(
+                src, tmp, ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints")
+            )
+            tmp.rename(dest)
+        return dest if dest.exists() else None
+
+    def _zero_missing(self, assignment: str, student: str, name: str) -> None:
+        with Gradebook(self.db_url, self.course_id) as gb:
+            sub = gb.find_submission_notebook(name, assignment, student)
+            for grade in sub.grades:
+                grade.auto_score = 0
+                grade.needs_manual_grade = False
+            gb.db.commit()
+
+    def _grade_notebook(
+        self,
+        session: Any,
+        assignment: str,
+        student: str,
+        name: str,
+        path: Path,
+        limits: Limits,
+    ) -> NotebookResult:
+        config = _config(limits)
+        resources: dict[str, Any] = {
+            "nbgrader": {
+                "db_url": self.db_url,
+                "assignment": assignment,
+                "notebook": name,
+                "student": student,
+                "course_id": self.course_id,
+            },
+            "metadata": {"path": session.workdir},
+        }
+        try:
+            nb = nbformat.read(path, as_version=4)
+        except Exception as err:  # an unreadable notebook scores zero, like a missing one
+            log.info("unreadable notebook %s: %s", path, err)
+            self._zero_missing(assignment, student, name)
+            return NotebookResult(name=name, status="unreadable notebook")
+        for pp in (
+            ClearOutput,
+            DeduplicateIds,
+            OverwriteKernelspec,
+            RestoreCellRoles,
+            OverwriteCells,
+        ):
+            nb, resources = pp(config=config)(nb, resources)
+        nb, resources = CheckCellMetadata(config=config)(nb, resources)
+
+        kname = (nb.metadata.get("kernelspec") or {}).get("name") or "python3"
+        spec = kernel_spec(kname)
+        if spec.argv[1:3] == ["-m", "ipykernel_launcher"]:
+            spec.argv.append("--HistoryManager.hist_file=:memory:")
+        kernel = session.start_kernel(spec)
+        ex = SandboxExecute(config=config)
+        ex.kernel = kernel
+        ex.output_limit = limits.output_bytes
+        status = "ok"
+        try:
+            nb, resources = ex.preprocess(nb, resources, km=kernel)
+        except (DeadKernelError, RuntimeError, TimeoutError) as err:
+            exit_ = kernel.exit_status()
+            status = (exit_.reason if exit_ else "") or ex.limit_hit or f"error: {err}"
+            log.info("kernel of %s/%s/%s ended: %s", student, assignment, name, status)
+            _mark_unexecuted(nb, status)
+        finally:
+            if ex.kc is not None:
+                with contextlib.suppress(Exception):
+                    ex.kc.stop_channels()
+            kernel.kill()
+        if ex.limit_hit:
+            status = ex.limit_hit
+        elif status == "ok" and _has_error(nb, "MemoryError"):
+            status = "memory limit"
+        elif status == "ok" and _has_error(nb, "CellTimeoutError"):
+            status = "time limit"
+        for pp in (
+            IgnorePattern,
+            ClearMetadataPreprocessor,
+            LimitOutput,
+            SaveAutoGrades,
+            AssignLatePenalties,
+            CheckCellMetadata,
+        ):
+            nb, resources = pp(config=config)(nb, resources)
+        return NotebookResult(name=name, status=status, tests=_tests(nb), notebook=nb)
+
+    def _collect(
+        self, assignment: str, student: str, results: list[NotebookResult]
+    ) -> SubmissionResult:
+        with Gradebook(self.db_url, self.course_id) as gb:
+            sub = gb.find_submission(assignment, student)
+            for res in results:
+                snb = gb.find_submission_notebook(res.name, assignment, student)
+                res.score = float(snb.score)
+                res.max_score = float(snb.max_score)
+                scores = {g.name: g for g in snb.grades}
+                for test in res.tests:
+                    g = scores.get(test["name"])
+                    if g is not None:
+                        test["score"] = g.score
+                        test["max_score"] = g.max_score
+                        test["needs_manual_grade"] = bool(g.needs_manual_grade)
+            return SubmissionResult(
+                score=float(sub.score),
+                max_score=float(sub.max_score),
+                late_penalty=float(sub.late_submission_penalty or 0.0),
+                needs_manual_grade=bool(sub.needs_manual_grade),
+                notebooks=results,
+            )
+
+
+def _has_error(nb: nbformat.NotebookNode, ename: str) -> bool:
+    return any(
+        out.get("output_type") == "error" and out.get("ename") == ename
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+    )
+
+
+def _mark_unexecuted(nb: nbformat.NotebookNode, reason: str) -> None:
+    """After the kernel died, every graded code cell without output failed with the reason."""
+    for cell in nb.cells:
+        if cell.cell_type == "code" and is_grade(cell) and not cell.get("outputs"):
+            cell.outputs = [
+                nbformat.v4.new_output(
+                    "error", ename="KernelDied", evalue=reason, traceback=[reason]
+                )
+            ]
+
+
+def _tests(nb: nbformat.NotebookNode) -> list[dict[str, Any]]:
+    """Per graded cell: name, hidden or not, the error's name; never hidden tests' source."""
+    tests = []
+    for cell in nb.cells:
+        if not is_grade(cell):
+            continue
+        meta = cell.metadata["nbgrader"]
+        hidden = bool(HIDDEN_TESTS.search(cell.source or ""))
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        test: dict[str, Any] = {
+            "name": meta.get("grade_id"),
+            "kind": "manual" if cell.cell_type != "code" or is_solution(cell) else "test",
+            "hidden": hidden,
+            "passed": None if cell.cell_type != "code" else not errors,
+        }
+        if errors:
+            test["error"] = errors[0].get("ename")
+            if not hidden:
+                test["message"] = str(errors[0].get("evalue", ""))[:500]
+        tests.append(test)
+    return tests
+
+
+def generate_assignment(course_root: Path, course_id: str, assignment: str) -> list[str]:
+    """nbgrader's generate_assignment, in-process: fills the gradebook and release/ folder."""
+    from nbgrader.apps import NbGraderAPI
+
+    c = Config()
+    c.CourseDirectory.root = str(course_root)
+    c.CourseDirectory.course_id = course_id
+    c.CourseDirectory.db_url = f"sqlite:///{course_root / 'gradebook.db'}"
+    api = NbGraderAPI(config=c)
+    result = api.generate_assignment(assignment, force=True, create=True)
+    if not result.get("success"):
+        raise RuntimeError(f"generate_assignment {assignment} failed: {result.get('log')}")
+    with Gradebook(c.CourseDirectory.db_url, course_id) as gb:
+        try:
+            return [nb.name for nb in gb.find_assignment(assignment).notebooks]
+        except MissingEntry:
+            return []

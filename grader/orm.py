@@ -1,0 +1,100 @@
+"""All grader tables, in one module (as jupyterhub's orm.py).
+
+Every table name starts with `grader_`, so the Hub, the campus and the grader may share one
+PostgreSQL database. nbgrader's own gradebook (scores per cell, comments, manual grades)
+lives in nbgrader's schema, one SQLite file per course, next to the course's files.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from nbcampus.db import MigrationSet
+
+MIGRATIONS = MigrationSet(
+    name="grader",
+    package="nbcampus.grader.migrations",
+    version_table="grader_alembic_version",
+)
+
+# Submission states: accepted -> queued; a worker claims it (running) and records the
+# result in the same transaction that marks it graded (or failed).
+QUEUED, RUNNING, GRADED, FAILED = "queued", "running", "graded", "failed"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Assignment(Base):
+    """An nbgrader assignment of a course (campus: a lesson), once it has been generated."""
+
+    __tablename__ = "grader_assignments"
+    __table_args__ = (UniqueConstraint("course", "name", name="uq_grader_assignment"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course: Mapped[str] = mapped_column(String(100), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    notebooks: Mapped[list[str]] = mapped_column(JSON, default=list)
+    max_score: Mapped[float] = mapped_column(Float, default=0.0)
+    # Late policy: points taken per started hour late, capped at a share of the score.
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    late_penalty_per_hour: Mapped[float] = mapped_column(Float, default=0.0)
+    late_penalty_max_fraction: Mapped[float] = mapped_column(Float, default=1.0)
+    # Which submission counts: "newest" or "best".
+    counts: Mapped[str] = mapped_column(String(16), default="newest")
+    released: Mapped[bool] = mapped_column(default=True)
+    generated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Blob(Base):
+    """A stored file, by the SHA-256 of its content (the file lives under grader/blobs/)."""
+
+    __tablename__ = "grader_blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Submission(Base):
+    """One submission of one assignment by one student, and its grading result."""
+
+    __tablename__ = "grader_submissions"
+    __table_args__ = (
+        Index("ix_grader_submissions_who", "course", "assignment", "student"),
+        Index("ix_grader_submissions_status", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True)
+    course: Mapped[str] = mapped_column(String(100))
+    assignment: Mapped[str] = mapped_column(String(100))
+    student: Mapped[str] = mapped_column(String(100))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # {relative path: sha256} of the files as submitted.
+    files: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default=QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    graded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    grade_count: Mapped[int] = mapped_column(Integer, default=0)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    max_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    late_penalty: Mapped[float] = mapped_column(Float, default=0.0)
+    # Per notebook and per test: what the student may see (never hidden tests' source).
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # {notebook: sha256 of the feedback HTML}
+    feedback: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    posted: Mapped[bool] = mapped_column(default=False)

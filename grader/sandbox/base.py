@@ -1,0 +1,126 @@
+"""The runner interface every grading sandbox implements (local bubblewrap, containers).
+
+A runner hands out *sessions*: one session per submission, with a read-only view of exactly
+that submission's files plus the assignment's test material, a private writable scratch
+directory, and nothing else of the grader's (no gradebook, no other submissions, no secrets,
+no network). Inside a session the autograder starts one fresh kernel per notebook.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission may use. Wall-clock limits are enforced by the autograder."""
+
+    cpu_seconds: int = 60
+    memory_bytes: int = 2 * 1024**3
+    processes: int = 64
+    output_bytes: int = 1024 * 1024
+    file_bytes: int = 64 * 1024 * 1024
+    open_files: int = 256
+    cell_timeout: float = 10.0
+    notebook_timeout: float = 60.0
+
+    def rlimits(self) -> dict[str, int]:
+        return {
+            "cpu": self.cpu_seconds,
+            "as": self.memory_bytes,
+            "nproc": self.processes,
+            "fsize": self.file_bytes,
+            "nofile": self.open_files,
+            "core": 0,
+        }
+
+
+@dataclass
+class KernelExit:
+    """Why a kernel ended, in the words a student should read."""
+
+    status: int | None = None
+    reason: str = ""
+
+
+class SandboxKernel(abc.ABC):
+    """A running kernel inside a session, shaped like what nbclient expects of a manager."""
+
+    has_kernel = True
+    ipykernel = True
+    kernel_name: str = ""
+    connection_info: dict[str, Any]
+
+    @abc.abstractmethod
+    async def is_alive(self) -> bool: ...
+
+    @abc.abstractmethod
+    async def interrupt_kernel(self) -> None: ...
+
+    @abc.abstractmethod
+    async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None: ...
+
+    @abc.abstractmethod
+    def kill(self) -> None:
+        """Kill the kernel at once (callable from any thread)."""
+
+    @abc.abstractmethod
+    def exit_status(self) -> KernelExit | None:
+        """None while alive; how it ended otherwise."""
+
+    async def cleanup_resources(self, restart: bool = False) -> None:
+        return None
+
+    def client(self) -> Any:
+        from jupyter_client.asynchronous import AsyncKernelClient
+
+        kc = AsyncKernelClient()
+        kc.load_connection_info(self.connection_info)
+        return kc
+
+
+@dataclass
+class KernelSpec:
+    """The kernel command to run in the sandbox: argv with `{connection_file}`."""
+
+    name: str
+    argv: list[str]
+    language: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+
+
+class SandboxSession(abc.ABC):
+    """One submission's sandbox; a context manager that wipes everything on exit."""
+
+    workdir: str  # the submission's folder as the kernel sees it
+
+    @abc.abstractmethod
+    def start_kernel(self, spec: KernelSpec) -> SandboxKernel: ...
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> SandboxSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SandboxRunner(abc.ABC):
+    """Hands out sessions; implementations: local.BubblewrapRunner, container runners."""
+
+    @abc.abstractmethod
+    def run(
+        self, submission_dir: Path, material_dir: Path | None, limits: Limits
+    ) -> SandboxSession:
+        """A session whose read-only view is submission_dir overlaid with material_dir."""
+
+    def start(self) -> None:  # noqa: B027 - optional hook
+        """Pre-start whatever makes sessions fast (pools, fork servers)."""
+
+    def stop(self) -> None:  # noqa: B027 - optional hook
+        """Stop every process the runner started."""

@@ -1,0 +1,424 @@
+"""The local sandbox: bubblewrap namespaces, a dedicated user per slot, rlimits, a fork server.
+
+Each slot is one bubblewrap sandbox started ahead of time:
+
+- new PID, network, IPC and UTS namespaces: no network at all, no view of other processes;
+- a filesystem made only of read-only system and Python folders, the slot's `sub/` folder
+  (read-only, at /submission) and the slot's `tmp/` folder (writable, at /tmp);
+- a fork server (zygote.py) that has already imported the kernel's modules and forks one
+  fresh kernel per notebook, which drops to the slot's own user id with rlimits on CPU time,
+  address space, processes, file size and open files.
+
+A session copies its submission and test material into `sub/`, and on close kills every
+process of the slot's user and wipes `sub/` and `tmp/`, so the next submission starts clean.
+Kernels talk to the grader over ZeroMQ IPC sockets in `tmp/`: the sandbox has no network.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from .base import KernelExit, KernelSpec, Limits, SandboxKernel, SandboxRunner, SandboxSession
+
+log = logging.getLogger(__name__)
+
+ZYGOTE = Path(__file__).with_name("zygote.py")
+ZYGOTE_IN_SANDBOX = "/opt/nbcampus/zygote.py"
+SANDBOX_TMP = "/tmp"  # noqa: S108 - inside the sandbox: the slot's private scratch folder
+# Only what a kernel needs from /etc; the rest (and the grader's data) stays invisible.
+ETC_FILES = (
+    "/etc/ld.so.cache",
+    "/etc/localtime",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/nsswitch.conf",
+    "/etc/alternatives",
+)
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+
+
+class SandboxError(RuntimeError):
+    """The sandbox could not be started or has failed."""
+
+
+def _parents(path: str) -> list[str]:
+    parts = Path(path).parts[1:-1]
+    return ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+class Zygote:
+    """The fork server of one slot, and the thread that reads its answers."""
+
+    def __init__(self, argv: list[str]) -> None:
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            start_new_session=True,
+            # Nothing of the grader's environment (its Hub token above all) goes in.
+            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+        )
+        self._lock = threading.Lock()
+        self._next = 0
+        self._waiting: dict[int, tuple[threading.Event, dict[str, Any]]] = {}
+        self.exits: dict[int, int] = {}
+        self.exit_events: dict[int, threading.Event] = {}
+        self.ready = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            if msg.get("event") == "ready":
+                self.ready.set()
+            elif msg.get("event") == "exit":
+                with self._lock:
+                    self.exits[msg["pid"]] = msg["status"]
+                    ev = self.exit_events.setdefault(msg["pid"], threading.Event())
+                ev.set()
+            elif "id" in msg:
+                with self._lock:
+                    waiter = self._waiting.pop(msg["id"], None)
+                if waiter:
+                    waiter[1].update(msg)
+                    waiter[0].set()
+        # The fork server is gone: every kernel of it is gone too.
+        with self._lock:
+            for ev, _ in self._waiting.values():
+                ev.set()
+            for ev in self.exit_events.values():
+                ev.set()
+        self.ready.set()
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def request(self, op: str, timeout: float = 30, **fields: Any) -> dict[str, Any]:
+        ev, answer = threading.Event(), {}
+        with self._lock:
+            self._next += 1
+            rid = self._next
+            self._waiting[rid] = (ev, answer)
+        line = json.dumps({"op": op, "id": rid, **fields}) + "\n"
+        try:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(line.encode())
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError) as err:
+            raise SandboxError(f"sandbox fork server is gone: {err}") from None
+        if not ev.wait(timeout) or not answer:
+            raise SandboxError(f"sandbox fork server did not answer {op}")
+        return answer
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+
+class LocalKernel(SandboxKernel):
+    def __init__(
+        self, zygote: Zygote, pid: int, name: str, connection_info: dict[str, Any]
+    ) -> None:
+        self.zygote = zygote
+        self.pid = pid
+        self.kernel_name = name
+        self.connection_info = connection_info
+        self.reason = ""
+        with zygote._lock:
+            self._exited = zygote.exit_events.setdefault(pid, threading.Event())
+
+    def exit_status(self) -> KernelExit | None:
+        if not self._exited.is_set() and self.zygote.alive():
+            return None
+        status = self.zygote.exits.get(self.pid)
+        reason = self.reason
+        if not reason and status is not None and os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            if sig in (signal.SIGXCPU, signal.SIGKILL):
+                reason = "time limit" if sig == signal.SIGXCPU else "killed"
+            elif sig == signal.SIGSEGV:
+                reason = "crashed (segmentation fault)"
+            else:
+                reason = f"killed by signal {sig}"
+        return KernelExit(status=status, reason=reason or "kernel exited")
+
+    async def is_alive(self) -> bool:
+        return self.exit_status() is None
+
+    def _signal(self, sig: int) -> None:
+        if self.exit_status() is None:
+            try:
+                self.zygote.request("signal", pid=self.pid, sig=int(sig), timeout=10)
+            except SandboxError:
+                pass
+
+    async def interrupt_kernel(self) -> None:
+        self._signal(signal.SIGINT)
+
+    def kill(self, reason: str = "") -> None:
+        if reason and not self.reason:
+            self.reason = reason
+        self._signal(signal.SIGKILL)
+
+    async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
+        self.kill()
+
+
+class LocalSession(SandboxSession):
+    workdir = "/submission"
+
+    def __init__(self, runner: BubblewrapRunner, slot: Slot, limits: Limits) -> None:
+        self.runner = runner
+        self.slot = slot
+        self.limits = limits
+        self.kernels: list[LocalKernel] = []
+
+    def start_kernel(self, spec: KernelSpec) -> LocalKernel:
+        slot = self.slot
+        n = len(self.kernels)
+        kdir = slot.tmp / f"k{n}"
+        kdir.mkdir()
+        os.chown(kdir, slot.uid, slot.uid)
+        conn_file = kdir / "conn.json"
+        info = {
+            "transport": "ipc",
+            "ip": str(kdir / "s"),
+            "shell_port": 1,
+            "iopub_port": 2,
+            "stdin_port": 3,
+            "control_port": 4,
+            "hb_port": 5,
+            "key": secrets.token_hex(32),
+            "signature_scheme": "hmac-sha256",
+            "kernel_name": spec.name,
+        }
+        conn_file.write_text(json.dumps(info))
+        os.chown(conn_file, slot.uid, slot.uid)
+        argv = [a.replace("{connection_file}", str(conn_file)) for a in spec.argv]
+        # Inside the sandbox /tmp is the slot's private scratch folder, wiped after each use.
+        scratch = SANDBOX_TMP
+        env = {
+            "PATH": os.path.dirname(sys.executable) + ":/usr/local/bin:/usr/bin:/bin",
+            "HOME": scratch,
+            "TMPDIR": scratch,
+            "IPYTHONDIR": scratch + "/.ipython",
+            "MPLCONFIGDIR": scratch + "/.mpl",
+            "LANG": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "NBGRADER_EXECUTION": "autograde",
+            **spec.env,
+        }
+        answer = slot.zygote.request(
+            "spawn",
+            argv=argv,
+            env=env,
+            cwd=self.workdir,
+            log=str(kdir / "kernel.log"),
+            limits=self.limits.rlimits(),
+        )
+        info["key"] = info["key"].encode()
+        kernel = LocalKernel(slot.zygote, answer["pid"], spec.name, info)
+        self.kernels.append(kernel)
+        return kernel
+
+    def close(self) -> None:
+        for kernel in self.kernels:
+            kernel.kill()
+        self.runner.release(self.slot)
+
+
+class Slot:
+    def __init__(self, index: int, root: Path, uid: int) -> None:
+        self.index = index
+        self.dir = root / f"s{index}"
+        self.sub = self.dir / "sub"
+        self.tmp = self.dir / "tmp"
+        self.uid = uid
+        self.zygote: Zygote
+
+    def wipe(self) -> None:
+        # Empty the folders but keep them: the sandbox's bind mounts point at these inodes.
+        for folder in (self.sub, self.tmp):
+            folder.mkdir(parents=True, exist_ok=True)
+            for child in folder.iterdir():
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child, ignore_errors=True)
+                else:
+                    child.unlink(missing_ok=True)
+        os.chmod(self.sub, 0o755)  # noqa: S103 - read by the slot user
+        os.chown(self.tmp, self.uid, self.uid)
+        os.chmod(self.tmp, 0o700)
+
+
+class BubblewrapRunner(SandboxRunner):
+    """Local sandboxes: one pre-started bubblewrap fork server per slot."""
+
+    def __init__(
+        self,
+        slots: int = 2,
+        base_uid: int = 61000,
+        preload: list[str] | None = None,
+        extra_ro_paths: list[str] | None = None,
+        python: str = sys.executable,
+    ) -> None:
+        self.nslots = slots
+        self.base_uid = base_uid
+        self.preload = preload or ["ipykernel.kernelapp", "ipykernel.ipkernel", "IPython"]
+        self.extra_ro_paths = extra_ro_paths or []
+        self.python = python
+        self.root: Path | None = None
+        self._free: queue.Queue[Slot] = queue.Queue()
+        self._slots: list[Slot] = []
+        self._lock = threading.Lock()
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        if shutil.which("bwrap") is None:
+            raise SandboxError("bubblewrap (bwrap) is not installed; apt-get install bubblewrap")
+        # A short path: ZeroMQ IPC socket paths must stay under ~100 bytes.
+        # Not under /tmp: the sandbox's own /tmp is a separate mount of the slot's scratch.
+        bases = ("/run", "/var/tmp")  # noqa: S108
+        base = next((d for d in bases if os.access(d, os.W_OK)), None)
+        self.root = Path(tempfile.mkdtemp(prefix="nbcg-", dir=base))
+        os.chmod(self.root, 0o711)  # noqa: S103 - traverse only
+        for i in range(self.nslots):
+            slot = Slot(i, self.root, self.base_uid + i)
+            slot.dir.mkdir()
+            os.chmod(slot.dir, 0o711)  # noqa: S103 - traverse only
+            slot.wipe()
+            slot.zygote = Zygote(self._bwrap_argv(slot))
+            self._slots.append(slot)
+        for slot in self._slots:
+            if not slot.zygote.ready.wait(60) or not slot.zygote.alive():
+                raise SandboxError("the grading sandbox did not start (is bwrap usable here?)")
+            self._free.put(slot)
+
+    def stop(self) -> None:
+        for slot in self._slots:
+            slot.zygote.stop()
+        self._slots.clear()
+        if self.root:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def _ro_paths(self) -> list[str]:
+        paths = [
+            sys.base_prefix,
+            sys.prefix,
+            os.path.dirname(os.path.realpath(self.python)),
+            *self.extra_ro_paths,
+        ]
+        seen: list[str] = []
+        for p in paths:
+            p = os.path.realpath(p)
+            if not p.startswith("/usr/") and p not in seen and os.path.exists(p):
+                seen.append(p)
+        return seen
+
+    def _bwrap_argv(self, slot: Slot) -> list[str]:
+        argv = [
+            "bwrap",
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--die-with-parent",
+            "--new-session",
+            "--hostname",
+            "grader",
+            # The fork server needs these two to drop each kernel to the slot's user.
+            "--cap-add",
+            "CAP_SETUID",
+            "--cap-add",
+            "CAP_SETGID",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+        ]
+        for d in SYSTEM_DIRS:
+            if os.path.islink(d):
+                argv += ["--symlink", os.readlink(d), d]
+            elif os.path.isdir(d):
+                argv += ["--ro-bind", d, d]
+        for f in ETC_FILES:
+            if os.path.exists(f):
+                argv += ["--ro-bind", f, f]
+        made: set[str] = {"/", "/usr", "/proc", "/dev", "/etc"}
+        for path in self._ro_paths():
+            for parent in _parents(path):
+                if parent not in made:
+                    argv += ["--perms", "0755", "--dir", parent]
+                    made.add(parent)
+            argv += ["--ro-bind", path, path]
+            made.add(path)
+        argv += ["--ro-bind", str(ZYGOTE), ZYGOTE_IN_SANDBOX]
+        argv += ["--ro-bind", str(slot.sub), "/submission"]
+        argv += ["--bind", str(slot.tmp), SANDBOX_TMP]
+        # The same folder at its host path too, so IPC socket paths agree on both sides.
+        for parent in _parents(str(slot.tmp)):
+            if parent not in made:
+                argv += ["--perms", "0755", "--dir", parent]
+        argv += ["--bind", str(slot.tmp), str(slot.tmp)]
+        argv += ["--chdir", "/submission", "--"]
+        argv += [self.python, "-I", "-S", "-c", _ZYGOTE_BOOT, str(slot.uid), *self.preload]
+        return argv
+
+    # --- sessions ------------------------------------------------------------------------------
+    def run(self, submission_dir: Path, material_dir: Path | None, limits: Limits) -> LocalSession:
+        slot = self._free.get()
+        try:
+            if not slot.zygote.alive():
+                slot.zygote.stop()
+                slot.wipe()
+                slot.zygote = Zygote(self._bwrap_argv(slot))
+                if not slot.zygote.ready.wait(60):
+                    raise SandboxError("the grading sandbox did not restart")
+            for src in (submission_dir, material_dir):
+                if src is not None and src.exists():
+                    shutil.copytree(src, slot.sub, dirs_exist_ok=True, symlinks=False)
+            for dirpath, dirnames, filenames in os.walk(slot.sub):
+                for d in dirnames:
+                    os.chmod(os.path.join(dirpath, d), 0o755)  # noqa: S103
+                for f in filenames:
+                    os.chmod(os.path.join(dirpath, f), 0o644)
+        except BaseException:
+            self.release(slot)
+            raise
+        return LocalSession(self, slot, limits)
+
+    def release(self, slot: Slot) -> None:
+        try:
+            if slot.zygote.alive():
+                slot.zygote.request("reap", timeout=30)
+        except SandboxError:
+            slot.zygote.stop()
+        slot.wipe()
+        self._free.put(slot)
+
+
+# `python -I -S` ignores the environment and user site; then the venv's site-packages are
+# added by running site (as a normal start would) before the fork server's own code.
+_ZYGOTE_BOOT = (
+    "import site, sys, runpy; site.main(); "
+    f"sys.argv = [{ZYGOTE_IN_SANDBOX!r}] + sys.argv[1:]; "
+    f"runpy.run_path({ZYGOTE_IN_SANDBOX!r}, run_name='__main__')"
+)

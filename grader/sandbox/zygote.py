@@ -1,0 +1,157 @@
+"""The fork server that runs inside a grading sandbox (standard library only, plus preloads).
+
+It is started once per sandbox slot, imports the kernel's modules (ipykernel, IPython, ...)
+and then waits for requests on stdin, one JSON object per line:
+
+  {"op": "spawn", "id": ..., "argv": [...], "env": {...}, "cwd": ..., "log": ..., "limits": {...}}
+  {"op": "signal", "id": ..., "pid": ..., "sig": ...}
+  {"op": "reap", "id": ...}     kill every process of the sandbox user (between submissions)
+
+and answers on stdout, also one JSON object per line: `{"id": ..., "pid": ...}` or
+`{"id": ..., "ok": true}`, and `{"event": "exit", "pid": ..., "status": ...}` when a kernel ends.
+
+A spawned kernel is a fork of this process: it drops to the sandbox's user, takes its rlimits
+and runs the kernel module, so starting a kernel costs a fork instead of a Python start-up
+and a second import of IPython. Every kernel is fresh: nothing of an earlier kernel's state
+survives in the fork server, which never runs student code itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import resource
+import runpy
+import select
+import signal
+import sys
+
+RLIMITS = {
+    "cpu": resource.RLIMIT_CPU,
+    "as": resource.RLIMIT_AS,
+    "nproc": resource.RLIMIT_NPROC,
+    "fsize": resource.RLIMIT_FSIZE,
+    "nofile": resource.RLIMIT_NOFILE,
+    "core": resource.RLIMIT_CORE,
+}
+
+
+def reply(obj: dict) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def become_kernel(req: dict, uid: int) -> None:
+    """In the forked child: confine, then run the kernel (never returns)."""
+    try:
+        os.setsid()
+        log = os.open(req["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.close(null)
+        os.close(log)
+        os.fchown(1, uid, uid)
+        for name, value in req.get("limits", {}).items():
+            # Hard limit one above soft for CPU: SIGXCPU first, then SIGKILL.
+            hard = value + 1 if name == "cpu" else value
+            resource.setrlimit(RLIMITS[name], (value, hard))
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)  # drops every capability the fork server had
+        os.chdir(req["cwd"])
+        os.environ.clear()
+        os.environ.update(req["env"])
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        argv = req["argv"]
+        if len(argv) >= 3 and argv[1] == "-m" and os.path.basename(argv[0]).startswith("python"):
+            sys.argv = [argv[2], *argv[3:]]
+            sys.stdout = os.fdopen(1, "w", buffering=1)
+            sys.stderr = os.fdopen(2, "w", buffering=1)
+            sys.stdin = open(os.devnull)  # noqa: SIM115
+            runpy.run_module(argv[2], run_name="__main__", alter_sys=True)
+            os._exit(0)
+        os.execve(argv[0], argv, req["env"])  # noqa: S606 - a kernel command, no shell
+    except SystemExit as exc:
+        os._exit(exc.code if isinstance(exc.code, int) else 1)
+    except BaseException as exc:  # noqa: BLE001 - the child must never return into the server
+        try:
+            os.write(2, f"kernel start failed: {exc!r}\n".encode())
+        finally:
+            os._exit(70)
+
+
+def reap_user(uid: int) -> None:
+    """Kill every process of the sandbox user: a fork that becomes the user and kills -1."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            for _ in range(3):
+                try:
+                    os.kill(-1, signal.SIGKILL)
+                except ProcessLookupError:
+                    break
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def main() -> None:
+    uid = int(sys.argv[1])
+    for module in sys.argv[2:]:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            sys.stderr.write(f"preload {module} failed: {exc}\n")
+    reply({"event": "ready"})
+    children: set[int] = set()
+    buf = b""
+    stdin = sys.stdin.fileno()
+    while True:
+        ready, _, _ = select.select([stdin], [], [], 0.05)
+        while True:  # reap finished kernels (and orphans: we are PID 1 of the sandbox)
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            if pid in children:
+                children.discard(pid)
+                reply({"event": "exit", "pid": pid, "status": status})
+        if not ready:
+            continue
+        chunk = os.read(stdin, 65536)
+        if not chunk:
+            return
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            req = json.loads(line)
+            op = req.get("op")
+            if op == "spawn":
+                pid = os.fork()
+                if pid == 0:
+                    become_kernel(req, uid)
+                children.add(pid)
+                reply({"id": req["id"], "pid": pid})
+            elif op == "signal":
+                try:
+                    os.killpg(req["pid"], req["sig"])
+                except ProcessLookupError:
+                    pass
+                reply({"id": req["id"], "ok": True})
+            elif op == "reap":
+                reap_user(uid)
+                reply({"id": req["id"], "ok": True})
+
+
+if __name__ == "__main__":
+    main()
