@@ -111,6 +111,9 @@ class CKernel(Kernel):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        # ipykernel sleeps 0.5 ms before each reply to let captured Python output
+        # flush; this kernel sends its output itself, so the pause is only latency.
+        self._execute_sleep = 0.0
         self._silent_count = 0
         self._setup_error: str | None = None
         self.c_session: Session | None = None

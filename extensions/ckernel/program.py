@@ -21,6 +21,7 @@ Rewrites, each keeping the cell's line numbers:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import cparse
@@ -43,6 +44,12 @@ class Entry:
     origin: str
     line: int
 
+    @property
+    def role(self) -> str:
+        """ "system" for `#include <...>`, "feature" for a feature-test macro such as
+        _GNU_SOURCE (both go into the preprocessed header block), else ""."""
+        return _role(self.keys[0], self.text)
+
 
 @dataclass
 class Unit:
@@ -51,7 +58,8 @@ class Unit:
     id: int
     label: str
     code: str
-    source: str = ""
+    source: str = ""  # for tcc: system headers preprocessed (headers.py)
+    gcc_source: str = ""  # for gcc: the plain #include lines
     exclude: list[str] = field(default_factory=list)
     main_kind: str = "-"  # i: int main, v: void main, -: no main
     has_statements: bool = False
@@ -96,14 +104,26 @@ class Program:
         self._next_id = 1
 
     # ---------------------------------------------------------------- build
-    def build(self, code: str, label: str, *, reinit: bool = True) -> Unit:
-        """Turns a cell into a unit (raises cparse.Incomplete)."""
+    def build(
+        self,
+        code: str,
+        label: str,
+        *,
+        reinit: bool = True,
+        headers: Callable[[list[str]], str | None] | None = None,
+    ) -> Unit:
+        """Turns a cell into a unit (raises cparse.Incomplete).
+
+        `headers` turns feature macros and system #include lines into preprocessed
+        text (headers.HeaderCache); without it the units keep their #include lines.
+        """
         unit = Unit(self._next_id, label, code)
         self._next_id += 1
         items = cparse.split_items(code, self.type_names, set(self.variables))
         line_starts = _line_starts(code)
         shadow: set[str] = set()
-        early: list[str] = []  # types and macros: placed where the old ones were
+        early: list[tuple[str, str]] = []  # (role, text): types and macros, placed
+        # where the definitions they replace were
         late: list[str] = []  # definitions: after the whole prelude
         actions: list[str] = []  # statements and initialisations, in source order
         macros = set(self.macros)
@@ -113,7 +133,8 @@ class Program:
             pad = " " * (item.start - line_starts[item.line - 1])
             if item.kind == "directive":
                 self._directive(unit, item, shadow, macros)
-                early.append(at + pad + item.text)
+                role = _role("macro:" if item.directive == "define" else item.directive, item.text)
+                early.append((role, at + pad + item.text))
             elif item.kind == "conditional":
                 late.append(at + pad + item.text)
             elif item.kind == "statement":
@@ -125,11 +146,25 @@ class Program:
                 text, acts, is_type = self._declaration(
                     unit, item, shadow, code, macros, known_vars, reinit
                 )
-                (early if is_type else late).append(at + pad + text)
+                if is_type:
+                    early.append(("", at + pad + text))
+                else:
+                    late.append(at + pad + text)
                 for act in acts:
                     actions.append(at + pad + act)
         unit.exclude = sorted(unit.functions | (unit.variables - unit.reinit))
-        unit.source = self._assemble(unit, shadow, early, late, actions)
+        unit.gcc_source = self._assemble(unit, shadow, early, late, actions, None)
+        unit.source = unit.gcc_source
+        if headers is not None:
+            kept = [e for e in self.entries if not (set(e.keys) & shadow)]
+            lines = [e.text for e in kept if e.role == "feature"]
+            lines += [text.split("\n", 1)[1] for role, text in early if role == "feature"]
+            lines += [e.text for e in kept if e.role == "system"]
+            lines += [text.split("\n", 1)[1] for role, text in early if role == "system"]
+            lines = list(dict.fromkeys(line.strip() for line in lines))
+            block = headers(lines) if lines else None
+            if block is not None:
+                unit.source = self._assemble(unit, shadow, early, late, actions, block)
         return unit
 
     def _directive(self, unit: Unit, item: Item, shadow: set[str], macros: set[str]) -> None:
@@ -279,20 +314,24 @@ class Program:
         self,
         unit: Unit,
         shadow: set[str],
-        early: list[str],
+        early: list[tuple[str, str]],
         late: list[str],
         actions: list[str],
+        block: str | None,
     ) -> str:
         kept = [e for e in self.entries if not (set(e.keys) & shadow)]
+        if block is not None:  # the block replaces system includes and feature macros
+            kept = [e for e in kept if not e.role]
+            early = [(r, t.split("\n", 1)[0] if r else t) for r, t in early]
         first_type_shadow = len(kept)
         for index, e in enumerate(self.entries):
             if any(_TYPE_KEY.match(k) for k in set(e.keys) & shadow):
                 first_type_shadow = sum(1 for x in self.entries[:index] if x in kept)
                 break
-        parts = [PRELUDE]
+        parts = [PRELUDE] if block is None else [PRELUDE, block]
         for e in kept[:first_type_shadow]:
             parts.append(_line_directive(e.line, e.origin) + e.text)
-        parts.extend(early)
+        parts.extend(text for _, text in early)
         for e in kept[first_type_shadow:]:
             parts.append(_line_directive(e.line, e.origin) + e.text)
         parts.extend(late)
@@ -382,6 +421,14 @@ class Program:
 
 
 # ------------------------------------------------------------------- helpers
+
+
+def _role(key: str, text: str) -> str:
+    if key.startswith("include") and re.match(r"\s*#\s*include\s*<", text):
+        return "system"
+    if key.startswith("macro:") and re.match(r"\s*#\s*define\s+_[A-Z][A-Z0-9_]*_SOURCE\b", text):
+        return "feature"
+    return ""
 
 
 def _line_starts(code: str) -> list[int]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cparse, outcomes, toolchain
+from .headers import HeaderCache
 from .outcomes import Failure
 from .program import Loaded, Program, Unit
 from .runner import CompileResult, Runner, RunnerDied
@@ -53,6 +54,7 @@ class Session:
         self.executable = runner_executable
         self.workdir = Path(tempfile.mkdtemp(prefix="nbc-kernel-"))
         self.gcc = Gcc(self.workdir, settings.cwd)
+        self.headers = HeaderCache(self.workdir)
         self.program = Program()
         self.labels: dict[int, str] = {}
         self.runner: Runner | None = None
@@ -123,7 +125,7 @@ class Session:
         try:
             if not cparse.tokenize(code):
                 return None
-            unit = self.program.build(code, label)
+            unit = self.program.build(code, label, headers=self._header_block(options))
         except cparse.Incomplete as exc:
             return Failure("CompileError", f"the cell ends inside an {exc}")
         if self.runner is None or not self.runner.alive:
@@ -166,6 +168,10 @@ class Session:
                 failure.details.extend(problems)
         return failure
 
+    def _header_block(self, options: CellOptions) -> Callable[[list[str]], str | None]:
+        defines = [f for f in options.flags.tcc_options if f.startswith(("-D", "-U", "-I"))]
+        return lambda lines: self.headers.block(lines, [*defines, "-I", self.settings.cwd])
+
     def _options(self, code: str) -> CellOptions | Failure:
         options = CellOptions()
         for name, value in cparse.magics(code):
@@ -204,7 +210,7 @@ class Session:
         exclude = " ".join(unit.exclude)
         path = None
         if self.gcc.available and (engine == "gcc" or self.settings.gcc_warnings):
-            path = self.gcc.write_sources(unit.id, label, unit.code, unit.source)
+            path = self.gcc.write_sources(unit.id, label, unit.code, unit.gcc_source)
         warnings = ""
         if engine == "gcc":
             if path is None:
@@ -236,7 +242,9 @@ class Session:
         if reinit and self.program.reinit_conflicts(unit, result.lens):
             # A global changed size (say `int a[N]` with a new N): new storage after all.
             self.runner.discard()
-            rebuilt = self.program.build(unit.code, label, reinit=False)
+            rebuilt = self.program.build(
+                unit.code, label, reinit=False, headers=self._header_block(options)
+            )
             return self._compile(rebuilt, options, sink, reinit=False)
         shown = toolchain.select(warnings, label, ("warning",))
         if shown:
@@ -252,7 +260,7 @@ class Session:
         assert self.runner is not None
         if not self.gcc.available:
             return None
-        path = self.gcc.write_sources(unit.id, unit.label, unit.code, unit.source)
+        path = self.gcc.write_sources(unit.id, unit.label, unit.code, unit.gcc_source)
         ok, diagnostics = self.gcc.check(path, flags)
         if not ok:
             return self._compile_failure(diagnostics, unit.label)
