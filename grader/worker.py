@@ -1,0 +1,149 @@
+"""Grading workers: threads that take submissions from the queue and grade them in sandboxes.
+
+As many workers as cores by default, one sandbox slot each, all in one process with
+nbgrader's Python API: no `nbgrader` process per student, no kernel start-up on the
+critical path (the slots' fork servers are started before the first submission arrives).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from nbgrader.api import MissingEntry
+
+from nbcampus.db import make_engine, prepare_database, session_factory
+
+from .autograde import Autograder, SubmissionResult
+from .orm import MIGRATIONS
+from .queue import Claimed, SubmissionQueue
+from .sandbox.base import Limits, SandboxRunner
+from .storage import BlobStore
+
+log = logging.getLogger(__name__)
+
+
+def course_root(data_dir: Path, course: str) -> Path:
+    return data_dir / "grader" / "courses" / course
+
+
+class GradingPool:
+    def __init__(
+        self,
+        queue: SubmissionQueue,
+        data_dir: Path,
+        runner: SandboxRunner,
+        workers: int = 0,
+        limits: Limits | None = None,
+        on_graded: Callable[[Claimed, SubmissionResult], None] | None = None,
+    ) -> None:
+        self.queue = queue
+        self.data_dir = data_dir
+        self.runner = runner
+        self.nworkers = workers or os.cpu_count() or 1
+        self.limits = limits or Limits()
+        self.on_graded = on_graded
+        self.wake = threading.Event()
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self._graders: dict[str, Autograder] = {}
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+
+    def grader(self, course: str) -> Autograder:
+        if course not in self._graders:
+            self._graders[course] = Autograder(
+                course_root(self.data_dir, course), course, self.runner
+            )
+        return self._graders[course]
+
+    def start(self) -> None:
+        recovered = self.queue.recover()
+        if recovered:
+            log.info("requeued %d submissions whose grading was interrupted", recovered)
+        for i in range(self.nworkers):
+            t = threading.Thread(target=self._loop, args=(f"{self.name}/{i}",), daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+        for t in self.threads:
+            t.join(timeout=120)
+
+    def _loop(self, worker: str) -> None:
+        while not self.stopping.is_set():
+            claimed = self.queue.claim(worker)
+            if claimed is None:
+                self.wake.wait(1.0)
+                self.wake.clear()
+                continue
+            self.grade_one(claimed, worker)
+
+    def grade_one(self, claimed: Claimed, worker: str) -> None:
+        tmp = Path(tempfile.mkdtemp(prefix="nbcampus-sub-"))
+        try:
+            self.queue.blobs.materialize(claimed.files, tmp)
+            result = self.grader(claimed.course).grade(
+                claimed.assignment, claimed.student, tmp, claimed.submitted_at, self.limits
+            )
+            ok = self.queue.complete(
+                claimed.id,
+                worker,
+                result.score,
+                result.max_score,
+                result.late_penalty,
+                result.public(),
+            )
+            if ok and self.on_graded:
+                try:
+                    self.on_graded(claimed, result)
+                except Exception:  # a failing notification never loses the grade
+                    log.exception("after-grading hook failed for %s", claimed.uid)
+        except MissingEntry as err:
+            self.queue.fail(claimed.id, worker, f"unknown assignment: {err}")
+        except Exception:
+            log.exception("grading %s failed", claimed.uid)
+            self.queue.fail(claimed.id, worker, traceback.format_exc())
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Grade until the queue is empty (a stand-alone worker process; used by tests)."""
+    from .sandbox.local import BubblewrapRunner
+
+    p = argparse.ArgumentParser(prog="python -m nbcampus.grader.worker")
+    p.add_argument("--db", required=True)
+    p.add_argument("--data-dir", required=True, type=Path)
+    p.add_argument("--workers", type=int, default=0)
+    p.add_argument("--exit-when-idle", action="store_true")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+    engine = make_engine(args.db)
+    prepare_database(engine, args.db, MIGRATIONS)
+    queue = SubmissionQueue(session_factory(engine), BlobStore(args.data_dir / "grader" / "blobs"))
+    runner = BubblewrapRunner(slots=args.workers or os.cpu_count() or 1)
+    runner.start()
+    pool = GradingPool(queue, args.data_dir, runner, workers=args.workers)
+    pool.start()
+    try:
+        while True:
+            pool.stopping.wait(0.5)
+            if args.exit_when_idle and queue.pending() == 0:
+                break
+    finally:
+        pool.stop()
+        runner.stop()
+
+
+if __name__ == "__main__":
+    main()
