@@ -15,7 +15,7 @@ export const campus = {
   leaderboard: (classId: number) => `leaderboard?class_id=${q(String(classId))}`,
   classes: 'classes',
   klass: (id: number) => `classes/${q(String(id))}`,
-  roster: (id: number) => `classes/${q(String(id))}/roster`,
+  enrollments: (id: number) => `classes/${q(String(id))}/enrollments`,
   unlockLesson: (id: number) => `classes/${q(String(id))}/unlock-lesson`,
   attendance: (id: number) => `classes/${q(String(id))}/attendance`,
   attendanceMeeting: (id: number, meeting: number) =>

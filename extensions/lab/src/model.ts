@@ -93,6 +93,61 @@ export interface ILevel {
   badges?: IBadge[];
 }
 
+/**
+ * A lesson as the campus's `me/courses` sends it (`locked`, `completed`,
+ * `exercises_completed`), or with an explicit `state`, made one of ours.
+ */
+export function lessonFromService(raw: any, index: number): ILesson {
+  let state: LessonState;
+  if (raw.state !== undefined) {
+    state = normalizeState(raw.state);
+  } else if (raw.locked) {
+    state = 'locked';
+  } else if (raw.graded || (raw.score !== undefined && raw.score !== null)) {
+    state = 'graded';
+  } else if (raw.completed) {
+    state = 'completed';
+  } else if ((raw.exercises_completed ?? 0) > 0) {
+    state = 'in_progress';
+  } else {
+    state = 'unlocked';
+  }
+  return {
+    ...raw,
+    slug: String(raw.slug),
+    title: String(raw.title ?? raw.slug),
+    state,
+    // One meeting = one lesson: the n-th lesson unlocks after the n-th meeting.
+    unlock_meeting: raw.unlock_meeting ?? (state === 'locked' ? index + 1 : null)
+  };
+}
+
+/** A course as the campus sends it: sections of lessons, or one flat list of lessons. */
+export function courseFromService(raw: any): ICourse {
+  let index = 0;
+  const sections: ISection[] = Array.isArray(raw.sections)
+    ? raw.sections.map((s: any) => ({
+        slug: String(s.slug ?? s.id ?? ''),
+        title: String(s.title ?? ''),
+        lessons: (s.lessons ?? []).map((l: any) => lessonFromService(l, index++))
+      }))
+    : [
+        {
+          slug: '',
+          title: '',
+          lessons: (raw.lessons ?? []).map((l: any) => lessonFromService(l, index++))
+        }
+      ];
+  return {
+    slug: String(raw.slug),
+    title: String(raw.title ?? raw.slug),
+    description: raw.description,
+    kernel: raw.kernel,
+    classes: raw.classes ?? [],
+    sections
+  };
+}
+
 /** A lesson state as the service sends it, made one of ours (unknown -> locked). */
 export function normalizeState(state: unknown): LessonState {
   const s = String(state ?? '').toLowerCase().replace(/[\s-]/g, '_');

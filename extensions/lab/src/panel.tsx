@@ -75,6 +75,14 @@ function Header(props: { store: CampusStore; actions: IPanelActions }): JSX.Elem
           <div className="nbc-name">{me ? me.display_name || me.name : trans.__('Loading…')}</div>
           {me && <div className="nbc-role">{trans.__(me.role)}</div>}
         </div>
+        <button
+          className="nbc-refresh"
+          title={trans.__('Refresh')}
+          aria-label={trans.__('Refresh the campus')}
+          onClick={() => void store.refresh()}
+        >
+          ↻
+        </button>
       </div>
       {level ? (
         <div className="nbc-level" aria-label={trans.__('Level %1, %2 XP', level.level, level.xp)}>
@@ -83,7 +91,7 @@ function Header(props: { store: CampusStore; actions: IPanelActions }): JSX.Elem
             <span className="nbc-xp">{trans.__('%1 XP', level.xp)}</span>
             {!!level.streak && (
               <span className="nbc-streak" title={trans.__('Daily streak')}>
-                {trans.__('🔥 %1 days', level.streak)}
+                {trans.__('streak: %1 days', level.streak)}
               </span>
             )}
           </div>
@@ -113,15 +121,31 @@ function Header(props: { store: CampusStore; actions: IPanelActions }): JSX.Elem
             </button>
           </div>
         </div>
-      ) : (
+      ) : store.errors.level ? (
         <SectionStatus store={store} section="level" what={trans.__('your XP')} />
+      ) : (
+        <div className="nbc-level nbc-level-soon">
+          {store.unavailable.level
+            ? trans.__('XP, levels and badges will show here.')
+            : trans.__('Loading your XP…')}
+        </div>
       )}
     </header>
   );
 }
 
-const STATE_ICONS: Record<string, string> = {
-  locked: '🔒',
+// Drawn, not emoji: headless and minimal systems often have no emoji font.
+const LOCK = (
+  <svg viewBox="0 0 16 16" width="12" height="12" aria-hidden="true">
+    <path
+      fill="currentColor"
+      d="M4 7V5a4 4 0 1 1 8 0v2h1v8H3V7h1zm2 0h4V5a2 2 0 1 0-4 0v2z"
+    />
+  </svg>
+);
+
+const STATE_ICONS: Record<string, React.ReactNode> = {
+  locked: LOCK,
   unlocked: '○',
   in_progress: '◐',
   completed: '●',
@@ -269,7 +293,7 @@ function LessonsTab(props: { store: CampusStore; actions: IPanelActions }): JSX.
             </div>
             {course.sections.map(section => (
               <div className="nbc-section" key={section.slug}>
-                <h4>{section.title}</h4>
+                {section.title && <h4>{section.title}</h4>}
                 <ul className="nbc-lessons">
                   {section.lessons.map(lesson => (
                     <LessonRow
@@ -354,7 +378,7 @@ function CreditsTab(props: { store: CampusStore }): JSX.Element {
             </div>
             {c.attendance_rate !== undefined && c.attendance_rate !== null && (
               <div>
-                <span className="nbc-big">{Math.round(c.attendance_rate * 100)}%</span>
+                <span className="nbc-big">{Math.round(c.attendance_rate)}%</span>
                 <div className="nbc-muted">{trans.__('attendance')}</div>
               </div>
             )}

@@ -5,13 +5,7 @@
  */
 import { CampusClient, CampusError } from './api';
 import * as ep from './endpoints';
-import {
-  ICourse,
-  ILevel,
-  ITrans,
-  identityTrans,
-  normalizeState
-} from './model';
+import { courseFromService, ICourse, ILevel, ITrans, identityTrans } from './model';
 
 export interface IMe {
   name: string;
@@ -147,7 +141,7 @@ export class CampusStore {
       this.client.get<{ courses: ICourse[] }>('campus', ep.campus.myCourses)
     );
     if (body) {
-      this.courses = (body.courses ?? []).map(normalizeCourse);
+      this.courses = (body.courses ?? []).map(courseFromService);
       this.changed();
     }
   }
@@ -286,17 +280,4 @@ export class CampusStore {
       return undefined;
     }
   }
-}
-
-function normalizeCourse(course: ICourse): ICourse {
-  return {
-    ...course,
-    sections: (course.sections ?? []).map(section => ({
-      ...section,
-      lessons: (section.lessons ?? []).map(lesson => ({
-        ...lesson,
-        state: normalizeState(lesson.state)
-      }))
-    }))
-  };
 }

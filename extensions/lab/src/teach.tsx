@@ -32,12 +32,51 @@ export interface IRosterRow {
   last_activity?: string | null;
 }
 
-interface IMeeting {
+export interface IMeeting {
   meeting: number;
   records: { user: string; status: AttendanceStatus }[];
 }
 
 const STATUSES: AttendanceStatus[] = ['present', 'late', 'absent'];
+
+/** The campus's class record as the tools use it. */
+export function classFromService(raw: any): ITeachClass {
+  return {
+    id: Number(raw.id),
+    name: String(raw.name),
+    course: String(raw.course ?? ''),
+    status: raw.status,
+    meetings_total: raw.meetings_total ?? raw.total_meetings,
+    meetings_completed: raw.meetings_completed ?? 0,
+    unlocked_lessons: raw.unlocked_lessons ?? raw.lessons_unlocked ?? 0,
+    next_lesson: raw.next_lesson ?? null
+  };
+}
+
+/** An enrollment as a roster row (attendance_rate in percent, as the campus keeps it). */
+export function rosterFromService(raw: any): IRosterRow {
+  return {
+    user: String(raw.user ?? raw.student),
+    display_name: raw.display_name,
+    credits_remaining: raw.credits_remaining,
+    attendance_rate: raw.attendance_rate,
+    xp: raw.xp,
+    last_activity: raw.last_activity
+  };
+}
+
+/** Attendance rows (one per student and meeting) grouped into meetings. */
+export function meetingsFromService(rows: any[]): IMeeting[] {
+  const byMeeting = new Map<number, IMeeting>();
+  for (const row of rows) {
+    const n = Number(row.meeting_number ?? row.meeting);
+    if (!byMeeting.has(n)) {
+      byMeeting.set(n, { meeting: n, records: [] });
+    }
+    byMeeting.get(n)!.records.push({ user: String(row.student ?? row.user), status: row.status });
+  }
+  return [...byMeeting.values()].sort((a, b) => a.meeting - b.meeting);
+}
 
 function Message(props: { kind: 'error' | 'ok'; text: string }): JSX.Element {
   return (
@@ -71,10 +110,11 @@ export function TeachTab(props: { store: CampusStore; actions: IPanelActions }):
 
   const loadClasses = async () => {
     try {
-      const res = await client.get<{ classes: ITeachClass[] }>('campus', ep.campus.classes);
-      setClasses(res.classes ?? []);
-      if (res.classes?.length && classId === null) {
-        setClassId(res.classes[0].id);
+      const res = await client.get<{ classes: any[] }>('campus', ep.campus.classes);
+      const list = (res.classes ?? []).map(classFromService);
+      setClasses(list);
+      if (list.length && classId === null) {
+        setClassId(list[0].id);
       }
     } catch (err) {
       fail(err);
@@ -84,15 +124,18 @@ export function TeachTab(props: { store: CampusStore; actions: IPanelActions }):
   const loadClass = async (id: number) => {
     try {
       const [r, a] = await Promise.all([
-        client.get<{ students: IRosterRow[] }>('campus', ep.campus.roster(id)),
-        client.get<{ meetings: IMeeting[] }>('campus', ep.campus.attendance(id))
+        client.get<{ enrollments: any[] }>('campus', ep.campus.enrollments(id)),
+        client.get<{ attendance: any[] }>('campus', ep.campus.attendance(id))
       ]);
-      setRoster(r.students ?? []);
-      const taken = a.meetings ?? [];
+      const students = (r.enrollments ?? [])
+        .filter(e => e.status !== 'withdrawn')
+        .map(rosterFromService);
+      setRoster(students);
+      const taken = meetingsFromService(a.attendance ?? []);
       setMeetings(taken);
       const next = taken.length ? Math.max(...taken.map(m => m.meeting)) + 1 : 1;
       setMeeting(next);
-      setSheet(Object.fromEntries((r.students ?? []).map(s => [s.user, 'present' as AttendanceStatus])));
+      setSheet(Object.fromEntries(students.map(s => [s.user, 'present' as AttendanceStatus])));
     } catch (err) {
       fail(err);
     }
@@ -139,12 +182,16 @@ export function TeachTab(props: { store: CampusStore; actions: IPanelActions }):
     if (!current) {
       return;
     }
-    const records = Object.entries(sheet).map(([user, status]) => ({ user, status }));
+    const records = Object.entries(sheet).map(([student, status]) => ({ student, status }));
     try {
       if (previous) {
         await client.put('campus', ep.campus.attendanceMeeting(current.id, meeting), { records });
       } else {
-        await client.post('campus', ep.campus.attendance(current.id), { meeting, records });
+        await client.post('campus', ep.campus.attendance(current.id), {
+          meeting_number: meeting,
+          meeting_date: new Date().toISOString().slice(0, 10),
+          records
+        });
       }
       setError('');
       setNotice(trans.__('Attendance for meeting %1 saved.', meeting));
@@ -205,12 +252,20 @@ export function TeachTab(props: { store: CampusStore; actions: IPanelActions }):
             <h3>{trans.__('Lessons')}</h3>
             <p>
               {trans.__(
-                '%1 lessons unlocked; %2 of %3 meetings completed (unlocked lessons never exceed meetings completed).',
+                'Lessons unlocked: %1 · meetings held: %2 of %3',
                 current.unlocked_lessons ?? 0,
                 current.meetings_completed ?? 0,
                 current.meetings_total ?? '?'
               )}
             </p>
+            {(current.unlocked_lessons ?? 0) >= (current.meetings_completed ?? 0) && (
+              <p className="nbc-muted">
+                {trans.__(
+                  'Unlocked lessons never exceed meetings held: take attendance for meeting %1 first.',
+                  (current.meetings_completed ?? 0) + 1
+                )}
+              </p>
+            )}
             <button
               className="jp-mod-styled jp-mod-accept nbc-unlock"
               onClick={() => void unlock()}
@@ -238,41 +293,43 @@ export function TeachTab(props: { store: CampusStore; actions: IPanelActions }):
               />
               {previous && <span className="nbc-chip">{trans.__('taken; editing')}</span>}
             </label>
-            <table className="nbc-table">
-              <thead>
-                <tr>
-                  <th>{trans.__('Student')}</th>
-                  <th>{trans.__('Status')}</th>
-                  <th>{trans.__('Credits')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {impact.map(row => (
-                  <tr key={row.user}>
-                    <td>{row.user}</td>
-                    <td>
-                      <div role="radiogroup" aria-label={trans.__('Attendance of %1', row.user)} className="nbc-radios">
-                        {STATUSES.map(s => (
-                          <label key={s}>
-                            <input
-                              type="radio"
-                              name={`att-${row.user}`}
-                              value={s}
-                              checked={sheet[row.user] === s}
-                              onChange={() => setSheet({ ...sheet, [row.user]: s })}
-                            />
-                            {trans.__(s)}
-                          </label>
-                        ))}
-                      </div>
-                    </td>
-                    <td className={row.delta ? 'nbc-impact' : ''}>
-                      {row.delta ? `${row.before} → ${row.after}` : row.before}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <ul className="nbc-sheet" aria-label={trans.__('Attendance sheet')}>
+              {impact.map(row => (
+                <li key={row.user} data-student={row.user}>
+                  <div className="nbc-sheet-line">
+                    <span className="nbc-sheet-name">{row.user}</span>
+                    <span
+                      className={row.delta ? 'nbc-impact' : 'nbc-muted'}
+                      aria-label={trans.__('Credits of %1: %2 before, %3 after', row.user, row.before, row.after)}
+                    >
+                      {row.delta
+                        ? trans.__('credits %1 → %2', row.before, row.after)
+                        : trans.__('credits %1', row.before)}
+                    </span>
+                  </div>
+                  <div role="radiogroup" aria-label={trans.__('Attendance of %1', row.user)} className="nbc-radios">
+                    {STATUSES.map(s => (
+                      <label key={s} className={sheet[row.user] === s ? `nbc-radio nbc-radio-${s} nbc-radio-on` : 'nbc-radio'}>
+                        <input
+                          type="radio"
+                          name={`att-${row.user}`}
+                          value={s}
+                          checked={sheet[row.user] === s}
+                          onChange={() => setSheet({ ...sheet, [row.user]: s })}
+                        />
+                        {trans.__(s)}
+                      </label>
+                    ))}
+                  </div>
+                </li>
+              ))}
+            </ul>
+            <div className="nbc-muted">
+              {trans.__(
+                'Saving uses %1 credits (present and late use one, absent none).',
+                -impact.reduce((sum, r) => sum + r.delta, 0)
+              )}
+            </div>
             <button className="jp-mod-styled jp-mod-accept nbc-save-attendance" onClick={() => void saveAttendance()}>
               {previous ? trans.__('Save changes') : trans.__('Save attendance')}
             </button>
@@ -311,28 +368,29 @@ export function TeachTab(props: { store: CampusStore; actions: IPanelActions }):
 
           <section className="nbc-card" aria-label={trans.__('Roster')}>
             <h3>{trans.__('Roster')}</h3>
-            <table className="nbc-table nbc-roster">
-              <thead>
-                <tr>
-                  <th>{trans.__('Student')}</th>
-                  <th>{trans.__('Credits')}</th>
-                  <th>{trans.__('Attendance')}</th>
-                  <th>{trans.__('XP')}</th>
-                  <th>{trans.__('Last active')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {(roster ?? []).map(s => (
-                  <tr key={s.user}>
-                    <td>{s.display_name || s.user}</td>
-                    <td>{s.credits_remaining ?? '–'}</td>
-                    <td>{s.attendance_rate === null || s.attendance_rate === undefined ? '–' : `${Math.round(s.attendance_rate * 100)}%`}</td>
-                    <td>{s.xp ?? '–'}</td>
-                    <td>{s.last_activity ? new Date(s.last_activity).toLocaleDateString() : '–'}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <ul className="nbc-roster">
+              {(roster ?? []).map(s => (
+                <li key={s.user}>
+                  <div className="nbc-sheet-name">{s.display_name || s.user}</div>
+                  <div className="nbc-roster-facts">
+                    <span title={trans.__('Meeting credits left')}>
+                      {trans.__('%1 credits', s.credits_remaining ?? '–')}
+                    </span>
+                    <span title={trans.__('Attendance rate')}>
+                      {s.attendance_rate === null || s.attendance_rate === undefined
+                        ? trans.__('no attendance yet')
+                        : trans.__('%1% attendance', Math.round(s.attendance_rate))}
+                    </span>
+                    {s.xp !== undefined && <span>{trans.__('%1 XP', s.xp)}</span>}
+                    {s.last_activity && (
+                      <span title={trans.__('Last active')}>
+                        {new Date(s.last_activity).toLocaleDateString()}
+                      </span>
+                    )}
+                  </div>
+                </li>
+              ))}
+            </ul>
           </section>
         </>
       )}

@@ -1,0 +1,181 @@
+"""The campus inside JupyterLab, end to end: a real campus Hub with the demo campus, student
+servers spawned by the Hub with the nbcampus lab extension, and headless Chromium.
+
+A demo student logs in and sees the Campus panel (its first render is measured); the demo
+instructor takes attendance for the next meeting and unlocks the next lesson from the panel;
+the student's panel then shows that lesson open. Screenshots go to test-output/.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from harness.hub import CampusHub
+
+# One Hub (SQLite) for the module: the lab does not care which database the campus uses.
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("campus_hub", ["sqlite"], indirect=True)]
+
+# Marks, in page time, when the Lab and the Campus panel first appear (set before any page
+# script runs, so nothing is missed).
+TIMING_SCRIPT = """
+window.__nbc = {};
+const marks = {
+  shell: '.jp-LabShell',
+  launcher: '.jp-Launcher',
+  panel: '.nbc-panel',
+  loaded: '.nbc-panel[data-loaded="true"]'
+};
+new MutationObserver(() => {
+  for (const [key, sel] of Object.entries(marks)) {
+    if (!window.__nbc[key] && document.querySelector(sel)) {
+      window.__nbc[key] = performance.now();
+    }
+  }
+}).observe(document, { subtree: true, childList: true, attributes: true });
+"""
+
+MEASURED: dict[str, Any] = {}
+
+
+def start_server(hub: CampusHub, name: str, timeout: float = 90) -> None:
+    """Have the Hub spawn `name`'s server and wait until it is up."""
+    admin = hub.admin_client()
+    resp = admin.post(f"hub/api/users/{name}/server")
+    assert resp.status_code in (201, 202, 400), resp.text  # 400: already running
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        model = admin.get(f"hub/api/users/{name}").json()
+        server = (model.get("servers") or {}).get("")
+        if server and server.get("ready"):
+            return
+        time.sleep(0.5)
+    raise TimeoutError(f"{name}'s server did not start:\n{hub.log_tail()}")
+
+
+def log_in(browser: Any, hub: CampusHub, name: str, password: str) -> Any:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.add_init_script(TIMING_SCRIPT)
+    page = context.new_page()
+    page.goto(hub.url + "hub/login")
+    page.fill("#username_input", name)
+    page.fill("#password_input", password)
+    page.click("#login_submit")
+    page.wait_for_selector(".jp-LabShell", timeout=90_000)
+    page.wait_for_selector('.nbc-panel[data-loaded="true"]', timeout=60_000)
+    return page
+
+
+@pytest.fixture(scope="module")
+def student_page(campus_hub: CampusHub, browser: Any) -> Iterator[Any]:
+    hub = campus_hub
+    student = hub.demo("student")
+    page = log_in(browser, hub, student["name"], student["password"])
+    yield page
+    page.context.close()
+
+
+@pytest.fixture(scope="module")
+def instructor_page(campus_hub: CampusHub, browser: Any) -> Iterator[Any]:
+    hub = campus_hub
+    teacher = hub.demo("instructor")
+    page = log_in(browser, hub, teacher["name"], teacher["password"])
+    yield page
+    page.context.close()
+
+
+def test_server_part_reaches_the_campus_as_the_student(campus_hub: CampusHub) -> None:
+    hub = campus_hub
+    name = hub.demo("student")["name"]
+    start_server(hub, name)
+    client = hub.client(name)
+    resp = client.get(f"user/{name}/nbcampus/campus/api/v1/me")
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["name"] == name
+    assert resp.json()["role"] == "student"
+    courses = client.get(f"user/{name}/nbcampus/campus/api/v1/me/courses").json()["courses"]
+    assert {c["slug"] for c in courses} >= {"python-intro"}
+    # The campus refuses what a student may not do, through the server part as well.
+    class_id = courses[0]["classes"][0]["id"]
+    resp = client.post(f"user/{name}/nbcampus/campus/api/v1/classes/{class_id}/unlock-lesson")
+    assert resp.status_code == 403
+    assert resp.json()["code"] == "FORBIDDEN"
+
+
+@pytest.mark.browser
+def test_student_sees_the_campus_panel(
+    campus_hub: CampusHub, student_page: Any, output_dir: Path
+) -> None:
+    page = student_page
+    page.wait_for_selector(".jp-Launcher", timeout=30_000)
+    marks = page.evaluate("window.__nbc")
+    MEASURED["student"] = marks
+    first_render = marks["loaded"] - marks["launcher"]
+    print(
+        f"Campus panel: Lab launcher at {marks['launcher']:.0f} ms, panel shell at "
+        f"{marks['panel']:.0f} ms, panel with data at {marks['loaded']:.0f} ms "
+        f"(first render {max(first_render, 0):.0f} ms after the Lab)"
+    )
+    (output_dir / "lab-panel-timing.json").write_text(json.dumps(marks, indent=2))
+    assert first_render < 1000, marks
+
+    panel = page.locator(".nbc-panel")
+    assert panel.locator(".nbc-name").inner_text() in ("Alice Student", "alice")
+    assert panel.locator(".nbc-course").count() >= 1
+    python = panel.locator(".nbc-course", has_text="Python")
+    assert python.locator(".nbc-state-locked").count() >= 1
+    assert python.locator(".nbc-lesson").first.locator(".nbc-open").is_visible()
+    assert "Unlocks after meeting 2" in python.locator(".nbc-state-locked").first.inner_text()
+    # students never see the teaching tools
+    assert page.locator("#nbc-tab-teach").count() == 0
+    # keyboard: the tabs are reachable and switch with the arrow keys
+    page.focus("#nbc-tab-lessons")
+    page.keyboard.press("ArrowRight")
+    assert page.locator("#nbc-tab-messages").get_attribute("aria-selected") == "true"
+    page.keyboard.press("ArrowLeft")
+    page.screenshot(path=str(output_dir / "lab-campus-student.png"))
+
+
+@pytest.mark.browser
+def test_instructor_takes_attendance_and_unlocks(
+    campus_hub: CampusHub, instructor_page: Any, student_page: Any, output_dir: Path
+) -> None:
+    page = instructor_page
+    page.click("#nbc-tab-teach")
+    teach = page.locator(".nbc-teach")
+    teach.locator(".nbc-unlock").wait_for(timeout=20_000)
+    page.select_option(".nbc-teach select", label="Introduction to Python (demo group)")
+    # Meeting 1 was held when the demo campus opened; the sheet is for meeting 2.
+    meeting = teach.locator('input[type="number"]')
+    page.wait_for_function(
+        "() => document.querySelector('.nbc-teach input[type=number]').value === '2'"
+    )
+    assert meeting.input_value() == "2"
+    # Lesson 2 cannot be unlocked before meeting 2 is held.
+    assert teach.locator(".nbc-unlock").is_disabled()
+    bob = campus_hub.demo_accounts[4]["name"]
+    teach.locator(f'input[name="att-{bob}"][value="absent"]').check()
+    # The credit impact shows before saving: present students lose one, absent ones none.
+    sheet = teach.locator(".nbc-sheet")
+    assert "2 → 1" in sheet.locator('li[data-student="alice"] .nbc-impact').inner_text()
+    assert sheet.locator(f'li[data-student="{bob}"] .nbc-impact').count() == 0
+    page.screenshot(path=str(output_dir / "lab-campus-attendance.png"))
+    teach.locator(".nbc-save-attendance").click()
+    teach.locator(".nbc-ok", has_text="meeting 2 saved").wait_for(timeout=20_000)
+    unlock = teach.locator(".nbc-unlock")
+    page.wait_for_function("() => !document.querySelector('.nbc-teach .nbc-unlock').disabled")
+    unlock.click()
+    teach.locator(".nbc-ok", has_text="Unlocked").wait_for(timeout=20_000)
+    page.screenshot(path=str(output_dir / "lab-campus-instructor.png"))
+
+    # The student's panel shows the new lesson (after the panel's refresh command).
+    student = student_page
+    student.keyboard.press("Escape")
+    student.click(".nbc-refresh")
+    python = student.locator(".nbc-course", has_text="Python")
+    python.locator(".nbc-lesson").nth(1).locator(".nbc-open").wait_for(timeout=20_000)
+    student.screenshot(path=str(output_dir / "lab-campus-student-unlocked.png"))
