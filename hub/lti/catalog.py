@@ -32,7 +32,7 @@ def link_targets(courses_dir: Path) -> list[LinkTarget]:
             manifest = load_manifest(course_dir)
         except ManifestError:
             continue  # the campus reports broken courses; the picker just leaves them out
-        for lesson in manifest.lessons():
+        for lesson in manifest.lessons:
             total = sum(e.points for e in lesson.exercises)
             targets.append(
                 LinkTarget(

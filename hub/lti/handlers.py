@@ -424,6 +424,8 @@ class DeepLinkHandler(LtiHandler):
 class OutboxHandler(LtiHandler):
     """Staff see every grade on its way to an LMS, with attempts and the last error."""
 
+    _accept_token_auth = True  # a JSON endpoint: Hub API tokens work as for /hub/api
+
     async def get(self) -> None:
         user = self.current_user
         if user is None:
@@ -441,6 +443,8 @@ class OutboxHandler(LtiHandler):
 class ContextsHandler(LtiHandler):
     """The LMS courses seen in launches, with their campus course (staff and admins)."""
 
+    _accept_token_auth = True  # a JSON endpoint: Hub API tokens work as for /hub/api
+
     async def get(self) -> None:
         user = self.current_user
         if user is None:
@@ -457,6 +461,8 @@ class RosterHandler(LtiHandler):
 
     Staff and admins may do this for any course, instructors for the LMS courses they teach.
     """
+
+    _accept_token_auth = True  # a JSON endpoint: Hub API tokens work as for /hub/api
 
     def check_xsrf_cookie(self) -> None:
         # a same-site action of a logged-in person: the Hub's XSRF protection applies

@@ -130,10 +130,10 @@ class CourseLinkAdapter:
             if row is None:
                 row = orm.Context(source=source, context_id=context_id[:300], created_by=creator)
                 session.add(row)
-            row.title = (title or row.title)[:300]
-            row.label = (label or row.label)[:100]
-            row.lineitems_url = lineitems_url or row.lineitems_url
-            row.memberships_url = memberships_url or row.memberships_url
+            row.title = (title or row.title or "")[:300]
+            row.label = (label or row.label or "")[:100]
+            row.lineitems_url = lineitems_url or row.lineitems_url or ""
+            row.memberships_url = memberships_url or row.memberships_url or ""
             session.flush()
             return row.id
 
@@ -150,7 +150,7 @@ class CourseLinkAdapter:
                 row = orm.Member(context_pk=context_pk, username=username)
                 session.add(row)
             row.subject, row.role, row.status = subject, role, "active"
-            row.sourcedid = sourcedid or row.sourcedid
+            row.sourcedid = sourcedid or row.sourcedid or ""
             row.updated_at = datetime.now(UTC)
 
     def resource_link(
@@ -175,13 +175,13 @@ class CourseLinkAdapter:
             if row is None:
                 row = orm.ResourceLink(context_pk=context_pk, link_id=link_id[:300])
                 session.add(row)
-            row.title = (title or row.title)[:300]
+            row.title = (title or row.title or "")[:300]
             for attr in ("course", "lesson", "exercise"):
                 value = str(custom.get("nbcampus_" + attr) or "")
                 if value:
                     setattr(row, attr, value[:100])
-            row.lineitem_url = lineitem_url or row.lineitem_url
-            row.outcome_url = outcome_url or row.outcome_url
+            row.lineitem_url = lineitem_url or row.lineitem_url or ""
+            row.outcome_url = outcome_url or row.outcome_url or ""
             session.flush()
             session.expunge(row)
             if row.course:

@@ -9,87 +9,16 @@ from __future__ import annotations
 
 import re
 import stat
-import subprocess
-from collections.abc import Iterator
 from urllib.parse import parse_qsl
 
 import pytest
 import requests
-from conftest import DB_PARAMS
-from harness.hub import NBCAMPUS, CampusHub
-from lti_platform import LTI, ROLE, TestPlatform, new_key
-
-from nbcampus.settings import Settings
+from lti_env import LtiHub
+from lti_platform import LTI, ROLE, new_key
 
 pytestmark = pytest.mark.slow
 
 LEARNER, INSTRUCTOR = [ROLE + "Learner"], [ROLE + "Instructor"]
-
-
-class LtiHub:
-    def __init__(self, hub: CampusHub, platform: TestPlatform) -> None:
-        self.hub, self.platform, self.url = hub, platform, hub.url
-
-    def settings(self) -> Settings:
-        env = {k: v for k, v in self.hub.env.items() if k.startswith("NBCAMPUS_")}
-        return Settings.from_env(env)
-
-    def staff_session(self) -> requests.Session:
-        staff = self.hub.demo("staff")
-        session = self.hub.login_session(staff["name"], staff["password"])
-        return session
-
-    def staff_token_headers(self) -> dict[str, str]:
-        return {"Authorization": "token " + self.hub.token_for(self.hub.demo("staff")["name"])}
-
-    def restart(self) -> None:
-        self.hub.stop()
-        self.hub.start()
-
-
-def nbcampus(hub: CampusHub, *args: str) -> str:
-    out = subprocess.run([NBCAMPUS, *args], env=hub.env, capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    return out.stdout
-
-
-@pytest.fixture(scope="module", params=DB_PARAMS)
-def lti(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LtiHub]:
-    db = None
-    if request.param == "postgresql":
-        db = request.getfixturevalue("pg_cluster").create_database()
-    platform = TestPlatform().start()
-    data_dir = tmp_path_factory.mktemp("lti") / "data dir"
-    hub = CampusHub(data_dir, db_url=db, env={"NBCAMPUS_LTI": "1"})
-    nbcampus(
-        hub,
-        "lti",
-        "add-platform",
-        "--issuer",
-        platform.issuer,
-        "--client-id",
-        platform.client_id,
-        "--jwks-url",
-        platform.jwks_url,
-        "--auth-login-url",
-        platform.auth_url,
-        "--auth-token-url",
-        platform.token_url,
-        "--deployment-id",
-        platform.deployment_id,
-        "--name",
-        "Test LMS",
-    )
-    nbcampus(
-        hub, "lti", "add-consumer", platform.consumer_key, "--secret", platform.consumer_secret
-    )
-    hub.start()
-    platform.tool_jwks_url = hub.url + "hub/lti13/jwks"
-    yield LtiHub(hub, platform)
-    hub.stop()
-    platform.stop()
 
 
 def error(resp: requests.Response) -> str:
