@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Coroutine
 from typing import Any
 
+from traitlets import Float, Integer, Unicode, default
+
+from nbcampus.db import transaction
 from nbcampus.service import ServiceApp
 
+from . import announcements, engagement
 from .handlers import default_handlers
 from .hubsync import sync_all
 from .orm import MIGRATIONS
@@ -19,13 +24,55 @@ class CampusService(ServiceApp):
     service_name = "campus"
     migrations = MIGRATIONS
 
+    school_timezone = Unicode(
+        help="The school's time zone (IANA name, e.g. Europe/Berlin): daily streaks and weekly "
+        "leaderboards follow its days and weeks. Default: $NBCAMPUS_TIMEZONE or UTC.",
+    ).tag(config=True)
+
+    lesson_xp = Integer(50, help="XP for completing a whole lesson.").tag(config=True)
+    attendance_xp = Integer(
+        10, help="XP for attending a meeting (present or late); 0 turns it off."
+    ).tag(config=True)
+    streak_xp = Integer(
+        5, help="XP for each day that extends a daily streak of two days or more."
+    ).tag(config=True)
+
+    announcement_interval = Float(
+        5.0,
+        help="Seconds between checks for scheduled announcements that are due. Delivery state "
+        "lives in the database, so a due announcement goes out after a restart too.",
+    ).tag(config=True)
+
+    notification_push_interval = Float(
+        2.0,
+        help="Seconds between the server's checks for new notifications on each open event "
+        "stream (GET notifications/stream); the client keeps one connection and never polls.",
+    ).tag(config=True)
+
+    @default("school_timezone")
+    def _tz_default(self) -> str:
+        return os.environ.get("NBCAMPUS_TIMEZONE", "UTC")
+
     _tasks: set[asyncio.Task[Any]]
 
     def handlers(self) -> list[Any]:
         return list(default_handlers)
 
+    def init_db(self) -> None:
+        super().init_db()
+        engagement.configure(
+            engagement.EngagementConfig(
+                timezone=self.school_timezone,
+                lesson_xp=self.lesson_xp,
+                attendance_xp=self.attendance_xp,
+                streak_xp=self.streak_xp,
+            )
+        )
+        with transaction(self.db) as session:
+            engagement.sync_badges(session, engagement.CONFIG.badges, None)
+
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        """Run background work (Hub group sync) without losing the task to the GC."""
+        """Run background work without losing the task to the garbage collector."""
         if not hasattr(self, "_tasks"):
             self._tasks = set()
         task = asyncio.get_running_loop().create_task(coro)
@@ -35,10 +82,30 @@ class CampusService(ServiceApp):
     async def on_start(self) -> None:
         # Heal the Hub's class groups from the campus database (calls may have failed before).
         self.spawn(self._sync_groups())
+        self.spawn(self._announcement_scheduler())
 
     async def _sync_groups(self) -> None:
         count = await sync_all(self.db)
         self.log.info("campus: %d class groups synced to the Hub", count)
+
+    def deliver_due_announcements(self) -> int:
+        sent = 0
+        with self.db() as session:
+            due = announcements.due_ids(session)
+        for a_id in due:
+            with transaction(self.db) as session:
+                sent += announcements.deliver(session, a_id)
+        return sent
+
+    async def _announcement_scheduler(self) -> None:
+        while True:
+            try:
+                sent = await asyncio.to_thread(self.deliver_due_announcements)
+                if sent:
+                    self.log.info("campus: %d announcement notifications sent", sent)
+            except Exception:  # a bad moment of the database must not stop the scheduler
+                self.log.exception("campus: announcement delivery failed; retrying")
+            await asyncio.sleep(self.announcement_interval)
 
 
 main = CampusService.launch

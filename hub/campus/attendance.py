@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from nbcampus.web import APIError
 
+from . import engagement
 from .classes import lock_class
 from .orm import Attendance, AttendanceEdit, CampusClass, CreditAdjustment, Enrollment, utcnow
 
@@ -138,6 +139,14 @@ def take_attendance(
         klass.status = "active"  # the first meeting starts the class
     session.flush()
     _recalculate_rates(session, list(enrollments.values()))
+    xp = engagement.CONFIG.attendance_xp
+    attended = [
+        (m.student, r.id, xp) for m, r in zip(marks, records, strict=True) if r.credit_deducted
+    ]
+    if xp and attended:
+        engagement.award_attendance(session, attended, klass.course_id, now)
+    for student in {s for s, _, _ in attended}:
+        engagement.evaluate_badges(session, student, "attendance")
     session.flush()
     return klass, records
 
@@ -172,17 +181,29 @@ def edit_attendance(
         if delta > 0 and enrollment.credits_remaining < 1:
             raise APIError(409, f"{m.student} has no credits left", code="NO_CREDITS")
         enrollment.credits_used += delta
-        session.add(
-            AttendanceEdit(
-                attendance_id=record.id,
-                old_status=record.status,
-                new_status=m.status,
-                credit_change=-delta,
-                edited_by=by,
-                edited_at=now,
-                notes=m.notes or notes,
-            )
+        edit = AttendanceEdit(
+            attendance_id=record.id,
+            old_status=record.status,
+            new_status=m.status,
+            credit_change=-delta,
+            edited_by=by,
+            edited_at=now,
+            notes=m.notes or notes,
         )
+        session.add(edit)
+        session.flush()
+        if delta and engagement.CONFIG.attendance_xp:
+            # XP follows the mark: an append-only correction, never a deletion.
+            engagement.award(
+                session,
+                m.student,
+                delta * engagement.CONFIG.attendance_xp,
+                "attendance",
+                f"attendance-edit:{edit.id}",
+                course_id=klass.course_id,
+                by=by,
+                note=f"meeting {meeting_number}: {record.status} -> {m.status}",
+            )
         changes.append(
             {"student": m.student, "from": record.status, "to": m.status, "credit_change": -delta}
         )

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from nbcampus.web import APIError
 
 from .courses import active_lessons
+from .engagement import notify_many
 from .orm import Account, CampusClass, Course, Enrollment, Lesson, LessonUnlock, utcnow
 
 CLASS_TYPES = ("group", "private")
@@ -239,6 +240,17 @@ def unlock_lesson(
     session.add(LessonUnlock(class_id=klass.id, lesson_id=lesson.id, unlocked_by=by))
     klass.lessons_unlocked += 1
     session.flush()
+    students = list(
+        session.scalars(sa.select(Enrollment.student).filter_by(class_id=klass.id, status="active"))
+    )
+    notify_many(
+        session,
+        students,
+        "lesson_unlocked",
+        f"Lesson unlocked: {lesson.title}",
+        f"{klass.name}: lesson {lesson.order_index} is open.",
+        f"unlock:{klass.id}:{lesson.id}",
+    )
     return klass, lesson
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from nbcampus.web import APIError
 
+from .engagement import sync_badges
 from .manifest import CourseManifest
 from .orm import Course, Exercise, Lesson, Section, utcnow
 
@@ -103,6 +104,7 @@ def import_course(session: Session, manifest: CourseManifest) -> ImportSummary:
             lesson.retired = True
             lesson.order_index = 10_000 + lesson.id  # out of the meeting order
             retired += 1
+    sync_badges(session, manifest.badges, course.id)
     session.flush()
     return ImportSummary(course.id, course.slug, created, position, n_exercises, retired)
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -334,3 +335,132 @@ class GradingResult(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     __table_args__ = (UniqueConstraint("submission_id", "exercise_id", name="uq_grading_result"),)
+
+
+# --- engagement: XP, levels, streaks, badges, notifications, announcements --------------------
+class XpTransaction(Base):
+    """One XP award or revocation (negative). Append-only; (user, reason, ref) is unique so an
+    event delivered twice awards once."""
+
+    __tablename__ = "xp_transactions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user: Mapped[str] = mapped_column(UserName)
+    amount: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(20))
+    ref: Mapped[str] = mapped_column(String(200))
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id"), nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(UserName, default="system")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("user", "reason", "ref", name="uq_xp_event"),
+        CheckConstraint(
+            "reason IN ('lesson_complete', 'exercise_complete', 'autograde_passed', "
+            "'attendance', 'streak', 'badge', 'manual')",
+            name="ck_xp_reason",
+        ),
+        Index("ix_xp_user_created", "user", "created_at"),
+    )
+
+
+class XpTotal(Base):
+    """Running XP sums per user, course (0 = all courses) and period ("all" or an ISO week
+    "2026-W48"), kept with each award so leaderboards read a small table."""
+
+    __tablename__ = "xp_totals"
+
+    user: Mapped[str] = mapped_column(UserName, primary_key=True)
+    course_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_xp_totals_board", "course_id", "period", "total"),)
+
+
+class UserLevel(Base):
+    __tablename__ = "user_levels"
+
+    user: Mapped[str] = mapped_column(UserName, primary_key=True)
+    total_xp: Mapped[int] = mapped_column(Integer, default=0)
+    level: Mapped[int] = mapped_column(Integer, default=1)
+    current_streak: Mapped[int] = mapped_column(Integer, default=0)
+    longest_streak: Mapped[int] = mapped_column(Integer, default=0)
+    last_active_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    leaderboard_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Badge(Base):
+    __tablename__ = "badges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    image: Mapped[str] = mapped_column(String(500), default="")
+    rarity: Mapped[str] = mapped_column(String(16), default="common")
+    criteria: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id"), nullable=True)
+
+    __table_args__ = (
+        CheckConstraint(
+            "rarity IN ('common', 'rare', 'epic', 'legendary')", name="ck_badge_rarity"
+        ),
+    )
+
+
+class UserBadge(Base):
+    __tablename__ = "user_badges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user: Mapped[str] = mapped_column(UserName, index=True)
+    badge_id: Mapped[int] = mapped_column(ForeignKey("badges.id"))
+    awarded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("user", "badge_id", name="uq_user_badge"),)
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user: Mapped[str] = mapped_column(UserName)
+    type: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    ref: Mapped[str] = mapped_column(String(200), default="")
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        Index("ix_notifications_user", "user", "id"),
+        UniqueConstraint("user", "type", "ref", name="uq_notification_event"),
+    )
+
+
+class Announcement(Base):
+    __tablename__ = "announcements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    class_id: Mapped[int | None] = mapped_column(ForeignKey("classes.id"), nullable=True)
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id"), nullable=True)
+    author: Mapped[str] = mapped_column(UserName)
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)  # Markdown as written
+    body_html: Mapped[str] = mapped_column(Text)  # rendered and sanitised once, on write
+    publish_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AnnouncementRead(Base):
+    __tablename__ = "announcement_reads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id"), index=True)
+    user: Mapped[str] = mapped_column(UserName)
+    read_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("announcement_id", "user", name="uq_announcement_read"),)

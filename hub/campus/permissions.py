@@ -49,6 +49,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "progress:read": EVERYONE,
     "access:read": OPERATORS,
     "results:write": frozenset({"service"}),
+    "xp:read": EVERYONE,
+    "xp:write": OPERATORS,
+    "leaderboard:read": EVERYONE,
+    "badges:read": EVERYONE,
+    "badges:award": OPERATORS,
+    "notifications:own": frozenset({"student", "instructor", "staff", "admin"}),
+    "preferences:own": frozenset({"student", "instructor", "staff", "admin"}),
+    "announcements:read": EVERYONE,
+    "announcements:write": TEACHING,
 }
 
 F = TypeVar("F", bound=Callable[..., Any])

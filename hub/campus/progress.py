@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from nbcampus.web import APIError
 
+from . import engagement
 from .orm import (
     Account,
     Base,
@@ -252,6 +253,7 @@ def complete_exercise(
     score: float | None = None,
     max_score: float | None = None,
     at: datetime | None = None,
+    autograde: bool = False,
 ) -> ProgressEvents:
     """Record an exercise done (or a graded attempt); the lesson's progress follows."""
     events = ProgressEvents()
@@ -269,6 +271,21 @@ def complete_exercise(
     events.exercise_progress = exercise_progress_dict(row, exercise)
     _update_lesson(session, user, exercise.lesson_id, events)
     session.flush()
+    if events.exercise_completed or events.lesson_completed:
+        course_id = session.scalar(
+            sa.select(Lesson.course_id).where(Lesson.id == exercise.lesson_id)
+        )
+        engagement.on_progress(
+            session,
+            user,
+            exercise.id,
+            exercise.xp,
+            exercise.lesson_id,
+            course_id,
+            exercise_completed=events.exercise_completed,
+            lesson_completed=events.lesson_completed,
+            autograde=autograde,
+        )
     return events
 
 

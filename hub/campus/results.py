@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from nbcampus.web import APIError
 
-from . import validate
+from . import engagement, validate
 from .orm import Course, Exercise, ExerciseProgress, GradingResult, Lesson, LessonProgress
 from .progress import (
     ProgressEvents,
@@ -116,6 +116,15 @@ def record_result(session: Session, payload: ResultPayload) -> Recorded:
         score=payload.score,
         max_score=payload.max_score,
         at=payload.graded_at,
+        autograde=True,
+    )
+    engagement.notify(
+        session,
+        payload.user,
+        "assignment_graded",
+        f"Graded: {exercise.title}",
+        f"{payload.score:g} of {payload.max_score:g} points",
+        f"result:{row.id}",
     )
     return Recorded(True, row.id, events)
 

@@ -1,6 +1,16 @@
 """The campus REST API: every resource module's `default_handlers`, joined here."""
 
-from . import accounts, attendance, classes, courses, info, openapi, progress
+from . import (
+    accounts,
+    announcements,
+    attendance,
+    classes,
+    courses,
+    engagement,
+    info,
+    openapi,
+    progress,
+)
 
 default_handlers = [
     *info.default_handlers,
@@ -10,4 +20,6 @@ default_handlers = [
     *classes.default_handlers,
     *attendance.default_handlers,
     *progress.default_handlers,
+    *engagement.default_handlers,
+    *announcements.default_handlers,
 ]

@@ -1,0 +1,141 @@
+"""Announcements: written by a class's instructors or by staff, read by its students."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from nbcampus.hub.campus import announcements as an
+from nbcampus.hub.campus import classes as cl
+from nbcampus.hub.campus import validate
+from nbcampus.hub.campus.courses import course_by_slug
+from nbcampus.hub.campus.orm import Announcement, AnnouncementRead, CampusClass
+from nbcampus.hub.campus.permissions import needs_permission
+from nbcampus.web import APIError
+
+from .base import CampusHandler
+
+
+def _when(body: dict[str, Any]) -> datetime | None:
+    raw = validate.string(body, "publish_at", None, max_length=40)
+    if raw is None:
+        return None
+    try:
+        when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise APIError(400, "'publish_at' must be an ISO-8601 time", field="publish_at") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+class AnnouncementsHandler(CampusHandler):
+    @needs_permission("announcements:write")
+    async def post(self) -> None:
+        """Post to a class ({"class_id"}) or course ({"course"}): title, body, publish_at?."""
+        body = self.json_body()
+        class_id = validate.integer(body, "class_id", None, low=1, high=10**12)
+        course = validate.string(body, "course", None, max_length=100)
+        if (class_id is None) == (course is None):
+            raise APIError(400, "give exactly one of 'class_id' or 'course'")
+        title = validate.string(body, "title", max_length=300)
+        text = validate.string(body, "body", max_length=20_000)
+        publish_at = _when(body)
+        actor = self.actor
+
+        def work(s: Session) -> dict[str, Any]:
+            course_id = None
+            if class_id is not None:
+                self.check_class(s, cl.get_class(s, class_id), teach=True)
+            else:
+                course_id = course_by_slug(s, course, published_only=False).id
+                if actor.role == "instructor":  # an instructor posts to a course they teach in
+                    teaches = s.scalar(
+                        sa.select(CampusClass.id).where(
+                            CampusClass.course_id == course_id, CampusClass.instructor == actor.name
+                        )
+                    )
+                    if teaches is None:
+                        raise APIError(403, "you teach no class of this course")
+            a = an.create(
+                s,
+                author=actor.name,
+                class_id=class_id,
+                course_id=course_id,
+                title=title,
+                body=text,
+                publish_at=publish_at,
+            )
+            sent = an.deliver(s, a.id)  # due now: sent at once; later: by the scheduler
+            return {**an.announcement_dict(a, course=course), "notified": sent}
+
+        self.write_json(await self.tx(work), status=201)
+
+    @needs_permission("announcements:read")
+    async def get(self) -> None:
+        """Students: sent announcements of their classes, with read flags. Teachers: theirs,
+        scheduled ones included, with read counts (?class=ID to filter)."""
+        actor = self.actor
+        class_arg = self.query_arg("class", 12)
+
+        def work(s: Session) -> list[dict[str, Any]]:
+            q = sa.select(Announcement).order_by(Announcement.publish_at.desc()).limit(200)
+            if class_arg:
+                q = q.where(Announcement.class_id == validate.path_id(class_arg, "class"))
+            if actor.role == "student":
+                rows = s.scalars(q.where(an.visible_to_student(s, actor.name))).all()
+                read = set(
+                    s.scalars(
+                        sa.select(AnnouncementRead.announcement_id).where(
+                            AnnouncementRead.user == actor.name,
+                            AnnouncementRead.announcement_id.in_([a.id for a in rows]),
+                        )
+                    )
+                )
+                return [
+                    an.announcement_dict(
+                        a, read=a.id in read, course=an.course_slug(s, a.course_id)
+                    )
+                    for a in rows
+                ]
+            if actor.role == "instructor":
+                mine = sa.select(CampusClass.id).where(CampusClass.instructor == actor.name)
+                q = q.where(
+                    sa.or_(Announcement.author == actor.name, Announcement.class_id.in_(mine))
+                )
+            rows = s.scalars(q).all()
+            counts = dict(
+                s.execute(
+                    sa.select(AnnouncementRead.announcement_id, sa.func.count())
+                    .where(AnnouncementRead.announcement_id.in_([a.id for a in rows]))
+                    .group_by(AnnouncementRead.announcement_id)
+                ).all()
+            )
+            return [
+                an.announcement_dict(
+                    a,
+                    reads=int(counts.get(a.id, 0)),
+                    recipients_count=len(an.recipients(s, a)),
+                    course=an.course_slug(s, a.course_id),
+                )
+                for a in rows
+            ]
+
+        self.write_json({"announcements": await self.read(work)})
+
+
+class AnnouncementReadHandler(CampusHandler):
+    @needs_permission("announcements:read")
+    async def post(self, announcement_id: str) -> None:
+        """Mark an announcement read (students)."""
+        aid = validate.path_id(announcement_id, "announcement")
+        name = self.actor.name
+        await self.tx(lambda s: an.mark_read(s, aid, name))
+        self.write_json({"announcement_id": aid, "read": True})
+
+
+default_handlers = [
+    (r"api/v1/announcements", AnnouncementsHandler),
+    (r"api/v1/announcements/([^/]+)/read", AnnouncementReadHandler),
+]
