@@ -92,7 +92,7 @@ def deliver(session: Session, a_id: int, now: datetime | None = None) -> int:
     ).rowcount
     if not claimed:
         return 0
-    a = session.get(Announcement, a_id)
+    a = session.get(Announcement, a_id, populate_existing=True)  # sent_at was set in SQL
     assert a is not None
     return notify_many(
         session, recipients(session, a), "announcement", a.title, a.body, f"announcement:{a.id}"

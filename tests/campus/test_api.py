@@ -272,3 +272,123 @@ def test_class_membership_is_a_hub_group(campus_hub: CampusHub, klass) -> None:
         assert time.monotonic() < deadline, resp.text
         time.sleep(0.5)
     assert resp.json()["properties"]["course"] == "python-intro"
+
+
+# --- engagement -------------------------------------------------------------------------------
+def test_completing_work_gives_xp_notification_and_leaderboard_place(campus_hub: CampusHub) -> None:
+    carol = campus_hub.demo_accounts[-1]["name"]
+    assert campus_hub.demo_accounts[-1]["role"] == "student"
+    me = campus_hub.client(carol)
+    class_id = me.get(API + "classes").json()["classes"][0]["id"]
+    before = me.get(API + f"leaderboard?class={class_id}").json()["entries"]
+    mine_before = next(r for r in before if r["me"])
+    level_before = me.get(API + f"users/{carol}/level").json()["total_xp"]
+    result = {
+        "submission_id": "carol-1",
+        "user": carol,
+        "course": "python-intro",
+        "lesson": "01-values",
+        "exercise": "values",
+        "score": 3,
+        "max_score": 3,
+        "graded_at": "2026-11-23T11:00:00+00:00",
+    }
+    assert campus_hub.admin_client().post(API + "grading-results", json=result).status_code == 201
+    level = me.get(API + f"users/{carol}/level").json()
+    reasons = {t["reason"] for t in level["transactions"]}
+    assert {"autograde_passed", "badge"} <= reasons
+    assert level["total_xp"] >= level_before + 20
+    kinds = {n["type"] for n in me.get(API + "notifications").json()["notifications"]}
+    assert {"assignment_graded", "badge_earned"} <= kinds
+    after = me.get(API + f"leaderboard?class={class_id}").json()["entries"]
+    mine_after = next(r for r in after if r["me"])
+    assert mine_after["xp"] > mine_before["xp"] and mine_after["rank"] <= mine_before["rank"]
+    badges = me.get(API + "badges").json()["badges"]
+    assert any(b["slug"] == "first-pass" and b["earned"] for b in badges)
+
+
+def test_students_cannot_award_xp_or_read_others_notifications(campus_hub: CampusHub) -> None:
+    alice, bob = (campus_hub.demo_accounts[i]["name"] for i in (3, 4))
+    a, b = campus_hub.client(alice), campus_hub.client(bob)
+    resp = a.post(API + "xp/earn", json={"user": alice, "amount": 1000, "note": "me"})
+    assert resp.status_code == 403 and resp.json()["code"] == "FORBIDDEN"
+    assert (
+        a.post(API + "badges/unlock", json={"user": alice, "badge": "xp-1000"}).status_code == 403
+    )
+    assert a.get(API + f"users/{bob}/level").status_code == 403
+    staff = client(campus_hub, "staff")
+    grant = staff.post(
+        API + "xp/earn", json={"user": bob, "amount": 15, "note": "helped", "ref": "g1"}
+    )
+    assert grant.status_code == 201, grant.text
+    again = staff.post(
+        API + "xp/earn", json={"user": bob, "amount": 15, "note": "helped", "ref": "g1"}
+    )
+    assert again.status_code == 200 and again.json()["awarded"] is False
+    revoke = staff.post(
+        API + "xp/revoke",
+        json={"transaction_id": grant.json()["transaction"]["id"], "note": "oops"},
+    )
+    assert revoke.status_code == 201 and revoke.json()["transaction"]["amount"] == -15
+    bob_notes = b.get(API + "notifications").json()["notifications"]
+    assert bob_notes, "bob has notifications (lesson unlocked in the demo class)"
+    resp = a.post(API + f"notifications/read/{bob_notes[0]['id']}")
+    assert resp.status_code == 404
+    assert b.post(API + f"notifications/read/{bob_notes[0]['id']}").json()["marked_read"] == 1
+    assert campus_hub.admin_client().get(API + "notifications").status_code == 403  # a service
+
+
+def test_announcements_permissions_sanitising_and_read_counts(campus_hub: CampusHub) -> None:
+    student = client(campus_hub, "student")
+    class_id = student.get(API + "classes").json()["classes"][0]["id"]
+    body = {"class_id": class_id, "title": "Hi", "body": "x"}
+    resp = student.post(API + "announcements", json=body)
+    assert resp.status_code == 403 and resp.json()["code"] == "FORBIDDEN"
+    teacher = client(campus_hub, "instructor")
+    evil = "**Welcome** <script>alert('x')</script>\n\n<img src=x onerror=alert(1)>"
+    resp = teacher.post(API + "announcements", json={**body, "body": evil})
+    assert resp.status_code == 201, resp.text
+    posted = resp.json()
+    assert posted["sent"] and posted["notified"] >= 1
+    assert "<script" not in posted["body_html"] and "<img" not in posted["body_html"]
+    later = teacher.post(
+        API + "announcements",
+        json={**body, "title": "Later", "publish_at": "2099-01-01T00:00:00Z"},
+    ).json()
+    assert later["sent"] is False
+    seen = {a["id"]: a for a in student.get(API + "announcements").json()["announcements"]}
+    assert posted["id"] in seen and later["id"] not in seen  # not early, not even listed
+    assert student.post(API + f"announcements/{later['id']}/read").status_code == 404
+    assert student.post(API + f"announcements/{posted['id']}/read").status_code == 200
+    counts = {a["id"]: a for a in teacher.get(API + "announcements").json()["announcements"]}
+    assert counts[posted["id"]]["read_count"] == 1
+    assert counts[posted["id"]]["recipient_count"] >= 3
+
+
+def test_notifications_are_pushed_as_server_sent_events(campus_hub: CampusHub) -> None:
+    import threading
+
+    bob = campus_hub.demo_accounts[4]["name"]
+    stream = campus_hub.client(bob).session.get(
+        campus_hub.url + API + "notifications/stream", stream=True, timeout=30
+    )
+    assert stream.status_code == 200
+    assert stream.headers["Content-Type"].startswith("text/event-stream")
+    events: list[dict] = []
+
+    def read() -> None:
+        for line in stream.iter_lines(decode_unicode=True):
+            if line and line.startswith("data: "):
+                events.append(json.loads(line[6:]))
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    time.sleep(0.5)
+    resp = client(campus_hub, "staff").post(
+        API + "badges/unlock", json={"user": bob, "badge": "streak-10"}
+    )
+    assert resp.status_code == 201, resp.text
+    reader.join(timeout=10)
+    stream.close()
+    assert events and events[0]["type"] == "badge_earned", events
