@@ -27,7 +27,7 @@ from . import validators as v
 from .handlers import LAUNCH_KEY, default_handlers
 from .keys import ToolKey
 from .orm import ResourceLink
-from .provision import AccountProvisioner, CourseLinkAdapter, campus_role
+from .provision import AccountProvisioner, CampusClassAdapter, CourseLinkAdapter, campus_role
 from .store import LtiStore
 
 T = TypeVar("T")
@@ -95,6 +95,12 @@ class LtiCampusAuthenticator(CampusAuthenticator):
         60, help="Seconds of clock difference tolerated between the LMS and this server."
     ).tag(config=True)
 
+    class_capacity = Integer(
+        500,
+        help="Capacity of the campus class created for an LMS course on its first "
+        "instructor launch (the LMS decides who is in the course).",
+    ).tag(config=True)
+
     passback_interval = Float(
         30,
         help="Seconds between runs of the grade passback retry loop in the Hub (0: off).",
@@ -158,6 +164,12 @@ class LtiCampusAuthenticator(CampusAuthenticator):
     @cached_property
     def store_campus(self):  # type: ignore[no-untyped-def]
         return session_factory(make_engine(self.db_url))
+
+    @cached_property
+    def classes(self) -> CampusClassAdapter:
+        return CampusClassAdapter(
+            self.store_campus, self.store.factory, self.class_capacity, log=self.log
+        )
 
     @cached_property
     def links(self) -> CourseLinkAdapter:
@@ -264,6 +276,7 @@ class LtiCampusAuthenticator(CampusAuthenticator):
                     custom=custom,
                     lineitem_url=str(ags.get("lineitem") or ""),
                 )
+            self.classes.ensure(context_pk, username, role)
         return Launch(person.username, person.role, role, context_pk, link)
 
     def record_lti11_launch(self, params: dict[str, str], consumer: v.Consumer) -> Launch:
@@ -298,6 +311,7 @@ class LtiCampusAuthenticator(CampusAuthenticator):
             custom=custom,
             outcome_url=params.get("lis_outcome_service_url", ""),
         )
+        self.classes.ensure(context_pk, username, role)
         return Launch(person.username, person.role, role, context_pk, link)
 
     async def authenticate(self, handler: web.RequestHandler, data: dict[str, Any]) -> Any:

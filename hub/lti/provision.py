@@ -12,6 +12,7 @@ the higher role, and the course-level role is kept per context in `lti_members`.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -189,3 +190,68 @@ class CourseLinkAdapter:
                 if ctx is not None and not ctx.course:
                     ctx.course = row.course
             return row
+
+
+class CampusClassAdapter:
+    """An LMS context's campus class: created by the first instructor launch of a linked
+    lesson, joined by students' launches, under the campus's own enrollment rules.
+
+    It calls the campus domain layer (`nbcampus.hub.campus.classes`) on the campus database,
+    the same code the campus API's class and enrollment endpoints run.
+    """
+
+    def __init__(
+        self,
+        campus: sessionmaker[Session],
+        lti: sessionmaker[Session],
+        capacity: int,
+        log: logging.Logger | logging.LoggerAdapter | None = None,
+    ) -> None:
+        self.campus = campus
+        self.lti = lti
+        self.capacity = capacity
+        self.log = log or logging.getLogger("nbcampus.lti")
+
+    def ensure(self, context_pk: int, username: str, role: str) -> int | None:
+        """The context's class id after this launch (None while it has no class)."""
+        from nbcampus.hub.campus import classes
+        from nbcampus.web import APIError
+
+        with self.lti() as session:
+            ctx = session.get(orm.Context, context_pk)
+            if ctx is None or not ctx.course:
+                return None  # no lesson linked yet: the course is not known
+            course, class_id, title = ctx.course, ctx.class_id, ctx.title or ctx.context_id
+        try:
+            if class_id is None and role in ("instructor", "staff"):
+                from nbcampus.hub.campus.courses import active_lessons, course_by_slug
+
+                with transaction(self.campus) as session:
+                    course_row = course_by_slug(session, course, published_only=False)
+                    meetings = max(len(active_lessons(session, course_row.id)), 1)
+                    klass = classes.create_class(
+                        session,
+                        name=title[:200],
+                        course_slug=course,
+                        type="group",
+                        total_meetings=meetings,
+                        max_capacity=self.capacity,
+                        instructor=username if role == "instructor" else None,
+                        created_by="lti",
+                        status="enrollment_open",
+                    )
+                    class_id = klass.id
+                with transaction(self.lti) as session:
+                    row = session.get(orm.Context, context_pk)
+                    if row is not None:
+                        row.class_id = class_id
+                self.log.info("LTI context %s: created campus class %s", context_pk, class_id)
+            elif class_id is not None and role == "student":
+                with transaction(self.campus) as session:
+                    classes.enroll(session, class_id, username, by="lti")
+                self.log.info("LTI launch enrolled %s in class %s", username, class_id)
+        except APIError as err:
+            # already enrolled, class full, active group class...: the campus rules decide,
+            # and the launch itself still succeeds
+            self.log.info("LTI class mapping for %s: %s", username, err.message)
+        return class_id

@@ -78,16 +78,29 @@ def test_student_cannot_deep_link(lti: LtiHub) -> None:
 
 def test_deep_link_launch_lands_in_lab_and_grade_reaches_lms(lti: LtiHub) -> None:
     item = deep_link(lti)
+    custom = {LTI + "custom": item["custom"]}
+    # the instructor's first launch of the link opens a campus class for the LMS course
+    teacher = requests.Session()
+    resp = lti.platform.launch(
+        teacher, lti.url, "teacher-1", INSTRUCTOR, link_id="dl-link-1", **custom
+    )
+    assert resp.status_code == 302, resp.text
     session = requests.Session()
     # the LMS sends the content item's custom parameters with every launch of the link
-    resp = lti.platform.launch(
-        session, lti.url, "stu-dl", LEARNER, link_id="dl-link-1", **{LTI + "custom": item["custom"]}
-    )
+    resp = lti.platform.launch(session, lti.url, "stu-dl", LEARNER, link_id="dl-link-1", **custom)
     assert resp.status_code == 302, resp.text
     assert resp.headers["Location"].endswith(
         "/hub/user-redirect/lab/tree/python-intro/01-values/values.ipynb"
     )
     name = whoami(lti, session)
+    staff_api = lti.hub.client(lti.hub.demo("staff")["name"])
+    classes = staff_api.get("services/campus/api/v1/classes").json()
+    classes = classes["classes"] if isinstance(classes, dict) else classes
+    (klass,) = [c for c in classes if c["name"] == "C programming"]
+    assert klass["course"] == "python-intro" and klass["instructor"] == whoami(lti, teacher)
+    enrolled = staff_api.get(f"services/campus/api/v1/classes/{klass['id']}/enrollments").json()
+    enrolled = enrolled["enrollments"] if isinstance(enrolled, dict) else enrolled
+    assert [e["student"] for e in enrolled] == [name]
 
     # the student's Lab opens on the lesson's notebook
     admin = lti.hub.admin_client()
