@@ -327,17 +327,20 @@ const plugin: JupyterFrontEndPlugin<void> = {
           } catch {
             // a bare ping
           }
-          const kind = String(payload.kind ?? type);
+          const kind = String(payload.type ?? payload.kind ?? type);
           if (kind.includes('unlock') || kind.includes('attendance')) {
             void store.loadCourses();
             void store.loadCredits();
           }
-          if (kind.includes('grade') && payload.course && payload.lesson) {
-            void store.refreshResult(payload.course, payload.lesson);
+          if (kind.includes('grade')) {
+            void store.loadCourses();
+            for (const key of Object.keys(store.results)) {
+              const [course, lesson] = key.split('/');
+              void store.refreshResult(course, lesson);
+            }
           }
-          if (kind.includes('badge') || kind.includes('level') || kind.includes('xp')) {
-            void store.loadLevel();
-          }
+          // XP follows most events (attendance, grades, badges, level-ups).
+          void store.loadLevel();
         }
       });
       push.start();
@@ -359,13 +362,13 @@ async function openLeaderboard(app: JupyterFrontEnd, store: CampusStore, trans: 
     content.node.innerHTML = `<p class="nbc-muted">${escapeHtml(trans.__('You are in no class with a leaderboard yet.'))}</p>`;
   } else {
     try {
-      const board = await store.client.get<{ entries: { rank: number; name: string; xp: number; me?: boolean }[] }>(
+      const board = await store.client.get<{ entries: { rank: number; display: string; xp: number; me?: boolean }[] }>(
         'campus',
         ep.campus.leaderboard(classId)
       );
       const rows = (board.entries ?? [])
         .map(
-          e => `<tr class="${e.me ? 'nbc-me' : ''}"><td>${e.rank}</td><td>${escapeHtml(String(e.name))}</td><td>${e.xp}</td></tr>`
+          e => `<tr class="${e.me ? 'nbc-me' : ''}"><td>${e.rank}</td><td>${escapeHtml(String(e.display))}</td><td>${e.xp}</td></tr>`
         )
         .join('');
       content.node.innerHTML = `<table class="nbc-table"><thead><tr><th>#</th><th>${escapeHtml(trans.__('Student'))}</th><th>XP</th></tr></thead><tbody>${rows}</tbody></table>`;

@@ -63,6 +63,7 @@ export interface ISection {
 export interface IClassRef {
   id: number;
   name: string;
+  enrollment_id?: number;
   meetings_completed?: number;
   total_meetings?: number;
 }

@@ -43,17 +43,26 @@ export class NotificationPush {
     }
     source.onerror = () => {
       // EventSource would reconnect every few seconds by itself; that is polling by another
-      // name. Close it, poll at the allowed pace, and try the stream again later.
+      // name. Close it; a stream that was open (and ended, e.g. at the proxy's time limit)
+      // is reopened after 10 s; one that never opened falls back to polling at the allowed
+      // pace, and the stream is tried again later.
+      const wasOpen = this.connected;
       this.connected = false;
       source.close();
       this.source = null;
-      this.startPolling();
-      if (!this.retry && !this.disposed) {
-        this.retry = setTimeout(() => {
+      if (this.retry || this.disposed) {
+        return;
+      }
+      if (!wasOpen) {
+        this.startPolling();
+      }
+      this.retry = setTimeout(
+        () => {
           this.retry = null;
           this.start();
-        }, Math.max(this.options.retryStreamMs ?? 60_000, MIN_POLL_MS));
-      }
+        },
+        wasOpen ? MIN_POLL_MS : Math.max(this.options.retryStreamMs ?? 60_000, MIN_POLL_MS)
+      );
     };
   }
 

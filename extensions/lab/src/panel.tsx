@@ -91,7 +91,7 @@ function Header(props: { store: CampusStore; actions: IPanelActions }): JSX.Elem
             <span className="nbc-xp">{trans.__('%1 XP', level.xp)}</span>
             {!!level.streak && (
               <span className="nbc-streak" title={trans.__('Daily streak')}>
-                {trans.__('streak: %1 days', level.streak)}
+                {trans.__('%1-day streak', level.streak)}
               </span>
             )}
           </div>
@@ -406,7 +406,7 @@ export function CampusView(props: { store: CampusStore; actions: IPanelActions }
   const [tab, setTab] = useState<Tab>('lessons');
   const tabs: [Tab, string][] = [
     ['lessons', trans.__('Lessons')],
-    ['messages', store.unread ? trans.__('Messages (%1)', store.unread) : trans.__('Messages')],
+    ['messages', trans.__('Messages')],
     ['credits', trans.__('Credits')]
   ];
   if (store.isTeacher) {
@@ -438,8 +438,18 @@ export function CampusView(props: { store: CampusStore; actions: IPanelActions }
             className={tab === id ? 'nbc-tab nbc-tab-active' : 'nbc-tab'}
             onClick={() => setTab(id)}
             onKeyDown={e => onKey(e, i)}
+            aria-label={
+              id === 'messages' && store.unread
+                ? trans.__('Messages, %1 unread', store.unread)
+                : undefined
+            }
           >
             {label}
+            {id === 'messages' && !!store.unread && (
+              <span className="nbc-count" aria-hidden="true">
+                {store.unread}
+              </span>
+            )}
           </button>
         ))}
       </div>

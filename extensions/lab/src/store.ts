@@ -15,7 +15,7 @@ export interface IMe {
 
 export interface INotification {
   id: number | string;
-  kind?: string;
+  type?: string;
   title: string;
   body?: string;
   read: boolean;
@@ -64,6 +64,29 @@ export type ToastKind = 'info' | 'success' | 'warning' | 'error';
 export type Toaster = (kind: ToastKind, message: string) => void;
 
 export const TEACHER_ROLES = ['instructor', 'staff', 'admin'];
+
+/** Notification types worth a cheerful toast. */
+export const CELEBRATIONS = ['level_up', 'badge_earned', 'assignment_graded'];
+
+/** The campus's level record and badge list as the header shows them. */
+export function levelFromService(raw: any, badges: any[]): ILevel {
+  return {
+    xp: Number(raw.total_xp ?? raw.xp ?? 0),
+    level: Number(raw.level ?? 1),
+    level_xp: raw.level_start_xp ?? raw.level_xp,
+    next_level_xp: raw.next_level_xp,
+    streak: raw.current_streak ?? raw.streak ?? 0,
+    badges: badges
+      .filter(b => b.earned !== false)
+      .map(b => ({
+        slug: String(b.slug),
+        name: String(b.name),
+        description: b.description,
+        rarity: b.rarity,
+        earned_at: b.earned_at
+      }))
+  };
+}
 
 export class CampusStore {
   me: IMe | null = null;
@@ -147,21 +170,20 @@ export class CampusStore {
   }
 
   async loadLevel(): Promise<void> {
-    const level = await this.section('level', () =>
-      this.client.get<ILevel>('campus', ep.campus.myLevel)
-    );
+    const name = this.me?.name;
+    if (!name) {
+      return;
+    }
+    const level = await this.section('level', async () => {
+      const [raw, badges] = await Promise.all([
+        this.client.get<any>('campus', ep.campus.level(name)),
+        this.client.get<{ badges: any[] }>('campus', ep.campus.badges).catch(() => ({ badges: [] }))
+      ]);
+      return levelFromService(raw, badges.badges ?? []);
+    });
     if (level) {
-      const before = this.level;
+      // Level-ups and new badges arrive as notifications too; those make the toasts.
       this.level = level;
-      if (before && level.level > before.level) {
-        this.toast('success', this.trans.__('Level up! You reached level %1.', level.level));
-      }
-      const had = new Set((before?.badges ?? []).map(b => b.slug));
-      for (const badge of level.badges ?? []) {
-        if (before && !had.has(badge.slug)) {
-          this.toast('success', this.trans.__('New badge: %1', badge.name));
-        }
-      }
       this.changed();
     }
   }
@@ -177,7 +199,7 @@ export class CampusStore {
       if (announce && this.notifications) {
         for (const n of list) {
           if (!known.has(String(n.id)) && !n.read) {
-            this.toast('info', n.title);
+            this.toast(CELEBRATIONS.includes(n.type ?? '') ? 'success' : 'info', n.title);
           }
         }
       }
@@ -187,9 +209,42 @@ export class CampusStore {
   }
 
   async loadCredits(): Promise<void> {
-    const body = await this.section('credits', () =>
-      this.client.get<{ classes: ICreditClass[] }>('campus', ep.campus.myCredits)
-    );
+    const body = await this.section('credits', async () => {
+      try {
+        return await this.client.get<{ classes: ICreditClass[] }>('campus', ep.campus.myCredits);
+      } catch (err) {
+        if (!(err instanceof CampusError && err.notFound)) {
+          throw err;
+        }
+      }
+      // No `me/credits` on this campus: read each of my enrollments' balance, when my
+      // classes name their enrollment.
+      if (this.courses === null) {
+        await this.loadCourses();
+      }
+      const enrolled = (this.courses ?? []).flatMap(c =>
+        (c.classes ?? [])
+          .filter(k => k.enrollment_id !== undefined)
+          .map(k => ({ klass: k, course: c.slug }))
+      );
+      if (!enrolled.length) {
+        throw new CampusError('no credits endpoint', 404, 'NOT_FOUND');
+      }
+      const classes = await Promise.all(
+        enrolled.map(async ({ klass, course }) => {
+          const e = await this.client.get<any>('campus', ep.campus.credits(klass.enrollment_id!));
+          return {
+            class_id: klass.id,
+            class_name: klass.name,
+            course,
+            credits_remaining: e.credits_remaining,
+            credits_total: e.meeting_credits,
+            attendance_rate: e.attendance_rate
+          } as ICreditClass;
+        })
+      );
+      return { classes };
+    });
     if (body) {
       this.credits = body.classes ?? [];
       this.changed();
@@ -211,7 +266,15 @@ export class CampusStore {
   }
 
   async markAllRead(): Promise<void> {
-    await Promise.all((this.notifications ?? []).filter(n => !n.read).map(n => this.markRead(n.id)));
+    try {
+      await this.client.post('campus', ep.campus.readAllNotifications);
+      for (const n of this.notifications ?? []) {
+        n.read = true;
+      }
+    } catch (err) {
+      this.errors.notifications = (err as Error).message;
+    }
+    this.changed();
   }
 
   resultKey(course: string, lesson: string): string {

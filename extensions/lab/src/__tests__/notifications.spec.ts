@@ -58,4 +58,19 @@ describe('NotificationPush', () => {
     expect(FakeSource.last).not.toBe(first);
     push.dispose();
   });
+
+  it('reopens a stream that ended after 10 s, without polling', () => {
+    const poll = jest.fn();
+    const push = new NotificationPush({ streamUrl: '/s', onEvent: () => undefined, poll, pollMs: 1000, eventSource: FakeSource as any });
+    push.start();
+    const first = FakeSource.last;
+    first.onopen!();
+    first.onerror!();
+    jest.advanceTimersByTime(9_999);
+    expect(FakeSource.last).toBe(first);
+    jest.advanceTimersByTime(1);
+    expect(FakeSource.last).not.toBe(first);
+    expect(poll).not.toHaveBeenCalled();
+    push.dispose();
+  });
 });

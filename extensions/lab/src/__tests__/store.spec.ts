@@ -31,7 +31,8 @@ describe('CampusStore', () => {
     const { store } = storeWith({
       'GET campus/api/v1/me': [200, { name: 'alice', role: 'student' }],
       'GET campus/api/v1/me/courses': [200, COURSES],
-      'GET campus/api/v1/me/level': [200, { xp: 10, level: 1 }],
+      'GET campus/api/v1/users/alice/level': [200, { total_xp: 10, level: 1, level_start_xp: 0, next_level_xp: 100, current_streak: 2 }],
+      'GET campus/api/v1/badges': [200, { badges: [{ slug: 'first', name: 'First', earned: true }, { slug: 'x', name: 'X', earned: false }] }],
       'GET campus/api/v1/notifications': [200, { notifications: [{ id: 1, title: 'Hi', read: false }] }],
       'GET campus/api/v1/me/credits': [200, { classes: [] }]
     });
@@ -40,6 +41,8 @@ describe('CampusStore', () => {
     expect(store.isTeacher).toBe(false);
     expect(store.courses![0].sections[0].lessons[0].state).toBe('unlocked');
     expect(store.unread).toBe(1);
+    expect(store.level).toMatchObject({ xp: 10, level: 1, level_xp: 0, next_level_xp: 100, streak: 2 });
+    expect(store.level!.badges!.map(b => b.slug)).toEqual(['first']);
     expect(store.errors).toEqual({});
   });
 
@@ -55,25 +58,26 @@ describe('CampusStore', () => {
     expect(store.errors.level).toBeUndefined();
   });
 
-  it('toasts new notifications, level-ups and new badges, but not on the first load', async () => {
+  it('toasts new notifications (celebrations as successes), but not on the first load', async () => {
     const { store, toasts, routes } = storeWith({
-      'GET campus/api/v1/notifications': [200, { notifications: [{ id: 1, title: 'Old', read: false }] }],
-      'GET campus/api/v1/me/level': [200, { xp: 90, level: 1, badges: [] }]
+      'GET campus/api/v1/notifications': [200, { notifications: [{ id: 1, title: 'Old', read: false }] }]
     });
     await store.loadNotifications(false);
-    await store.loadLevel();
     expect(toasts).toEqual([]);
     routes['GET campus/api/v1/notifications'] = [
       200,
-      { notifications: [{ id: 2, title: 'Lesson 2 unlocked', read: false }, { id: 1, title: 'Old', read: false }] }
+      {
+        notifications: [
+          { id: 3, type: 'level_up', title: 'Level 2!', read: false },
+          { id: 2, type: 'lesson_unlocked', title: 'Lesson 2 unlocked', read: false },
+          { id: 1, title: 'Old', read: false }
+        ]
+      }
     ];
-    routes['GET campus/api/v1/me/level'] = [200, { xp: 120, level: 2, badges: [{ slug: 'first', name: 'First pass' }] }];
     await store.loadNotifications();
-    await store.loadLevel();
     expect(toasts).toEqual([
-      ['info', 'Lesson 2 unlocked'],
-      ['success', 'Level up! You reached level 2.'],
-      ['success', 'New badge: First pass']
+      ['success', 'Level 2!'],
+      ['info', 'Lesson 2 unlocked']
     ]);
   });
 
@@ -89,11 +93,26 @@ describe('CampusStore', () => {
   it('marks notifications read', async () => {
     const { store, calls } = storeWith({
       'GET campus/api/v1/notifications': [200, { notifications: [{ id: 7, title: 'x', read: false }] }],
-      'POST campus/api/v1/notifications/7/read': [200, { id: 7, read: true }]
+      'POST campus/api/v1/notifications/read/all': [200, { marked_read: 1 }]
     });
     await store.loadNotifications(false);
     await store.markAllRead();
     expect(store.unread).toBe(0);
-    expect(calls).toContain('POST campus/api/v1/notifications/7/read');
+    expect(calls).toContain('POST campus/api/v1/notifications/read/all');
+  });
+
+  it('reads credits per enrollment when the campus has no me/credits', async () => {
+    const { store } = storeWith({
+      'GET campus/api/v1/me/courses': [
+        200,
+        { courses: [{ slug: 'py', title: 'Py', lessons: [], classes: [{ id: 4, name: 'Py A', enrollment_id: 9 }] }] }
+      ],
+      'GET campus/api/v1/enrollments/9/credits': [200, { credits_remaining: 7, meeting_credits: 10, attendance_rate: 87.5 }]
+    });
+    await store.loadCredits();
+    expect(store.credits).toEqual([
+      { class_id: 4, class_name: 'Py A', course: 'py', credits_remaining: 7, credits_total: 10, attendance_rate: 87.5 }
+    ]);
+    expect(store.unavailable.credits).toBeUndefined();
   });
 });
