@@ -179,3 +179,45 @@ def test_instructor_takes_attendance_and_unlocks(
     python = student.locator(".nbc-course", has_text="Python")
     python.locator(".nbc-lesson").nth(1).locator(".nbc-open").wait_for(timeout=20_000)
     student.screenshot(path=str(output_dir / "lab-campus-student-unlocked.png"))
+
+
+@pytest.mark.browser
+def test_palette_commands_and_dark_theme(
+    campus_hub: CampusHub, student_page: Any, output_dir: Path
+) -> None:
+    page = student_page
+
+    def palette(text: str) -> None:
+        page.keyboard.press("Control+Shift+C")
+        box = page.locator(".lm-CommandPalette-input")
+        box.wait_for(timeout=10_000)
+        box.fill(text)
+        page.locator(".lm-CommandPalette-item.lm-mod-active").wait_for(timeout=10_000)
+        page.keyboard.press("Enter")
+
+    # The Campus commands are in the palette.
+    page.keyboard.press("Control+Shift+C")
+    page.locator(".lm-CommandPalette-input").fill("Campus")
+    labels = page.locator(".lm-CommandPalette-item .lm-CommandPalette-itemLabel").all_inner_texts()
+    page.keyboard.press("Escape")
+    assert {"Open the Campus panel", "Campus: Refresh", "Campus: Class Leaderboard"} <= set(labels)
+
+    palette("Use Theme: JupyterLab Dark")
+    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=20_000)
+    palette("Open the Campus panel")
+    page.locator(".nbc-panel").wait_for()
+    page.wait_for_timeout(500)  # let the theme's transition settle before the picture
+    page.screenshot(path=str(output_dir / "lab-campus-student-dark.png"))
+    # In the dark theme the panel's text is light on dark: read the computed colours.
+    colors = page.evaluate(
+        """() => {
+        const el = document.querySelector('.nbc-lesson-title');
+        const bg = getComputedStyle(document.querySelector('.nbc-CampusPanel')).backgroundColor;
+        return [getComputedStyle(el).color, bg];
+    }"""
+    )
+    text_rgb = [int(x) for x in colors[0][colors[0].index("(") + 1 : -1].split(",")[:3]]
+    bg_rgb = [int(x) for x in colors[1][colors[1].index("(") + 1 : -1].split(",")[:3]]
+    assert sum(text_rgb) > sum(bg_rgb) + 200, colors
+    palette("Use Theme: JupyterLab Light")
+    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'true'", timeout=20_000)
