@@ -9,6 +9,8 @@ which fills the course gradebook and writes the student versions into `release/`
 from __future__ import annotations
 
 import shutil
+import threading
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,7 +24,12 @@ from .worker import course_root
 
 
 def register_course(manifest: Any, settings: Settings) -> list[str]:
-    """Generate the nbgrader assignments of a course's lessons; returns their ids."""
+    """Take a course's lesson notebooks as nbgrader assignments; returns the lesson slugs.
+
+    Fast on purpose (it runs during `nbcampus course import` and the demo set-up at start):
+    it copies the source notebooks and records the assignments; nbgrader's generate_assignment
+    runs later, in the grader service (`ensure_generated`), before the first release or grade.
+    """
     root = course_root(settings.data_dir, manifest.slug)
     url = settings.database_url("grader")
     engine = make_engine(url)
@@ -40,12 +47,10 @@ def register_course(manifest: Any, settings: Settings) -> list[str]:
                 if not notebooks:
                     continue
                 src = root / "source" / lesson.slug
-                shutil.rmtree(src, ignore_errors=True)
-                src.mkdir(parents=True)
-                for nb in notebooks:
-                    shutil.copy(nb, src / nb.name)
-                shutil.rmtree(root / "material" / lesson.slug, ignore_errors=True)
-                names = generate_assignment(root, manifest.slug, lesson.slug)
+                changed = _sync_sources(notebooks, src)
+                if changed:  # generate again from the new sources
+                    shutil.rmtree(root / "release" / lesson.slug, ignore_errors=True)
+                    shutil.rmtree(root / "material" / lesson.slug, ignore_errors=True)
                 with transaction(factory) as s:
                     row = s.scalar(
                         sa.select(Assignment).where(
@@ -53,16 +58,61 @@ def register_course(manifest: Any, settings: Settings) -> list[str]:
                         )
                     )
                     if row is None:
-                        row = Assignment(course=manifest.slug, name=lesson.slug)
+                        row = Assignment(
+                            course=manifest.slug,
+                            name=lesson.slug,
+                            max_score=0.0,
+                            late_penalty_per_hour=0.0,
+                            late_penalty_max_fraction=1.0,
+                            counts="newest",
+                        )
                         s.add(row)
                     row.title = lesson.title
-                    row.notebooks = names
-                    row.late_penalty_per_hour = row.late_penalty_per_hour or 0.0
-                    row.late_penalty_max_fraction = row.late_penalty_max_fraction or 1.0
-                    row.counts = row.counts or "newest"
+                    row.notebooks = sorted(nb.stem for nb in notebooks)
                     row.released = True
-                    row.max_score = row.max_score or 0.0
                 done.append(lesson.slug)
     finally:
         engine.dispose()
+    return done
+
+
+def _sync_sources(notebooks: list[Path], src: Path) -> bool:
+    """Make src hold exactly these notebooks; True if anything changed."""
+    src.mkdir(parents=True, exist_ok=True)
+    want = {nb.name: nb.read_bytes() for nb in notebooks}
+    have = {p.name: p.read_bytes() for p in src.glob("*.ipynb")}
+    if want == have:
+        return False
+    for name in set(have) - set(want):
+        (src / name).unlink()
+    for name, data in want.items():
+        (src / name).write_bytes(data)
+    return True
+
+
+_generate_lock = threading.Lock()
+
+
+def ensure_generated(root: Path, course: str, assignment: str) -> bool:
+    """Run nbgrader's generate_assignment once per change of sources; True if it ran."""
+    with _generate_lock:
+        if (root / "release" / assignment).exists() or not (root / "source" / assignment).exists():
+            return False
+        generate_assignment(root, course, assignment)
+        return True
+
+
+def generate_pending(data_dir: Path) -> list[tuple[str, str]]:
+    """Generate every assignment whose sources changed (the service runs this at start)."""
+    done = []
+    courses = data_dir / "grader" / "courses"
+    if not courses.exists():
+        return done
+    for course in sorted(p for p in courses.iterdir() if p.is_dir()):
+        source = course / "source"
+        if not source.exists():
+            continue
+        for assignment in sorted(p for p in source.iterdir() if p.is_dir()):
+            if ensure_generated(course, course.name, assignment.name):
+                done.append((course.name, assignment.name))
     return done

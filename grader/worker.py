@@ -92,6 +92,11 @@ class GradingPool:
         tmp = Path(tempfile.mkdtemp(prefix="nbcampus-sub-"))
         try:
             self.queue.blobs.materialize(claimed.files, tmp)
+            from .courses import ensure_generated
+
+            ensure_generated(
+                course_root(self.data_dir, claimed.course), claimed.course, claimed.assignment
+            )
             result = self.grader(claimed.course).grade(
                 claimed.assignment, claimed.student, tmp, claimed.submitted_at, self.limits
             )

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from nbgrader.api import Gradebook
 
 from nbcampus.db import make_engine
-from nbcampus.grader.courses import register_course
+from nbcampus.grader.courses import generate_pending, register_course
 from nbcampus.grader.orm import Assignment
 from nbcampus.settings import Settings
 
@@ -22,6 +22,10 @@ def test_python_course_becomes_nbgrader_course(tmp_path: Path) -> None:
     settings = Settings.from_env({"NBCAMPUS_DATA_DIR": str(tmp_path)})
     lessons = register_course(manifest, settings)
     assert lessons, "the Python course has coding exercises"
+    generated = generate_pending(tmp_path)
+    assert sorted(a for _c, a in generated) == sorted(lessons)
+    assert generate_pending(tmp_path) == []  # nothing changed: nothing to do
+    assert register_course(manifest, settings) == lessons and generate_pending(tmp_path) == []
     root = tmp_path / "grader" / "courses" / manifest.slug
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}", manifest.slug) as gb:
         assert sorted(a.name for a in gb.assignments) == sorted(lessons)
