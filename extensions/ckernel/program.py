@@ -138,7 +138,6 @@ class Program:
             elif item.kind == "conditional":
                 late.append(at + pad + item.text)
             elif item.kind == "statement":
-                unit.has_statements = True
                 actions.append(at + pad + item.text)
             elif item.kind == "function":
                 late.append(at + pad + self._function(unit, item, shadow, code))
@@ -152,6 +151,7 @@ class Program:
                     late.append(at + pad + text)
                 for act in acts:
                     actions.append(at + pad + act)
+        unit.has_statements = bool(actions)  # statements, or initialisations to run
         unit.exclude = sorted(unit.functions | (unit.variables - unit.reinit))
         unit.gcc_source = self._assemble(unit, shadow, early, late, actions, None)
         unit.source = unit.gcc_source
