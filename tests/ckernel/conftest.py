@@ -67,10 +67,10 @@ class Cell:
 
 
 class CKernel:
-    def __init__(self, jupyter_data: Path, cwd: Path) -> None:
+    def __init__(self, jupyter_data: Path, cwd: Path, env: dict[str, str] | None = None) -> None:
         ksm = KernelSpecManager(kernel_dirs=[str(jupyter_data / "kernels")])
         self.km = KernelManager(kernel_name="c", kernel_spec_manager=ksm)
-        self.km.start_kernel(env={**os.environ, **KERNEL_ENV}, cwd=str(cwd))
+        self.km.start_kernel(env={**os.environ, **KERNEL_ENV, **(env or {})}, cwd=str(cwd))
         self.kc: BlockingKernelClient = self.km.client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=60)

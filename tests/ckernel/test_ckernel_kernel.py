@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import psutil
 import pytest
+
+from nbcampus.ckernel.toolchain import strip_ansi
 
 from .conftest import CKernel
 
@@ -293,3 +296,52 @@ def test_the_runner_dies_with_the_kernel(fresh_ckernel: CKernel) -> None:
     os.kill(kernel.pid, signal.SIGKILL)
     gone, alive = psutil.wait_procs(runners, timeout=5)
     assert not alive
+
+
+def test_memory_is_limited_for_the_cells_only(ckernel: CKernel) -> None:
+    # The runner has an address-space limit (2 GiB by default), so a huge allocation
+    # fails inside the program instead of exhausting the student's server.
+    cell = ckernel.run(
+        "#include <stdlib.h>\n"
+        "char *huge = malloc(3UL << 30);\n"
+        'printf("%s\\n", huge == NULL ? "refused" : "granted");'
+    )
+    assert cell.status == "ok", cell.traceback
+    assert cell.stdout == "refused\n"
+
+
+def test_gcc_warnings_option(jupyter_data: Path, tmp_path: Path) -> None:
+    kernel = CKernel(jupyter_data, tmp_path, env={"NBCAMPUS_CKERNEL_GCC_WARNINGS": "1"})
+    try:
+        cell = kernel.run('#include <stdio.h>\nint unused_here = 0;\nprintf("%d\\n", 2.5);')
+        assert cell.status == "ok", cell.traceback
+        assert "line 3:" in strip_ansi(cell.stderr) and "format" in cell.stderr
+    finally:
+        kernel.close()
+
+
+def test_a_header_next_to_the_notebook_can_be_included(jupyter_data: Path, tmp_path: Path) -> None:
+    (tmp_path / "shapes.h").write_text("#define SIDES 4\nint perimeter(int side);\n")
+    kernel = CKernel(jupyter_data, tmp_path)
+    try:
+        cell = kernel.run(
+            '#include "shapes.h"\nint perimeter(int side) { return SIDES * side; }\n'
+            'printf("%d\\n", perimeter(3));'
+        )
+        assert cell.status == "ok", cell.traceback
+        assert cell.stdout == "12\n"
+    finally:
+        kernel.close()
+
+
+def test_interrupt_while_waiting_for_input(ckernel: CKernel) -> None:
+    msg_id = ckernel.kc.execute('int never;\nscanf("%d", &never);', allow_stdin=True)
+    request = ckernel.kc.get_stdin_msg(timeout=10)
+    assert request["msg_type"] == "input_request"
+    ckernel.km.interrupt_kernel()
+    while True:
+        reply = ckernel.kc.get_shell_msg(timeout=10)
+        if reply["parent_header"].get("msg_id") == msg_id:
+            break
+    assert reply["content"]["ename"] == "KeyboardInterrupt"
+    assert ckernel.run('printf("ready\\n");').stdout == "ready\n"
