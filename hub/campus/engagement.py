@@ -193,14 +193,13 @@ def _bump_totals(session: Session, rows: list[tuple[str, int | None, int]], week
 
 def _levels(session: Session, users: list[str]) -> dict[str, UserLevel]:
     """The users' level rows, created when missing, locked for this transaction."""
-    stmt = _insert(session, UserLevel).values([{"user": u} for u in dict.fromkeys(users)])
-    session.execute(stmt.on_conflict_do_nothing(index_elements=["user"]))
-    rows = session.scalars(
-        sa.select(UserLevel)
-        .where(UserLevel.user.in_(users))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    # One statement creates missing rows, locks them all and returns them: a no-op update
+    # on conflict takes the row lock like SELECT ... FOR UPDATE would.
+    stmt = _insert(session, UserLevel).values([{"user": u} for u in sorted(set(users))])
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["user"], set_={"user": stmt.excluded.user}
+    ).returning(UserLevel)
+    rows = session.scalars(stmt, execution_options={"populate_existing": True}).all()
     return {r.user: r for r in rows}
 
 
@@ -227,22 +226,23 @@ def award(
     if reason not in XP_REASONS:
         raise APIError(400, f"'reason' must be one of: {', '.join(XP_REASONS)}", field="reason")
     now = now or utcnow()
-    try:
-        with session.begin_nested():
-            tx = XpTransaction(
-                user=user,
-                amount=amount,
-                reason=reason,
-                ref=ref[:200],
-                course_id=course_id,
-                note=note,
-                created_by=by,
-                created_at=now,
-            )
-            session.add(tx)
-            session.flush()
-    except IntegrityError:
+    values = {
+        "user": user,
+        "amount": amount,
+        "reason": reason,
+        "ref": ref[:200],
+        "course_id": course_id,
+        "note": note,
+        "created_by": by,
+        "created_at": now,
+    }
+    # One round trip, no savepoint: the unique (user, reason, ref) decides, even under races.
+    stmt = _insert(session, XpTransaction).values(**values)
+    stmt = stmt.on_conflict_do_nothing(index_elements=["user", "reason", "ref"])
+    new_id = session.execute(stmt.returning(XpTransaction.id)).scalar()
+    if new_id is None:
         return None  # this event was awarded before
+    tx = XpTransaction(id=new_id, **values)  # a record of what was written, not re-read
     today = CONFIG.today(now)
     _bump_totals(session, [(user, course_id, amount)], week_of(today))
     level = _levels(session, [user])[user]
@@ -250,7 +250,7 @@ def award(
     result.level_up = _apply(session, level, amount, now)
     if amount > 0 and reason in ACTIVITY:
         _streak(session, level, today, course_id, now)
-    result.badges = evaluate_badges(session, user, reason)
+    result.badges = evaluate_badges(session, user, reason, course_id)
     return result
 
 
@@ -347,8 +347,7 @@ def badge_dict(b: Badge) -> dict[str, Any]:
 
 # Which criteria an event may newly satisfy (the others need not be checked).
 RELEVANT = {
-    "autograde_passed": {"first_autograde_pass", "course_complete", "lessons_completed"},
-    "exercise_complete": {"course_complete", "lessons_completed"},
+    "autograde_passed": {"first_autograde_pass"},
     "lesson_complete": {"course_complete", "lessons_completed"},
     "attendance": {"perfect_attendance"},
     "streak": {"streak"},
@@ -413,14 +412,24 @@ def _met(session: Session, user: str, criteria: dict[str, Any], level: UserLevel
     return False
 
 
-def evaluate_badges(session: Session, user: str, reason: str) -> list[str]:
-    """Award every badge whose criteria the user now meets; each badge once."""
+def evaluate_badges(
+    session: Session, user: str, reason: str, course_id: int | None = None
+) -> list[str]:
+    """Award every badge whose criteria the user now meets; each badge once.
+
+    Only the criteria the event can change are checked, and a course's own badges only for
+    events of that course."""
     kinds = RELEVANT.get(reason, set()) | {"xp_total"}
-    held = set(session.scalars(sa.select(UserBadge.badge_id).where(UserBadge.user == user)))
+    not_held = (
+        sa.select(Badge)
+        .outerjoin(UserBadge, sa.and_(UserBadge.badge_id == Badge.id, UserBadge.user == user))
+        .where(UserBadge.id.is_(None))
+    )
     candidates = [
         b
-        for b in session.scalars(sa.select(Badge))
-        if b.id not in held and json.loads(b.criteria or "{}").get("kind") in kinds
+        for b in session.scalars(not_held)
+        if json.loads(b.criteria or "{}").get("kind") in kinds
+        and (b.course_id is None or b.course_id == course_id)
     ]
     if not candidates:
         return []
