@@ -380,16 +380,52 @@ class LtiPassbackHook:
         self.sender = PassbackSender(self.factory, ToolKey.load_or_create(settings.secrets_dir))
 
     async def on_result(self, result: Any) -> None:
-        if isinstance(result, dict):
-            data = result
-        elif is_dataclass(result):
-            data = asdict(result)  # type: ignore[arg-type]
-        else:
-            data = vars(result)
-        fields = ("submission_id", "user", "course", "lesson", "exercise", "score", "max_score")
-        missing = [f for f in fields if data.get(f) is None]
-        if missing:
-            raise ValueError(f"graded result lacks {', '.join(missing)}")
-        queued = await asyncio.to_thread(self.sender.outbox.enqueue, data)
+        queued: list[int] = []
+        for item in graded_items(result):
+            queued += await asyncio.to_thread(self.sender.outbox.enqueue, item)
         if queued:
             await self.sender.drain()
+
+
+def graded_items(result: Any) -> list[dict[str, Any]]:
+    """One passback item per exercise notebook, plus one for the whole lesson.
+
+    Accepts the grader's GradedResult (submission_id, user, course, assignment = lesson,
+    score, max_score, graded_at, notebooks = [{name, score, max_score}]) or a flat dict of
+    one exercise (..., lesson, exercise, score, max_score). A link to a lesson gets the
+    lesson's total; a link to an exercise gets that notebook's score.
+    """
+    if isinstance(result, dict):
+        data = dict(result)
+    elif is_dataclass(result):
+        data = asdict(result)  # type: ignore[arg-type]
+    else:
+        data = dict(vars(result))
+    data.setdefault("lesson", data.get("assignment"))
+    for field in ("submission_id", "user", "course", "lesson", "score", "max_score"):
+        if data.get(field) is None:
+            raise ValueError(f"graded result lacks {field}")
+    base = {k: data[k] for k in ("submission_id", "user", "course", "lesson")}
+    base["graded_at"] = data.get("graded_at")
+    if "exercise" in data:
+        return [
+            {
+                **base,
+                "exercise": data["exercise"] or "",
+                "score": data["score"],
+                "max_score": data["max_score"],
+            }
+        ]
+    items = [{**base, "exercise": "", "score": data["score"], "max_score": data["max_score"]}]
+    for nb in data.get("notebooks") or ():
+        name = str(nb.get("name") or "")
+        if name and nb.get("score") is not None and nb.get("max_score") is not None:
+            items.append(
+                {
+                    **base,
+                    "exercise": name.removesuffix(".ipynb"),
+                    "score": nb["score"],
+                    "max_score": nb["max_score"],
+                }
+            )
+    return items

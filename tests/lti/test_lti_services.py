@@ -117,13 +117,19 @@ def test_deep_link_launch_lands_in_lab_and_grade_reaches_lms(lti: LtiHub) -> Non
     # grading: the grader's result hook queues the score; the first post meets a 503
     lti.platform.fail_scores = 1
     hook = LtiPassbackHook(lti.settings())
+    # the shape of the grader's GradedResult: a lesson's submission with its notebooks
     result = {
         "submission_id": "sub-1",
         "user": name,
-        **EXERCISE,
-        "score": 3.0,
-        "max_score": 4.0,
+        "course": EXERCISE["course"],
+        "assignment": EXERCISE["lesson"],
+        "score": 5.0,
+        "max_score": 10.0,
         "graded_at": datetime.now(UTC).isoformat(),
+        "notebooks": [
+            {"name": "values", "score": 3.0, "max_score": 4.0},
+            {"name": "other", "score": 2.0, "max_score": 6.0},
+        ],
     }
     asyncio.run(hook.on_result(result))
     assert lti.platform.scores == []
