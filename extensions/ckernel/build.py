@@ -62,6 +62,9 @@ def build(dest: Path) -> Path:
         )
     os.chmod(tmp, 0o755)  # noqa: S103 -- an executable every kernel user runs
     os.replace(tmp, dest)
+    for stale in dest.parent.glob("nbc-runner-*"):  # runners of older sources
+        if stale != dest:
+            stale.unlink(missing_ok=True)
     return dest
 
 

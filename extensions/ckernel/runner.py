@@ -291,7 +291,10 @@ class Runner:
                     self._halt(emit, raw)
                     flush()
                     return RunResult("timeout")
-                frames = self._pump(deadline, raw)
+                # Wake at least every 50 ms so batched output is sent even while the
+                # program is quiet (a sleep between two lines).
+                wake = time.monotonic() + 0.05
+                frames = self._pump(wake if deadline is None else min(wake, deadline), raw)
                 for kind, data in frames:
                     if kind == "o":
                         emit("stdout", data)

@@ -345,3 +345,18 @@ def test_interrupt_while_waiting_for_input(ckernel: CKernel) -> None:
             break
     assert reply["content"]["ename"] == "KeyboardInterrupt"
     assert ckernel.run('printf("ready\\n");').stdout == "ready\n"
+
+
+def test_output_arrives_while_the_cell_is_still_running(ckernel: CKernel) -> None:
+    msg_id = ckernel.kc.execute(
+        "#include <stdio.h>\n#include <unistd.h>\n"
+        'printf("first\\n");\nfflush(stdout);\nsleep(1);\nprintf("second\\n");'
+    )
+    started = time.monotonic()
+    while True:
+        msg = ckernel.kc.get_iopub_msg(timeout=10)
+        if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "stream":
+            break
+    assert msg["content"]["text"] == "first\n"
+    assert time.monotonic() - started < 0.8  # not held back until the cell ends
+    ckernel.kc.get_shell_msg(timeout=10)

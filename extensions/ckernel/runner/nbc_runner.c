@@ -840,6 +840,7 @@ static void do_run(char *payload, size_t len) {
     argv[argc++] = "cell";
     for (int i = 2; i < n && argc < 64; i++) argv[argc++] = f[i];
     argv[argc] = NULL;
+    clearerr(stdin); /* an end of input in an earlier cell must not stick */
     if (sigsetjmp(run_jump, 1) == 0) {
         in_cell = 1;
         if (u.run) u.run();
