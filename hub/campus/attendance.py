@@ -143,10 +143,8 @@ def take_attendance(
     attended = [
         (m.student, r.id, xp) for m, r in zip(marks, records, strict=True) if r.credit_deducted
     ]
-    if xp and attended:
+    if xp and attended:  # XP, streaks, levels and attendance badges for the whole meeting
         engagement.award_attendance(session, attended, klass.course_id, now)
-    for student in {s for s, _, _ in attended}:
-        engagement.evaluate_badges(session, student, "attendance")
     session.flush()
     return klass, records
 

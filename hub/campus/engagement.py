@@ -319,6 +319,47 @@ def award_attendance(
         _apply(session, levels[user], amount, now)
         if amount > 0:
             _streak(session, levels[user], today, course_id, now)
+    _attendance_badges(session, sorted(levels), levels)
+
+
+def _attendance_badges(session: Session, users: list[str], levels: dict[str, UserLevel]) -> None:
+    """The badges a meeting may earn, for the whole meeting in three queries."""
+    badges = [
+        (b, json.loads(b.criteria or "{}"))
+        for b in session.scalars(sa.select(Badge).where(Badge.course_id.is_(None)))
+    ]
+    badges = [(b, c) for b, c in badges if c.get("kind") in ("perfect_attendance", "xp_total")]
+    if not badges:
+        return
+    held = set(
+        session.execute(
+            sa.select(UserBadge.user, UserBadge.badge_id).where(
+                UserBadge.user.in_(users), UserBadge.badge_id.in_([b.id for b, _ in badges])
+            )
+        ).all()
+    )
+    runs: dict[str, list[tuple[int, int]]] = {}
+    if any(c["kind"] == "perfect_attendance" for _, c in badges):
+        present = sa.func.sum(sa.case((Attendance.status == "present", 1), else_=0))
+        for student, total, p in session.execute(
+            sa.select(Enrollment.student, sa.func.count(), present)
+            .select_from(Attendance)
+            .join(Enrollment, Enrollment.id == Attendance.enrollment_id)
+            .where(Enrollment.student.in_(users))
+            .group_by(Attendance.enrollment_id, Enrollment.student)
+        ):
+            runs.setdefault(student, []).append((int(total), int(p or 0)))
+    for user in users:
+        for badge, criteria in badges:
+            if (user, badge.id) in held:
+                continue
+            if criteria["kind"] == "xp_total":
+                met = levels[user].total_xp >= int(criteria.get("xp", 0))
+            else:
+                need = int(criteria.get("meetings", 5))
+                met = any(t >= need and p == t for t, p in runs.get(user, []))
+            if met:
+                grant_badge(session, user, badge)
 
 
 # --- badges --------------------------------------------------------------------------------------

@@ -208,3 +208,18 @@ def test_concurrent_duplicate_awards_count_once(engaged) -> None:
     assert ledger(engaged, "s11") == [(20, "exercise_complete")]
     with engaged() as s:
         assert s.get(UserLevel, "s11").total_xp == 20
+
+
+def test_perfect_attendance_badge_after_five_meetings_present(engaged) -> None:
+    class_id = make_class(engaged, ["s00", "s01"], total_meetings=6)
+    for meeting in range(1, 6):
+        take(
+            engaged,
+            class_id,
+            meeting,
+            {"s00": "present", "s01": "late" if meeting == 3 else "present"},
+        )
+        with engaged() as s:
+            held = set(s.scalars(sa.select(UserBadge.user)))
+        assert ("s00" in held) is (meeting == 5) and "s01" not in held
+    assert notifications(engaged, "s00").count("badge_earned") == 1
