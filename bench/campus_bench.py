@@ -212,9 +212,19 @@ def main() -> int:
         prepare_database(engine, url, MIGRATIONS)
         factory = session_factory(engine)
         ids = build(factory)
+        base = []
+        for _ in range(300):
+            t = time.perf_counter()
+            with factory() as s:
+                s.execute(sa.text("SELECT 1"))
+            base.append((time.perf_counter() - t) * 1000)
+        print(
+            f"context: one database round trip (SELECT 1) median {statistics.median(base):.2f} ms, "
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        )
         times = bench_attendance(factory, ids)
         print(
-            f"attendance, 50-student meeting (take + credits + rates + commit), {len(times)} "
+            f"attendance, 50-student meeting (take + credits + rates + XP + commit), {len(times)} "
             f"meetings: median {statistics.median(times):.1f} ms, p95 {pct(times, 0.95):.1f} ms "
             f"(target < 100 ms median)"
         )
