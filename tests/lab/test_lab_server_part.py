@@ -134,7 +134,7 @@ def get(lab: LabServer, path: str, **kw: Any) -> requests.Response:
 
 
 def test_forwards_with_the_servers_hub_token(lab: LabServer, upstream: Upstream) -> None:
-    resp = get(lab, "nbcampus/campus/api/v1/me/courses?active=1")
+    resp = get(lab, "nbcampus/campus/api/v1/me/courses?active=1&_xsrf=lab-secret")
     assert resp.status_code == 200, resp.text
     assert resp.json() == {"path": "api/v1/me/courses", "query": "active=1"}
     assert upstream.seen[-1]["auth"] == f"token {UPSTREAM_TOKEN}"

@@ -172,13 +172,28 @@ def test_instructor_takes_attendance_and_unlocks(
     teach.locator(".nbc-ok", has_text="Unlocked").wait_for(timeout=20_000)
     page.screenshot(path=str(output_dir / "lab-campus-instructor.png"))
 
-    # The student's panel shows the new lesson (after the panel's refresh command).
+    # The student's panel shows the new lesson without a reload or a click: the campus
+    # pushes "lesson unlocked" over the notification stream, the panel reloads the lessons
+    # and shows a toast.
     student = student_page
-    student.keyboard.press("Escape")
-    student.click(".nbc-refresh")
     python = student.locator(".nbc-course", has_text="Python")
-    python.locator(".nbc-lesson").nth(1).locator(".nbc-open").wait_for(timeout=20_000)
+    python.locator(".nbc-lesson").nth(1).locator(".nbc-open").wait_for(timeout=30_000)
+    student.locator(".jp-toast-message", has_text="Lesson unlocked").first.wait_for(timeout=10_000)
+    # ... with the XP the attendance earned in the header, and the message in the list.
+    student.locator(".nbc-level-number").wait_for(timeout=10_000)
+    assert "XP" in student.locator(".nbc-xp").inner_text()
     student.screenshot(path=str(output_dir / "lab-campus-student-unlocked.png"))
+    student.click("#nbc-tab-messages")
+    messages = student.locator(".nbc-messages")
+    messages.locator("li", has_text="Lesson unlocked: Control flow").wait_for(timeout=10_000)
+    student.screenshot(path=str(output_dir / "lab-campus-student-messages.png"))
+    unread = int(student.locator("#nbc-tab-messages .nbc-count").inner_text())
+    messages.locator("li.nbc-unread").first.locator(".nbc-link").click()
+    student.wait_for_function(
+        f"() => (document.querySelector('#nbc-tab-messages .nbc-count')?.textContent ?? '0')"
+        f" === '{unread - 1}' || {unread} === 1"
+    )
+    student.click("#nbc-tab-lessons")
 
 
 @pytest.mark.browser

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
@@ -105,8 +106,16 @@ class ServiceProxyHandler(APIHandler):
             self.write(chunk)
             self.flush()
 
+        # The Lab's XSRF token (sent as a query argument by EventSource) stays here.
+        query = urlencode(
+            [
+                (k, v)
+                for k, v in parse_qsl(self.request.query, keep_blank_values=True)
+                if k != "_xsrf"
+            ]
+        )
         request = HTTPRequest(
-            target.url(upstream, self.request.query),
+            target.url(upstream, query),
             method=self.request.method,
             headers=headers,
             body=body if body is not None else (b"" if self.request.method == "POST" else None),

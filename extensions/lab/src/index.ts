@@ -316,9 +316,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
       await store.refresh();
       const push = new NotificationPush({
-        streamUrl: client.url('campus', ep.campus.notificationsStream),
+        // EventSource cannot send the XSRF header the server asks of cookie-authenticated
+        // API calls; the query argument is its documented alternative (the server part drops
+        // it before forwarding).
+        streamUrl: `${client.url('campus', ep.campus.notificationsStream)}?_xsrf=${encodeURIComponent(xsrfToken())}`,
         pollMs: pollInterval(pollSeconds),
-        poll: () => void store.loadNotifications(),
+        // Without push, one refresh of what events would have refreshed, at the allowed pace.
+        poll: () =>
+          void Promise.all([store.loadNotifications(), store.loadCourses(), store.loadLevel()]),
         onEvent: (type, data) => {
           void store.loadNotifications();
           let payload: any = {};
@@ -348,6 +353,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
     void start();
   }
 };
+
+/** The XSRF token of this Lab page (the cookie jupyter_server sets, or the page config). */
+function xsrfToken(): string {
+  const match = document.cookie.match('\\b_xsrf=([^;]*)\\b');
+  return match ? decodeURIComponent(match[1]) : PageConfig.getOption('xsrfToken') || '';
+}
 
 /** The class leaderboard in the main area (one click from the panel header). */
 async function openLeaderboard(app: JupyterFrontEnd, store: CampusStore, trans: any): Promise<void> {
