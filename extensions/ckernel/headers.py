@@ -13,14 +13,24 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Block:
+    """Preprocessed system headers; the runner keeps them by key, so each cell sends
+    only the key instead of ~100 kB of declarations."""
+
+    key: str
+    text: str
 
 
 class HeaderCache:
     def __init__(self, workdir: Path, tcc: str | None = None) -> None:
         self.workdir = workdir
         self.tcc = tcc if tcc is not None else shutil.which("tcc")
-        self._blocks: dict[str, str | None] = {}
+        self._blocks: dict[str, Block | None] = {}
         self._predefined: set[str] | None = None
 
     def _run(self, args: list[str], source: Path) -> str | None:
@@ -38,7 +48,7 @@ class HeaderCache:
             self._predefined = set(out.splitlines())
         return self._predefined
 
-    def block(self, lines: list[str], options: list[str]) -> str | None:
+    def block(self, lines: list[str], options: list[str]) -> Block | None:
         """The preprocessed text of `lines` (feature-test #defines and system
         #includes), or None when it cannot be made (the unit then keeps its #includes)."""
         if not self.tcc or not lines:
@@ -50,13 +60,16 @@ class HeaderCache:
         source.write_text("\n".join(lines) + "\n")
         declarations = self._run(["-E", *options], source)
         macros = self._run(["-E", "-dM", *options], source)
-        text = None
+        block = None
         if declarations is not None and macros is not None:
             builtin = {_macro_name(m) for m in self._builtin_macros()}
             defined = [m for m in macros.splitlines() if _macro_name(m) not in builtin]
-            text = declarations + "\n" + "\n".join(defined) + "\n"
-        self._blocks[key] = text
-        return text
+            block = Block(key, declarations + "\n" + "\n".join(defined) + "\n")
+        self._blocks[key] = block
+        return block
+
+    def get(self, key: str) -> Block | None:
+        return self._blocks.get(key)
 
 
 def _macro_name(line: str) -> str:

@@ -70,7 +70,8 @@ class CKernel(Kernel):
     ).tag(config=True)
     max_processes = Int(
         help="RLIMIT_NPROC for the process running the cells (counts all processes of "
-        "the user); 0 for none. Environment: NBCAMPUS_CKERNEL_MAX_PROCESSES.",
+        "the user, so it stops a fork bomb early); 0 for none. Environment: "
+        "NBCAMPUS_CKERNEL_MAX_PROCESSES.",
     ).tag(config=True)
     compiler = Enum(
         ["tcc", "gcc"],
@@ -99,7 +100,7 @@ class CKernel(Kernel):
 
     @default("max_processes")
     def _nproc_default(self) -> int:
-        return _env("NBCAMPUS_CKERNEL_MAX_PROCESSES", 0, int)
+        return _env("NBCAMPUS_CKERNEL_MAX_PROCESSES", 1024, int)
 
     @default("compiler")
     def _compiler_default(self) -> str:

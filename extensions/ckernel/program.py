@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from . import cparse
 from .cparse import Item
+from .headers import Block
 
 PRELUDE = (
     "void *__nbc_copy(void *, const void *, unsigned long);\n"
@@ -58,7 +59,8 @@ class Unit:
     id: int
     label: str
     code: str
-    source: str = ""  # for tcc: system headers preprocessed (headers.py)
+    source: str = ""  # for tcc: follows `block`, the preprocessed system headers
+    block: Block | None = None
     gcc_source: str = ""  # for gcc: the plain #include lines
     exclude: list[str] = field(default_factory=list)
     main_kind: str = "-"  # i: int main, v: void main, -: no main
@@ -84,6 +86,7 @@ class Loaded:
 
     id: int
     mode: str  # "src" or "obj"
+    block: str  # key of the header block the source follows ("" for none)
     options: str
     libraries: str
     exclude: str
@@ -110,7 +113,7 @@ class Program:
         label: str,
         *,
         reinit: bool = True,
-        headers: Callable[[list[str]], str | None] | None = None,
+        headers: Callable[[list[str]], Block | None] | None = None,
     ) -> Unit:
         """Turns a cell into a unit (raises cparse.Incomplete).
 
@@ -164,6 +167,7 @@ class Program:
             lines = list(dict.fromkeys(line.strip() for line in lines))
             block = headers(lines) if lines else None
             if block is not None:
+                unit.block = block
                 unit.source = self._assemble(unit, shadow, early, late, actions, block)
         return unit
 
@@ -317,7 +321,7 @@ class Program:
         early: list[tuple[str, str]],
         late: list[str],
         actions: list[str],
-        block: str | None,
+        block: Block | None,
     ) -> str:
         kept = [e for e in self.entries if not (set(e.keys) & shadow)]
         if block is not None:  # the block replaces system includes and feature macros
@@ -328,7 +332,7 @@ class Program:
             if any(_TYPE_KEY.match(k) for k in set(e.keys) & shadow):
                 first_type_shadow = sum(1 for x in self.entries[:index] if x in kept)
                 break
-        parts = [PRELUDE] if block is None else [PRELUDE, block]
+        parts = [PRELUDE]  # the runner puts the block, if any, in front
         for e in kept[:first_type_shadow]:
             parts.append(_line_directive(e.line, e.origin) + e.text)
         parts.extend(text for _, text in early)

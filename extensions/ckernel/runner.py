@@ -80,6 +80,7 @@ class Runner:
         self._buf = b""
         self._partial = b""
         self._eof = False
+        self.blocks: set[str] = set()  # header blocks this runner holds
 
     # ------------------------------------------------------------ lifecycle
     def start(self, timeout: float = 10.0) -> None:
@@ -110,6 +111,7 @@ class Runner:
         os.set_blocking(msg_r, False)
         os.set_blocking(raw_r, False)
         self._buf, self._partial, self._eof = b"", b"", False
+        self.blocks = set()
         frame = self._next_message({"r"}, time.monotonic() + timeout, None)
         if frame is None:
             raise RunnerDied("the C runner did not start")
@@ -218,6 +220,12 @@ class Runner:
                     return frame
 
     # ------------------------------------------------------------- commands
+    def define_block(self, key: str, text: str) -> None:
+        """Gives the runner a header block that compiled sources may start with."""
+        if key not in self.blocks:
+            self._send("H", f"{key}\0{text}".encode())
+            self.blocks.add(key)
+
     def compile(
         self,
         unit_id: int,
@@ -227,8 +235,12 @@ class Runner:
         exclude: str,
         text: str,
         timeout: float = 60.0,
+        block: str = "",
     ) -> CompileResult:
-        payload = "\0".join([str(unit_id), mode, options, libraries, exclude, text])
+        """Compiles and links a unit (not yet visible to other units, see run/commit).
+
+        `block` names a header block (define_block) to put in front of the source."""
+        payload = "\0".join([str(unit_id), mode, options, libraries, exclude, block, text])
         self._send("C", payload.encode())
         frame = self._next_message({"c"}, time.monotonic() + timeout, None)
         if frame is None:

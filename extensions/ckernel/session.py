@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cparse, outcomes, toolchain
-from .headers import HeaderCache
+from .headers import Block, HeaderCache
 from .outcomes import Failure
 from .program import Loaded, Program, Unit
 from .runner import CompileResult, Runner, RunnerDied
@@ -80,6 +80,9 @@ class Session:
         self.runner = self._new_runner()
         problems = []
         for loaded in self.program.history:
+            block = self.headers.get(loaded.block) if loaded.block else None
+            if block is not None:
+                self.runner.define_block(block.key, block.text)
             result = self.runner.compile(
                 loaded.id,
                 loaded.mode,
@@ -87,6 +90,7 @@ class Session:
                 loaded.libraries,
                 loaded.exclude,
                 loaded.text,
+                block=loaded.block,
             )
             if result.ok:
                 self.runner.commit(loaded.id)
@@ -168,7 +172,7 @@ class Session:
                 failure.details.extend(problems)
         return failure
 
-    def _header_block(self, options: CellOptions) -> Callable[[list[str]], str | None]:
+    def _header_block(self, options: CellOptions) -> Callable[[list[str]], Block | None]:
         defines = [f for f in options.flags.tcc_options if f.startswith(("-D", "-U", "-I"))]
         return lambda lines: self.headers.block(lines, [*defines, "-I", self.settings.cwd])
 
@@ -218,13 +222,18 @@ class Session:
             ok, diagnostics, obj = self.gcc.compile_object(path, flags, warnings=True)
             if not ok:
                 return self._compile_failure(diagnostics, label)
-            mode, text = "obj", str(obj)
+            mode, text, block = "obj", str(obj), ""
             result = self.runner.compile(unit.id, mode, tcc_options, libraries, exclude, text)
             warnings = diagnostics
         else:
             lint = self.gcc.start_check(path, flags) if path is not None else None
             mode, text = "src", unit.source
-            result = self.runner.compile(unit.id, mode, tcc_options, libraries, exclude, text)
+            block = unit.block.key if unit.block else ""
+            if unit.block is not None:
+                self.runner.define_block(unit.block.key, unit.block.text)
+            result = self.runner.compile(
+                unit.id, mode, tcc_options, libraries, exclude, text, block=block
+            )
             warnings = result.diagnostics
             if lint is not None:
                 out, _ = lint.communicate()
@@ -235,6 +244,7 @@ class Session:
                     return fallback
                 if fallback is not None:
                     result, mode, text, warnings = fallback
+                    block = ""
         if not result.ok:
             if toolchain.is_link_error(result.diagnostics):
                 return outcomes.link_failure(toolchain.present(result.diagnostics, label))
@@ -249,7 +259,7 @@ class Session:
         shown = toolchain.select(warnings, label, ("warning",))
         if shown:
             sink.write("stderr", toolchain.present(shown, label) + "\n")
-        loaded = Loaded(unit.id, mode, tcc_options, libraries, exclude, text)
+        loaded = Loaded(unit.id, mode, block, tcc_options, libraries, exclude, text)
         return unit, loaded, result
 
     def _gcc_fallback(

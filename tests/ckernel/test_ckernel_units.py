@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nbcampus.ckernel import completion, cparse, toolchain
+from nbcampus.ckernel.headers import Block
 from nbcampus.ckernel.program import Loaded, Program
 from nbcampus.ckernel.streams import OutputSink
 
@@ -78,7 +79,7 @@ def test_unit_moves_statements_into_the_run_function_keeping_lines() -> None:
 def test_later_units_declare_what_earlier_ones_defined() -> None:
     program = Program()
     first = program.build("static int hidden = 2;\nint seven(void) { return 7; }\n", "In[1]")
-    program.commit(first, Loaded(first.id, "src", "", "", "", first.source), {"size_hidden": 4})
+    program.commit(first, Loaded(first.id, "src", "", "", "", "", first.source), {"size_hidden": 4})
     second = program.build("int y = seven() + hidden;\n", "In[2]")
     assert "extern int hidden;" in second.source
     assert "int seven ( void );" in second.source
@@ -89,7 +90,9 @@ def test_later_units_declare_what_earlier_ones_defined() -> None:
 def test_same_type_redefinition_reinitialises_in_place() -> None:
     program = Program()
     first = program.build("int counter = 1;\n", "In[1]")
-    program.commit(first, Loaded(first.id, "src", "", "", "", first.source), {"size_counter": 4})
+    program.commit(
+        first, Loaded(first.id, "src", "", "", "", "", first.source), {"size_counter": 4}
+    )
     again = program.build("int counter = 5;\n", "In[2]")
     assert again.reinit == {"counter"}
     assert "counter" not in again.exclude
@@ -133,3 +136,22 @@ def test_output_sink_batches_and_truncates() -> None:
     sink.close()
     assert sent[0] == ("stdout", "abcdefghij")
     assert sent[-1][0] == "stderr" and "10 more bytes" in sent[-1][1]
+
+
+def test_system_headers_come_from_a_preprocessed_block() -> None:
+    asked: list[list[str]] = []
+
+    def headers(lines: list[str]) -> Block:
+        asked.append(lines)
+        return Block("k1", "int printf(const char *, ...);\n")
+
+    program = Program()
+    unit = program.build(
+        '#define _GNU_SOURCE\n#include <stdio.h>\n#include "mine.h"\nint x;\n',
+        "In[1]",
+        headers=headers,
+    )
+    assert asked == [["#define _GNU_SOURCE", "#include <stdio.h>"]]
+    assert unit.block is not None and unit.block.key == "k1"
+    assert "#include <stdio.h>" not in unit.source and "#include <stdio.h>" in unit.gcc_source
+    assert '#include "mine.h"' in unit.source  # the notebook's own headers stay

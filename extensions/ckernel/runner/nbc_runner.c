@@ -20,7 +20,9 @@
  * bytes and written with one write(), so frames from several threads or from a
  * signal handler never interleave.  Payload fields are separated by NUL bytes.
  *
- * Commands:  'C' compile   id, mode (src|obj), options, libraries, excluded names, text
+ * Commands:  'H' header    key, text (preprocessed system headers a source may follow)
+ *            'C' compile   id, mode (src|obj), options, libraries, excluded names,
+ *                          header key (or empty), text
  *            'R' run       id, main kind (i|v|- or n: load only), argv...
  *            'X' discard   id
  *            'I' input     '1' + data, or '0' for end of input
@@ -707,15 +709,56 @@ static void join_list(Buf *out, const Buf *list) {
     free(joined.data);
 }
 
+/* Header blocks by key: the kernel sends each once, cells then name it. */
+typedef struct Block {
+    char *key, *text;
+    size_t len;
+    struct Block *next;
+} Block;
+static Block *blocks;
+
+static void do_header(char *payload, size_t len) {
+    char *f[2];
+    if (split_fields(payload, len, f, 2) < 2) return;
+    Block *b = malloc(sizeof *b);
+    if (!b) _exit(71);
+    b->key = strdup(f[0]);
+    b->len = len - (size_t)(f[1] - payload);
+    b->text = malloc(b->len + 1);
+    if (!b->key || !b->text) _exit(71);
+    memcpy(b->text, f[1], b->len + 1);
+    b->next = blocks;
+    blocks = b;
+}
+
+static const Block *find_block(const char *key) {
+    for (const Block *b = blocks; b; b = b->next)
+        if (strcmp(b->key, key) == 0) return b;
+    return NULL;
+}
+
 static void do_compile(char *payload, size_t len) {
-    char *f[6];
-    if (split_fields(payload, len, f, 6) < 6) {
+    char *f[7];
+    if (split_fields(payload, len, f, 7) < 7) {
         send_message('c', "error\0bad compile command\0\0\0", 29);
         return;
     }
     if (have_pending) {
         unit_free(&pending, 0);
         have_pending = 0;
+    }
+    Buf source = {0};
+    const char *text = f[6];
+    if (f[5][0]) {
+        const Block *b = find_block(f[5]);
+        if (!b) {
+            send_message('c', "error\0error: unknown header block\0\0\0", 36);
+            return;
+        }
+        buf_add(&source, b->text, b->len);
+        buf_str(&source, "\n");
+        buf_str(&source, f[6]);
+        text = source.data;
     }
     Buf exclude = {0};
     buf_str(&exclude, f[4]);
@@ -725,11 +768,12 @@ static void do_compile(char *payload, size_t len) {
         if (diagnostics.data) diagnostics.data[0] = 0;
         memset(&pending, 0, sizeof pending);
         pending.id = atoi(f[0]);
-        rc = compile_once(&pending, f[1], f[2], f[3], exclude.data, f[5]);
+        rc = compile_once(&pending, f[1], f[2], f[3], exclude.data, text);
         if (rc == 0 || !learn_twice(&exclude)) break;
         unit_free(&pending, 0);
     }
     free(exclude.data);
+    free(source.data);
     Buf out = {0};
     buf_field(&out, rc == 0 ? "ok" : "error");
     buf_field(&out, diagnostics.data ? diagnostics.data : "");
@@ -911,6 +955,7 @@ int main(int argc, char **argv) {
         int type = read_command(&payload, &len);
         if (type < 0) break;
         switch (type) {
+        case 'H': do_header(payload, len); break;
         case 'C': do_compile(payload, len); break;
         case 'R': do_run(payload, len); break;
         case 'X':
