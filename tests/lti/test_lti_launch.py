@@ -13,8 +13,8 @@ from urllib.parse import parse_qsl
 
 import pytest
 import requests
-from lti_env import LtiHub
-from lti_platform import LTI, ROLE, new_key
+from lti_env import LtiHub, nbcampus
+from lti_platform import LTI, ROLE, TestPlatform, new_key
 
 pytestmark = pytest.mark.slow
 
@@ -176,3 +176,28 @@ def test_replayed_launch_is_refused_also_after_restart(lti: LtiHub) -> None:
     replay.cookies.update(cookies)
     resp = replay.post(redirect, data={"id_token": token, "state": state}, allow_redirects=False)
     assert error(resp) in ("STATE_MISMATCH", "REPLAYED_NONCE")
+
+
+def test_second_client_of_one_issuer_registered_while_running(lti: LtiHub) -> None:
+    """Canvas-style: one issuer, a client id per developer key, each with its own keys."""
+    second = TestPlatform(issuer=lti.platform.issuer, client_id="canvas-key-2").start()
+    try:
+        second.deployment_id = "deployment-2"
+        session = requests.Session()
+        resp = second.launch(session, lti.url, "stu-8", LEARNER)
+        assert error(resp) == "UNKNOWN_ISSUER"  # not registered yet
+        nbcampus(
+            lti.hub,
+            "lti", "add-platform", "--issuer", second.issuer, "--client-id", second.client_id,
+            "--jwks-url", second.jwks_url, "--auth-login-url", second.auth_url,
+            "--deployment-id", second.deployment_id,
+        )  # fmt: skip
+        resp = second.launch(session, lti.url, "stu-8", LEARNER)
+        assert resp.status_code == 302, resp.text
+        assert "campus-student" in hub_user(lti, session)["groups"]
+        # the first client's deployment is not valid for the second client
+        second.deployment_id = lti.platform.deployment_id
+        resp = second.launch(requests.Session(), lti.url, "stu-9", LEARNER)
+        assert error(resp) == "UNKNOWN_DEPLOYMENT"
+    finally:
+        second.stop()
