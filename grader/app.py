@@ -2,32 +2,196 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+from datetime import UTC
+from importlib import import_module
+from pathlib import Path
 from typing import Any
 
-from jupyterhub.services.auth import HubOAuthenticated
-from tornado import web
+import sqlalchemy as sa
+from traitlets import Bool, Float, Integer, List, Unicode
 
-from nbcampus import __version__
 from nbcampus.service import ServiceApp
-from nbcampus.web import JSONErrorMixin
+from nbcampus.settings import Settings
 
-
-class GraderInfoHandler(JSONErrorMixin, HubOAuthenticated, web.RequestHandler):
-    def get(self) -> None:
-        if self.current_user is None:
-            self.set_status(401)
-            self.write_json({"code": "UNAUTHORIZED", "message": "log in through the Hub"}, 401)
-            return
-        self.write_json({"service": "grader", "version": __version__})
+from .autograde import SubmissionResult
+from .campus import CampusClient
+from .hooks import GradedResult, ResultHook, load_hooks, run_hooks
+from .orm import MIGRATIONS, Submission
+from .queue import Claimed, SubmissionQueue
+from .sandbox.base import Limits, SandboxRunner
+from .storage import BlobStore
+from .worker import GradingPool
 
 
 class GraderService(ServiceApp):
     name = "nbcampus-grader"
     description = "The grader Hub service (started by the Hub)."
     service_name = "grader"
+    migrations = MIGRATIONS
+
+    workers = Integer(
+        0,
+        help="Grading workers (and sandbox slots) in this process; 0 means one per CPU core.",
+    ).tag(config=True)
+
+    sandbox_runner = Unicode(
+        "nbcampus.grader.sandbox.local:BubblewrapRunner",
+        help="The sandbox runner class, as module:Class (the docker profile picks a container "
+        "runner). It is created with slots=<workers>.",
+    ).tag(config=True)
+
+    result_hooks = List(
+        Unicode(),
+        help="Hooks run after each grading, as module:Class with `async def on_result(result)` "
+        "(e.g. nbcampus.hub.lti.passback:LtiPassbackHook). A failing hook never loses a grade.",
+    ).tag(config=True)
+
+    require_unlock = Bool(
+        True,
+        help="Release and accept an assignment only when the campus says its lesson is "
+        "unlocked for the student's class (teachers always may).",
+    ).tag(config=True)
+
+    post_to_campus = Bool(
+        True, help="Send every grade to the campus service (exercise progress and XP)."
+    ).tag(config=True)
+
+    cell_timeout = Float(10.0, help="Wall-clock seconds one cell may run.").tag(config=True)
+    cpu_seconds = Integer(60, help="CPU seconds one kernel may use.").tag(config=True)
+    memory_bytes = Integer(2 * 1024**3, help="Address space of one kernel, bytes.").tag(config=True)
+    processes = Integer(64, help="Processes (and threads) of one sandbox user.").tag(config=True)
+    output_bytes = Integer(1024 * 1024, help="Output one notebook may produce, bytes.").tag(
+        config=True
+    )
+
+    queue: SubmissionQueue | None = None
+    pool: GradingPool
+    runner: SandboxRunner
+    hooks: list[ResultHook]
+
+    @property
+    def data_dir(self) -> Path:
+        return Settings.from_env().data_dir
 
     def handlers(self) -> list[Any]:
-        return [(r"api/v1/?", GraderInfoHandler)]
+        from .handlers import default_handlers
+
+        return default_handlers
+
+    def limits(self) -> Limits:
+        return Limits(
+            cpu_seconds=self.cpu_seconds,
+            memory_bytes=self.memory_bytes,
+            processes=self.processes,
+            output_bytes=self.output_bytes,
+            cell_timeout=self.cell_timeout,
+        )
+
+    def init_db(self) -> None:
+        super().init_db()
+        self.queue = SubmissionQueue(self.db, BlobStore(self.data_dir / "grader" / "blobs"))
+        self.campus = CampusClient()
+        self.hooks = load_hooks(self.result_hooks)
+
+    async def on_start(self) -> None:
+        from .courses import generate_pending
+
+        loop = asyncio.get_running_loop()
+        module, _, cls = self.sandbox_runner.partition(":")
+        nworkers = self.workers or os.cpu_count() or 1
+        self.runner = getattr(import_module(module), cls)(slots=nworkers)
+        self.pool = GradingPool(
+            self.queue,
+            self.data_dir,
+            self.runner,
+            workers=nworkers,
+            limits=self.limits(),
+            on_graded=lambda c, r: asyncio.run_coroutine_threadsafe(self.after_grading(c, r), loop),
+        )
+        try:
+            await loop.run_in_executor(None, self.runner.start)
+        except Exception:
+            # Keep accepting (and storing) submissions; they are graded once a sandbox works.
+            self.log.exception("the grading sandbox could not start; submissions stay queued")
+        else:
+            self.pool.start()
+        done = await loop.run_in_executor(None, generate_pending, self.data_dir)
+        if done:
+            self.log.info("generated %d nbgrader assignments", len(done))
+        asyncio.ensure_future(self.post_unposted())
+
+    async def after_grading(self, claimed: Claimed, result: SubmissionResult) -> None:
+        graded = GradedResult(
+            submission_id=claimed.uid,
+            user=claimed.student,
+            course=claimed.course,
+            assignment=claimed.assignment,
+            score=result.score,
+            max_score=result.max_score,
+            graded_at=_now_iso(),
+            notebooks=tuple(
+                {"name": nb.name, "score": nb.score, "max_score": nb.max_score}
+                for nb in result.notebooks
+            ),
+        )
+        await self.post_result(claimed.id, graded)
+        await run_hooks(self.hooks, graded)
+
+    async def post_result(self, sub_id: int, graded: GradedResult) -> None:
+        if not self.post_to_campus:
+            return
+        try:
+            await self.campus.post_result(graded)
+        except Exception as err:  # retried by post_unposted; the grade itself is safe
+            self.log.warning("could not post %s to the campus: %s", graded.submission_id, err)
+            return
+
+        def mark() -> None:
+            with self.db() as s, s.begin():
+                s.execute(sa.update(Submission).where(Submission.id == sub_id).values(posted=True))
+
+        await asyncio.get_running_loop().run_in_executor(None, mark)
+
+    async def post_unposted(self) -> None:
+        """Every minute, send the campus the grades it has not acknowledged yet."""
+        while True:
+            await asyncio.sleep(60)
+
+            def load() -> list[tuple[int, GradedResult]]:
+                with self.db() as s:
+                    rows = s.scalars(
+                        sa.select(Submission)
+                        .where(Submission.status == "graded", Submission.posted.is_(False))
+                        .limit(100)
+                    )
+                    return [(r.id, _graded_from_row(r)) for r in rows]
+
+            for sub_id, graded in await asyncio.get_running_loop().run_in_executor(None, load):
+                await self.post_result(sub_id, graded)
+
+
+def _now_iso() -> str:
+    from datetime import datetime
+
+    return datetime.now(UTC).isoformat()
+
+
+def _graded_from_row(sub: Submission) -> GradedResult:
+    nbs = (sub.result or {}).get("notebooks", [])
+    return GradedResult(
+        submission_id=sub.uid,
+        user=sub.student,
+        course=sub.course,
+        assignment=sub.assignment,
+        score=sub.score or 0.0,
+        max_score=sub.max_score or 0.0,
+        graded_at=(sub.graded_at.isoformat() if sub.graded_at else _now_iso()),
+        notebooks=tuple(
+            {"name": n["name"], "score": n["score"], "max_score": n["max_score"]} for n in nbs
+        ),
+    )
 
 
 main = GraderService.launch

@@ -393,6 +393,13 @@ def generate_assignment(course_root: Path, course_id: str, assignment: str) -> l
     c.CourseDirectory.root = str(course_root)
     c.CourseDirectory.course_id = course_id
     c.CourseDirectory.db_url = f"sqlite:///{course_root / 'gradebook.db'}"
+    # The API object insists on a writable exchange folder, which the HTTP exchange never uses.
+    (course_root / ".exchange").mkdir(parents=True, exist_ok=True)
+    c.Exchange.root = str(course_root / ".exchange")
+    # nbgrader's own stubs plus the C kernel's, so C lessons generate like Python ones.
+    from nbcampus.ckernel.nbgrader_config import code_stubs
+
+    c.ClearSolutions.code_stub = code_stubs()
     api = NbGraderAPI(config=c)
     result = api.generate_assignment(assignment, force=True, create=True)
     if not result.get("success"):

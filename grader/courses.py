@@ -8,6 +8,7 @@ which fills the course gradebook and writes the student versions into `release/`
 
 from __future__ import annotations
 
+import logging
 import shutil
 import threading
 from pathlib import Path
@@ -21,6 +22,8 @@ from nbcampus.settings import Settings
 from .autograde import generate_assignment
 from .orm import MIGRATIONS, Assignment
 from .worker import course_root
+
+log = logging.getLogger(__name__)
 
 
 def register_course(manifest: Any, settings: Settings) -> list[str]:
@@ -113,6 +116,9 @@ def generate_pending(data_dir: Path) -> list[tuple[str, str]]:
         if not source.exists():
             continue
         for assignment in sorted(p for p in source.iterdir() if p.is_dir()):
-            if ensure_generated(course, course.name, assignment.name):
-                done.append((course.name, assignment.name))
+            try:
+                if ensure_generated(course, course.name, assignment.name):
+                    done.append((course.name, assignment.name))
+            except Exception:  # one broken lesson must not keep the others from grading
+                log.exception("could not generate %s/%s", course.name, assignment.name)
     return done

@@ -1,0 +1,96 @@
+"""The grader's client of the campus service and of the Hub (with the grader's own token).
+
+The campus is reached at NBCAMPUS_CAMPUS_URL or through the Hub's proxy.
+
+- release follows the campus unlock: `GET .../access/{course}/{lesson}?user=NAME`;
+- results go to the campus: `POST .../grading-results`, one per exercise (notebook);
+- who teaches a course: the Hub groups `campus-class-*` whose `course` property is the course.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+from urllib.parse import quote
+
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+
+from .hooks import GradedResult
+
+
+class CampusError(RuntimeError):
+    """The campus or the Hub could not answer."""
+
+
+class CampusClient:
+    def __init__(self, hub_api_url: str = "", token: str = "", campus_url: str = "") -> None:
+        self.hub_api = (hub_api_url or os.environ.get("JUPYTERHUB_API_URL", "")).rstrip("/")
+        self.token = token or os.environ.get("JUPYTERHUB_API_TOKEN", "")
+        self._campus = campus_url or os.environ.get("NBCAMPUS_CAMPUS_URL", "")
+        self._groups: tuple[float, list[dict[str, Any]]] | None = None
+
+    async def _call(self, method: str, url: str, body: Any = None) -> Any:
+        req = HTTPRequest(
+            url,
+            method=method,
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
+            body=None if body is None else json.dumps(body),
+            request_timeout=20,
+        )
+        try:
+            resp = await AsyncHTTPClient().fetch(req)
+        except HTTPClientError as err:
+            raise CampusError(f"{method} {url}: {err.code}") from None
+        except OSError as err:
+            raise CampusError(f"{method} {url}: {err}") from None
+        return json.loads(resp.body or b"null")
+
+    async def campus_base(self) -> str:
+        if not self._campus:
+            # Through the Hub's proxy at the campus's public address (NBCAMPUS_BIND_URL).
+            from nbcampus.settings import Settings
+
+            self._campus = Settings.from_env().bind_url + "services/campus/"
+        return self._campus.rstrip("/") + "/"
+
+    async def access(self, course: str, lesson: str, user: str) -> dict[str, Any]:
+        base = await self.campus_base()
+        url = f"{base}api/v1/access/{quote(course)}/{quote(lesson)}?user={quote(user)}"
+        return await self._call("GET", url)
+
+    async def post_result(self, result: GradedResult) -> list[Any]:
+        base = await self.campus_base()
+        out = []
+        for nb in result.notebooks:
+            out.append(
+                await self._call(
+                    "POST",
+                    f"{base}api/v1/grading-results",
+                    {
+                        "submission_id": result.submission_id,
+                        "user": result.user,
+                        "course": result.course,
+                        "lesson": result.assignment,
+                        "exercise": nb["name"],
+                        "score": nb["score"],
+                        "max_score": nb["max_score"],
+                        "graded_at": result.graded_at,
+                    },
+                )
+            )
+        return out
+
+    async def teaches(self, user: str, course: str) -> bool:
+        """Is `user` the instructor of a class of this course (per the Hub's class groups)?"""
+        now = time.monotonic()
+        if self._groups is None or now - self._groups[0] > 30:
+            groups = await self._call("GET", f"{self.hub_api}/groups")
+            self._groups = (now, groups)
+        for group in self._groups[1]:
+            props = group.get("properties") or {}
+            if group["name"].startswith("campus-class-") and props.get("course") == course:
+                if user in group.get("users", []):
+                    return True
+        return False

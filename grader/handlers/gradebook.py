@@ -1,0 +1,187 @@
+"""A course's gradebook for its teachers: CSV export, manual grades, regrade."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import sqlalchemy as sa
+from nbgrader.api import Gradebook, MissingEntry
+
+from nbcampus.web import APIError
+
+from ..orm import GRADED, Submission
+from ..worker import course_root
+from .base import GraderHandler, slug
+
+
+def gradebook_url(app: Any, course: str) -> str:
+    return f"sqlite:///{course_root(app.data_dir, course) / 'gradebook.db'}"
+
+
+class GradebookCSVHandler(GraderHandler):
+    async def get(self, course: str) -> None:
+        """One row per student and assignment: score, max score, late penalty, status."""
+        course = slug(course, "course")
+        await self.require_teacher(course)
+
+        def build() -> str:
+            with self.app.db() as s:
+                subs = list(
+                    s.scalars(
+                        sa.select(Submission)
+                        .where(Submission.course == course)
+                        .order_by(Submission.submitted_at, Submission.id)
+                    )
+                )
+            newest: dict[tuple[str, str], Submission] = {}
+            for sub in subs:
+                newest[(sub.student, sub.assignment)] = sub
+            buf = io.StringIO()
+            w = csv.writer(buf)
+            w.writerow(
+                [
+                    "student",
+                    "assignment",
+                    "score",
+                    "max_score",
+                    "late_penalty",
+                    "status",
+                    "submitted_at",
+                    "submissions",
+                ]
+            )
+            counts: dict[tuple[str, str], int] = {}
+            for sub in subs:
+                counts[(sub.student, sub.assignment)] = (
+                    counts.get((sub.student, sub.assignment), 0) + 1
+                )
+            for key in sorted(newest):
+                sub = newest[key]
+                w.writerow(
+                    [
+                        sub.student,
+                        sub.assignment,
+                        sub.score,
+                        sub.max_score,
+                        sub.late_penalty,
+                        sub.status,
+                        sub.submitted_at.isoformat(),
+                        counts[key],
+                    ]
+                )
+            return buf.getvalue()
+
+        data = await self.blocking(build)
+        self.set_header("Content-Type", "text/csv; charset=utf-8")
+        self.set_header("Content-Disposition", f'attachment; filename="{course}-grades.csv"')
+        self.finish(data)
+
+
+class GradesHandler(GraderHandler):
+    async def get(self, course: str, assignment: str, student: str) -> None:
+        """Every graded cell of a student's graded submission (the manual grading view)."""
+        course, assignment = slug(course, "course"), slug(assignment, "assignment")
+        await self.require_teacher(course)
+        url = gradebook_url(self.app, course)
+
+        def read() -> list[dict[str, Any]]:
+            try:
+                with Gradebook(url, course) as gb:
+                    sub = gb.find_submission(assignment, student)
+                    return [
+                        {
+                            "notebook": nb.name,
+                            "cell": g.name,
+                            "auto_score": g.auto_score,
+                            "manual_score": g.manual_score,
+                            "score": g.score,
+                            "max_score": g.max_score,
+                            "needs_manual_grade": bool(g.needs_manual_grade),
+                        }
+                        for nb in sub.notebooks
+                        for g in nb.grades
+                    ]
+            except MissingEntry:
+                raise APIError(404, f"{student} has no graded submission of {assignment}") from None
+
+        self.write_json({"student": student, "grades": await self.blocking(read)})
+
+
+class GradeHandler(GraderHandler):
+    async def put(
+        self, course: str, assignment: str, student: str, notebook: str, cell: str
+    ) -> None:
+        """Set a manual score ({"manual_score": float|null}); the total follows."""
+        course, assignment = slug(course, "course"), slug(assignment, "assignment")
+        await self.require_teacher(course)
+        body = self.json_body()
+        score = body.get("manual_score")
+        if score is not None and (
+            isinstance(score, bool) or not isinstance(score, int | float) or score < 0
+        ):
+            raise APIError(400, "manual_score must be a number >= 0 or null", field="manual_score")
+        url = gradebook_url(self.app, course)
+
+        def write() -> dict[str, Any]:
+            try:
+                with Gradebook(url, course) as gb:
+                    grade = gb.find_grade(cell, notebook, assignment, student)
+                    if score is not None and score > grade.max_score:
+                        raise APIError(
+                            400, f"manual_score is above the cell's {grade.max_score} points"
+                        )
+                    grade.manual_score = score
+                    grade.needs_manual_grade = False
+                    gb.db.commit()
+                    total = float(gb.find_submission(assignment, student).score)
+                    out = {
+                        "cell": cell,
+                        "manual_score": grade.manual_score,
+                        "score": grade.score,
+                        "total": total,
+                    }
+            except MissingEntry:
+                raise APIError(404, f"no graded cell {cell!r} in {notebook!r}") from None
+            with self.app.db() as s, s.begin():
+                sub = s.scalar(
+                    sa.select(Submission)
+                    .where(
+                        Submission.course == course,
+                        Submission.assignment == assignment,
+                        Submission.student == student,
+                        Submission.status == GRADED,
+                    )
+                    .order_by(Submission.submitted_at.desc(), Submission.id.desc())
+                    .limit(1)
+                )
+                if sub is not None:
+                    sub.score = total
+            return out
+
+        self.write_json(await self.blocking(write))
+
+
+class RegradeHandler(GraderHandler):
+    async def post(self, course: str) -> None:
+        """Queue the counted submissions again: {"assignment": ..., "student": ...} (optional)."""
+        course = slug(course, "course")
+        await self.require_teacher(course)
+        body = self.json_body()
+        assignment = body.get("assignment")
+        student = body.get("student")
+        for key, value in (("assignment", assignment), ("student", student)):
+            if value is not None and not isinstance(value, str):
+                raise APIError(400, f"{key} must be a string", field=key)
+        uids = await self.blocking(lambda: self.app.queue.requeue(course, assignment, student))
+        self.app.pool.wake.set()
+        self.write_json({"queued": uids}, status=202)
+
+
+default_handlers = [
+    (r"api/v1/courses/([^/]+)/gradebook\.csv", GradebookCSVHandler),
+    (r"api/v1/courses/([^/]+)/regrade", RegradeHandler),
+    (r"api/v1/courses/([^/]+)/assignments/([^/]+)/grades/([^/]+)", GradesHandler),
+    (r"api/v1/courses/([^/]+)/assignments/([^/]+)/grades/([^/]+)/([^/]+)/([^/]+)", GradeHandler),
+]

@@ -1,0 +1,128 @@
+"""Submissions: submit (queued for autograde at once), list/collect, one result, files."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import sqlalchemy as sa
+
+from nbcampus.web import APIError
+
+from ..orm import Assignment, Submission
+from ..storage import UnsafePath, safe_relpath
+from .base import GraderHandler, slug
+
+MAX_FILES = 100
+
+
+def submission_dict(sub: Submission, *, files: bool = False) -> dict[str, Any]:
+    out = {
+        "id": sub.uid,
+        "course": sub.course,
+        "assignment": sub.assignment,
+        "student": sub.student,
+        "submitted_at": sub.submitted_at.isoformat(),
+        "status": sub.status,
+        "score": sub.score,
+        "max_score": sub.max_score,
+        "late_penalty": sub.late_penalty,
+        "graded_at": sub.graded_at.isoformat() if sub.graded_at else None,
+        "result": sub.result,
+        "error": "grading failed; an instructor can regrade" if sub.error else None,
+        "files": sorted(sub.files),
+    }
+    return out
+
+
+class SubmissionsHandler(GraderHandler):
+    async def post(self, course: str, assignment: str) -> None:
+        """Submit files ({"files": {name: base64}}); answered only once stored durably."""
+        course, assignment = slug(course, "course"), slug(assignment, "assignment")
+        student = self.actor.name
+        await self.require_unlocked(course, assignment, student)
+        body = self.large_json_body()
+        raw = body.get("files")
+        if not isinstance(raw, dict) or not raw:
+            raise APIError(400, "'files' must be an object of name: base64 content", field="files")
+        if len(raw) > MAX_FILES:
+            raise APIError(400, f"at most {MAX_FILES} files per submission", field="files")
+        files: dict[str, bytes] = {}
+        for name, content in raw.items():
+            try:
+                files[safe_relpath(name)] = base64.b64decode(content, validate=True)
+            except UnsafePath as err:
+                raise APIError(400, str(err), field="files") from None
+            except (binascii.Error, TypeError, ValueError):
+                raise APIError(400, f"file {name!r} is not base64", field="files") from None
+
+        def known() -> bool:
+            with self.app.db() as s:
+                return (
+                    s.scalar(
+                        sa.select(Assignment.id).where(
+                            Assignment.course == course, Assignment.name == assignment
+                        )
+                    )
+                    is not None
+                )
+
+        if not await self.blocking(known):
+            raise APIError(404, f"no assignment {assignment!r} in course {course!r}")
+        uid = await self.blocking(lambda: self.app.queue.accept(course, assignment, student, files))
+        self.app.pool.wake.set()
+        sub = await self.blocking(lambda: self.app.queue.get(uid))
+        self.write_json(submission_dict(sub), status=202)
+
+    async def get(self, course: str, assignment: str) -> None:
+        """Submissions of an assignment: a student's own; a teacher's all (or ?student=)."""
+        course, assignment = slug(course, "course"), slug(assignment, "assignment")
+        student = self.get_query_argument("student", None)
+        if not await self.is_teacher(course):
+            if student not in (None, self.actor.name):
+                raise APIError(403, "you may list only your own submissions")
+            student = self.actor.name
+
+        def rows() -> list[dict[str, Any]]:
+            with self.app.db() as s:
+                q = sa.select(Submission).where(
+                    Submission.course == course, Submission.assignment == assignment
+                )
+                if student:
+                    q = q.where(Submission.student == student)
+                return [submission_dict(x) for x in s.scalars(q.order_by(Submission.id))]
+
+        self.write_json({"submissions": await self.blocking(rows)})
+
+
+class SubmissionHandler(GraderHandler):
+    async def _load(self, uid: str) -> Submission:
+        sub = await self.blocking(lambda: self.app.queue.get(uid[:36]))
+        if sub is None:
+            raise APIError(404, f"no submission {uid!r}")
+        if sub.student != self.actor.name and not await self.is_teacher(sub.course):
+            raise APIError(404, f"no submission {uid!r}")  # no hint that it exists
+        return sub
+
+    async def get(self, uid: str) -> None:
+        """One submission with its status, score, per-test results and feedback."""
+        self.write_json(submission_dict(await self._load(uid)))
+
+
+class SubmissionFilesHandler(SubmissionHandler):
+    async def get(self, uid: str) -> None:
+        """The files as submitted (nbgrader `collect`), base64."""
+        sub = await self._load(uid)
+        blobs = self.app.queue.blobs
+        files = await self.blocking(
+            lambda: {n: base64.b64encode(blobs.get(h)).decode() for n, h in sub.files.items()}
+        )
+        self.write_json({"id": sub.uid, "student": sub.student, "files": files})
+
+
+default_handlers = [
+    (r"api/v1/courses/([^/]+)/assignments/([^/]+)/submissions", SubmissionsHandler),
+    (r"api/v1/submissions/([^/]+)", SubmissionHandler),
+    (r"api/v1/submissions/([^/]+)/files", SubmissionFilesHandler),
+]

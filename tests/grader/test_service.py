@@ -1,0 +1,116 @@
+"""The grader service through a real Hub: fetch, submit, autograde on submit, teachers' views."""
+
+from __future__ import annotations
+
+import base64
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from harness.hub import CampusHub
+
+pytestmark = pytest.mark.slow
+API = "services/grader/api/v1/"
+CAMPUS = "services/campus/api/v1/"
+COURSE = "python-intro"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def wait_graded(client, uid: str, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sub = client.get(API + f"submissions/{uid}").json()
+        if sub["status"] in ("graded", "failed"):
+            return sub
+        time.sleep(0.2)
+    raise AssertionError(f"submission {uid} not graded in {timeout} s")
+
+
+def test_student_fetches_submits_and_sees_score_within_seconds(campus_hub: CampusHub) -> None:
+    alice = campus_hub.client(campus_hub.demo("student")["name"])
+    listed = alice.get(API + f"courses/{COURSE}/assignments").json()["assignments"]
+    # release follows the campus unlock: the demo class unlocked the first lesson only
+    assert [a["name"] for a in listed] == ["01-values"]
+    files = alice.get(API + f"courses/{COURSE}/assignments/01-values/files").json()["files"]
+    assert files and all(n.endswith(".ipynb") for n in files)
+    released = base64.b64decode(next(iter(files.values()))).decode()
+    assert "### BEGIN SOLUTION" not in released and "BEGIN HIDDEN TESTS" not in released
+    locked = alice.get(API + f"courses/{COURSE}/assignments/02-control-flow/files")
+    assert locked.status_code == 403 and locked.json()["code"] == "LOCKED"
+
+    # a right answer: the instructor's source notebook, submitted as the student's file
+    source = REPO / "courses" / COURSE / "lessons" / "01-values"
+    nb = next(source.glob("*.ipynb"))
+    body = {"files": {nb.name: base64.b64encode(nb.read_bytes()).decode()}}
+    t0 = time.monotonic()
+    resp = alice.post(API + f"courses/{COURSE}/assignments/01-values/submissions", json=body)
+    assert resp.status_code == 202, resp.text
+    sub = wait_graded(alice, resp.json()["id"])
+    elapsed = time.monotonic() - t0
+    assert sub["status"] == "graded", sub
+    assert sub["score"] == sub["max_score"] > 0
+    tests = sub["result"]["notebooks"][0]["tests"]
+    assert tests and all(t["passed"] for t in tests if t["kind"] == "test")
+    assert elapsed < 30
+
+    # a wrong answer: the released notebook as is (solutions not written)
+    released_nb = {nb.name: next(iter(files.values()))}
+    resp = alice.post(
+        API + f"courses/{COURSE}/assignments/01-values/submissions", json={"files": released_nb}
+    )
+    wrong = wait_graded(alice, resp.json()["id"])
+    assert wrong["status"] == "graded" and wrong["score"] < sub["score"]
+
+    # submitting a locked lesson is refused; bad input gets a JSON 4xx
+    resp = alice.post(API + f"courses/{COURSE}/assignments/02-control-flow/submissions", json=body)
+    assert resp.status_code == 403
+    for bad in ({}, {"files": {"../x.ipynb": "eA=="}}, {"files": {"a.ipynb": "not base64!"}}):
+        resp = alice.post(API + f"courses/{COURSE}/assignments/01-values/submissions", json=bad)
+        assert resp.status_code == 400, resp.text
+
+    # another student sees neither the submission nor the course gradebook
+    bob = campus_hub.client("bob")
+    assert bob.get(API + f"submissions/{sub['id']}").status_code == 404
+    assert bob.get(API + f"courses/{COURSE}/regrade").status_code in (403, 405)
+
+    # the campus recorded the exercise result (posted by the grader with its own token)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        prog = alice.get(CAMPUS + f"users/{campus_hub.demo('student')['name']}/progress").json()
+        if any(e.get("score") for e in prog["exercises"]):
+            break
+        time.sleep(0.5)
+    assert any(e.get("score") for e in prog["exercises"]), prog
+
+    # the course's instructor sees every submission, adjusts a grade and exports the gradebook
+    teacher = campus_hub.client(campus_hub.demo("instructor")["name"])
+    subs = teacher.get(API + f"courses/{COURSE}/assignments/01-values/submissions").json()
+    assert {s["id"] for s in subs["submissions"]} >= {sub["id"], wrong["id"]}
+    name = campus_hub.demo("student")["name"]
+    grades = teacher.get(API + f"courses/{COURSE}/assignments/01-values/grades/{name}").json()
+    cell = grades["grades"][0]
+    resp = teacher.put(
+        API + f"courses/{COURSE}/assignments/01-values/grades/{name}/{cell['notebook']}"
+        f"/{cell['cell']}",
+        json={"manual_score": 0},
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["score"] == 0
+    token = campus_hub.token_for(campus_hub.demo("instructor")["name"])
+    csv = requests.get(
+        campus_hub.url + API + f"courses/{COURSE}/gradebook.csv",
+        headers={"Authorization": f"token {token}"},
+        timeout=30,
+    )
+    assert csv.status_code == 200 and csv.text.startswith("student,assignment,score")
+    assert name in csv.text
+    assert (
+        alice.get(API + f"courses/{COURSE}/assignments/01-values/grades/{name}").status_code == 403
+    )
+
+    # regrade from the API: the counted submission is graded again
+    resp = teacher.post(API + f"courses/{COURSE}/regrade", json={"assignment": "01-values"})
+    assert resp.status_code == 202 and resp.json()["queued"]
+    again = wait_graded(teacher, resp.json()["queued"][0])
+    assert again["status"] == "graded"
