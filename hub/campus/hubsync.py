@@ -114,3 +114,31 @@ async def sync_all(factory: sessionmaker[Session]) -> int:
     for class_id in ids:
         await sync_class(factory, class_id)
     return len(ids)
+
+
+async def sync_role(name: str, role: str) -> None:
+    """Put a (new) account in its campus role's Hub group, and out of the other role groups."""
+    from nbcampus.hub.roles import ROLES, role_group
+
+    client = HubGroups()
+    if not client.enabled:
+        return
+    user = quote(name, safe="")
+    try:
+        try:
+            await client._call("POST", f"users/{user}")
+        except HTTPClientError as err:
+            if err.code != 409:
+                raise
+        groups = set((await client._call("GET", f"users/{user}")).get("groups") or [])
+        want = role_group(role)
+        if want not in groups:
+            await client._call("POST", f"groups/{quote(want, safe='')}/users", {"users": [name]})
+        for other in ROLES:
+            group = role_group(other)
+            if group != want and group in groups:
+                await client._call(
+                    "DELETE", f"groups/{quote(group, safe='')}/users", {"users": [name]}
+                )
+    except Exception as err:  # logged; `load_groups` at the next Hub start heals it
+        log.warning("could not sync the role group of %s: %s", name, err)

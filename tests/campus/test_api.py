@@ -272,6 +272,12 @@ def test_class_membership_is_a_hub_group(campus_hub: CampusHub, klass) -> None:
         assert time.monotonic() < deadline, resp.text
         time.sleep(0.5)
     assert resp.json()["properties"]["course"] == "python-intro"
+    # accounts made through the API show their campus role as a Hub group at once
+    for student in klass["students"]:
+        deadline = time.monotonic() + 20
+        while "campus-student" not in admin.get(f"hub/api/users/{student}").json()["groups"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
 
 
 # --- engagement -------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import asdict
 
 from nbcampus.hub.campus.accounts import AccountError
+from nbcampus.hub.campus.hubsync import sync_role
 from nbcampus.hub.campus.permissions import needs_permission
 from nbcampus.web import APIError
 
@@ -40,6 +41,8 @@ class AccountsHandler(CampusHandler):
             )
         except AccountError as err:
             raise APIError(409 if err.code == "CONFLICT" else 400, str(err)) from None
+        # The campus role shows in the Hub as a group right away, not only after a restart.
+        self.settings["app"].spawn(sync_role(info.name, info.role))
         result = asdict(info)
         if "password" not in body:
             result["password"] = password  # a generated password is shown once, to its creator
