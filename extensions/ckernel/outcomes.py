@@ -130,6 +130,13 @@ def run_failure(result: RunResult, labels: dict[int, str], timeout: float | None
             "MissingReturnError",
             f"{func}() reached the end of its body without returning a value",
         )
+    if kind == "undefined":
+        name = result.detail[0] if result.detail else "a function"
+        return Failure(
+            "UndefinedFunctionError",
+            f"{name}() is declared but no cell defines it yet",
+            ["Run the cell that defines it, then this cell again."],
+        )
     if kind == "timeout":
         limit = f"{timeout:g} s" if timeout else "the time limit"
         return Failure(

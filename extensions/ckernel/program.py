@@ -75,6 +75,11 @@ class Unit:
     functions: set[str] = field(default_factory=set)
     variables: set[str] = field(default_factory=set)
 
+    def declared_functions(self, program: Program) -> list[str]:
+        """Functions this unit can see a prototype of but does not define."""
+        mine = {e.keys[0][3:] for e in self.entries if e.keys[0].startswith("fn:")}
+        return sorted((set(program.functions) | mine) - self.functions - {"main"})
+
     @property
     def runs_code(self) -> bool:
         return self.has_statements or self.main_kind != "-"
@@ -91,6 +96,7 @@ class Loaded:
     libraries: str
     exclude: str
     text: str
+    declared: str = ""
 
 
 class Program:

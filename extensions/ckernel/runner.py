@@ -236,11 +236,14 @@ class Runner:
         text: str,
         timeout: float = 60.0,
         block: str = "",
+        declared: str = "",
     ) -> CompileResult:
         """Compiles and links a unit (not yet visible to other units, see run/commit).
 
-        `block` names a header block (define_block) to put in front of the source."""
-        payload = "\0".join([str(unit_id), mode, options, libraries, exclude, block, text])
+        `block` names a header block (define_block) to put in front of the source;
+        `declared` lists functions the unit may call before any cell defines them."""
+        fields = [str(unit_id), mode, options, libraries, exclude, declared, block, text]
+        payload = "\0".join(fields)
         self._send("C", payload.encode())
         frame = self._next_message({"c"}, time.monotonic() + timeout, None)
         if frame is None:

@@ -91,6 +91,7 @@ class Session:
                 loaded.exclude,
                 loaded.text,
                 block=loaded.block,
+                declared=loaded.declared,
             )
             if result.ok:
                 self.runner.commit(loaded.id)
@@ -223,7 +224,10 @@ class Session:
             if not ok:
                 return self._compile_failure(diagnostics, label)
             mode, text, block = "obj", str(obj), ""
-            result = self.runner.compile(unit.id, mode, tcc_options, libraries, exclude, text)
+            declared = " ".join(unit.declared_functions(self.program))
+            result = self.runner.compile(
+                unit.id, mode, tcc_options, libraries, exclude, text, declared=declared
+            )
             warnings = diagnostics
         else:
             lint = self.gcc.start_check(path, flags) if path is not None else None
@@ -231,8 +235,16 @@ class Session:
             block = unit.block.key if unit.block else ""
             if unit.block is not None:
                 self.runner.define_block(unit.block.key, unit.block.text)
+            declared = " ".join(unit.declared_functions(self.program))
             result = self.runner.compile(
-                unit.id, mode, tcc_options, libraries, exclude, text, block=block
+                unit.id,
+                mode,
+                tcc_options,
+                libraries,
+                exclude,
+                text,
+                block=block,
+                declared=declared,
             )
             warnings = result.diagnostics
             if lint is not None:
@@ -259,7 +271,8 @@ class Session:
         shown = toolchain.select(warnings, label, ("warning",))
         if shown:
             sink.write("stderr", toolchain.present(shown, label) + "\n")
-        loaded = Loaded(unit.id, mode, block, tcc_options, libraries, exclude, text)
+        declared = " ".join(unit.declared_functions(self.program))
+        loaded = Loaded(unit.id, mode, block, tcc_options, libraries, exclude, text, declared)
         return unit, loaded, result
 
     def _gcc_fallback(
@@ -277,7 +290,10 @@ class Session:
         ok, compiled, obj = self.gcc.compile_object(path, flags, warnings=False)
         if not ok:
             return None
-        result = self.runner.compile(unit.id, "obj", tcc_options, libraries, exclude, str(obj))
+        declared = " ".join(unit.declared_functions(self.program))
+        result = self.runner.compile(
+            unit.id, "obj", tcc_options, libraries, exclude, str(obj), declared=declared
+        )
         if not result.ok and not toolchain.is_link_error(result.diagnostics):
             return None
         return result, "obj", str(obj), diagnostics

@@ -360,3 +360,17 @@ def test_output_arrives_while_the_cell_is_still_running(ckernel: CKernel) -> Non
     assert msg["content"]["text"] == "first\n"
     assert time.monotonic() - started < 0.8  # not held back until the cell ends
     ckernel.kc.get_shell_msg(timeout=10)
+
+
+def test_a_prototype_lets_a_function_be_defined_in_a_later_cell(ckernel: CKernel) -> None:
+    first = ckernel.run(
+        "int is_odd(int n);\nint is_even(int n) { return n == 0 ? 1 : is_odd(n - 1); }"
+    )
+    assert first.status == "ok", first.traceback
+    early = ckernel.run("int early = is_even(3);")
+    assert early.ename == "UndefinedFunctionError"
+    assert "is_odd()" in early.evalue
+    ckernel.run("int is_odd(int n) { return n == 0 ? 0 : is_even(n - 1); }")
+    cell = ckernel.run('printf("%d %d\\n", is_even(10), is_even(7));')
+    assert cell.status == "ok", cell.traceback
+    assert cell.stdout == "1 0\n"

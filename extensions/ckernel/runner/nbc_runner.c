@@ -22,7 +22,7 @@
  *
  * Commands:  'H' header    key, text (preprocessed system headers a source may follow)
  *            'C' compile   id, mode (src|obj), options, libraries, excluded names,
- *                          header key (or empty), text
+ *                          declared function names, header key (or empty), text
  *            'R' run       id, main kind (i|v|- or n: load only), argv...
  *            'X' discard   id
  *            'I' input     '1' + data, or '0' for end of input
@@ -261,8 +261,15 @@ static int nregions, capregions;
 static unsigned char *tramp_page;
 static size_t tramp_used, tramp_cap;
 
+/* A trampoline is 48 bytes: at 0 a jump through the target stored at 8; at 16 code
+ * that calls nbc_undefined(trampoline) through the address stored at 40. A function
+ * that is declared but not defined yet points its target at that second half, so a
+ * call reports the function's name instead of failing to link. */
+#define TRAMP_SIZE 48
+static void nbc_undefined(unsigned char *trampoline);
+
 static unsigned char *new_trampoline(void *target) {
-    if (!tramp_page || tramp_used + 16 > tramp_cap) {
+    if (!tramp_page || tramp_used + TRAMP_SIZE > tramp_cap) {
         tramp_cap = 1 << 16;
         tramp_page = mmap(NULL, tramp_cap, PROT_READ | PROT_WRITE | PROT_EXEC,
                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -270,19 +277,40 @@ static unsigned char *new_trampoline(void *target) {
         tramp_used = 0;
     }
     unsigned char *t = tramp_page + tramp_used;
-    tramp_used += 16;
+    tramp_used += TRAMP_SIZE;
 #if defined(__x86_64__)
-    static const unsigned char code[8] = {0xff, 0x25, 0x02, 0x00, 0x00, 0x00, 0x90, 0x90};
-    /* jmp *2(%rip); nop; nop; then the 8-byte target */
+    static const unsigned char code[] = {
+        0xff, 0x25, 0x02, 0x00, 0x00, 0x00, /* 0: jmp *8(%rip-relative)           */
+        0x90, 0x90, 0, 0, 0, 0, 0, 0, 0, 0, /* 6: nop nop; 8: target              */
+        0x48, 0x8d, 0x3d, 0xe9, 0xff, 0xff, 0xff, /* 16: lea -23(%rip), %rdi = t  */
+        0xff, 0x25, 0x0b, 0x00, 0x00, 0x00,       /* 23: jmp *40(%rip-relative)   */
+    };
 #elif defined(__aarch64__)
-    static const unsigned char code[8] = {0x50, 0x00, 0x00, 0x58, 0x00, 0x02, 0x1f, 0xd6};
-    /* ldr x16, #8; br x16; then the 8-byte target */
+    static const unsigned char code[] = {
+        0x50, 0x00, 0x00, 0x58, /* 0: ldr x16, #8 (the target)               */
+        0x00, 0x02, 0x1f, 0xd6, /* 4: br x16                                  */
+        0, 0, 0, 0, 0, 0, 0, 0, /* 8: target                                  */
+        0x80, 0xff, 0xff, 0x10, /* 16: adr x0, #-16 (= t)                     */
+        0xb0, 0x00, 0x00, 0x58, /* 20: ldr x16, #20 (the word at 40)          */
+        0x00, 0x02, 0x1f, 0xd6, /* 24: br x16                                 */
+    };
 #else
 #error "nbc_runner supports x86_64 and aarch64"
 #endif
-    memcpy(t, code, 8);
+    memset(t, 0, TRAMP_SIZE);
+    memcpy(t, code, sizeof code);
+    void *handler = (void *)nbc_undefined;
     memcpy(t + 8, &target, sizeof target);
-    __builtin___clear_cache((char *)t, (char *)t + 16);
+    memcpy(t + 40, &handler, sizeof handler);
+    __builtin___clear_cache((char *)t, (char *)t + TRAMP_SIZE);
+    return t;
+}
+
+/* A trampoline for a declared function no cell has defined yet. */
+static unsigned char *undefined_trampoline(void) {
+    unsigned char *t = new_trampoline(NULL);
+    void *second_half = t + 16;
+    memcpy(t + 8, &second_half, sizeof second_half);
     return t;
 }
 
@@ -315,7 +343,7 @@ static void drop_var(const char *name) {
 
 /* ------------------------------------------------------------- cell control */
 
-enum { END_NONE, END_EXIT, END_ABORT, END_ASSERT, END_FELL_OFF };
+enum { END_NONE, END_EXIT, END_ABORT, END_ASSERT, END_FELL_OFF, END_UNDEFINED };
 
 static sigjmp_buf run_jump;
 static volatile sig_atomic_t in_cell;
@@ -363,6 +391,15 @@ static _Noreturn void nbc_fell_off(const char *func) {
     end_detail.len = 0;
     buf_field(&end_detail, func ? func : "");
     end_cell(END_FELL_OFF, 1);
+}
+
+static void nbc_undefined(unsigned char *trampoline) {
+    const char *name = "a function";
+    for (int i = 0; i < nfuncs; i++)
+        if (funcs[i].tramp == trampoline) name = funcs[i].name;
+    end_detail.len = 0;
+    buf_field(&end_detail, name);
+    end_cell(END_UNDEFINED, 1);
 }
 
 static void *nbc_copy(void *dst, const void *src, unsigned long n) {
@@ -737,9 +774,34 @@ static const Block *find_block(const char *key) {
     return NULL;
 }
 
+/* Functions the unit declares that no loaded unit defines (and no library has) get a
+ * trampoline now: calling one ends the cell with "not defined yet" instead of the
+ * unit failing to link, and a later definition makes it work. */
+static void declare_functions(const char *names, const char *exclude) {
+    const char *p = names;
+    while (*p) {
+        while (*p == ' ') p++;
+        const char *e = p;
+        while (*e && *e != ' ') e++;
+        if (e > p && (size_t)(e - p) < 256) {
+            char name[256];
+            memcpy(name, p, (size_t)(e - p));
+            name[e - p] = 0;
+            if (!find_func(name) && !find_var(name) && !name_in_list(name, exclude) &&
+                !dlsym(RTLD_DEFAULT, name)) {
+                GROW(funcs, nfuncs, capfuncs);
+                funcs[nfuncs].name = strdup(name);
+                funcs[nfuncs].tramp = undefined_trampoline();
+                nfuncs++;
+            }
+        }
+        p = e;
+    }
+}
+
 static void do_compile(char *payload, size_t len) {
-    char *f[7];
-    if (split_fields(payload, len, f, 7) < 7) {
+    char *f[8];
+    if (split_fields(payload, len, f, 8) < 8) {
         send_message('c', "error\0bad compile command\0\0\0", 29);
         return;
     }
@@ -747,17 +809,18 @@ static void do_compile(char *payload, size_t len) {
         unit_free(&pending, 0);
         have_pending = 0;
     }
+    declare_functions(f[5], f[4]);
     Buf source = {0};
-    const char *text = f[6];
-    if (f[5][0]) {
-        const Block *b = find_block(f[5]);
+    const char *text = f[7];
+    if (f[6][0]) {
+        const Block *b = find_block(f[6]);
         if (!b) {
             send_message('c', "error\0error: unknown header block\0\0\0", 36);
             return;
         }
         buf_add(&source, b->text, b->len);
         buf_str(&source, "\n");
-        buf_str(&source, f[6]);
+        buf_str(&source, f[7]);
         text = source.data;
     }
     Buf exclude = {0};
@@ -848,6 +911,7 @@ static void send_done(void) {
     case END_ABORT: kind = "abort"; break;
     case END_ASSERT: kind = "assert"; break;
     case END_FELL_OFF: kind = "fell_off"; break;
+    case END_UNDEFINED: kind = "undefined"; break;
     }
     buf_field(&out, kind);
     char num[32];
