@@ -24,6 +24,9 @@ def test_demo_student_sees_demo_course_with_lock_states(campus_hub: CampusHub) -
     # the demo class held its first meeting and unlocked the first lesson only
     assert [x["locked"] for x in course["lessons"]] == [False, True, True]
     assert course["classes"][0]["status"] == "active"
+    c_course = courses["c-fundamentals"]  # the second demo course, its own demo class
+    assert c_course["kernel"] == "c"
+    assert [x["locked"] for x in c_course["lessons"]] == [False, True, True]
     listed = alice.get(API + "courses").json()["courses"]
     assert {c["slug"] for c in listed} >= {"python-intro"}
     assert all(c["status"] == "published" for c in listed)

@@ -71,3 +71,11 @@ def test_lessons_and_exercises_from_folders_when_not_listed(tmp_path: Path) -> N
     assert m.lessons[0].title == "Hello"
     assert [e.slug for e in m.lessons[0].exercises] == ["count_vowels", "fizzbuzz"]
     assert all(e.type == "coding" and e.notebook for e in m.lessons[0].exercises)
+
+
+def test_c_course_loads_with_the_c_kernel() -> None:
+    m = load_manifest(COURSES / "c-fundamentals")
+    assert m.kernel == "c" and m.published and len(m.lessons) >= 3
+    for lesson in m.lessons:
+        assert lesson.notebooks and all(nb.is_file() for nb in lesson.notebooks)
+        assert all(e.points > 0 for e in lesson.exercises if e.type == "coding")
