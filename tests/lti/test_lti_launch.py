@@ -99,6 +99,7 @@ def test_open_redirect_is_refused(lti: LtiHub) -> None:
         requests.Session(), lti.url, "stu-3", LEARNER, target_link_uri="https://evil.example.org/"
     )
     assert error(resp) == "OPEN_REDIRECT"
+    assert "LTI launch refused (OPEN_REDIRECT)" in lti.hub.log_tail(20000)
 
 
 def test_unknown_issuer_at_login(lti: LtiHub) -> None:

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 import jwt
 import pytest
 import requests
-from lti_env import LtiHub
+from lti_env import LtiHub, nbcampus
 from lti_platform import LTI, ROLE
 from oauthlib.oauth1 import SIGNATURE_TYPE_BODY, Client
 
@@ -158,6 +158,9 @@ def test_deep_link_launch_lands_in_lab_and_grade_reaches_lms(lti: LtiHub) -> Non
     # the same grading reported twice is not sent twice
     asyncio.run(hook.on_result(result))
     assert len(lti.platform.scores) == 1
+    # operators see the same outbox on the command line
+    listing = nbcampus(lti.hub, "lti", "outbox")
+    assert '"status": "sent"' in listing and name in listing
 
 
 def test_roster_sync_marks_leavers(lti: LtiHub) -> None:
