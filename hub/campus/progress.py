@@ -7,7 +7,7 @@ concurrent duplicate (a double click, a retried request) through the unique cons
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -114,68 +114,97 @@ def access(session: Session, course_slug: str, lesson_slug: str, user: str) -> A
     return Access(False, "not yet unlocked for the class", class_ids[0])
 
 
-def my_courses(session: Session, user: str) -> list[dict[str, Any]]:
-    """The student's courses with every lesson's lock state and their progress."""
-    classes = session.execute(
-        sa.select(CampusClass.id, CampusClass.name, CampusClass.course_id, CampusClass.status)
-        .join(Enrollment, Enrollment.class_id == CampusClass.id)
-        .where(
-            Enrollment.student == user,
-            Enrollment.status != "withdrawn",
-            CampusClass.status != "cancelled",
-        )
-    ).all()
-    if not classes:
-        return []
-    course_ids = {c.course_id for c in classes}
-    courses = session.scalars(
-        sa.select(Course)
-        .where(Course.id.in_(course_ids), Course.status == "published")
-        .order_by(Course.title)
-    ).all()
-    if not courses:
-        return []
+# Lesson outlines change only through a course import (which bumps Course.updated_at), so the
+# course view caches them per (course, updated_at) and asks the database only for what is
+# personal: the student's classes, unlocks and progress (two queries in the steady state).
+_OUTLINES: dict[tuple[int, Any], list[Any]] = {}
+_OUTLINES_LOCK = threading.Lock()
+
+
+def _outline(session: Session, course_id: int, version: Any) -> list[Any]:
+    key = (course_id, version)
+    cached = _OUTLINES.get(key)
+    if cached is not None:
+        return cached
     n_exercises = (
         sa.select(sa.func.count())
         .where(Exercise.lesson_id == Lesson.id, Exercise.retired.is_(False))
         .correlate(Lesson)
         .scalar_subquery()
     )
-    lessons = session.execute(
-        sa.select(Lesson.id, Lesson.course_id, Lesson.slug, Lesson.title, Lesson.order_index)
+    rows = session.execute(
+        sa.select(Lesson.id, Lesson.slug, Lesson.title, Lesson.order_index)
         .add_columns(n_exercises.label("exercises"))
-        .where(Lesson.course_id.in_([c.id for c in courses]), Lesson.retired.is_(False))
+        .where(Lesson.course_id == course_id, Lesson.retired.is_(False))
         .order_by(Lesson.order_index)
     ).all()
-    unlocked = unlocked_lesson_ids(session, [c.id for c in classes])
-    progress = {
-        p.lesson_id: p
-        for p in session.execute(
-            sa.select(
-                LessonProgress.lesson_id,
-                LessonProgress.exercises_completed,
-                LessonProgress.completed,
-            ).where(LessonProgress.user == user)
+    with _OUTLINES_LOCK:
+        if len(_OUTLINES) > 1000:
+            _OUTLINES.clear()
+        _OUTLINES[key] = rows
+    return rows
+
+
+def my_courses(session: Session, user: str) -> list[dict[str, Any]]:
+    """The student's courses with every lesson's lock state and their progress."""
+    classes = session.execute(
+        sa.select(
+            CampusClass.id,
+            CampusClass.name,
+            CampusClass.course_id,
+            CampusClass.status,
+            Course.slug,
+            Course.title,
+            Course.kernel,
+            Course.updated_at,
         )
-    }
-    by_course: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for lesson in lessons:
-        p = progress.get(lesson.id)
-        by_course[lesson.course_id].append(
-            {
-                "id": lesson.id,
-                "slug": lesson.slug,
-                "title": lesson.title,
-                "position": lesson.order_index,
-                "locked": lesson.id not in unlocked,
-                "exercises_total": lesson.exercises,
-                "exercises_completed": p.exercises_completed if p else 0,
-                "completed": bool(p and p.completed),
-            }
+        .join(Enrollment, Enrollment.class_id == CampusClass.id)
+        .join(Course, Course.id == CampusClass.course_id)
+        .where(
+            Enrollment.student == user,
+            Enrollment.status != "withdrawn",
+            CampusClass.status != "cancelled",
+            Course.status == "published",
         )
+        .order_by(Course.title, CampusClass.id)
+    ).all()
+    if not classes:
+        return []
+    unlocks = sa.select(
+        LessonUnlock.lesson_id, sa.literal(0).label("kind"), LessonUnlock.class_id.label("a"),
+        sa.literal(0).label("b"),
+    ).where(LessonUnlock.class_id.in_([c.id for c in classes]))  # fmt: skip
+    progress_rows = sa.select(
+        LessonProgress.lesson_id, sa.literal(1), LessonProgress.exercises_completed,
+        sa.cast(LessonProgress.completed, sa.Integer),
+    ).where(LessonProgress.user == user)  # fmt: skip
+    unlocked: set[int] = set()
+    progress: dict[int, tuple[int, bool]] = {}
+    for lesson_id, kind, a, b in session.execute(sa.union_all(unlocks, progress_rows)):
+        if kind == 0:
+            unlocked.add(lesson_id)
+        else:
+            progress[lesson_id] = (int(a or 0), bool(b))
+    courses: dict[int, Any] = {}
+    for c in classes:
+        courses.setdefault(c.course_id, c)
     result = []
-    for course in courses:
-        items = by_course[course.id]
+    for course_id, course in courses.items():
+        items = []
+        for lesson in _outline(session, course_id, course.updated_at):
+            done, completed = progress.get(lesson.id, (0, False))
+            items.append(
+                {
+                    "id": lesson.id,
+                    "slug": lesson.slug,
+                    "title": lesson.title,
+                    "position": lesson.order_index,
+                    "locked": lesson.id not in unlocked,
+                    "exercises_total": lesson.exercises,
+                    "exercises_completed": done,
+                    "completed": completed,
+                }
+            )
         done = sum(1 for x in items if x["completed"])
         result.append(
             {
@@ -185,7 +214,7 @@ def my_courses(session: Session, user: str) -> list[dict[str, Any]]:
                 "classes": [
                     {"id": c.id, "name": c.name, "status": c.status}
                     for c in classes
-                    if c.course_id == course.id
+                    if c.course_id == course_id
                 ],
                 "lessons": items,
                 "lessons_completed": done,

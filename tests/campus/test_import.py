@@ -10,12 +10,13 @@ import sys
 from pathlib import Path
 
 import sqlalchemy as sa
+from test_rules import make_class
 
 from nbcampus.db import transaction
 from nbcampus.hub.campus.courses import import_course
 from nbcampus.hub.campus.manifest import load_manifest
 from nbcampus.hub.campus.orm import Exercise, ExerciseProgress, Lesson
-from nbcampus.hub.campus.progress import complete_exercise
+from nbcampus.hub.campus.progress import complete_exercise, my_courses
 
 COURSES = Path(__file__).resolve().parents[2] / "courses"
 
@@ -26,6 +27,10 @@ def test_reimport_keeps_ids_and_progress_and_retires_dropped(campus_db, tmp_path
         fizz = s.scalars(sa.select(Exercise).filter_by(slug="fizzbuzz")).one()
     with transaction(campus_db) as s:
         complete_exercise(s, "s00", fizz, score=2, max_score=2)
+    make_class(campus_db, ["s00"])
+    with campus_db() as s:  # the course view caches the outline...
+        before = {x["slug"]: x for x in my_courses(s, "s00")[0]["lessons"]}
+    assert before["02-control-flow"]["exercises_total"] == 2
     course = tmp_path / "python-intro"
     shutil.copytree(COURSES / "python-intro", course)
     text = (course / "course.yaml").read_text()
@@ -43,6 +48,11 @@ def test_reimport_keeps_ids_and_progress_and_retires_dropped(campus_db, tmp_path
         assert s.scalars(sa.select(Exercise).filter_by(slug="count_vowels")).one().retired
         kept = s.scalars(sa.select(ExerciseProgress).filter_by(user="s00")).one()
         assert kept.exercise_id == fizz.id and kept.completed and kept.score == 2
+        after = {x["slug"]: x for x in my_courses(s, "s00")[0]["lessons"]}
+    # ...and a re-import shows at once
+    assert after["02-control-flow"]["exercises_total"] == 1
+    assert after["02-control-flow"]["title"] == "Decisions and loops"
+    assert after["02-control-flow"]["exercises_completed"] == 1
 
 
 def test_cli_course_import(tmp_path: Path) -> None:
