@@ -16,12 +16,15 @@ import os
 import re
 import shutil
 import sys
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import nbformat
+import nbgrader.api as nbgrader_api
+import sqlalchemy as sa
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from nbclient.exceptions import DeadKernelError
 from nbconvert.preprocessors import ClearMetadataPreprocessor
@@ -40,11 +43,66 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 from nbgrader.utils import is_grade, is_solution
+from sqlalchemy.orm import scoped_session, sessionmaker
 from traitlets.config import Config
 
 from .sandbox.base import KernelSpec, Limits, SandboxKernel, SandboxRunner
 
 log = logging.getLogger(__name__)
+
+_engines: dict[str, sa.Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def _gradebook_engine(url: str, *args: Any, **kwargs: Any) -> sa.Engine:
+    """One engine per gradebook, shared by every Gradebook object nbgrader makes.
+
+    nbgrader opens a new engine for each Gradebook (several per notebook); its SQL compile
+    cache then never warms up, which made SQL compilation the biggest cost of a grading.
+    `Gradebook.close()` disposes the pool; the engine and its caches stay.
+    """
+    with _engines_lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = sa.create_engine(url, *args, **kwargs)
+            if url.startswith("sqlite"):
+
+                @sa.event.listens_for(engine, "connect")
+                def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+                    cur = dbapi_conn.cursor()
+                    # Concurrent workers: WAL and a busy timeout; NORMAL sync is enough for a
+                    # gradebook that a regrade can rebuild (submissions are in the grader DB).
+                    cur.execute("PRAGMA journal_mode=WAL")
+                    cur.execute("PRAGMA synchronous=NORMAL")
+                    cur.execute("PRAGMA busy_timeout=30000")
+                    cur.close()
+
+            _engines[url] = engine
+        return engine
+
+
+nbgrader_api.create_engine = _gradebook_engine
+
+_original_gradebook_init = Gradebook.__init__
+_checked: set[str] = set()
+
+
+def _gradebook_init(
+    self: Gradebook, db_url: str, course_id: str = "default_course", authenticator: Any = None
+) -> None:
+    """nbgrader's Gradebook.__init__, minus its schema check after the first time per file."""
+    if db_url not in _checked:
+        _original_gradebook_init(self, db_url, course_id, authenticator)
+        _checked.add(db_url)
+        return
+    self.engine = _gradebook_engine(db_url, echo=False, future=True)
+    self.db = scoped_session(sessionmaker(autoflush=True, bind=self.engine, future=True))
+    self.check_course(course_id=course_id)
+    self.course_id = course_id
+    self.authenticator = authenticator
+
+
+Gradebook.__init__ = _gradebook_init  # type: ignore[method-assign]
 
 # nbgrader's Gradebook runs the `alembic` command when it creates a gradebook: make sure the
 # one next to this interpreter is found even when the venv is not on PATH.

@@ -193,50 +193,16 @@ class LocalSession(SandboxSession):
 
     def start_kernel(self, spec: KernelSpec) -> LocalKernel:
         slot = self.slot
-        n = len(self.kernels)
-        kdir = slot.tmp / f"k{n}"
-        kdir.mkdir()
-        os.chown(kdir, slot.uid, slot.uid)
-        conn_file = kdir / "conn.json"
-        info = {
-            "transport": "ipc",
-            "ip": str(kdir / "s"),
-            "shell_port": 1,
-            "iopub_port": 2,
-            "stdin_port": 3,
-            "control_port": 4,
-            "hb_port": 5,
-            "key": secrets.token_hex(32),
-            "signature_scheme": "hmac-sha256",
-            "kernel_name": spec.name,
-        }
-        conn_file.write_text(json.dumps(info))
-        os.chown(conn_file, slot.uid, slot.uid)
-        argv = [a.replace("{connection_file}", str(conn_file)) for a in spec.argv]
-        # Inside the sandbox /tmp is the slot's private scratch folder, wiped after each use.
-        scratch = SANDBOX_TMP
-        env = {
-            "PATH": os.path.dirname(sys.executable) + ":/usr/local/bin:/usr/bin:/bin",
-            "HOME": scratch,
-            "TMPDIR": scratch,
-            "IPYTHONDIR": scratch + "/.ipython",
-            "MPLCONFIGDIR": scratch + "/.mpl",
-            "LANG": "C.UTF-8",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "NBGRADER_EXECUTION": "autograde",
-            **spec.env,
-        }
-        answer = slot.zygote.request(
-            "spawn",
-            argv=argv,
-            env=env,
-            cwd=self.workdir,
-            log=str(kdir / "kernel.log"),
-            limits=self.limits.rlimits(),
-        )
-        info["key"] = info["key"].encode()
-        kernel = LocalKernel(slot.zygote, answer["pid"], spec.name, info)
+        want = (spec, tuple(sorted(self.limits.rlimits().items())))
+        kernel = slot.take_ready() if slot.want and slot.want[0] == want else None
+        if kernel is None:
+            kernel = slot.spawn(spec, self.limits)
         self.kernels.append(kernel)
+        # Learn what to fork ahead for the next submission: the kernels this one used.
+        if not self.kernels[:-1]:
+            slot.want = (want, self.limits, 0)
+        if slot.want and slot.want[0] == want:
+            slot.want = (want, self.limits, min(len(self.kernels), self.runner.prestart_max))
         return kernel
 
     def close(self) -> None:
@@ -253,6 +219,63 @@ class Slot:
         self.tmp = self.dir / "tmp"
         self.uid = uid
         self.zygote: Zygote
+        self.count = 0
+        # Kernels forked before the submission arrived: each is used once, never reused.
+        self.ready: list[LocalKernel] = []
+        # ((spec, rlimits), limits, how many) the last submission used
+        self.want: tuple[Any, Limits, int] | None = None
+
+    def take_ready(self) -> LocalKernel | None:
+        while self.ready:
+            kernel = self.ready.pop(0)
+            if kernel.exit_status() is None:
+                return kernel
+        return None
+
+    def spawn(self, spec: KernelSpec, limits: Limits) -> LocalKernel:
+        self.count += 1
+        kdir = self.tmp / f"k{self.count}"
+        kdir.mkdir()
+        os.chown(kdir, self.uid, self.uid)
+        conn_file = kdir / "conn.json"
+        info = {
+            "transport": "ipc",
+            "ip": str(kdir / "s"),
+            "shell_port": 1,
+            "iopub_port": 2,
+            "stdin_port": 3,
+            "control_port": 4,
+            "hb_port": 5,
+            "key": secrets.token_hex(32),
+            "signature_scheme": "hmac-sha256",
+            "kernel_name": spec.name,
+        }
+        conn_file.write_text(json.dumps(info))
+        os.chown(conn_file, self.uid, self.uid)
+        argv = [a.replace("{connection_file}", str(conn_file)) for a in spec.argv]
+        # Inside the sandbox /tmp is the slot's private scratch folder, wiped after each use.
+        scratch = SANDBOX_TMP
+        env = {
+            "PATH": os.path.dirname(sys.executable) + ":/usr/local/bin:/usr/bin:/bin",
+            "HOME": scratch,
+            "TMPDIR": scratch,
+            "IPYTHONDIR": scratch + "/.ipython",
+            "MPLCONFIGDIR": scratch + "/.mpl",
+            "LANG": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "NBGRADER_EXECUTION": "autograde",
+            **spec.env,
+        }
+        answer = self.zygote.request(
+            "spawn",
+            argv=argv,
+            env=env,
+            cwd=LocalSession.workdir,
+            log=str(kdir / "kernel.log"),
+            limits=limits.rlimits(),
+        )
+        info["key"] = info["key"].encode()
+        return LocalKernel(self.zygote, answer["pid"], spec.name, info)
 
     def wipe(self) -> None:
         # Empty the folders but keep them: the sandbox's bind mounts point at these inodes.
@@ -278,8 +301,10 @@ class BubblewrapRunner(SandboxRunner):
         preload: list[str] | None = None,
         extra_ro_paths: list[str] | None = None,
         python: str = sys.executable,
+        prestart_max: int = 4,
     ) -> None:
         self.nslots = slots
+        self.prestart_max = prestart_max
         self.base_uid = base_uid
         self.preload = preload or ["ipykernel.kernelapp", "ipykernel.ipkernel", "IPython"]
         self.extra_ro_paths = extra_ro_paths or []
@@ -406,12 +431,21 @@ class BubblewrapRunner(SandboxRunner):
         return LocalSession(self, slot, limits)
 
     def release(self, slot: Slot) -> None:
+        slot.ready.clear()
         try:
             if slot.zygote.alive():
                 slot.zygote.request("reap", timeout=30)
         except SandboxError:
             slot.zygote.stop()
         slot.wipe()
+        # Fork the next submission's kernels now, after the reap and the wipe: they start up
+        # while the worker saves this grade, and see nothing of this submission.
+        if slot.want and slot.zygote.alive():
+            (spec, _rl), limits, count = slot.want
+            try:
+                slot.ready = [slot.spawn(spec, limits) for _ in range(count)]
+            except (SandboxError, OSError):
+                slot.ready = []
         self._free.put(slot)
 
 
