@@ -77,7 +77,8 @@ def take_attendance(
         raise APIError(
             409, f"meeting {klass.meetings_completed + 1} comes first", code="MEETING_ORDER"
         )
-    taken = session.scalar(
+    # Records exist only for meetings already held; the unique constraint backs this up.
+    taken = meeting_number <= klass.meetings_completed and session.scalar(
         sa.select(sa.func.count())
         .select_from(Attendance)
         .where(Attendance.class_id == klass.id, Attendance.meeting_number == meeting_number)

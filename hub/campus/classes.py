@@ -34,20 +34,20 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 def lock_class(session: Session, class_id: int) -> CampusClass:
     """The class row, locked for this transaction (404 if there is none).
 
-    The no-op UPDATE takes the row lock on PostgreSQL and SQLite's write lock before any read,
-    so two writers never both read the same counters; FOR UPDATE keeps the intent explicit.
+    The UPDATE takes the row lock on PostgreSQL and SQLite's write lock before any read, and
+    returns the row as it is under that lock, so two writers never both read the same
+    counters.
     """
-    result = session.execute(
-        sa.update(CampusClass).where(CampusClass.id == class_id).values(updated_at=utcnow())
-    )
-    if result.rowcount == 0:
-        raise APIError(404, f"no class {class_id}")
-    return session.scalars(
-        sa.select(CampusClass)
+    klass = session.scalars(
+        sa.update(CampusClass)
         .where(CampusClass.id == class_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+        .values(updated_at=utcnow())
+        .returning(CampusClass),
+        execution_options={"populate_existing": True},
+    ).one_or_none()
+    if klass is None:
+        raise APIError(404, f"no class {class_id}")
+    return klass
 
 
 def get_class(session: Session, class_id: int) -> CampusClass:
