@@ -13,6 +13,7 @@ from nbcampus.hub.campus.courses import lesson_dict
 from nbcampus.hub.campus.hubsync import sync_class
 from nbcampus.hub.campus.orm import CampusClass, Course, Enrollment, Lesson, LessonUnlock
 from nbcampus.hub.campus.permissions import needs_permission
+from nbcampus.web import APIError
 
 from .base import CampusHandler
 
@@ -117,7 +118,7 @@ class ClassHandler(ClassHandlerBase):
         if "max_capacity" in body:
             changes["max_capacity"] = validate.integer(body, "max_capacity", low=1, high=10_000)
         if not changes:
-            raise validate.APIError(400, "nothing to change")
+            raise APIError(400, "nothing to change")
 
         def work(s: Session) -> dict[str, Any]:
             klass = cl.update_class(s, cid, changes)
