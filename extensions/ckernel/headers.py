@@ -40,6 +40,24 @@ class HeaderCache:
         )
         return proc.stdout if proc.returncode == 0 else None
 
+    def _run_both(
+        self, first: list[str], second: list[str], source: Path
+    ) -> tuple[str | None, str | None]:
+        """Both preprocessor runs at once (they take ~10 ms each)."""
+        assert self.tcc is not None
+        procs = [
+            subprocess.Popen(
+                [self.tcc, *args, str(source)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+            for args in (first, second)
+        ]
+        outs = [p.communicate()[0] for p in procs]
+        results = [out if p.returncode == 0 else None for p, out in zip(procs, outs, strict=True)]
+        return results[0], results[1]
+
     def _builtin_macros(self) -> set[str]:
         if self._predefined is None:
             empty = self.workdir / "empty.c"
@@ -58,8 +76,7 @@ class HeaderCache:
             return self._blocks[key]
         source = self.workdir / f"headers-{key}.c"
         source.write_text("\n".join(lines) + "\n")
-        declarations = self._run(["-E", *options], source)
-        macros = self._run(["-E", "-dM", *options], source)
+        declarations, macros = self._run_both(["-E", *options], ["-E", "-dM", *options], source)
         block = None
         if declarations is not None and macros is not None:
             builtin = {_macro_name(m) for m in self._builtin_macros()}
