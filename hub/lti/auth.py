@@ -302,7 +302,7 @@ class LtiCampusAuthenticator(CampusAuthenticator):
             params.get("context_label", ""),
             creator=username,
         )
-        self.links.join(context_pk, username, subject, role, params.get("lis_result_sourcedid", ""))
+        self.links.join(context_pk, username, subject, role)
         custom = {k[len("custom_") :]: val for k, val in params.items() if k.startswith("custom_")}
         link = self.links.resource_link(
             context_pk,
@@ -311,6 +311,7 @@ class LtiCampusAuthenticator(CampusAuthenticator):
             custom=custom,
             outcome_url=params.get("lis_outcome_service_url", ""),
         )
+        self.links.outcome_id(link.id, username, params.get("lis_result_sourcedid", ""))
         self.classes.ensure(context_pk, username, role)
         return Launch(person.username, person.role, role, context_pk, link)
 

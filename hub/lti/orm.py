@@ -149,6 +149,18 @@ class ResourceLink(Base):
     outcome_url: Mapped[str] = mapped_column(String(1000), default="")
 
 
+class OutcomeId(Base):
+    """LTI 1.1 Basic Outcomes: the result id (`lis_result_sourcedid`) of a person on a link."""
+
+    __tablename__ = "lti_outcome_ids"
+    __table_args__ = (UniqueConstraint("link_pk", "username"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    link_pk: Mapped[int] = mapped_column(ForeignKey("lti_resource_links.id", ondelete="CASCADE"))
+    username: Mapped[str] = mapped_column(String(64))
+    sourcedid: Mapped[str] = mapped_column(Text)
+
+
 class Member(Base):
     """A person's place in an LMS context, from launches and roster syncs."""
 
@@ -162,7 +174,7 @@ class Member(Base):
     role: Mapped[str] = mapped_column(String(16), default="student")
     # active, left (no longer in the LMS roster; kept, never deleted), pending (roster only)
     status: Mapped[str] = mapped_column(String(16), default="active")
-    # LTI 1.1 Basic Outcomes: the result id the LMS gave this person on a link
+    # unused since 0002 (LTI 1.1 result ids are per link: lti_outcome_ids)
     sourcedid: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

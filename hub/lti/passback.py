@@ -331,16 +331,21 @@ class PassbackSender:
         context: orm.Context,
         member: orm.Member,
     ) -> None:
-        if not link.outcome_url or not member.sourcedid:
-            raise PassbackError("the LMS sent no outcome service or result id for this link")
         key = context.source.split(":", 1)[1]
         with self.factory() as session:
+            sourcedid = session.scalar(
+                select(orm.OutcomeId.sourcedid).where(
+                    orm.OutcomeId.link_pk == link.id, orm.OutcomeId.username == item.username
+                )
+            )
+            if not link.outcome_url or not sourcedid:
+                raise PassbackError("the LMS sent no outcome service or result id for this link")
             consumer = session.scalar(select(orm.Consumer).where(orm.Consumer.key == key))
             if consumer is None:
                 raise PassbackError(f"LTI 1.1 consumer {key!r} is no longer registered")
             secret = consumer.secret
         value = max(0.0, min(1.0, item.score / item.max_score if item.max_score else 0.0))
-        body = outcome_xml(member.sourcedid, value, f"nbcampus-{item.id}")
+        body = outcome_xml(sourcedid, value, f"nbcampus-{item.id}")
         client = Client(key, client_secret=secret, signature_type=SIGNATURE_TYPE_AUTH_HEADER)
         uri, headers, signed_body = client.sign(
             link.outcome_url,

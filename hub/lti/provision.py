@@ -154,6 +154,21 @@ class CourseLinkAdapter:
             row.sourcedid = sourcedid or row.sourcedid or ""
             row.updated_at = datetime.now(UTC)
 
+    def outcome_id(self, link_pk: int, username: str, sourcedid: str) -> None:
+        """Remember the LTI 1.1 result id the LMS gave this person on this link."""
+        if not sourcedid:
+            return
+        with transaction(self.lti) as session:
+            row = session.scalar(
+                select(orm.OutcomeId).where(
+                    orm.OutcomeId.link_pk == link_pk, orm.OutcomeId.username == username
+                )
+            )
+            if row is None:
+                row = orm.OutcomeId(link_pk=link_pk, username=username, sourcedid="")
+                session.add(row)
+            row.sourcedid = sourcedid
+
     def resource_link(
         self,
         context_pk: int,

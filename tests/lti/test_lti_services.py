@@ -213,17 +213,18 @@ def lti11_form(
     secret: str | None = None,
     timestamp: int | None = None,
     nonce: str | None = None,
+    link_id: str = "rl-11",
 ) -> dict[str, str]:
     params = {
         "lti_message_type": "basic-lti-launch-request",
         "lti_version": "LTI-1p0",
-        "resource_link_id": "rl-11",
+        "resource_link_id": link_id,
         "context_id": "c-11",
         "user_id": user_id,
         "roles": "Learner",
         "lis_person_name_full": "Old School",
         "lis_outcome_service_url": lti.platform.url + "/outcomes",
-        "lis_result_sourcedid": f"src-{user_id}",
+        "lis_result_sourcedid": f"src-{user_id}-{link_id}",
         "custom_nbcampus_course": EXERCISE["course"],
         "custom_nbcampus_lesson": EXERCISE["lesson"],
         "custom_nbcampus_exercise": EXERCISE["exercise"],
@@ -255,10 +256,16 @@ def test_lti11_launch_and_basic_outcomes(lti: LtiHub) -> None:
     # the same signed form again is a replay
     resp = requests.post(lti.url + "hub/lti11/launch", data=form, allow_redirects=False)
     assert error(resp) == "REPLAYED_NONCE"
+    # a second link to the same exercise in the same LMS course has its own result id
+    form = lti11_form(lti, "u11", link_id="rl-12")
+    assert session.post(lti.url + "hub/lti11/launch", data=form, allow_redirects=False).ok
     hook = LtiPassbackHook(lti.settings())
     result = {"submission_id": "s11", "user": name, **EXERCISE, "score": 3.0, "max_score": 4.0}
     asyncio.run(hook.on_result(result))
-    assert lti.platform.outcomes == [{"sourcedid": "src-u11", "score": "0.7500"}]
+    assert sorted(lti.platform.outcomes, key=lambda o: o["sourcedid"]) == [
+        {"sourcedid": "src-u11-rl-11", "score": "0.7500"},
+        {"sourcedid": "src-u11-rl-12", "score": "0.7500"},
+    ]
 
 
 def test_lti11_bad_signature_and_old_timestamp(lti: LtiHub) -> None:
