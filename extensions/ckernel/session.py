@@ -101,14 +101,6 @@ class Session:
                 log.warning("replaying %s failed: %s", label, result.diagnostics)
         return problems
 
-    def reset(self) -> None:
-        """Forgets every cell (a kernel restart)."""
-        if self.runner is not None:
-            self.runner.stop()
-        self.program = Program()
-        self.labels = {}
-        self.runner = self._new_runner()
-
     def shutdown(self) -> None:
         if self.runner is not None:
             self.runner.stop()
@@ -149,7 +141,10 @@ class Session:
         self.program.commit(unit, loaded, result.lens)
         self.labels[unit.id] = label
         if not unit.runs_code:
-            self.runner.commit(unit.id)
+            try:
+                self.runner.commit(unit.id)
+            except RunnerDied:
+                self.restart_runner()  # the replay loads this unit too
             return None
 
         def ask() -> str | None:
