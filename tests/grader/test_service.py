@@ -114,3 +114,60 @@ def test_student_fetches_submits_and_sees_score_within_seconds(campus_hub: Campu
     assert resp.status_code == 202 and resp.json()["queued"]
     again = wait_graded(teacher, resp.json()["queued"][0])
     assert again["status"] == "graded"
+
+
+EXCHANGE_CONFIG = """
+c = get_config()
+c.CourseDirectory.course_id = "python-intro"
+c.ExchangeFactory.fetch_assignment = "nbcampus.grader.exchange.HTTPFetchAssignment"
+c.ExchangeFactory.submit = "nbcampus.grader.exchange.HTTPSubmit"
+c.ExchangeFactory.list = "nbcampus.grader.exchange.HTTPList"
+c.ExchangeFactory.fetch_feedback = "nbcampus.grader.exchange.HTTPFetchFeedback"
+"""
+
+
+def test_nbgrader_student_commands_over_http(campus_hub: CampusHub, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    student = "bob"
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "nbgrader_config.py").write_text(EXCHANGE_CONFIG)
+    env = {
+        **os.environ,
+        "NBCAMPUS_GRADER_URL": campus_hub.url + "services/grader/",
+        "JUPYTERHUB_API_TOKEN": campus_hub.token_for(student),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "jcfg"),
+    }
+    nbgrader = str(Path(sys.executable).parent / "nbgrader")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [nbgrader, *args], cwd=home, env=env, capture_output=True, text=True, timeout=120
+        )
+
+    listed = run("list")
+    assert listed.returncode == 0, listed.stderr
+    assert "01-values" in listed.stderr + listed.stdout
+    assert "02-control-flow" not in listed.stderr + listed.stdout  # locked for bob's class
+    fetched = run("fetch_assignment", "01-values")
+    assert fetched.returncode == 0, fetched.stderr
+    notebooks = list((home / "01-values").glob("*.ipynb"))
+    assert notebooks
+    # bob writes the right answers: the solution cells of the instructor's notebook
+    source = REPO / "courses" / COURSE / "lessons" / "01-values" / notebooks[0].name
+    notebooks[0].write_bytes(source.read_bytes())
+    submitted = run("submit", "01-values")
+    assert submitted.returncode == 0, submitted.stderr
+    locked = run("fetch_assignment", "02-control-flow")
+    assert locked.returncode != 0 and "locked" in (locked.stderr + locked.stdout)
+
+    bob = campus_hub.client(student)
+    subs = bob.get(API + f"courses/{COURSE}/assignments/01-values/submissions").json()
+    sub = wait_graded(bob, subs["submissions"][-1]["id"])
+    assert sub["score"] == sub["max_score"] > 0
+    feedback = run("fetch_feedback", "01-values")
+    assert feedback.returncode == 0, feedback.stderr
+    assert list((home / "01-values" / "feedback").rglob("results.json"))

@@ -1,0 +1,210 @@
+"""nbgrader's exchange over HTTP: the student-side commands talk to the grader service.
+
+nbgrader 0.7+ lets a deployment swap the exchange classes. With these, `nbgrader
+fetch_assignment`, `nbgrader submit`, `nbgrader list` and `nbgrader fetch_feedback` (and the
+nbgrader lab extension, which calls the same classes) work in a student's server with no shared
+filesystem. Put this in the server's nbgrader_config.py:
+
+    c.ExchangeFactory.fetch_assignment = "nbcampus.grader.exchange.HTTPFetchAssignment"
+    c.ExchangeFactory.submit = "nbcampus.grader.exchange.HTTPSubmit"
+    c.ExchangeFactory.list = "nbcampus.grader.exchange.HTTPList"
+    c.ExchangeFactory.fetch_feedback = "nbcampus.grader.exchange.HTTPFetchFeedback"
+
+The grader's address comes from `HTTPExchange.grader_url` (default: $NBCAMPUS_GRADER_URL, or
+$NBCAMPUS_BIND_URL + services/grader/) and the token from $JUPYTERHUB_API_TOKEN.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from nbgrader.exchange.abc import (
+    ExchangeFetchAssignment,
+    ExchangeFetchFeedback,
+    ExchangeList,
+    ExchangeSubmit,
+)
+from nbgrader.exchange.abc.exchange import Exchange, ExchangeError
+from traitlets import Unicode, default
+
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+
+class HTTPExchange(Exchange):
+    grader_url = Unicode(help="Base URL of the grader service (ending in /services/grader/).").tag(
+        config=True
+    )
+    api_token = Unicode(help="Hub API token (default: $JUPYTERHUB_API_TOKEN).").tag(config=True)
+
+    @default("grader_url")
+    def _grader_url(self) -> str:
+        url = os.environ.get("NBCAMPUS_GRADER_URL", "")
+        if not url:
+            bind = os.environ.get("NBCAMPUS_BIND_URL", "http://127.0.0.1:8000/")
+            url = bind.rstrip("/") + "/services/grader/"
+        return url if url.endswith("/") else url + "/"
+
+    @default("api_token")
+    def _api_token(self) -> str:
+        return os.environ.get("JUPYTERHUB_API_TOKEN", "")
+
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        resp = requests.request(
+            method,
+            self.grader_url + "api/v1/" + path,
+            headers={"Authorization": f"token {self.api_token}"},
+            json=body,
+            timeout=60,
+        )
+        try:
+            data = resp.json()
+        except ValueError:
+            data = {"message": resp.text[:200]}
+        if resp.status_code >= 400:
+            self.fail(f"grader: {data.get('message', resp.reason)} ({resp.status_code})")
+        return data
+
+    def course(self) -> str:
+        if not self.coursedir.course_id:
+            self.fail("no course id: set CourseDirectory.course_id or pass --course")
+        return quote(self.coursedir.course_id, safe="")
+
+    def assignment(self) -> str:
+        return quote(self.coursedir.assignment_id, safe="")
+
+    def local_dir(self) -> Path:
+        return Path(self.assignment_dir) / self.coursedir.assignment_id
+
+    def init_src(self) -> None:
+        pass
+
+    def init_dest(self) -> None:
+        pass
+
+    def copy_files(self) -> None:
+        pass  # listing moves no files
+
+
+class HTTPFetchAssignment(HTTPExchange, ExchangeFetchAssignment):
+    def copy_files(self) -> None:
+        dest = self.local_dir()
+        if dest.is_dir() and not self.replace_missing_files:
+            self.fail(f"You already have a copy of the assignment in {dest}")
+        data = self.api("GET", f"courses/{self.course()}/assignments/{self.assignment()}/files")
+        for name, content in data["files"].items():
+            target = (dest / name).resolve()
+            if dest.resolve() not in target.parents:
+                self.fail(f"refusing an unsafe file name from the grader: {name!r}")
+            if target.exists():
+                continue  # replace_missing_files: keep the student's own work
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(base64.b64decode(content))
+        self.log.info("Fetched as: %s %s", self.coursedir.course_id, self.coursedir.assignment_id)
+
+
+class HTTPSubmit(HTTPExchange, ExchangeSubmit):
+    def copy_files(self) -> None:
+        src = self.local_dir()
+        if not src.is_dir():
+            self.fail(f"Assignment not found: {src}")
+        files = {}
+        for path in sorted(src.rglob("*")):
+            if not path.is_file() or ".ipynb_checkpoints" in path.parts:
+                continue
+            if path.stat().st_size > MAX_FILE_BYTES:
+                self.fail(f"{path.name} is larger than {MAX_FILE_BYTES} bytes")
+            rel = path.relative_to(src).as_posix()
+            files[rel] = base64.b64encode(path.read_bytes()).decode()
+        data = self.api(
+            "POST",
+            f"courses/{self.course()}/assignments/{self.assignment()}/submissions",
+            {"files": files},
+        )
+        self.submission = data
+        self.log.info(
+            "Submitted as: %s %s %s", self.coursedir.course_id, data["assignment"], data["id"]
+        )
+
+
+class HTTPList(HTTPExchange, ExchangeList):
+    def list_files(self) -> list[dict[str, Any]]:
+        course = self.course()
+        out = []
+        if self.inbound or self.cached:
+            for a in self.api("GET", f"courses/{course}/assignments")["assignments"]:
+                subs = self.api(
+                    "GET", f"courses/{course}/assignments/{quote(a['name'])}/submissions"
+                )["submissions"]
+                out.append(
+                    {
+                        "course_id": self.coursedir.course_id,
+                        "assignment_id": a["name"],
+                        "student_id": subs[0]["student"] if subs else "",
+                        "status": "submitted",
+                        "submissions": [
+                            {
+                                "course_id": self.coursedir.course_id,
+                                "assignment_id": a["name"],
+                                "student_id": s["student"],
+                                "timestamp": s["submitted_at"],
+                                "status": "submitted",
+                                "score": s["score"],
+                                "max_score": s["max_score"],
+                                "grading": s["status"],
+                            }
+                            for s in subs
+                        ],
+                    }
+                )
+        else:
+            for a in self.api("GET", f"courses/{course}/assignments")["assignments"]:
+                local = Path(self.assignment_dir) / a["name"]
+                out.append(
+                    {
+                        "course_id": self.coursedir.course_id,
+                        "assignment_id": a["name"],
+                        "status": "fetched" if local.is_dir() else "released",
+                        "path": str(local),
+                        "notebooks": [
+                            {"notebook_id": nb, "path": str(local / f"{nb}.ipynb")}
+                            for nb in a["notebooks"]
+                        ],
+                    }
+                )
+        for item in out:
+            self.log.info("%s %s %s", item["course_id"], item["assignment_id"], item["status"])
+        return out
+
+    def remove_files(self) -> None:
+        self.fail("removing released or submitted assignments is not possible over HTTP")
+
+
+class HTTPFetchFeedback(HTTPExchange, ExchangeFetchFeedback):
+    def copy_files(self) -> None:
+        """Write each graded submission's results as feedback/<timestamp>/results.json."""
+        subs = self.api(
+            "GET", f"courses/{self.course()}/assignments/{self.assignment()}/submissions"
+        )["submissions"]
+        dest = self.local_dir() / "feedback"
+        for sub in subs:
+            if sub["status"] != "graded":
+                continue
+            folder = dest / sub["submitted_at"].replace(":", "-")
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "results.json").write_text(json.dumps(sub, indent=2))
+        self.log.info("Feedback for %d submissions in %s", len(subs), dest)
+
+
+__all__ = [
+    "ExchangeError",
+    "HTTPFetchAssignment",
+    "HTTPFetchFeedback",
+    "HTTPList",
+    "HTTPSubmit",
+]
