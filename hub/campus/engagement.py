@@ -181,25 +181,32 @@ def _bump_totals(session: Session, rows: list[tuple[str, int | None, int]], week
     for v in values:
         key = (v["user"], v["course_id"], v["period"])
         merged[key] = merged.get(key, 0) + v["total"]
-    stmt = _insert(session, XpTotal).values(
-        [{"user": u, "course_id": c, "period": p, "total": t} for (u, c, p), t in merged.items()]
-    )
+    # One cached statement run with many parameter sets (a multi-row VALUES literal would be
+    # compiled anew on every call).
+    stmt = _insert(session, XpTotal)
     stmt = stmt.on_conflict_do_update(
         index_elements=["user", "course_id", "period"],
         set_={"total": XpTotal.total + stmt.excluded.total},
     )
-    session.execute(stmt)
+    session.connection().execute(
+        stmt,
+        [{"user": u, "course_id": c, "period": p, "total": t} for (u, c, p), t in merged.items()],
+    )
 
 
 def _levels(session: Session, users: list[str]) -> dict[str, UserLevel]:
     """The users' level rows, created when missing, locked for this transaction."""
     # One statement creates missing rows, locks them all and returns them: a no-op update
     # on conflict takes the row lock like SELECT ... FOR UPDATE would.
-    stmt = _insert(session, UserLevel).values([{"user": u} for u in sorted(set(users))])
+    stmt = _insert(session, UserLevel)
     stmt = stmt.on_conflict_do_update(
         index_elements=["user"], set_={"user": stmt.excluded.user}
     ).returning(UserLevel)
-    rows = session.scalars(stmt, execution_options={"populate_existing": True}).all()
+    rows = session.scalars(
+        stmt,
+        [{"user": u} for u in sorted(set(users))],
+        execution_options={"populate_existing": True},
+    ).all()
     return {r.user: r for r in rows}
 
 
