@@ -100,6 +100,10 @@ class GradingPool:
             result = self.grader(claimed.course).grade(
                 claimed.assignment, claimed.student, tmp, claimed.submitted_at, self.limits
             )
+            penalty = self.late_penalty(claimed, result.score)
+            if penalty:
+                result.late_penalty = penalty
+                result.score = max(0.0, result.score - penalty)
             ok = self.queue.complete(
                 claimed.id,
                 worker,
@@ -120,6 +124,29 @@ class GradingPool:
             self.queue.fail(claimed.id, worker, traceback.format_exc())
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+    def late_penalty(self, claimed: Claimed, raw: float) -> float:
+        """The assignment's late policy (set by its teachers) applied to this submission."""
+        import sqlalchemy as sa
+
+        from .orm import Assignment
+        from .policy import late_penalty
+
+        with self.queue.db() as s:
+            a = s.scalar(
+                sa.select(Assignment).where(
+                    Assignment.course == claimed.course, Assignment.name == claimed.assignment
+                )
+            )
+        if a is None:
+            return 0.0
+        return late_penalty(
+            raw,
+            claimed.submitted_at,
+            a.due_at,
+            a.late_penalty_per_hour,
+            a.late_penalty_max_fraction,
+        )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,6 +11,7 @@ from nbcampus.web import APIError
 
 from ..courses import ensure_generated
 from ..orm import Assignment
+from ..policy import parse_time
 from ..worker import course_root
 from .base import GraderHandler, slug
 
@@ -68,7 +69,74 @@ class ReleaseFilesHandler(GraderHandler):
         self.write_json({"course": course, "assignment": assignment, "files": files})
 
 
+class AssignmentPolicyHandler(GraderHandler):
+    async def get(self, course: str, assignment: str) -> None:
+        """An assignment's grading policy: due date, late penalty, which submission counts."""
+        course, assignment = slug(course, "course"), slug(assignment, "assignment")
+        self.write_json(await self.blocking(lambda: self._policy(course, assignment)))
+
+    def _policy(self, course: str, assignment: str, update: dict | None = None) -> dict:
+        with self.app.db() as s, s.begin():
+            row = s.scalar(
+                sa.select(Assignment).where(
+                    Assignment.course == course, Assignment.name == assignment
+                )
+            )
+            if row is None:
+                raise APIError(404, f"no assignment {assignment!r} in course {course!r}")
+            for key, value in (update or {}).items():
+                setattr(row, key, value)
+            return {
+                "course": course,
+                "assignment": assignment,
+                "title": row.title,
+                "notebooks": row.notebooks,
+                "due_at": row.due_at.isoformat() if row.due_at else None,
+                "late_penalty_per_hour": row.late_penalty_per_hour,
+                "late_penalty_max_fraction": row.late_penalty_max_fraction,
+                "counts": row.counts,
+            }
+
+    async def put(self, course: str, assignment: str) -> None:
+        """Teachers set the policy; fields left out keep their value."""
+        course, assignment = slug(course, "course"), slug(assignment, "assignment")
+        await self.require_teacher(course)
+        body = self.json_body()
+        update: dict[str, Any] = {}
+        if "due_at" in body:
+            value = body["due_at"]
+            try:
+                update["due_at"] = None if value is None else parse_time(str(value))
+            except ValueError:
+                raise APIError(400, "due_at must be an ISO-8601 time", field="due_at") from None
+        for key, lo, hi in (
+            ("late_penalty_per_hour", 0.0, 1e6),
+            ("late_penalty_max_fraction", 0.0, 1.0),
+        ):
+            if key in body:
+                value = body[key]
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise APIError(400, f"{key} must be a number", field=key)
+                if not lo <= value <= hi:
+                    raise APIError(400, f"{key} must be between {lo} and {hi}", field=key)
+                update[key] = float(value)
+        if "counts" in body:
+            if body["counts"] not in ("newest", "best"):
+                raise APIError(400, "counts must be 'newest' or 'best'", field="counts")
+            update["counts"] = body["counts"]
+        unknown = set(body) - {
+            "due_at",
+            "late_penalty_per_hour",
+            "late_penalty_max_fraction",
+            "counts",
+        }
+        if unknown:
+            raise APIError(400, f"unknown fields: {', '.join(sorted(unknown))}")
+        self.write_json(await self.blocking(lambda: self._policy(course, assignment, update)))
+
+
 default_handlers = [
+    (r"api/v1/courses/([^/]+)/assignments/([^/]+)", AssignmentPolicyHandler),
     (r"api/v1/courses/([^/]+)/assignments", AssignmentsHandler),
     (r"api/v1/courses/([^/]+)/assignments/([^/]+)/files", ReleaseFilesHandler),
 ]

@@ -11,7 +11,8 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from nbcampus.web import APIError
 
-from ..orm import GRADED, Submission
+from ..orm import GRADED, Assignment, Submission
+from ..policy import counted
 from ..worker import course_root
 from .base import GraderHandler, slug
 
@@ -35,9 +36,27 @@ class GradebookCSVHandler(GraderHandler):
                         .order_by(Submission.submitted_at, Submission.id)
                     )
                 )
-            newest: dict[tuple[str, str], Submission] = {}
+            with self.app.db() as s:
+                rules = dict(
+                    s.execute(
+                        sa.select(Assignment.name, Assignment.counts).where(
+                            Assignment.course == course
+                        )
+                    ).all()
+                )
+            groups: dict[tuple[str, str], list[Submission]] = {}
             for sub in subs:
-                newest[(sub.student, sub.assignment)] = sub
+                groups.setdefault((sub.student, sub.assignment), []).append(sub)
+            # The submission that counts: the newest by default, or the best if so set.
+            newest = {
+                key: counted(
+                    items,
+                    rules.get(key[1], "newest"),
+                    key_time=lambda x: (x.submitted_at, x.id),
+                    key_score=lambda x: x.score,
+                )
+                for key, items in groups.items()
+            }
             buf = io.StringIO()
             w = csv.writer(buf)
             w.writerow(

@@ -171,3 +171,31 @@ def test_nbgrader_student_commands_over_http(campus_hub: CampusHub, tmp_path: Pa
     feedback = run("fetch_feedback", "01-values")
     assert feedback.returncode == 0, feedback.stderr
     assert list((home / "01-values" / "feedback").rglob("results.json"))
+
+
+def test_late_penalty_set_by_the_teacher(campus_hub: CampusHub) -> None:
+    teacher = campus_hub.client(campus_hub.demo("instructor")["name"])
+    path = API + f"courses/{COURSE}/assignments/01-values"
+    resp = teacher.put(
+        path,
+        json={
+            "due_at": "2020-01-01T00:00:00+00:00",
+            "late_penalty_per_hour": 1000,
+            "late_penalty_max_fraction": 0.5,
+        },
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["late_penalty_max_fraction"] == 0.5
+    carol = campus_hub.client("carol")
+    assert carol.put(path, json={"late_penalty_per_hour": 0}).status_code == 403
+    assert teacher.put(path, json={"counts": "worst"}).status_code == 400
+    assert teacher.put(path, json={"due_at": "yesterday"}).status_code == 400
+    source = REPO / "courses" / COURSE / "lessons" / "01-values"
+    nb = next(source.glob("*.ipynb"))
+    body = {"files": {nb.name: base64.b64encode(nb.read_bytes()).decode()}}
+    resp = carol.post(path + "/submissions", json=body)
+    assert resp.status_code == 202, resp.text
+    sub = wait_graded(carol, resp.json()["id"])
+    assert sub["late_penalty"] == sub["max_score"] / 2
+    assert sub["score"] == sub["max_score"] / 2
+    teacher.put(path, json={"due_at": None, "late_penalty_per_hour": 0})
