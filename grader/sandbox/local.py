@@ -49,6 +49,22 @@ ETC_FILES = (
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 
 
+def _kernel_package_dirs() -> list[str]:
+    """Code folders of our own kernels (the C kernel), which an editable install keeps
+    outside site-packages. Only these folders: never the data directory around them."""
+    import importlib.util
+
+    dirs = []
+    for name in ("nbcampus", "nbcampus.ckernel"):
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        for loc in (spec.submodule_search_locations or []) if spec else []:
+            dirs.append(loc)
+    return dirs
+
+
 class SandboxError(RuntimeError):
     """The sandbox could not be started or has failed."""
 
@@ -348,6 +364,7 @@ class BubblewrapRunner(SandboxRunner):
             sys.base_prefix,
             sys.prefix,
             os.path.dirname(os.path.realpath(self.python)),
+            *_kernel_package_dirs(),
             *self.extra_ro_paths,
         ]
         seen: list[str] = []

@@ -183,3 +183,23 @@ def test_tampering_never_raises_score(course, tmp_path, tamper) -> None:
     res = submit(course, tmp_path, f"s-{tamper}", wrong, edit)
     assert res.score == 0.0, res.public()
     assert res.max_score == 3.0
+
+
+def test_c_notebook_graded_with_its_own_kernel(tmp_path: Path, runner) -> None:
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    if "c" not in KernelSpecManager().find_kernel_specs():
+        from conftest import unavailable
+
+        unavailable("the C kernelspec is not installed (scripts/setup.sh)")
+    lesson = Path(__file__).resolve().parents[2] / "courses/c-fundamentals/lessons"
+    notebook = next((lesson / "01-variables-printf").glob("*.ipynb"))
+    root = tmp_path / "course"
+    (root / "source" / "l1").mkdir(parents=True)
+    shutil.copy(notebook, root / "source" / "l1")
+    generate_assignment(root, "cf", "l1")
+    grader = Autograder(root, "cf", runner)
+    right = grader.grade("l1", "s-right", root / "source" / "l1", None, Limits())
+    blank = grader.grade("l1", "s-blank", root / "release" / "l1", None, Limits())
+    assert right.score == right.max_score > 0, right.public()
+    assert blank.score == 0.0 and blank.max_score == right.max_score
