@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from nbcampus.ports import free_port
 from nbcampus.settings import Settings
 
 
@@ -24,15 +25,76 @@ def configure_local(c: Any, settings: Settings) -> None:
         c.Spawner.args = ["--allow-root"]
 
 
+def stable_hub_port(settings: Settings) -> int:
+    """The Hub's API port, chosen once per data directory and kept.
+
+    Containers learn the Hub's URL when they start; a new port on every Hub start would cut
+    running containers off from the Hub after a restart.
+    """
+    path = settings.data_dir / "hub-port"
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        port = int(os.environ.get("NBCAMPUS_HUB_PORT") or free_port())
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"{port}\n")
+        return port
+
+
 def configure_docker(c: Any, settings: Settings) -> None:
-    """Containers through the Docker API (Docker Engine, or podman's compatible service)."""
-    c.JupyterHub.spawner_class = "dockerspawner.DockerSpawner"
-    c.DockerSpawner.image = os.environ.get("NBCAMPUS_STUDENT_IMAGE", "localhost/nbcampus-student")
-    c.DockerSpawner.allowed_images = [c.DockerSpawner.image]
-    c.DockerSpawner.volumes = {"nbcampus-home-{username}": "/home/jovyan"}
+    """Containers through the Docker API (Docker Engine, or podman's compatible service).
+
+    Environment (all optional):
+      NBCAMPUS_STUDENT_IMAGE    the image of student servers (localhost/nbcampus-student:latest)
+      NBCAMPUS_ALLOWED_IMAGES   comma-separated images a user may ask for (default: that one)
+      NBCAMPUS_CONTAINER_PREFIX prefix of container and volume names (default nbcampus)
+      NBCAMPUS_HUB_CONNECT_IP   the address containers use to reach the Hub (default: this
+                                machine's address on its default route)
+      NBCAMPUS_PULL_POLICY      never (default: images are built here) | ifnotpresent | always
+    Limits per campus role: c.CampusDockerSpawner.role_limits (see hub/spawner.py).
+    """
+    from nbcampus.engine import host_address
+
+    image = os.environ.get("NBCAMPUS_STUDENT_IMAGE", "localhost/nbcampus-student:latest")
+    allowed = os.environ.get("NBCAMPUS_ALLOWED_IMAGES", "")
+    c.JupyterHub.spawner_class = "nbcampus.hub.spawner.CampusDockerSpawner"
+    c.DockerSpawner.image = image
+    # Never "*": a user may only pick among images the operator lists.
+    c.DockerSpawner.allowed_images = [i.strip() for i in allowed.split(",") if i.strip()] or [image]
+    c.DockerSpawner.prefix = os.environ.get("NBCAMPUS_CONTAINER_PREFIX", "nbcampus")
+    c.DockerSpawner.name_template = "{prefix}-{username}"
+    # Named volumes outlive containers: `remove` drops the container on stop, never the home.
+    c.DockerSpawner.volumes = {"{prefix}-home-{username}": "/home/jovyan"}
+    c.DockerSpawner.notebook_dir = "/home/jovyan"
     c.DockerSpawner.remove = True
-    c.DockerSpawner.extra_create_kwargs = {"init": True}
-    c.JupyterHub.hub_ip = "0.0.0.0"  # noqa: S104 - containers must reach the Hub
+    c.DockerSpawner.pull_policy = os.environ.get("NBCAMPUS_PULL_POLICY", "never")
+    # A real init as PID 1 reaps the kernels' children and makes stops immediate.
+    c.DockerSpawner.extra_host_config = {"init": True}
+    # The single-user server's port is published on the host's loopback only: the proxy
+    # reaches it there, nothing else on the network can.
+    c.DockerSpawner.host_ip = "127.0.0.1"
+    c.DockerSpawner.cmd = ["jupyterhub-singleuser"]
+    # The Hub listens on this machine's own address at a fixed port: reachable from the
+    # containers without depending on the podman bridge (which exists only while containers
+    # are attached to it), and the same after a Hub restart.
+    ip = host_address()
+    port = stable_hub_port(settings)
+    c.JupyterHub.hub_bind_url = f"http://{ip}:{port}"
+    c.JupyterHub.hub_connect_url = f"http://{ip}:{port}"
+    # Restarting the Hub keeps the students' containers running; it finds them again.
+    c.JupyterHub.cleanup_servers = False
+    # The grader runs submissions in throwaway containers of the grader image.
+    grader_image = os.environ.get("NBCAMPUS_GRADER_IMAGE", image)
+    for service in c.JupyterHub.services:
+        if service.get("name") == "grader":
+            service["command"] = [
+                *service["command"],
+                "--GraderService.sandbox_runner=nbcampus.grader.sandbox.container:ContainerRunner",
+            ]
+            service["environment"] = {
+                **service.get("environment", {}),
+                "NBCAMPUS_GRADER_IMAGE": grader_image,
+            }
 
 
 def configure_kubernetes(c: Any, settings: Settings) -> None:

@@ -290,6 +290,7 @@ EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
 EXTRA_COMMANDS.append(lambda sub: import_module("nbcampus.hub.campus.cli").register(sub))
 EXTRA_COMMANDS.append(lambda sub: import_module("nbcampus.hub.lti.cli").register(sub))
 EXTRA_COMMANDS.append(lambda sub: import_module("nbcampus.grader.cli").register(sub))
+EXTRA_COMMANDS.append(lambda sub: import_module("nbcampus.images").register(sub))
 
 
 def main(argv: list[str] | None = None) -> int:

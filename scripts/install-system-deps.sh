@@ -5,6 +5,7 @@ packages=(
   chromium          # browser tests (headless)
   bubblewrap        # grading sandbox (namespaces)
   podman            # docker profile: containers through the Docker-compatible API
+  runc              # podman's runtime here (crun fails on hybrid cgroup hierarchies)
   debootstrap       # building the base image without a registry
   gcc libc6-dev     # C kernel
   tcc libtcc-dev    # C kernel: in-memory compiler of the cell runner
