@@ -34,7 +34,8 @@ class LtiHub:
         return {"Authorization": "token " + self.hub.token_for(self.hub.demo("staff")["name"])}
 
     def restart(self) -> None:
-        self.hub.stop()
+        # a loaded machine may need more than the harness's default 30 s to stop everything
+        self.hub.stop(timeout=90)
         # the proxy of the stopped Hub may hold the public port for a moment
         deadline = time.monotonic() + 20
         while port_in_use("127.0.0.1", self.hub.port) and time.monotonic() < deadline:
@@ -78,7 +79,12 @@ def lti(
         "Test LMS",
     )
     nbcampus(
-        hub, "lti", "add-consumer", platform.consumer_key, "--secret", platform.consumer_secret
+        # "=": a generated secret may start with "-", which argparse would take for an option
+        hub,
+        "lti",
+        "add-consumer",
+        platform.consumer_key,
+        "--secret=" + platform.consumer_secret,
     )
     hub.start()
     platform.tool_jwks_url = hub.url + "hub/lti13/jwks"
