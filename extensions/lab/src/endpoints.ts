@@ -26,9 +26,9 @@ export const campus = {
 };
 
 export const grader = {
-  release: (course: string, lesson: string) => `release/${q(course)}/${q(lesson)}`,
-  submissions: 'submissions',
-  submission: (id: string) => `submissions/${q(id)}`,
-  latestResult: (course: string, lesson: string) =>
-    `submissions?course=${q(course)}&lesson=${q(lesson)}&latest=1`
+  releaseFiles: (course: string, lesson: string) =>
+    `courses/${q(course)}/assignments/${q(lesson)}/files`,
+  submissions: (course: string, lesson: string) =>
+    `courses/${q(course)}/assignments/${q(lesson)}/submissions`,
+  submission: (id: string) => `submissions/${q(id)}`
 };

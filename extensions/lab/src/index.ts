@@ -41,11 +41,6 @@ export namespace CommandIDs {
   export const markAllRead = 'nbcampus:mark-all-read';
 }
 
-interface IReleasedNotebook {
-  name: string;
-  content: unknown;
-}
-
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description: 'The campus inside JupyterLab: lessons, submit and results, XP, announcements.',
@@ -127,30 +122,32 @@ const plugin: JupyterFrontEndPlugin<void> = {
       async openLesson(course: string, lesson: string) {
         const dir = lessonDir(course, lesson);
         try {
-          const release = await client.get<{ notebooks: IReleasedNotebook[] }>(
+          const release = await client.get<{ files: Record<string, string> }>(
             'grader',
-            ep.grader.release(course, lesson)
+            ep.grader.releaseFiles(course, lesson)
           );
-          await ensureDir(dir);
-          const paths: string[] = [];
-          for (const nb of release.notebooks ?? []) {
-            const name = nb.name.endsWith('.ipynb') ? nb.name : `${nb.name}.ipynb`;
-            const path = `${dir}/${name.split('/').pop()}`;
-            // Fetched once: a student's own work is never overwritten.
-            if (!(await exists(path))) {
-              await contents.save(path, { type: 'notebook', format: 'json', content: nb.content as any });
+          const notebooks: string[] = [];
+          for (const [name, data] of Object.entries(release.files ?? {})) {
+            const path = `${dir}/${name}`;
+            if (name.endsWith('.ipynb')) {
+              notebooks.push(path);
             }
-            paths.push(path);
+            // Fetched once: a student's own work is never overwritten.
+            if (await exists(path)) {
+              continue;
+            }
+            await ensureDir(path.split('/').slice(0, -1).join('/'));
+            await contents.save(path, { type: 'file', format: 'base64', content: data });
           }
-          if (!paths.length) {
+          if (!notebooks.length) {
             toast('warning', trans.__('Lesson %1 has no notebooks.', lesson));
             return;
           }
-          for (const path of paths.slice().reverse()) {
+          for (const path of notebooks.sort().reverse()) {
             openPath(path);
           }
         } catch (err) {
-          // Already fetched earlier? Open what is in the folder.
+          // Fetched earlier and the grader is away? Open what is in the folder.
           if (err instanceof CampusError && (await exists(dir))) {
             const listing = await contents.get(dir);
             const notebooks = (listing.content as Contents.IModel[]).filter(m => m.type === 'notebook');
@@ -175,18 +172,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
           });
           await Promise.all(saving);
           const listing = await contents.get(dir);
-          const notebooks: Record<string, unknown> = {};
+          const files: Record<string, string> = {};
           for (const item of listing.content as Contents.IModel[]) {
             if (item.type === 'notebook') {
-              const model = await contents.get(item.path, { type: 'notebook', content: true });
-              notebooks[item.name.replace(/\.ipynb$/, '')] = model.content;
+              // The bytes on disk, as nbgrader would pick them up.
+              const model = await contents.get(item.path, { type: 'file', format: 'base64', content: true });
+              files[item.name] = String(model.content).replace(/\s/g, '');
             }
           }
-          if (!Object.keys(notebooks).length) {
+          if (!Object.keys(files).length) {
             throw new Error(trans.__('There is no notebook in %1 to submit. Open the lesson first.', dir));
           }
-          await store.submit(course, lesson, notebooks);
-          toast('info', trans.__('Submitted %1. Grading…', lesson));
+          await store.submit(course, lesson, files);
           watchResult(course, lesson);
         } catch (err) {
           if (!(err instanceof CampusError)) {

@@ -65,8 +65,40 @@ export type Toaster = (kind: ToastKind, message: string) => void;
 
 export const TEACHER_ROLES = ['instructor', 'staff', 'admin'];
 
+/** A grader submission (status, score, per-notebook tests) as the result view shows it. */
+export function resultFromGrader(sub: any, course: string, lesson: string): IResult {
+  const tests: ITestResult[] = [];
+  const notebooks: any[] = sub?.result?.notebooks ?? [];
+  for (const nb of notebooks) {
+    for (const test of nb.tests ?? []) {
+      if (test.passed === null || test.passed === undefined) {
+        continue; // manually graded: no pass or fail yet
+      }
+      tests.push({
+        name: notebooks.length > 1 ? `${nb.name}: ${test.name}` : String(test.name),
+        passed: !!test.passed,
+        message: test.passed ? undefined : test.message || (test.hidden ? 'hidden test' : test.error)
+      });
+    }
+  }
+  const feedback = sub?.result?.needs_manual_grade
+    ? 'Some answers are graded by your instructor; the score may still change.'
+    : undefined;
+  return {
+    submission_id: sub?.id,
+    course,
+    lesson,
+    status: String(sub?.status ?? 'queued'),
+    score: sub?.score ?? null,
+    max_score: sub?.max_score ?? null,
+    tests,
+    feedback,
+    error: sub?.error ?? undefined
+  };
+}
+
 /** Notification types worth a cheerful toast. */
-export const CELEBRATIONS = ['level_up', 'badge_earned', 'assignment_graded'];
+export const CELEBRATIONS = ['level_up', 'badge_earned'];
 
 /** The campus's level record and badge list as the header shows them. */
 export function levelFromService(raw: any, badges: any[]): ILevel {
@@ -99,6 +131,8 @@ export class CampusStore {
   /** Sections the services do not offer (404): shown as "not available", not as errors. */
   unavailable: Partial<Record<Section, boolean>> = {};
   busy: Record<string, boolean> = {};
+  /** The XP before a submit, to show what its grading earned. */
+  xpBefore: Record<string, number | null> = {};
   loaded = false;
   private listeners = new Set<() => void>();
 
@@ -184,6 +218,7 @@ export class CampusStore {
     if (level) {
       // Level-ups and new badges arrive as notifications too; those make the toasts.
       this.level = level;
+      this.creditXp();
       this.changed();
     }
   }
@@ -198,7 +233,8 @@ export class CampusStore {
       const list = body.notifications ?? [];
       if (announce && this.notifications) {
         for (const n of list) {
-          if (!known.has(String(n.id)) && !n.read) {
+          // A grade shows as the lesson's result (with its own toast); the rest toast here.
+          if (!known.has(String(n.id)) && !n.read && n.type !== 'assignment_graded') {
             this.toast(CELEBRATIONS.includes(n.type ?? '') ? 'success' : 'info', n.title);
           }
         }
@@ -277,6 +313,30 @@ export class CampusStore {
     this.changed();
   }
 
+  /**
+   * The XP a graded submission earned: what the total grew by since the submit. The campus
+   * records it when the grader's result reaches it, which can be a moment after the grader
+   * says "graded", so this is settled on every level load for a while after grading.
+   */
+  private creditXp(): void {
+    if (!this.level) {
+      return;
+    }
+    for (const [key, before] of Object.entries(this.xpBefore)) {
+      const result = this.results[key];
+      if (before === null || !result || result.status !== 'graded') {
+        continue;
+      }
+      const earned = this.level.xp - before;
+      if (earned > (result.xp_earned ?? 0)) {
+        if (!result.xp_earned) {
+          this.toast('success', this.trans.__('+%1 XP for %2', earned, result.lesson));
+        }
+        this.results[key] = { ...result, xp_earned: earned };
+      }
+    }
+  }
+
   resultKey(course: string, lesson: string): string {
     return `${course}/${lesson}`;
   }
@@ -287,30 +347,24 @@ export class CampusStore {
     this.results[key] = result;
     if (result.status === 'graded' && before?.status !== 'graded') {
       const score = `${result.score ?? 0} / ${result.max_score ?? '?'}`;
-      const xp = result.xp_earned ? this.trans.__(', +%1 XP', result.xp_earned) : '';
-      this.toast('success', this.trans.__('%1 graded: %2%3', result.lesson, score, xp));
+      this.toast('success', this.trans.__('%1 graded: %2', result.lesson, score));
     } else if (result.status === 'failed' && before?.status !== 'failed') {
       this.toast('error', result.error || this.trans.__('Grading %1 failed.', result.lesson));
     }
     this.changed();
   }
 
-  /** Submit a lesson's notebooks to the grader; returns the queued (or graded) result. */
-  async submit(
-    course: string,
-    lesson: string,
-    notebooks: Record<string, unknown>
-  ): Promise<IResult> {
+  /** Submit a lesson's files (name: base64) to the grader; returns the queued result. */
+  async submit(course: string, lesson: string, files: Record<string, string>): Promise<IResult> {
     const key = this.resultKey(course, lesson);
     this.busy[key] = true;
+    this.xpBefore[key] = this.level?.xp ?? null;
     this.changed();
     try {
-      const body = await this.client.post<IResult>('grader', ep.grader.submissions, {
-        course,
-        lesson,
-        notebooks
+      const body = await this.client.post<any>('grader', ep.grader.submissions(course, lesson), {
+        files
       });
-      const result = { ...body, course, lesson, status: body.status ?? 'queued' };
+      const result = resultFromGrader(body, course, lesson);
       this.setResult(result);
       return result;
     } catch (err) {
@@ -323,19 +377,31 @@ export class CampusStore {
     }
   }
 
-  /** Fetch a submission's state again (after a push, or from the result view). */
+  /** Fetch a submission's state again (after a push, or on the 10 s fallback timer). */
   async refreshResult(course: string, lesson: string): Promise<IResult | undefined> {
-    const current = this.results[this.resultKey(course, lesson)];
+    const key = this.resultKey(course, lesson);
+    const current = this.results[key];
     try {
-      const body = current?.submission_id
-        ? await this.client.get<IResult>('grader', ep.grader.submission(current.submission_id))
-        : await this.client.get<IResult>('grader', ep.grader.latestResult(course, lesson));
-      const result = { ...body, course, lesson, status: body.status ?? 'graded' };
+      let body: any;
+      if (current?.submission_id) {
+        body = await this.client.get<any>('grader', ep.grader.submission(current.submission_id));
+      } else {
+        const list = await this.client.get<{ submissions: any[] }>(
+          'grader',
+          ep.grader.submissions(course, lesson)
+        );
+        body = (list.submissions ?? []).slice(-1)[0];
+        if (!body) {
+          return undefined;
+        }
+      }
+      const result = resultFromGrader(body, course, lesson);
+      result.xp_earned = current?.xp_earned;
       this.setResult(result);
       if (result.status === 'graded') {
         await Promise.all([this.loadCourses(), this.loadLevel()]);
       }
-      return result;
+      return this.results[key];
     } catch (err) {
       if (!(err instanceof CampusError && err.notFound)) {
         this.setResult({ ...(current ?? { course, lesson }), status: 'failed', error: (err as Error).message });

@@ -83,10 +83,10 @@ describe('CampusStore', () => {
 
   it('records a failed submit with the service message', async () => {
     const { store } = storeWith({
-      'POST grader/api/v1/submissions': [403, { code: 'FORBIDDEN', message: 'lesson l9 is locked for you' }]
+      'POST grader/api/v1/courses/python-intro/assignments/l9/submissions': [403, { code: 'LOCKED', message: 'l9 is locked: unlocks after meeting 9' }]
     });
-    await expect(store.submit('python-intro', 'l9', {})).rejects.toThrow('lesson l9 is locked for you');
-    expect(store.results['python-intro/l9']).toMatchObject({ status: 'failed', error: 'lesson l9 is locked for you' });
+    await expect(store.submit('python-intro', 'l9', {})).rejects.toThrow('l9 is locked: unlocks after meeting 9');
+    expect(store.results['python-intro/l9']).toMatchObject({ status: 'failed', error: 'l9 is locked: unlocks after meeting 9' });
     expect(store.busy).toEqual({});
   });
 
@@ -114,5 +114,51 @@ describe('CampusStore', () => {
       { class_id: 4, class_name: 'Py A', course: 'py', credits_remaining: 7, credits_total: 10, attendance_rate: 87.5 }
     ]);
     expect(store.unavailable.credits).toBeUndefined();
+  });
+
+  it('submits, then shows the graded result with per-test outcomes and the XP it earned', async () => {
+    const { store, routes, toasts } = storeWith({
+      'GET campus/api/v1/me': [200, { name: 'alice', role: 'student' }],
+      'GET campus/api/v1/users/alice/level': [200, { total_xp: 20, level: 1 }],
+      'POST grader/api/v1/courses/py/assignments/l1/submissions': [202, { id: 'u1', status: 'queued', score: null }]
+    });
+    await store.refresh();
+    const queued = await store.submit('py', 'l1', { 'a.ipynb': 'e30=' });
+    expect(queued).toMatchObject({ submission_id: 'u1', status: 'queued' });
+    routes['GET grader/api/v1/submissions/u1'] = [
+      200,
+      {
+        id: 'u1',
+        status: 'graded',
+        score: 2,
+        max_score: 3,
+        result: {
+          notebooks: [
+            {
+              name: 'a',
+              tests: [
+                { name: 'test_add', passed: true },
+                { name: 'test_hidden', passed: false, hidden: true, error: 'AssertionError' },
+                { name: 'explain', passed: null, kind: 'manual' }
+              ]
+            }
+          ]
+        }
+      }
+    ];
+    // The grader says "graded" a moment before the campus has recorded the XP ...
+    const graded = await store.refreshResult('py', 'l1');
+    expect(graded).toMatchObject({ status: 'graded', score: 2, max_score: 3 });
+    expect(graded!.xp_earned).toBeUndefined();
+    // ... which the next level load (pushed by the campus's "graded" notification) settles.
+    routes['GET campus/api/v1/users/alice/level'] = [200, { total_xp: 45, level: 1 }];
+    await store.loadLevel();
+    expect(store.results['py/l1'].xp_earned).toBe(25);
+    expect(graded!.tests).toEqual([
+      { name: 'test_add', passed: true, message: undefined },
+      { name: 'test_hidden', passed: false, message: 'hidden test' }
+    ]);
+    expect(toasts).toContainEqual(['success', 'l1 graded: 2 / 3']);
+    expect(toasts).toContainEqual(['success', '+25 XP for l1']);
   });
 });
