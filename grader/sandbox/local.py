@@ -46,6 +46,8 @@ ETC_FILES = (
     "/etc/nsswitch.conf",
     "/etc/alternatives",
 )
+UID_RANGE = (61000, 65000)  # sandbox users: no account, no files outside the sandboxes
+UID_LOCK_DIR = "/run" if os.access("/run", os.W_OK) else tempfile.gettempdir()
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 
 
@@ -313,7 +315,7 @@ class BubblewrapRunner(SandboxRunner):
     def __init__(
         self,
         slots: int = 2,
-        base_uid: int = 61000,
+        base_uid: int = 0,
         preload: list[str] | None = None,
         extra_ro_paths: list[str] | None = None,
         python: str = sys.executable,
@@ -329,6 +331,7 @@ class BubblewrapRunner(SandboxRunner):
         self._free: queue.Queue[Slot] = queue.Queue()
         self._slots: list[Slot] = []
         self._lock = threading.Lock()
+        self._uid_locks: list[int] = []
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -341,7 +344,7 @@ class BubblewrapRunner(SandboxRunner):
         self.root = Path(tempfile.mkdtemp(prefix="nbcg-", dir=base))
         os.chmod(self.root, 0o711)  # noqa: S103 - traverse only
         for i in range(self.nslots):
-            slot = Slot(i, self.root, self.base_uid + i)
+            slot = Slot(i, self.root, self._claim_uid())
             slot.dir.mkdir()
             os.chmod(slot.dir, 0o711)  # noqa: S103 - traverse only
             slot.wipe()
@@ -352,10 +355,30 @@ class BubblewrapRunner(SandboxRunner):
                 raise SandboxError("the grading sandbox did not start (is bwrap usable here?)")
             self._free.put(slot)
 
+    def _claim_uid(self) -> int:
+        """A user id no other runner on this machine uses (a held lock file per id), so one
+        runner's reap never kills another runner's kernels."""
+        import fcntl
+
+        first = self.base_uid or UID_RANGE[0]
+        for uid in range(first, UID_RANGE[1]):
+            fd = os.open(f"{UID_LOCK_DIR}/nbcampus-grader-uid-{uid}.lock", os.O_CREAT | os.O_RDWR)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue
+            self._uid_locks.append(fd)
+            return uid
+        raise SandboxError("no free sandbox user id left")
+
     def stop(self) -> None:
         for slot in self._slots:
             slot.zygote.stop()
         self._slots.clear()
+        for fd in self._uid_locks:
+            os.close(fd)
+        self._uid_locks.clear()
         if self.root:
             shutil.rmtree(self.root, ignore_errors=True)
 
