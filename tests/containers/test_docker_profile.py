@@ -260,3 +260,65 @@ def test_hub_restart_keeps_running_containers(docker_hub: DockerCampus, docker: 
     assert after.id == before.id
     out = run_cell(docker_hub, name, "python3", "print(6 * 7)")
     assert out["stdout"].strip() == "42"
+
+
+def test_submission_graded_in_a_grading_container(docker_hub: DockerCampus, docker: Any) -> None:
+    """The student saves the released notebook in the Lab, answers it, and submits it; the
+    grader (with the container runner of the docker profile) grades it in a container."""
+    import base64
+    import datetime
+    from pathlib import Path
+
+    name = docker_hub.demo("student")["name"]
+    ensure_server(docker_hub, name)
+    student = docker_hub.client(name)
+    grader = "services/grader/api/v1/courses/python-intro/assignments/01-values/"
+    files = student.get(grader + "files").json()["files"]
+    (nb_name,) = [n for n in files if n.endswith(".ipynb")]
+
+    # the instructor's source notebook stands in for the student's correct answers
+    source = Path(__file__).resolve().parents[2] / "courses/python-intro/lessons/01-values"
+    answered = (source / nb_name).read_text()
+    headers = {"Authorization": f"token {docker_hub.token_for(name)}"}
+    url = docker_hub.url + f"user/{name}/api/contents/{nb_name}"
+    import json
+
+    body = {"type": "notebook", "format": "json", "content": json.loads(answered)}
+    assert requests.put(url, json=body, headers=headers, timeout=30).status_code in (200, 201)
+    saved = requests.get(url, headers=headers, timeout=30).json()["content"]
+
+    since = datetime.datetime.now(datetime.UTC)
+    content = base64.b64encode(json.dumps(saved).encode()).decode()
+    resp = student.post(grader + "submissions", json={"files": {nb_name: content}})
+    assert resp.status_code == 202, resp.text
+    uid = resp.json()["id"]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        sub = student.get(f"services/grader/api/v1/submissions/{uid}").json()
+        if sub["status"] in ("graded", "failed"):
+            break
+        time.sleep(0.5)
+    assert sub["status"] == "graded", sub
+    assert sub["score"] == sub["max_score"] > 0
+
+    # The engine's event log: grading containers were created and started since the submit.
+    # (podman's Docker API returns no past events; its command line reads the same log.)
+    from nbcampus.engine import find_engine
+
+    log = find_engine().run(
+        "events",
+        "--stream=false",
+        "--since",
+        since.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "--filter",
+        "label=org.nbcampus.role=grading",
+        "--format",
+        "{{.Status}}",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    actions = set(log.stdout.split())
+    assert {"create", "start"} <= actions, log.stdout + log.stderr
+    left = docker.containers.list(all=True, filters={"label": "org.nbcampus.role=grading"})
+    assert left == []
