@@ -29,3 +29,34 @@ def test_student_logs_in_and_sees_jupyterlab(
         page.screenshot(path=str(output_dir / "lab-student.png"))
     finally:
         page.close()
+
+
+@pytest.mark.parametrize("campus_hub", ["sqlite"], indirect=True)
+def test_student_runs_a_c_cell_in_the_lab(campus_hub: CampusHub, browser, output_dir: Path) -> None:
+    """The C kernel from the Lab: a function defined in one cell is called in the next."""
+    student = campus_hub.demo("student")
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        page.goto(campus_hub.url + "hub/login")
+        page.fill("#username_input", student["name"])
+        page.fill("#password_input", student["password"])
+        page.click("#login_submit")
+        page.wait_for_selector(".jp-Launcher", timeout=90_000)
+        page.click('.jp-LauncherCard[title="C"][data-category="Notebook"]')
+        page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content", timeout=30_000)
+        # Wait for the kernel to be idle before typing, so the first run is not queued.
+        page.locator(".jp-StatusBar-TextItem", has_text="Idle").first.wait_for(timeout=60_000)
+
+        def run_cell(code: str) -> None:
+            editor = page.locator(".jp-Notebook .jp-Cell.jp-mod-active .cm-content")
+            editor.click()
+            page.keyboard.insert_text(code)
+            page.keyboard.press("Shift+Enter")
+
+        run_cell("int square(int x) { return x * x; }")
+        run_cell('#include <stdio.h>\nprintf("square(7) = %d\\n", square(7));')
+        output = page.locator(".jp-OutputArea-output", has_text="square(7) = 49")
+        output.wait_for(timeout=60_000)
+        page.screenshot(path=str(output_dir / "lab-c-kernel.png"))
+    finally:
+        page.close()
