@@ -43,7 +43,7 @@ new MutationObserver(() => {
 MEASURED: dict[str, Any] = {}
 
 
-def start_server(hub: CampusHub, name: str, timeout: float = 90) -> None:
+def start_server(hub: CampusHub, name: str, timeout: float = 180) -> None:
     """Have the Hub spawn `name`'s server and wait until it is up."""
     admin = hub.admin_client()
     resp = admin.post(f"hub/api/users/{name}/server")
@@ -171,7 +171,23 @@ def test_instructor_takes_attendance_and_unlocks(
     page.wait_for_function("() => !document.querySelector('.nbc-teach .nbc-unlock').disabled")
     unlock.click()
     teach.locator(".nbc-ok", has_text="Unlocked").wait_for(timeout=20_000)
+    # An announcement in Markdown; markup in it must reach students as text.
+    card = teach.locator('section[aria-label="Announcement"]')
+    card.locator("input").first.fill("Bring your laptop")
+    card.locator("textarea").fill(
+        "Next meeting: **loops**. See [the notes](https://example.org/loops).\n\n"
+        "<script>window.__pwned = 1</script><img src=x onerror='window.__pwned = 2'>"
+    )
+    card.locator("button", has_text="Preview").click()
+    assert card.locator(".nbc-preview strong").inner_text() == "loops"
+    card.locator(".nbc-announce").click()
+    teach.locator(".nbc-ok", has_text="Announcement sent").wait_for(timeout=20_000)
     page.screenshot(path=str(output_dir / "lab-campus-instructor.png"))
+    # The attendance report downloads through the server part with its file name.
+    with page.expect_download(timeout=20_000) as download:
+        teach.locator("a", has_text="Attendance report (CSV)").click()
+    report = Path(download.value.path()).read_text()
+    assert "alice" in report and bob in report, report
 
     # The student's panel shows the new lesson without a reload or a click: the campus
     # pushes "lesson unlocked" over the notification stream, the panel reloads the lessons
@@ -187,6 +203,13 @@ def test_instructor_takes_attendance_and_unlocks(
     student.click("#nbc-tab-messages")
     messages = student.locator(".nbc-messages")
     messages.locator("li", has_text="Lesson unlocked: Control flow").wait_for(timeout=10_000)
+    # The announcement arrives too, its Markdown rendered and its markup inert.
+    note = messages.locator("li", has_text="Bring your laptop")
+    note.wait_for(timeout=20_000)
+    assert note.locator(".nbc-markdown strong").inner_text() == "loops"
+    assert note.locator(".nbc-markdown a").get_attribute("href") == "https://example.org/loops"
+    assert note.locator("script, img").count() == 0
+    assert student.evaluate("window.__pwned") is None
     student.screenshot(path=str(output_dir / "lab-campus-student-messages.png"))
     unread = int(student.locator("#nbc-tab-messages .nbc-count").inner_text())
     messages.locator("li.nbc-unread").first.locator(".nbc-link").click()
@@ -195,6 +218,13 @@ def test_instructor_takes_attendance_and_unlocks(
         f" === '{unread - 1}' || {unread} === 1"
     )
     student.click("#nbc-tab-lessons")
+    # The class leaderboard is one click away, in the main area.
+    student.click(".nbc-header .nbc-link")
+    board = student.locator(".nbc-leaderboard table")
+    board.wait_for(timeout=20_000)
+    assert "alice" in board.locator("tr.nbc-me").inner_text()
+    student.screenshot(path=str(output_dir / "lab-campus-leaderboard.png"))
+    student.keyboard.press("Alt+W")  # close the leaderboard tab again
 
 
 @pytest.mark.browser

@@ -197,10 +197,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
         void app.commands.execute(CommandIDs.leaderboard);
       },
 
-      openGrading(course: string) {
-        const hubPrefix = PageConfig.getOption('hubPrefix') || '/hub/';
-        const services = hubPrefix.replace(/hub\/?$/, 'services/');
-        window.open(`${services}grader/courses/${encodeURIComponent(course)}/grading`, '_blank', 'noopener');
+      serviceUrl(service: 'campus' | 'grader', path: string) {
+        return client.url(service, path);
       }
     };
 
@@ -365,7 +363,8 @@ async function openLeaderboard(app: JupyterFrontEnd, store: CampusStore, trans: 
   widget.id = 'nbcampus-leaderboard';
   widget.title.label = trans.__('Leaderboard');
   widget.title.icon = campusIcon;
-  const classId = store.credits?.[0]?.class_id ?? store.courses?.[0]?.classes?.[0]?.id;
+  const klass = store.courses?.flatMap(c => c.classes ?? [])[0];
+  const classId = store.credits?.[0]?.class_id ?? klass?.id;
   if (classId === undefined) {
     content.node.innerHTML = `<p class="nbc-muted">${escapeHtml(trans.__('You are in no class with a leaderboard yet.'))}</p>`;
   } else {
@@ -379,7 +378,8 @@ async function openLeaderboard(app: JupyterFrontEnd, store: CampusStore, trans: 
           e => `<tr class="${e.me ? 'nbc-me' : ''}"><td>${e.rank}</td><td>${escapeHtml(String(e.display))}</td><td>${e.xp}</td></tr>`
         )
         .join('');
-      content.node.innerHTML = `<table class="nbc-table"><thead><tr><th>#</th><th>${escapeHtml(trans.__('Student'))}</th><th>XP</th></tr></thead><tbody>${rows}</tbody></table>`;
+      const heading = escapeHtml(trans.__('Class leaderboard: %1', klass?.name ?? classId));
+      content.node.innerHTML = `<h2>${heading}</h2><table class="nbc-table"><thead><tr><th>#</th><th>${escapeHtml(trans.__('Student'))}</th><th>XP</th></tr></thead><tbody>${rows}</tbody></table>`;
     } catch (err) {
       content.node.innerHTML = `<div class="nbc-error" role="alert">${escapeHtml((err as Error).message)}</div>`;
     }

@@ -40,9 +40,11 @@ function inline(text: string): string {
   });
   out = out
     .replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>')
-    .replace(/__([^_]+)__/g, '<strong>$1</strong>')
+    // Underscores emphasise only at word edges (CommonMark): snake_case and
+    // window.__name stay as written.
+    .replace(/(^|[^\w])__([^_]+)__(?=[^\w]|$)/g, '$1<strong>$2</strong>')
     .replace(/\*([^*]+)\*/g, '<em>$1</em>')
-    .replace(/(^|\W)_([^_]+)_(?=\W|$)/g, '$1<em>$2</em>');
+    .replace(/(^|[^\w])_([^_]+)_(?=[^\w]|$)/g, '$1<em>$2</em>');
   return out.replace(/\u0000(\d+)\u0000/g, (_m, i) => `<code>${codes[Number(i)]}</code>`);
 }
 

@@ -22,7 +22,8 @@ export interface IPanelActions {
   openLesson(course: string, lesson: string): Promise<void>;
   submitLesson(course: string, lesson: string): Promise<void>;
   openLeaderboard(): void;
-  openGrading(course: string): void;
+  /** A service API URL through the server part (for downloads such as CSV reports). */
+  serviceUrl(service: 'campus' | 'grader', path: string): string;
 }
 
 type Tab = 'lessons' | 'messages' | 'credits' | 'teach';

@@ -275,9 +275,14 @@ export function TeachTab(props: { store: CampusStore; actions: IPanelActions }):
                 ? trans.__('Unlock “%1”', current.next_lesson.title)
                 : trans.__('Unlock the next lesson')}
             </button>
-            <button className="nbc-link" onClick={() => actions.openGrading(current.course)}>
-              {trans.__('Open the grading view')}
-            </button>
+            <div className="nbc-links">
+              <a href={actions.serviceUrl('grader', `courses/${encodeURIComponent(current.course)}/gradebook.csv`)} target="_blank" rel="noopener noreferrer">
+                {trans.__('Gradebook (CSV)')}
+              </a>
+              <a href={actions.serviceUrl('campus', `classes/${current.id}/attendance/report?format=csv`)} target="_blank" rel="noopener noreferrer">
+                {trans.__('Attendance report (CSV)')}
+              </a>
+            </div>
           </section>
 
           <section className="nbc-card" aria-label={trans.__('Attendance')}>

@@ -30,4 +30,11 @@ describe('safe Markdown', () => {
     expect(renderMarkdown('`**not bold**`')).toBe('<p><code>**not bold**</code></p>');
     expect(renderMarkdown('```\n<b>x</b>\n```')).toBe('<pre><code>&lt;b&gt;x&lt;/b&gt;</code></pre>');
   });
+
+  it('leaves underscores inside words alone', () => {
+    expect(renderMarkdown('use snake_case_names and window.__x = 1; window.__y')).toBe(
+      '<p>use snake_case_names and window.__x = 1; window.__y</p>'
+    );
+    expect(renderMarkdown('a __bold__ and _soft_ word')).toBe('<p>a <strong>bold</strong> and <em>soft</em> word</p>');
+  });
 });
