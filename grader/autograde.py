@@ -72,9 +72,9 @@ def _gradebook_engine(url: str, *args: Any, **kwargs: Any) -> sa.Engine:
                     cur = dbapi_conn.cursor()
                     # Concurrent workers: WAL and a busy timeout; NORMAL sync is enough for a
                     # gradebook that a regrade can rebuild (submissions are in the grader DB).
+                    cur.execute("PRAGMA busy_timeout=30000")  # first: the others may wait
                     cur.execute("PRAGMA journal_mode=WAL")
                     cur.execute("PRAGMA synchronous=NORMAL")
-                    cur.execute("PRAGMA busy_timeout=30000")
                     cur.close()
 
             _engines[url] = engine

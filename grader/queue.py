@@ -33,6 +33,7 @@ class Claimed:
     student: str
     submitted_at: datetime
     files: dict[str, str]
+    attempts: int = 1
 
 
 class SubmissionQueue:
@@ -103,6 +104,7 @@ class SubmissionQueue:
                     sub.student,
                     sub.submitted_at,
                     dict(sub.files),
+                    sub.attempts,
                 )
         return None
 

@@ -29,6 +29,7 @@ from .sandbox.base import Limits, SandboxRunner
 from .storage import BlobStore
 
 log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 3
 
 
 def course_root(data_dir: Path, course: str) -> Path:
@@ -120,8 +121,10 @@ class GradingPool:
         except MissingEntry as err:
             self.queue.fail(claimed.id, worker, f"unknown assignment: {err}")
         except Exception:
-            log.exception("grading %s failed", claimed.uid)
-            self.queue.fail(claimed.id, worker, traceback.format_exc())
+            # A sandbox or database hiccup gets two more tries before it counts as failed.
+            retry = claimed.attempts < MAX_ATTEMPTS
+            log.exception("grading %s failed (retry: %s)", claimed.uid, retry)
+            self.queue.fail(claimed.id, worker, traceback.format_exc(), retry=retry)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
