@@ -201,7 +201,18 @@ class HTTPFetchFeedback(HTTPExchange, ExchangeFetchFeedback):
         self.log.info("Feedback for %d submissions in %s", len(subs), dest)
 
 
+def configure(c: Any) -> Any:
+    """Point nbgrader's student-side exchange at the grader service (for nbgrader_config.py:
+    `from nbcampus.grader.exchange import configure; configure(get_config())`)."""
+    c.ExchangeFactory.fetch_assignment = f"{__name__}.HTTPFetchAssignment"
+    c.ExchangeFactory.submit = f"{__name__}.HTTPSubmit"
+    c.ExchangeFactory.list = f"{__name__}.HTTPList"
+    c.ExchangeFactory.fetch_feedback = f"{__name__}.HTTPFetchFeedback"
+    return c
+
+
 __all__ = [
+    "configure",
     "ExchangeError",
     "HTTPFetchAssignment",
     "HTTPFetchFeedback",

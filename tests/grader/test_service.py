@@ -117,12 +117,9 @@ def test_student_fetches_submits_and_sees_score_within_seconds(campus_hub: Campu
 
 
 EXCHANGE_CONFIG = """
-c = get_config()
+from nbcampus.grader.exchange import configure
+c = configure(get_config())
 c.CourseDirectory.course_id = "python-intro"
-c.ExchangeFactory.fetch_assignment = "nbcampus.grader.exchange.HTTPFetchAssignment"
-c.ExchangeFactory.submit = "nbcampus.grader.exchange.HTTPSubmit"
-c.ExchangeFactory.list = "nbcampus.grader.exchange.HTTPList"
-c.ExchangeFactory.fetch_feedback = "nbcampus.grader.exchange.HTTPFetchFeedback"
 """
 
 
