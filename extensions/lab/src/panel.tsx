@@ -85,7 +85,7 @@ function Header(props: { store: CampusStore; actions: IPanelActions }): JSX.Elem
           ↻
         </button>
       </div>
-      {level ? (
+      {store.isTeacher ? null : level ? (
         <div className="nbc-level" aria-label={trans.__('Level %1, %2 XP', level.level, level.xp)}>
           <div className="nbc-level-line">
             <span className="nbc-level-number">{trans.__('Level %1', level.level)}</span>
