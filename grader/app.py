@@ -67,8 +67,8 @@ class GraderService(ServiceApp):
     )
 
     queue: SubmissionQueue | None = None
-    pool: GradingPool
-    runner: SandboxRunner
+    pool: GradingPool | None = None
+    runner: SandboxRunner | None = None
     hooks: list[ResultHook]
 
     @property
@@ -121,6 +121,18 @@ class GraderService(ServiceApp):
         if done:
             self.log.info("generated %d nbgrader assignments", len(done))
         asyncio.ensure_future(self.post_unposted())
+
+    async def run(self) -> None:
+        try:
+            await super().run()
+        finally:
+            # Stop the workers (an interrupted grading is requeued at the next start) and the
+            # sandboxes with their scratch folders.
+            loop = asyncio.get_running_loop()
+            if getattr(self, "pool", None) is not None:
+                self.pool.stopping.set()
+            if getattr(self, "runner", None) is not None:
+                await loop.run_in_executor(None, self.runner.stop)
 
     async def after_grading(self, claimed: Claimed, result: SubmissionResult) -> None:
         graded = GradedResult(
