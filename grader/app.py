@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from traitlets import Bool, Float, Integer, List, Unicode
+from traitlets import Bool, Float, Integer, List, Unicode, default
 
 from nbcampus.service import ServiceApp
 from nbcampus.settings import Settings
@@ -45,8 +45,15 @@ class GraderService(ServiceApp):
     result_hooks = List(
         Unicode(),
         help="Hooks run after each grading, as module:Class with `async def on_result(result)` "
-        "(e.g. nbcampus.hub.lti.passback:LtiPassbackHook). A failing hook never loses a grade.",
+        "(e.g. nbcampus.hub.lti.passback:LtiPassbackHook). A failing hook never loses a grade. "
+        "Default: the LTI grade passback when NBCAMPUS_LTI is on, else none.",
     ).tag(config=True)
+
+    @default("result_hooks")
+    def _result_hooks_default(self) -> list[str]:
+        if os.environ.get("NBCAMPUS_LTI", "").strip().lower() in ("1", "true", "yes", "on"):
+            return ["nbcampus.hub.lti.passback:LtiPassbackHook"]
+        return []
 
     require_unlock = Bool(
         True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -18,6 +19,10 @@ def service_environment(settings: Settings) -> dict[str, str]:
     }
     if settings.db_url:
         env["NBCAMPUS_DB_URL"] = settings.db_url
+    # The school's own switches reach the services as they reach the Hub.
+    for name in ("NBCAMPUS_LTI", "NBCAMPUS_TIMEZONE"):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
     return env
 
 

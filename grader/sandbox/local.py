@@ -418,6 +418,11 @@ class BubblewrapRunner(SandboxRunner):
             "/proc",
             "--dev",
             "/dev",
+            # The private /tmp first: a later mount on /tmp would hide read-only binds below
+            # it (a virtualenv in a checkout under /tmp, as CI may have).
+            "--bind",
+            str(slot.tmp),
+            SANDBOX_TMP,
         ]
         for d in SYSTEM_DIRS:
             if os.path.islink(d):
@@ -437,7 +442,6 @@ class BubblewrapRunner(SandboxRunner):
             made.add(path)
         argv += ["--ro-bind", str(ZYGOTE), ZYGOTE_IN_SANDBOX]
         argv += ["--ro-bind", str(slot.sub), "/submission"]
-        argv += ["--bind", str(slot.tmp), SANDBOX_TMP]
         # The same folder at its host path too, so IPC socket paths agree on both sides.
         for parent in _parents(str(slot.tmp)):
             if parent not in made:
