@@ -157,6 +157,7 @@ def my_courses(session: Session, user: str) -> list[dict[str, Any]]:
             Course.title,
             Course.kernel,
             Course.updated_at,
+            Enrollment.id.label("enrollment_id"),
         )
         .join(Enrollment, Enrollment.class_id == CampusClass.id)
         .join(Course, Course.id == CampusClass.course_id)
@@ -212,7 +213,13 @@ def my_courses(session: Session, user: str) -> list[dict[str, Any]]:
                 "title": course.title,
                 "kernel": course.kernel,
                 "classes": [
-                    {"id": c.id, "name": c.name, "status": c.status}
+                    {
+                        "id": c.id,
+                        "name": c.name,
+                        "status": c.status,
+                        # the student's own enrollment: its credits and attendance live there
+                        "enrollment_id": c.enrollment_id,
+                    }
                     for c in classes
                     if c.course_id == course_id
                 ],

@@ -17,6 +17,10 @@ def client(hub: CampusHub, role: str):
     return hub.client(hub.demo(role)["name"])
 
 
+def alice_name(hub: CampusHub) -> str:
+    return hub.demo("student")["name"]
+
+
 def test_demo_student_sees_demo_course_with_lock_states(campus_hub: CampusHub) -> None:
     alice = client(campus_hub, "student")
     courses = {c["slug"]: c for c in alice.get(API + "me/courses").json()["courses"]}
@@ -24,6 +28,13 @@ def test_demo_student_sees_demo_course_with_lock_states(campus_hub: CampusHub) -
     # the demo class held its first meeting and unlocked the first lesson only
     assert [x["locked"] for x in course["lessons"]] == [False, True, True]
     assert course["classes"][0]["status"] == "active"
+    # the student's enrollment is named, and its credits are theirs to read
+    enrollment_id = course["classes"][0]["enrollment_id"]
+    credits = alice.get(API + f"enrollments/{enrollment_id}/credits")
+    assert credits.status_code == 200, credits.text
+    students = [a["name"] for a in campus_hub.demo_accounts if a["role"] == "student"]
+    other = campus_hub.client(next(n for n in students if n != alice_name(campus_hub)))
+    assert other.get(API + f"enrollments/{enrollment_id}/credits").status_code == 403
     c_course = courses["c-fundamentals"]  # the second demo course, its own demo class
     assert c_course["kernel"] == "c"
     assert [x["locked"] for x in c_course["lessons"]] == [False, True, True]
