@@ -116,3 +116,24 @@ def prepare_database(engine: Engine, url: str, migrations: MigrationSet) -> str:
         f"The {migrations.name} database is at schema {current}, which this nbcampus does not "
         f"know (newer code wrote it?). Run the newer nbcampus, or restore a backup."
     )
+
+
+def run_migrations_online(metadata: sa.MetaData, migrations: MigrationSet) -> None:
+    """The body of every migrations package's `env.py`: migrate the configured database."""
+    from alembic import context
+
+    config = context.config
+    engine = sa.engine_from_config(
+        config.get_section(config.config_ini_section) or {},
+        prefix="sqlalchemy.",
+        poolclass=sa.pool.NullPool,
+    )
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            version_table=config.attributes.get("version_table", migrations.version_table),
+            render_as_batch=connection.dialect.name == "sqlite",  # SQLite cannot ALTER much
+        )
+        with context.begin_transaction():
+            context.run_migrations()
