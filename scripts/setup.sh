@@ -49,3 +49,13 @@ fi
 mkdir -p .venv/share/jupyter/labextensions/@nbcampus .venv/etc/jupyter/jupyter_server_config.d
 ln -sfn "$here/$lab/nbcampus_lab/labextension" .venv/share/jupyter/labextensions/@nbcampus/lab
 cp "$lab/jupyter-config/server-config/nbcampus-lab.json" .venv/etc/jupyter/jupyter_server_config.d/
+
+# nbgrader's own instructor tools (formgrader, course list, create-assignment) are not for
+# students' servers: the campus panel and the grader service take their place, and the
+# formgrader alone adds ~3 s to every server start. Students keep Validate and the
+# assignment list (the nbgrader exchange, over HTTP).
+.venv/bin/jupyter server extension disable --sys-prefix \
+  nbgrader.server_extensions.formgrader nbgrader.server_extensions.course_list >/dev/null 2>&1
+.venv/bin/jupyter labextension disable --level=sys_prefix \
+  @jupyter/nbgrader:formgrader @jupyter/nbgrader:course-list @jupyter/nbgrader:create-assignment \
+  >/dev/null 2>&1
