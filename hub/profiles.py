@@ -81,6 +81,10 @@ def configure_docker(c: Any, settings: Settings) -> None:
     port = stable_hub_port(settings)
     c.JupyterHub.hub_bind_url = f"http://{ip}:{port}"
     c.JupyterHub.hub_connect_url = f"http://{ip}:{port}"
+    # Many students starting at once on a busy host: a Lab in a container may take more than
+    # the Hub's default 30 s to answer; waiting longer beats failing the spawn.
+    c.Spawner.http_timeout = 120
+    c.Spawner.start_timeout = 300
     # Restarting the Hub keeps the students' containers running; it finds them again.
     c.JupyterHub.cleanup_servers = False
     # The grader runs submissions in throwaway containers of the grader image.
