@@ -222,6 +222,10 @@ def build_student(engine: Engine, cache_dir: Path, base: str = BASE_TAG) -> Step
         str(ctx),
     )
     after = _image_id(engine, STUDENT_TAG)
+    if before != after:
+        # The image this build replaced is now untagged and unused: drop it (and any other
+        # dangling image), or every code change would leave an old image behind.
+        engine.run("image", "prune", "-f", capture_output=True)
     return StepResult(
         STUDENT_TAG, time.monotonic() - started, before == after, image_size_mb(engine, STUDENT_TAG)
     )
