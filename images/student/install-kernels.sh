@@ -1,11 +1,22 @@
 #!/bin/sh
-# Install the kernelspecs into the image's environment ($1, the venv prefix): Python's
-# ipykernel, and the nbcampus C kernel (which also compiles its runner against libtcc now,
-# not on a student's first cell).
+# Install into the image's environment ($1, the venv prefix): the kernelspecs of Python's
+# ipykernel and of the nbcampus C kernel (which also compiles its runner against libtcc now,
+# not on a student's first cell), and the nbcampus lab extension.
 set -eu
 prefix="$1"
 "$prefix/bin/python" -m ipykernel install --prefix "$prefix" --name python3 >/dev/null
 "$prefix/bin/python" -m nbcampus.ckernel install --prefix "$prefix"
+# The campus lab extension: its prebuilt labextension (built by scripts/setup.sh, npm) and
+# the server extension that forwards to the campus and grader services.
+lab=/tmp/nbcampus/src/extensions/lab
+if [ -f "$lab/nbcampus_lab/labextension/package.json" ]; then
+  mkdir -p "$prefix/share/jupyter/labextensions/@nbcampus" "$prefix/etc/jupyter/jupyter_server_config.d"
+  cp -r "$lab/nbcampus_lab/labextension" "$prefix/share/jupyter/labextensions/@nbcampus/lab"
+  cp "$lab/jupyter-config/server-config/nbcampus-lab.json" "$prefix/etc/jupyter/jupyter_server_config.d/"
+else
+  echo "the lab extension is not built in this checkout (scripts/setup.sh builds it)" >&2
+  exit 1
+fi
 # Installed as root from private temporary folders: make them readable by the image's user.
 chmod -R a+rX "$prefix/share/jupyter" "$prefix"/lib/python3*/site-packages/nbcampus
 "$prefix/bin/jupyter" kernelspec list

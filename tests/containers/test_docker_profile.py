@@ -114,6 +114,10 @@ def test_student_lab_in_a_container(docker_hub: DockerCampus, docker: Any, stude
     )
     assert out["status"] == "ok", out
     assert out["stdout"].strip() == "jovyan /home/jovyan (3, 11)"
+    # the Lab the student gets carries the campus lab extension
+    headers = {"Authorization": f"token {docker_hub.token_for(name)}"}
+    lab = requests.get(docker_hub.url + f"user/{name}/lab", headers=headers, timeout=30)
+    assert lab.status_code == 200 and '"@nbcampus/lab"' in lab.text
 
 
 def test_c_cells_in_the_container(docker_hub: DockerCampus) -> None:
