@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 from harness.api import APIClient
+from harness.ci import IN_CI, unavailable  # noqa: F401 - re-exported for suites
 from harness.hub import CampusHub
 from harness.postgres import PostgresCluster, PostgresUnavailable, start_cluster
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 REPO = Path(__file__).resolve().parent.parent
 OUTPUT = Path(os.environ.get("NBCAMPUS_TEST_OUTPUT", REPO / "test-output"))
 CHROMIUM = os.environ.get("NBCAMPUS_CHROMIUM", "/usr/lib/chromium/chromium")
@@ -31,13 +31,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-def unavailable(reason: str) -> None:
-    """A dependency of the test is missing: fail under CI, skip elsewhere."""
-    if IN_CI:
-        pytest.fail(f"required in CI: {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 # --- databases ---------------------------------------------------------------------------------

@@ -229,6 +229,17 @@ class LocalSession(SandboxSession):
         self.runner.release(self.slot)
 
 
+def _clear(folder: Path, keep: set[Path]) -> None:
+    """Remove everything in `folder` except the paths in `keep` (whose contents are cleared)."""
+    for child in folder.iterdir():
+        if child in keep and child.is_dir() and not child.is_symlink():
+            _clear(child, keep)
+        elif child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
 class Slot:
     def __init__(self, index: int, root: Path, uid: int) -> None:
         self.index = index
@@ -236,6 +247,10 @@ class Slot:
         self.sub = self.dir / "sub"
         self.tmp = self.dir / "tmp"
         self.uid = uid
+        # Folders in `tmp` that are mount points of read-only binds below the sandbox's /tmp
+        # (a virtualenv in a checkout under /tmp), and the folders on the way to them: deleting
+        # one would detach the mount inside the running sandbox.
+        self.mount_points: set[Path] = set()
         self.zygote: Zygote
         self.count = 0
         # Kernels forked before the submission arrived: each is used once, never reused.
@@ -299,11 +314,7 @@ class Slot:
         # Empty the folders but keep them: the sandbox's bind mounts point at these inodes.
         for folder in (self.sub, self.tmp):
             folder.mkdir(parents=True, exist_ok=True)
-            for child in folder.iterdir():
-                if child.is_dir() and not child.is_symlink():
-                    shutil.rmtree(child, ignore_errors=True)
-                else:
-                    child.unlink(missing_ok=True)
+            _clear(folder, self.mount_points)
         os.chmod(self.sub, 0o755)  # noqa: S103 - read by the slot user
         os.chown(self.tmp, self.uid, self.uid)
         os.chmod(self.tmp, 0o700)
@@ -432,8 +443,12 @@ class BubblewrapRunner(SandboxRunner):
         for f in ETC_FILES:
             if os.path.exists(f):
                 argv += ["--ro-bind", f, f]
-        made: set[str] = {"/", "/usr", "/proc", "/dev", "/etc"}
+        made: set[str] = {"/", "/usr", "/proc", "/dev", "/etc", SANDBOX_TMP}
         for path in self._ro_paths():
+            if Path(path).is_relative_to(SANDBOX_TMP):
+                rel = Path(path).relative_to(SANDBOX_TMP)
+                for depth in range(1, len(rel.parts) + 1):
+                    slot.mount_points.add(slot.tmp.joinpath(*rel.parts[:depth]))
             for parent in _parents(path):
                 if parent not in made:
                     argv += ["--perms", "0755", "--dir", parent]

@@ -13,7 +13,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def engine() -> Any:
-    from conftest import unavailable
+    from harness.ci import unavailable
 
     from nbcampus.engine import EngineError, find_engine
 
@@ -33,7 +33,7 @@ def docker(engine: Any) -> Any:
 @pytest.fixture(scope="session")
 def student_image(engine: Any) -> str:
     """The student image, built now if missing or out of date (cached layers otherwise)."""
-    from conftest import unavailable
+    from harness.ci import unavailable
 
     from nbcampus.images import STUDENT_TAG, ImageBuildError, build_all
 

@@ -13,7 +13,7 @@ from nbcampus.grader.sandbox.local import BubblewrapRunner
 @pytest.fixture(scope="module")
 def runner() -> Iterator[BubblewrapRunner]:
     if shutil.which("bwrap") is None:
-        from conftest import unavailable
+        from harness.ci import unavailable
 
         unavailable("bubblewrap is not installed")
     r = BubblewrapRunner(slots=2)

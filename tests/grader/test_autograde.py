@@ -189,7 +189,7 @@ def test_c_notebook_graded_with_its_own_kernel(tmp_path: Path, runner) -> None:
     from jupyter_client.kernelspec import KernelSpecManager
 
     if "c" not in KernelSpecManager().find_kernel_specs():
-        from conftest import unavailable
+        from harness.ci import unavailable
 
         unavailable("the C kernelspec is not installed (scripts/setup.sh)")
     lesson = Path(__file__).resolve().parents[2] / "courses/c-fundamentals/lessons"

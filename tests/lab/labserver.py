@@ -9,21 +9,12 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 import requests
+from harness.ci import unavailable  # noqa: F401 - the suite imports it from here
 
 from nbcampus.ports import free_port
 
 JUPYTER = str(Path(sys.executable).parent / "jupyter")
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def unavailable(reason: str) -> None:
-    """As tests/conftest.py's: fail under CI, skip elsewhere (importing `conftest` by name
-    is ambiguous with several conftest.py files on the path)."""
-    if IN_CI:
-        pytest.fail(f"required in CI: {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 class LabServer:

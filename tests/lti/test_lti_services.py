@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from html import unescape
 from urllib.parse import parse_qsl
@@ -19,6 +20,14 @@ from lti_platform import LTI, ROLE
 from oauthlib.oauth1 import SIGNATURE_TYPE_BODY, Client
 
 from nbcampus.hub.lti.passback import LtiPassbackHook
+
+
+def run_async(coro):  # type: ignore[no-untyped-def]
+    """Run a coroutine to completion on a fresh loop in its own thread: a test earlier in the
+    session may have left an event loop running in this one, where asyncio.run refuses."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
 
 pytestmark = pytest.mark.slow
 
@@ -131,7 +140,7 @@ def test_deep_link_launch_lands_in_lab_and_grade_reaches_lms(lti: LtiHub) -> Non
             {"name": "other", "score": 2.0, "max_score": 6.0},
         ],
     }
-    asyncio.run(hook.on_result(result))
+    run_async(hook.on_result(result))
     assert lti.platform.scores == []
     staff = lti.hub.demo("staff")["name"]
     outbox = requests.get(
@@ -146,7 +155,7 @@ def test_deep_link_launch_lands_in_lab_and_grade_reaches_lms(lti: LtiHub) -> Non
 
     # the retry (here: as if the back-off had passed) reaches the platform's gradebook
     later = datetime.now(UTC) + timedelta(hours=2)
-    assert asyncio.run(hook.sender.drain(now=later)) == 1
+    assert run_async(hook.sender.drain(now=later)) == 1
     (score,) = lti.platform.scores
     assert score["userId"] == "stu-dl" and score["scoreGiven"] == 3.0
     assert score["scoreMaximum"] == 4.0 and score["gradingProgress"] == "FullyGraded"
@@ -156,7 +165,7 @@ def test_deep_link_launch_lands_in_lab_and_grade_reaches_lms(lti: LtiHub) -> Non
     request = lti.platform.token_requests[-1]
     assert request["grant_type"] == "client_credentials"
     # the same grading reported twice is not sent twice
-    asyncio.run(hook.on_result(result))
+    run_async(hook.on_result(result))
     assert len(lti.platform.scores) == 1
     # operators see the same outbox on the command line
     listing = nbcampus(lti.hub, "lti", "outbox")
@@ -261,7 +270,7 @@ def test_lti11_launch_and_basic_outcomes(lti: LtiHub) -> None:
     assert session.post(lti.url + "hub/lti11/launch", data=form, allow_redirects=False).ok
     hook = LtiPassbackHook(lti.settings())
     result = {"submission_id": "s11", "user": name, **EXERCISE, "score": 3.0, "max_score": 4.0}
-    asyncio.run(hook.on_result(result))
+    run_async(hook.on_result(result))
     assert sorted(lti.platform.outcomes, key=lambda o: o["sourcedid"]) == [
         {"sourcedid": "src-u11-rl-11", "score": "0.7500"},
         {"sourcedid": "src-u11-rl-12", "score": "0.7500"},
