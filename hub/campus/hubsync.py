@@ -8,9 +8,11 @@ truth; a failed call is logged and healed by the full sync run at every service 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
+from collections import defaultdict
 from typing import Any
 from urllib.parse import quote
 
@@ -94,18 +96,25 @@ class HubGroups:
         await self._call("PUT", f"groups/{group}/properties", props)
 
 
+# One sync at a time per class: changes in quick succession (a class created, then two
+# enrollments) each start a sync, and two running at once race on creating the group and on
+# its member list. Serialised, the last one reads the newest members and wins.
+_class_locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+
 async def sync_class(factory: sessionmaker[Session], class_id: int) -> None:
     client = HubGroups()
     if not client.enabled:
         return
-    with factory() as session:
-        members, props = class_members(session, class_id)
-    if not props:
-        return
-    try:
-        await client.set_members(class_group(class_id), members, props)
-    except Exception as err:  # logged, healed at the next start; never fails the request
-        log.warning("could not sync Hub group of class %s: %s", class_id, err)
+    async with _class_locks[class_id]:
+        with factory() as session:
+            members, props = class_members(session, class_id)
+        if not props:
+            return
+        try:
+            await client.set_members(class_group(class_id), members, props)
+        except Exception as err:  # logged, healed at the next start; never fails the request
+            log.warning("could not sync Hub group of class %s: %s", class_id, err)
 
 
 async def sync_all(factory: sessionmaker[Session]) -> int:
