@@ -4,8 +4,9 @@
 
 10,000 students in 200 classes of 50 over 4 courses, 1,000,000 XP transactions spread over
 the last 10 weeks (loaded with COPY, running totals and levels derived from them). Measured:
-a class leaderboard, a course leaderboard (top 50 and the viewer's rank), and an XP award
-with its streak, level and badge evaluation, each with a real commit. Without --db-url it
+a class leaderboard, a course leaderboard (top 50 and the viewer's rank), an XP award
+with its streak, level and badge evaluation (the badges the history earned are held), and an
+award that earns a badge (with its notification and badge XP), each with a real commit. Without --db-url it
 starts a private PostgreSQL 15 cluster with the test harness (fsync off, as in the tests).
 Timings are of the campus domain code each API handler runs (HTTP and Hub auth excluded).
 """
@@ -158,6 +159,17 @@ def build(engine, factory) -> tuple[list[int], list[int]]:
                 FROM xp_transactions GROUP BY "user" """
             )
         )
+        # The badges this history has already earned, as the award path would have given them.
+        conn.execute(
+            sa.text(
+                """INSERT INTO user_badges ("user", badge_id, awarded_at)
+                SELECT l."user", b.id, now() FROM user_levels l JOIN badges b
+                  ON b.slug = 'xp-1000' AND l.total_xp >= 1000
+                UNION ALL
+                SELECT DISTINCT t."user", b.id, now() FROM xp_transactions t JOIN badges b
+                  ON b.slug = 'first-pass' AND t.reason = 'autograde_passed'"""
+            )
+        )
         conn.execute(sa.text("ANALYZE"))
     print(
         f"data: {STUDENTS} students, {CLASSES} classes x {CLASS_SIZE}, {COURSES} courses, "
@@ -166,9 +178,11 @@ def build(engine, factory) -> tuple[list[int], list[int]]:
     return list(range(1, CLASSES + 1)), course_ids
 
 
-def timed(fn, samples: int) -> list[float]:
+def timed(fn, samples: int, before=None) -> list[float]:
     out = []
     for i in range(samples):
+        if before is not None:
+            before(i)  # untimed preparation of sample i
         t = time.perf_counter()
         fn(i)
         out.append((time.perf_counter() - t) * 1000)
@@ -216,14 +230,35 @@ def main() -> int:
                 )
                 assert rows
 
-        def award(i: int) -> None:
-            n = rng.randrange(STUDENTS)
+        def award(i: int, user: str | None = None) -> list[str]:
+            n = int(user[3:]) if user else rng.randrange(STUDENTS)
             with transaction(factory) as s:
                 got = en.award(
                     s, f"stu{n:05d}", 10, "exercise_complete", f"bench-award:{i}",
                     course_id=course_ids[(n // CLASS_SIZE) % COURSES],
                 )  # fmt: skip
                 assert got is not None
+                return got.badges
+
+        # Awards that earn a badge: the user's 1,000-XP badge is taken away (untimed) first.
+        with engine.connect() as conn:
+            rich = list(
+                conn.scalars(sa.text('''SELECT "user" FROM user_levels WHERE total_xp >= 1000
+                                       ORDER BY random() LIMIT 300'''))
+            )  # fmt: skip
+
+        def award_earning_badge(i: int) -> None:
+            assert award(10_000 + i, rich[i]) == ["xp-1000"]
+
+        def drop_badge(i: int) -> None:
+            with engine.begin() as conn:
+                conn.execute(
+                    sa.text(
+                        """DELETE FROM user_badges WHERE "user" = :u AND badge_id =
+                        (SELECT id FROM badges WHERE slug = 'xp-1000')"""
+                    ),
+                    {"u": rich[i]},
+                )
 
         def round_trip(_: int) -> None:
             with factory() as s:
@@ -239,6 +274,11 @@ def main() -> int:
         report("class leaderboard (50 students, all-time or weekly)", timed(class_board, 300), 20)
         report("course leaderboard (top 50 + viewer's rank)", timed(course_board, 300), 50)
         report("XP award with streak, level and badge evaluation", timed(award, 500), 10)
+        report(
+            "XP award that earns a badge (+ notification + badge XP)",
+            timed(award_earning_badge, len(rich), before=drop_badge),
+            10,
+        )
     finally:
         engine.dispose()
         if cluster is not None:

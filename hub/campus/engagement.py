@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from nbcampus.web import APIError
@@ -118,15 +118,12 @@ def notify(
     session: Session, user: str, type: str, title: str, body: str = "", ref: str = ""
 ) -> bool:
     """Add a notification once per (user, type, ref); returns whether it is new."""
-    try:
-        with session.begin_nested():
-            session.add(
-                Notification(user=user, type=type, title=title[:300], body=body, ref=ref[:200])
-            )
-            session.flush()
-        return True
-    except IntegrityError:
-        return False
+    # One round trip and no savepoint: the unique (user, type, ref) decides, even under races.
+    stmt = _insert(session, Notification).values(
+        user=user, type=type, title=title[:300], body=body, ref=ref[:200], created_at=utcnow()
+    )
+    stmt = stmt.on_conflict_do_nothing(index_elements=["user", "type", "ref"])
+    return session.execute(stmt.returning(Notification.id)).scalar() is not None
 
 
 def notify_many(
@@ -228,8 +225,11 @@ def award(
     by: str = "system",
     note: str = "",
     now: datetime | None = None,
+    _level: UserLevel | None = None,
 ) -> Award | None:
-    """Award (or with a negative amount, revoke) XP once per (user, reason, ref)."""
+    """Award (or with a negative amount, revoke) XP once per (user, reason, ref).
+
+    `_level` is the user's level row when a nested award (streak, badge) already holds it."""
     if reason not in XP_REASONS:
         raise APIError(400, f"'reason' must be one of: {', '.join(XP_REASONS)}", field="reason")
     now = now or utcnow()
@@ -252,12 +252,12 @@ def award(
     tx = XpTransaction(id=new_id, **values)  # a record of what was written, not re-read
     today = CONFIG.today(now)
     _bump_totals(session, [(user, course_id, amount)], week_of(today))
-    level = _levels(session, [user])[user]
+    level = _level if _level is not None else _levels(session, [user])[user]
     result = Award(tx)
     result.level_up = _apply(session, level, amount, now)
     if amount > 0 and reason in ACTIVITY:
         _streak(session, level, today, course_id, now)
-    result.badges = evaluate_badges(session, user, reason, course_id)
+    result.badges = evaluate_badges(session, user, reason, course_id, level)
     return result
 
 
@@ -295,6 +295,7 @@ def _streak(session: Session, level: UserLevel, today: date, course_id: int | No
             f"streak:{today.isoformat()}",
             note=f"{level.current_streak}-day streak",
             now=now,
+            _level=level,
         )
 
 
@@ -332,10 +333,10 @@ def award_attendance(
 def _attendance_badges(session: Session, users: list[str], levels: dict[str, UserLevel]) -> None:
     """The badges a meeting may earn, for the whole meeting in three queries."""
     badges = [
-        (b, json.loads(b.criteria or "{}"))
-        for b in session.scalars(sa.select(Badge).where(Badge.course_id.is_(None)))
+        (b, b.criteria)
+        for b in badge_defs(session)
+        if b.course_id is None and b.criteria.get("kind") in ("perfect_attendance", "xp_total")
     ]
-    badges = [(b, c) for b, c in badges if c.get("kind") in ("perfect_attendance", "xp_total")]
     if not badges:
         return
     held = set(
@@ -366,7 +367,7 @@ def _attendance_badges(session: Session, users: list[str], levels: dict[str, Use
                 need = int(criteria.get("meetings", 5))
                 met = any(t >= need and p == t for t, p in runs.get(user, []))
             if met:
-                grant_badge(session, user, badge)
+                grant_badge(session, user, badge, levels[user])
 
 
 # --- badges --------------------------------------------------------------------------------------
@@ -380,6 +381,7 @@ def sync_badges(session: Session, specs: tuple[BadgeSpec, ...], course_id: int |
         badge.rarity, badge.criteria = spec.rarity, json.dumps(spec.criteria)
         badge.course_id = course_id
     session.flush()
+    forget_badge_defs()
 
 
 def badge_dict(b: Badge) -> dict[str, Any]:
@@ -460,42 +462,94 @@ def _met(session: Session, user: str, criteria: dict[str, Any], level: UserLevel
     return False
 
 
+@dataclass(frozen=True)
+class BadgeDef:
+    """A badge as the evaluator needs it, read once and kept (see `badge_defs`)."""
+
+    id: int
+    slug: str
+    name: str
+    description: str
+    rarity: str
+    course_id: int | None
+    criteria: dict[str, Any]
+
+
+# Badge definitions change only on start-up and course import, but are read on every award:
+# keep them per database for a short while instead of a query (and JSON parsing) per award.
+BADGE_CACHE_SECONDS = 30.0
+_badge_cache: dict[str, tuple[float, tuple[BadgeDef, ...]]] = {}
+
+
+def badge_defs(session: Session) -> tuple[BadgeDef, ...]:
+    key = str(session.get_bind().url)
+    hit = _badge_cache.get(key)
+    if hit and time.monotonic() - hit[0] < BADGE_CACHE_SECONDS:
+        return hit[1]
+    defs = tuple(
+        BadgeDef(b.id, b.slug, b.name, b.description, b.rarity, b.course_id,
+                 json.loads(b.criteria or "{}"))
+        for b in session.scalars(sa.select(Badge).order_by(Badge.id))
+    )  # fmt: skip
+    _badge_cache[key] = (time.monotonic(), defs)
+    return defs
+
+
+def forget_badge_defs() -> None:
+    _badge_cache.clear()
+
+
+# Criteria decided by the level row alone, checked before asking the database anything.
+LEVEL_CRITERIA = frozenset({"xp_total", "streak"})
+
+
 def evaluate_badges(
-    session: Session, user: str, reason: str, course_id: int | None = None
+    session: Session,
+    user: str,
+    reason: str,
+    course_id: int | None = None,
+    level: UserLevel | None = None,
 ) -> list[str]:
     """Award every badge whose criteria the user now meets; each badge once.
 
     Only the criteria the event can change are checked, and a course's own badges only for
-    events of that course."""
+    events of that course. The common award (no threshold crossed) costs no query at all."""
     kinds = RELEVANT.get(reason, set()) | {"xp_total"}
-    not_held = (
-        sa.select(Badge)
-        .outerjoin(UserBadge, sa.and_(UserBadge.badge_id == Badge.id, UserBadge.user == user))
-        .where(UserBadge.id.is_(None))
-    )
+    if level is None:
+        level = session.get(UserLevel, user)
     candidates = [
         b
-        for b in session.scalars(not_held)
-        if json.loads(b.criteria or "{}").get("kind") in kinds
+        for b in badge_defs(session)
+        if b.criteria.get("kind") in kinds
         and (b.course_id is None or b.course_id == course_id)
+        and (b.criteria["kind"] not in LEVEL_CRITERIA or _met(session, user, b.criteria, level))
     ]
     if not candidates:
         return []
-    level = session.get(UserLevel, user)
+    held = set(
+        session.scalars(
+            sa.select(UserBadge.badge_id).where(
+                UserBadge.user == user, UserBadge.badge_id.in_([b.id for b in candidates])
+            )
+        )
+    )
     won = []
     for badge in candidates:
-        if _met(session, user, json.loads(badge.criteria or "{}"), level):
-            if grant_badge(session, user, badge):
+        if badge.id in held:
+            continue
+        if badge.criteria["kind"] in LEVEL_CRITERIA or _met(session, user, badge.criteria, level):
+            if grant_badge(session, user, badge, level):
                 won.append(badge.slug)
     return won
 
 
-def grant_badge(session: Session, user: str, badge: Badge) -> bool:
-    try:
-        with session.begin_nested():
-            session.add(UserBadge(user=user, badge_id=badge.id))
-            session.flush()
-    except IntegrityError:
+def grant_badge(
+    session: Session, user: str, badge: Badge | BadgeDef, level: UserLevel | None = None
+) -> bool:
+    """Give a badge once (its notification and XP with it); False when already held."""
+    stmt = _insert(session, UserBadge).values(user=user, badge_id=badge.id, awarded_at=utcnow())
+    stmt = stmt.on_conflict_do_nothing(index_elements=["user", "badge_id"])
+    if session.execute(stmt.returning(UserBadge.id)).scalar() is None:
         return False
     notify(
         session,
@@ -505,7 +559,10 @@ def grant_badge(session: Session, user: str, badge: Badge) -> bool:
         badge.description,
         f"badge:{badge.slug}",
     )
-    award(session, user, BADGE_XP.get(badge.rarity, 10), "badge", f"badge:{badge.slug}")
+    award(
+        session, user, BADGE_XP.get(badge.rarity, 10), "badge", f"badge:{badge.slug}",
+        _level=level,
+    )  # fmt: skip
     return True
 
 
