@@ -117,7 +117,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     store = _store(settings)
     outbox = Outbox(store.factory)
     if args.retry:
-        print(f"{outbox.retry_failed()} failed item(s) queued again")
+        print(f"{outbox.retry_now()} unsent item(s) due now")
         sender = PassbackSender(store.factory, ToolKey.load_or_create(settings.secrets_dir))
         print(f"{asyncio.run(sender.drain())} item(s) sent")
     for item in outbox.items():
@@ -160,5 +160,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     acts.add_parser("urls", help="the URLs to enter in the LMS").set_defaults(func=cmd_urls)
 
     p = acts.add_parser("outbox", help="show grades on their way to the LMS")
-    p.add_argument("--retry", action="store_true", help="queue failed items again and send")
+    p.add_argument(
+        "--retry", action="store_true", help="send every unsent item now, failed ones too"
+    )
     p.set_defaults(func=cmd_outbox)

@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape
 
 import requests
 from oauthlib.oauth1 import SIGNATURE_TYPE_AUTH_HEADER, Client
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,6 +36,9 @@ SCOPE_NRPS = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.r
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 MAX_ATTEMPTS = 8
 BASE_DELAY = 30.0  # seconds; doubled on each failure, at most an hour
+# While one process sends an item, others leave it alone this long (more than the few
+# requests of one send take); a process that dies mid-send lets it fall due again after it.
+CLAIM_SECONDS = 300
 TIMEOUT = 15
 
 
@@ -67,8 +70,19 @@ class Outbox:
                 )
             ).all()
         for link, _member in rows:
+            score, max_score = float(result["score"]), float(result["max_score"])
+            submission_id = str(result["submission_id"])[:200]
             try:
                 with transaction(self.factory) as session:
+                    same = session.scalar(
+                        select(orm.OutboxItem).where(
+                            orm.OutboxItem.link_pk == link.id,
+                            orm.OutboxItem.username == result["user"],
+                            orm.OutboxItem.submission_id == submission_id,
+                        )
+                    )
+                    if same is not None and (same.score, same.max_score) == (score, max_score):
+                        continue  # the same grading reported twice: already queued or sent
                     # a newer grade makes older unsent ones pointless (the LMS keeps the last)
                     for old in session.scalars(
                         select(orm.OutboxItem).where(
@@ -77,20 +91,22 @@ class Outbox:
                             orm.OutboxItem.status.in_(("pending", "failed")),
                         )
                     ):
-                        old.status = "superseded"
-                    item = orm.OutboxItem(
-                        link_pk=link.id,
-                        username=result["user"],
-                        submission_id=str(result["submission_id"])[:200],
-                        score=float(result["score"]),
-                        max_score=float(result["max_score"]),
-                        graded_at=str(result.get("graded_at") or datetime.now(UTC).isoformat()),
-                    )
-                    session.add(item)
+                        if old is not same:
+                            old.status = "superseded"
+                    if same is None:
+                        same = orm.OutboxItem(
+                            link_pk=link.id, username=result["user"], submission_id=submission_id
+                        )
+                        session.add(same)
+                    # a regrade of the same submission with another score is sent again
+                    same.score, same.max_score = score, max_score
+                    same.graded_at = str(result.get("graded_at") or datetime.now(UTC).isoformat())
+                    same.status, same.attempts, same.last_error = "pending", 0, ""
+                    same.next_attempt_at, same.sent_at = datetime.now(UTC), None
                     session.flush()
-                    ids.append(item.id)
+                    ids.append(same.id)
             except IntegrityError:
-                continue  # the same grading reported twice: already queued
+                continue  # a concurrent report of the same grading queued it first
         return ids
 
     def due(self, limit: int = 50, now: datetime | None = None) -> list[int]:
@@ -130,10 +146,14 @@ class Outbox:
                 for item, link in rows
             ]
 
-    def retry_failed(self) -> int:
+    def retry_now(self) -> int:
+        """Make every unsent item due now, failed ones included (after a person fixed the
+        LMS side); returns how many."""
         with transaction(self.factory) as session:
             rows = list(
-                session.scalars(select(orm.OutboxItem).where(orm.OutboxItem.status == "failed"))
+                session.scalars(
+                    select(orm.OutboxItem).where(orm.OutboxItem.status.in_(("pending", "failed")))
+                )
             )
             for row in rows:
                 row.status, row.next_attempt_at = "pending", datetime.now(UTC)
@@ -161,14 +181,32 @@ class PassbackSender:
         async with self._lock:
             sent = 0
             for item_id in await asyncio.to_thread(self.outbox.due, 50, now):
-                if await asyncio.to_thread(self.send, item_id):
+                if await asyncio.to_thread(self.send, item_id, now):
                     sent += 1
             return sent
 
-    def send(self, item_id: int) -> bool:
+    def claim(self, item_id: int, now: datetime | None = None) -> bool:
+        """Take a due item for one send. The grader's hook, the Hub's retry loop and the
+        command line all send: without this, two of them could post one score twice."""
+        real_now = datetime.now(UTC)
+        with transaction(self.factory) as session:
+            taken = session.execute(
+                update(orm.OutboxItem)
+                .where(
+                    orm.OutboxItem.id == item_id,
+                    orm.OutboxItem.status == "pending",
+                    orm.OutboxItem.next_attempt_at <= (now or real_now),
+                )
+                .values(next_attempt_at=real_now + timedelta(seconds=CLAIM_SECONDS))
+            )
+            return taken.rowcount == 1
+
+    def send(self, item_id: int, now: datetime | None = None) -> bool:
+        if not self.claim(item_id, now):
+            return False  # not due, already sent, or being sent by another process
         with self.factory() as session:
             item = session.get(orm.OutboxItem, item_id)
-            if item is None or item.status != "pending":
+            if item is None:
                 return False
             link = session.get(orm.ResourceLink, item.link_pk)
             context = session.get(orm.Context, link.context_pk) if link else None
@@ -191,7 +229,8 @@ class PassbackSender:
             return False
         with transaction(self.factory) as session:
             row = session.get(orm.OutboxItem, item_id)
-            if row is not None:
+            # a regrade that changed the item meanwhile stays pending: its score goes next
+            if row is not None and (row.score, row.max_score) == (item.score, item.max_score):
                 row.status, row.sent_at, row.last_error = "sent", datetime.now(UTC), ""
                 row.attempts += 1
         self.log.info("grade of %s for %s sent to the LMS", item.username, link.lesson)

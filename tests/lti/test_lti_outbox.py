@@ -1,0 +1,119 @@
+"""The grade passback outbox on SQLite and PostgreSQL: one send per item across processes,
+regrades sent again, nothing dropped. Scores go over HTTP to the test platform's LTI 1.1
+outcome service (it stands in for the LMS, whose network cannot exist here)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from lti_platform import TestPlatform
+
+from nbcampus.db import make_engine, session_factory
+from nbcampus.hub.lti import orm
+from nbcampus.hub.lti.keys import ToolKey
+from nbcampus.hub.lti.passback import Outbox, PassbackSender
+from nbcampus.hub.lti.provision import CourseLinkAdapter
+from nbcampus.hub.lti.store import LtiStore
+
+GRADED = {
+    "submission_id": "sub-1",
+    "user": "ada",
+    "course": "python-intro",
+    "lesson": "01-values",
+    "exercise": "values",
+    "score": 3.0,
+    "max_score": 4.0,
+}
+
+
+@pytest.fixture
+def platform() -> Iterator[TestPlatform]:
+    platform = TestPlatform().start()
+    yield platform
+    platform.stop()
+
+
+@pytest.fixture
+def store(db_url: str, platform: TestPlatform) -> LtiStore:
+    """An LTI 1.1 course with one student who launched a link to the `values` exercise."""
+    store = LtiStore.open(db_url)
+    store.add_consumer(platform.consumer_key, platform.consumer_secret)
+    links = CourseLinkAdapter(store.factory)
+    context = links.context(f"lti11:{platform.consumer_key}", "c-1", "C1", "", creator="t")
+    links.join(context, "ada", "42", "student")
+    link = links.resource_link(
+        context,
+        "rl-1",
+        custom={"nbcampus_" + k: GRADED[k] for k in ("course", "lesson", "exercise")},
+        outcome_url=platform.url + "/outcomes",
+    )
+    links.outcome_id(link.id, "ada", "src-ada")
+    return store
+
+
+def sender(db_url: str, tmp_path: Path) -> PassbackSender:
+    """A sender with its own engine, as the Hub, the grader and the command line each have."""
+    factory = session_factory(make_engine(db_url))
+    return PassbackSender(factory, ToolKey.load_or_create(tmp_path / "keys"))
+
+
+def test_same_grading_is_queued_once_and_a_regrade_again(store: LtiStore) -> None:
+    outbox = Outbox(store.factory)
+    (first,) = outbox.enqueue(GRADED)
+    assert outbox.enqueue(GRADED) == []  # the grader reported the same grading twice
+    # the instructor fixed a test and regraded the same submission: the new score must go
+    assert outbox.enqueue({**GRADED, "score": 4.0}) == [first]
+    (item,) = outbox.items()
+    assert (item["score"], item["status"], item["attempts"]) == (4.0, "pending", 0)
+    # a newer submission supersedes the unsent grade of the older one
+    (second,) = outbox.enqueue({**GRADED, "submission_id": "sub-2", "score": 2.0})
+    statuses = {i["id"]: i["status"] for i in outbox.items()}
+    assert statuses == {first: "superseded", second: "pending"}
+
+
+def test_an_item_is_sent_once_by_concurrent_senders(
+    store: LtiStore, platform: TestPlatform, db_url: str, tmp_path: Path
+) -> None:
+    (item_id,) = Outbox(store.factory).enqueue(GRADED)
+    senders = [sender(db_url, tmp_path) for _ in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        sent = list(pool.map(lambda s: s.send(item_id), senders))
+    assert sent.count(True) == 1
+    assert platform.outcomes == [{"sourcedid": "src-ada", "score": "0.7500"}]
+    (item,) = Outbox(store.factory).items()
+    assert item["status"] == "sent" and item["attempts"] == 1
+    # a sent item is never sent again, whoever drains
+    assert not senders[0].send(item_id)
+    assert len(platform.outcomes) == 1
+
+
+def test_failures_back_off_stay_visible_and_retry_now_sends(
+    store: LtiStore, platform: TestPlatform, db_url: str, tmp_path: Path
+) -> None:
+    outbox = Outbox(store.factory)
+    (item_id,) = outbox.enqueue(GRADED)
+    platform_secret = platform.consumer_secret
+    platform.consumer_secret = "rotated"  # the LMS refuses our signature for a while
+    send = sender(db_url, tmp_path)
+    assert not send.send(item_id)
+    (item,) = outbox.items()
+    assert item["status"] == "pending" and item["attempts"] == 1
+    assert "401" in item["last_error"]
+    due_at = datetime.fromisoformat(item["next_attempt_at"])
+    assert due_at > datetime.now(UTC) + timedelta(seconds=20)  # backed off
+    assert outbox.due() == [] and not send.send(item_id)  # not due: nothing posted
+    # after the last attempt the item waits for a person, still listed
+    with store.factory() as session, session.begin():
+        session.get(orm.OutboxItem, item_id).attempts = 7
+    assert not send.send(item_id, now=datetime.now(UTC) + timedelta(hours=2))
+    (item,) = outbox.items()
+    assert item["status"] == "failed" and item["attempts"] == 8
+    platform.consumer_secret = platform_secret  # fixed on the LMS side
+    assert outbox.retry_now() == 1
+    assert send.send(item_id)
+    assert platform.outcomes == [{"sourcedid": "src-ada", "score": "0.7500"}]
+    assert outbox.items()[0]["status"] == "sent"
