@@ -13,6 +13,7 @@ import json
 import logging
 import os
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -96,14 +97,48 @@ class HubGroups:
         await self._call("PUT", f"groups/{group}/properties", props)
 
 
+class HubDbGroups:
+    """The same changes as `HubGroups`, made on the Hub's own database: for code that runs
+    inside the Hub (LTI launches create and join classes), which has no API token to call
+    the Hub's REST API with. `user_for(name)` returns the Hub's ORM user, created if new."""
+
+    enabled = True
+
+    def __init__(self, db: Session, user_for: Callable[[str], Any]) -> None:
+        self.db = db
+        self.user_for = user_for
+
+    async def set_members(self, name: str, members: list[str], props: dict[str, Any]) -> None:
+        from jupyterhub import orm as hub_orm
+
+        try:
+            group = hub_orm.Group.find(self.db, name)
+            if group is None:
+                group = hub_orm.Group(name=name)
+                self.db.add(group)
+            want = set(members)
+            have = {user.name for user in group.users}
+            for user in sorted(want - have):
+                group.users.append(self.user_for(user))
+            for user in [u for u in group.users if u.name not in want]:
+                group.users.remove(user)
+            group.properties = props
+            self.db.commit()
+        except Exception:
+            self.db.rollback()  # the Hub's session serves every request: leave it clean
+            raise
+
+
 # One sync at a time per class: changes in quick succession (a class created, then two
 # enrollments) each start a sync, and two running at once race on creating the group and on
 # its member list. Serialised, the last one reads the newest members and wins.
 _class_locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
 
 
-async def sync_class(factory: sessionmaker[Session], class_id: int) -> None:
-    client = HubGroups()
+async def sync_class(
+    factory: sessionmaker[Session], class_id: int, client: HubGroups | HubDbGroups | None = None
+) -> None:
+    client = client or HubGroups()
     if not client.enabled:
         return
     async with _class_locks[class_id]:

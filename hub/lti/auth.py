@@ -46,6 +46,7 @@ class Launch:
     context_role: str
     context_pk: int | None
     link: ResourceLink | None
+    class_id: int | None = None  # the campus class of the LMS course, once it has one
 
 
 class LtiCampusAuthenticator(CampusAuthenticator):
@@ -251,6 +252,7 @@ class LtiCampusAuthenticator(CampusAuthenticator):
         nrps = claims.get(v.CLAIM_NRPS) if isinstance(claims.get(v.CLAIM_NRPS), dict) else {}
         context_pk = None
         link = None
+        class_id = None
         if context.get("id"):
             context_pk = self.links.context(
                 f"lti13:{reg.id}",
@@ -276,8 +278,8 @@ class LtiCampusAuthenticator(CampusAuthenticator):
                     custom=custom,
                     lineitem_url=str(ags.get("lineitem") or ""),
                 )
-            self.classes.ensure(context_pk, username, role)
-        return Launch(person.username, person.role, role, context_pk, link)
+            class_id = self.classes.ensure(context_pk, username, role)
+        return Launch(person.username, person.role, role, context_pk, link, class_id)
 
     def record_lti11_launch(self, params: dict[str, str], consumer: v.Consumer) -> Launch:
         hint = params.get("lis_person_contact_email_primary") or params.get(
@@ -312,8 +314,8 @@ class LtiCampusAuthenticator(CampusAuthenticator):
             outcome_url=params.get("lis_outcome_service_url", ""),
         )
         self.links.outcome_id(link.id, username, params.get("lis_result_sourcedid", ""))
-        self.classes.ensure(context_pk, username, role)
-        return Launch(person.username, person.role, role, context_pk, link)
+        class_id = self.classes.ensure(context_pk, username, role)
+        return Launch(person.username, person.role, role, context_pk, link, class_id)
 
     async def authenticate(self, handler: web.RequestHandler, data: dict[str, Any]) -> Any:
         launch = data.get(LAUNCH_KEY) if isinstance(data, dict) else None

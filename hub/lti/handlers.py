@@ -98,6 +98,16 @@ class LtiHandler(BaseHandler):
         if changed:
             self.db.commit()
 
+    async def sync_class_group(self, class_id: int | None) -> None:
+        """A launch may have created or joined a campus class: its Hub group follows through
+        the campus's own group sync, as after a change made through the campus API."""
+        if class_id is None:
+            return
+        from nbcampus.hub.campus.hubsync import HubDbGroups, sync_class
+
+        groups = HubDbGroups(self.db, lambda name: self.user_from_username(name).orm_user)
+        await sync_class(self.lti.store_campus, class_id, groups)
+
     def launch_redirect(self, username: str, link: Any, target: str) -> str:
         """A link deep-linked to a lesson opens that lesson in the user's JupyterLab."""
         if link is not None and link.course and link.lesson:
@@ -205,6 +215,7 @@ class Lti13LaunchHandler(LtiHandler):
         if user is None:
             raise web.HTTPError(403, "the campus refused this account")
         await self.sync_groups(launch.username, launch.account_role)
+        await self.sync_class_group(launch.class_id)
         self.log.info(
             "LTI 1.3 launch: %s (%s) from %s, context %s",
             launch.username,
@@ -258,6 +269,7 @@ class Lti11LaunchHandler(LtiHandler):
         if user is None:
             raise web.HTTPError(403, "the campus refused this account")
         await self.sync_groups(launch.username, launch.account_role)
+        await self.sync_class_group(launch.class_id)
         self.log.info("LTI 1.1 launch: %s from consumer %s", launch.username, consumer.key)
         self.redirect(self.launch_redirect(launch.username, launch.link, target))
 

@@ -59,6 +59,9 @@ class TestPlatform:
         self.tokens: dict[str, list[str]] = {}
         self.token_requests: list[dict[str, str]] = []
         self.fail_scores = 0  # answer this many score posts with a 503 first
+        self.score_posts = 0  # score posts received, refused ones included
+        self.members_page_size = 0  # > 0: NRPS answers in pages linked by Link: rel="next"
+        self.membership_requests: list[str] = []
         self.consumer_key, self.consumer_secret = "lti11-key", secrets.token_urlsafe(16)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -199,10 +202,18 @@ class _Handler(BaseHTTPRequestHandler):
     def platform(self) -> TestPlatform:
         return self.server.platform  # type: ignore[attr-defined]
 
-    def _send(self, status: int, body: Any, ctype: str = "application/json") -> None:
+    def _send(
+        self,
+        status: int,
+        body: Any,
+        ctype: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", ctype)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -232,9 +243,18 @@ class _Handler(BaseHTTPRequestHandler):
                 items = [i for i in items if i.get("tag") in query["tag"]]
             return self._send(200, items, "application/vnd.ims.lis.v2.lineitemcontainer+json")
         if parts[0] == "nrps" and parts[2] == "memberships":
+            self.platform.membership_requests.append(self.path)
             members = self.platform.members.get(parts[1], [])
+            size = self.platform.members_page_size
+            links = {}
+            if size:
+                page = int(parse_qs(urlsplit(self.path).query).get("page", ["0"])[0])
+                if (page + 1) * size < len(members):
+                    links["Link"] = f'<{self.platform.url}{path}?page={page + 1}>; rel="next"'
+                members = members[page * size : (page + 1) * size]
             body = {"id": self.path, "context": {"id": parts[1]}, "members": members}
-            return self._send(200, body, "application/vnd.ims.lti-nrps.v2.membershipcontainer+json")
+            ctype = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
+            return self._send(200, body, ctype, links)
         return self._send(404, {"error": "not found"})
 
     def do_POST(self) -> None:  # noqa: N802
@@ -256,6 +276,7 @@ class _Handler(BaseHTTPRequestHandler):
         if parts[0] == "ags" and len(parts) == 5 and parts[4] == "scores":
             if not any(s.endswith("/score") for s in scopes):
                 return self._send(403, {"error": "scope"})
+            self.platform.score_posts += 1
             if self.platform.fail_scores > 0:
                 self.platform.fail_scores -= 1
                 return self._send(503, {"error": "try later"})

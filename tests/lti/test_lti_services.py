@@ -1,81 +1,46 @@
 """LTI Advantage services end to end against the test platform: deep linking into a lesson,
-a launch landing in JupyterLab, AGS grade passback with retries, NRPS roster sync, and
-LTI 1.1 launches with Basic Outcomes."""
+a launch landing in JupyterLab, AGS grade passback with retries, NRPS roster sync (in pages),
+and LTI 1.1 launches with Basic Outcomes.
+
+The last tests go all the way: a student launches the deep-linked exercise (LTI 1.3, and
+LTI 1.1), joins the campus class the instructor's first launch created (its Hub group
+follows), submits the lesson's notebook to the grader service over its HTTP API, the grader
+grades it in its sandbox, and the grader's LTI passback hook posts the score to the platform
+(AGS line item and score with a client-credentials token, or a Basic Outcomes
+replaceResult); the score endpoint failing first shows the retry path.
+
+The platform stands in for Moodle/Canvas (their network cannot exist here); the Hub, the
+campus and grader services, nbgrader, the sandbox, the databases and every key are real."""
 
 from __future__ import annotations
 
-import asyncio
-import re
+import base64
+import json
 import time
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
-from html import unescape
-from urllib.parse import parse_qsl
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
-import jwt
 import pytest
 import requests
 from lti_env import LtiHub, nbcampus
-from lti_platform import LTI, ROLE
-from oauthlib.oauth1 import SIGNATURE_TYPE_BODY, Client
+from lti_flows import (
+    EXERCISE,
+    INSTRUCTOR,
+    LEARNER,
+    deep_link,
+    error,
+    lti11_form,
+    run_async,
+    token_headers,
+    whoami,
+)
+from lti_platform import LTI
 
 from nbcampus.hub.lti.passback import LtiPassbackHook
 
-
-def run_async(coro):  # type: ignore[no-untyped-def]
-    """Run a coroutine to completion on a fresh loop in its own thread: a test earlier in the
-    session may have left an event loop running in this one, where asyncio.run refuses."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
 pytestmark = pytest.mark.slow
-
-LEARNER, INSTRUCTOR = [ROLE + "Learner"], [ROLE + "Instructor"]
-EXERCISE = {"course": "python-intro", "lesson": "01-values", "exercise": "values"}
-
-
-def error(resp: requests.Response) -> str:
-    assert 400 <= resp.status_code < 500, (resp.status_code, resp.text[:500])
-    return resp.json()["code"]
-
-
-def whoami(lti: LtiHub, session: requests.Session) -> str:
-    return session.get(lti.url + "hub/api/user", timeout=10).json()["name"]
-
-
-def token_headers(lti: LtiHub, name: str) -> dict[str, str]:
-    return {"Authorization": "token " + lti.hub.token_for(name)}
-
-
-def deep_link(lti: LtiHub) -> dict:
-    """An instructor adds the `values` exercise through the picker; returns the content item."""
-    session = requests.Session()
-    resp = lti.platform.launch(
-        session, lti.url, "teacher-1", INSTRUCTOR, message_type="LtiDeepLinkingRequest"
-    )
-    assert resp.status_code == 302, resp.text
-    assert resp.headers["Location"].endswith("/hub/lti/deep-link")
-    page = session.get(lti.url + "hub/lti/deep-link", timeout=10)
-    assert page.status_code == 200, page.text
-    key = "python-intro/01-values/values"
-    assert f'value="{key}"' in page.text
-    xsrf = unescape(re.search(r"name='_xsrf' value='([^']+)'", page.text).group(1))
-    resp = session.post(
-        lti.url + "hub/lti/deep-link", data={"target": key, "_xsrf": xsrf}, timeout=10
-    )
-    assert resp.status_code == 200, resp.text
-    assert f"action='{lti.platform.url}/deep-link-return'" in resp.text
-    token = unescape(re.search(r"name='JWT' value='([^']+)'", resp.text).group(1))
-    # the platform checks the response as an LMS would: the tool's published key
-    key_obj = jwt.PyJWKClient(lti.url + "hub/lti13/jwks").get_signing_key_from_jwt(token).key
-    claims = jwt.decode(token, key_obj, algorithms=["RS256"], audience=lti.platform.issuer)
-    assert claims["iss"] == lti.platform.client_id
-    assert claims[LTI + "message_type"] == "LtiDeepLinkingResponse"
-    assert claims["https://purl.imsglobal.org/spec/lti-dl/claim/data"] == "opaque-dl-data"
-    (item,) = claims["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
-    assert item["lineItem"]["resourceId"] == key and item["lineItem"]["scoreMaximum"] > 0
-    return item
 
 
 def test_student_cannot_deep_link(lti: LtiHub) -> None:
@@ -216,44 +181,6 @@ def test_roster_sync_marks_leavers(lti: LtiHub) -> None:
 
 
 # --- LTI 1.1 -------------------------------------------------------------------------------
-def lti11_form(
-    lti: LtiHub,
-    user_id: str,
-    secret: str | None = None,
-    timestamp: int | None = None,
-    nonce: str | None = None,
-    link_id: str = "rl-11",
-) -> dict[str, str]:
-    params = {
-        "lti_message_type": "basic-lti-launch-request",
-        "lti_version": "LTI-1p0",
-        "resource_link_id": link_id,
-        "context_id": "c-11",
-        "user_id": user_id,
-        "roles": "Learner",
-        "lis_person_name_full": "Old School",
-        "lis_outcome_service_url": lti.platform.url + "/outcomes",
-        "lis_result_sourcedid": f"src-{user_id}-{link_id}",
-        "custom_nbcampus_course": EXERCISE["course"],
-        "custom_nbcampus_lesson": EXERCISE["lesson"],
-        "custom_nbcampus_exercise": EXERCISE["exercise"],
-    }
-    client = Client(
-        lti.platform.consumer_key,
-        client_secret=secret or lti.platform.consumer_secret,
-        signature_type=SIGNATURE_TYPE_BODY,
-        timestamp=str(timestamp or int(time.time())),
-        nonce=nonce,
-    )
-    _, _, body = client.sign(
-        lti.url + "hub/lti11/launch",
-        "POST",
-        body=params,
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    )
-    return dict(parse_qsl(body))
-
-
 def test_lti11_launch_and_basic_outcomes(lti: LtiHub) -> None:
     session = requests.Session()
     form = lti11_form(lti, "u11")
@@ -283,3 +210,241 @@ def test_lti11_bad_signature_and_old_timestamp(lti: LtiHub) -> None:
     assert error(resp) == "BAD_SIGNATURE"
     old = lti11_form(lti, "u12", timestamp=int(time.time()) - 3600)
     assert error(requests.post(url, data=old, allow_redirects=False)) == "OLD_TIMESTAMP"
+
+
+# --- from a launch to the LMS gradebook, through the grader service -----------------------
+GRADER = "services/grader/api/v1/"
+CAMPUS = "services/campus/api/v1/"
+REPO = Path(__file__).resolve().parents[2]
+SOURCE = REPO / "courses" / EXERCISE["course"] / "lessons" / EXERCISE["lesson"]
+
+
+def eventually(check: Callable[[], Any], what: str, timeout: float = 90) -> Any:
+    """The first truthy answer of `check`, polled until `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = check()
+        if answer:
+            return answer
+        time.sleep(0.3)
+    raise AssertionError(f"{what}: not within {timeout} s")
+
+
+def class_of(lti: LtiHub, instructor: str) -> dict:
+    """The campus class an instructor's launch created (as staff see it in the campus API)."""
+    staff = lti.hub.client(lti.hub.demo("staff")["name"])
+    listed = staff.get(CAMPUS + "classes").json()
+    listed = listed["classes"] if isinstance(listed, dict) else listed
+    (klass,) = [c for c in listed if c["instructor"] == instructor]
+    return klass
+
+
+def hub_group(lti: LtiHub, class_id: int) -> dict:
+    resp = lti.hub.admin_client().get(f"hub/api/groups/campus-class-{class_id}")
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def open_lesson(lti: LtiHub, teacher: str, class_id: int, students: list[str]) -> None:
+    """The class's instructor holds the first meeting and unlocks the linked lesson."""
+    api = lti.hub.client(teacher)
+    resp = api.post(
+        CAMPUS + f"classes/{class_id}/attendance",
+        json={
+            "meeting_number": 1,
+            "meeting_date": date.today().isoformat(),
+            "records": [{"student": s, "status": "present"} for s in students],
+        },
+    )
+    assert resp.status_code == 201, resp.text
+    resp = api.post(CAMPUS + f"classes/{class_id}/unlock-lesson", json={"lesson": "01-values"})
+    assert resp.status_code == 201, resp.text
+
+
+def submit_solution(lti: LtiHub, student: str) -> dict:
+    """The student submits the lesson's notebook (with its solutions) over the grader's API
+    and waits for the grade; returns the graded submission."""
+    api = lti.hub.client(student)
+    nb = SOURCE / (EXERCISE["exercise"] + ".ipynb")
+    body = {"files": {nb.name: base64.b64encode(nb.read_bytes()).decode()}}
+    url = GRADER + f"courses/{EXERCISE['course']}/assignments/{EXERCISE['lesson']}/submissions"
+    resp = api.post(url, json=body)
+    assert resp.status_code == 202, resp.text
+    uid = resp.json()["id"]
+
+    def graded() -> dict | None:
+        sub = api.get(GRADER + f"submissions/{uid}").json()
+        return sub if sub["status"] in ("graded", "failed") else None
+
+    sub = eventually(graded, "grading", timeout=120)
+    assert sub["status"] == "graded", sub
+    assert sub["score"] == sub["max_score"] > 0
+    return sub
+
+
+def notebook_score(sub: dict) -> tuple[float, float]:
+    (nb,) = [n for n in sub["result"]["notebooks"] if n["name"].startswith(EXERCISE["exercise"])]
+    return float(nb["score"]), float(nb["max_score"])
+
+
+def outbox_of(lti: LtiHub, user: str) -> list[dict]:
+    staff = token_headers(lti, lti.hub.demo("staff")["name"])
+    resp = requests.get(lti.url + "hub/lti/outbox", headers=staff, timeout=10)
+    assert resp.status_code == 200, resp.text
+    return [i for i in resp.json()["items"] if i["user"] == user]
+
+
+def cli_outbox(lti: LtiHub, *args: str) -> list[dict]:
+    lines = nbcampus(lti.hub, "lti", "outbox", *args).splitlines()
+    return [json.loads(line) for line in lines if line.startswith("{")]
+
+
+def test_lti13_graded_submission_reaches_the_gradebook_through_failures(lti: LtiHub) -> None:
+    platform = lti.platform
+    item = deep_link(lti, teacher="teacher-g", context_id="course-g")
+    custom = {LTI + "custom": item["custom"], "context_id": "course-g", "link_id": "link-g"}
+
+    # the instructor's first launch creates the campus class; its Hub group follows at once
+    teacher_session = requests.Session()
+    resp = platform.launch(teacher_session, lti.url, "teacher-g", INSTRUCTOR, **custom)
+    assert resp.status_code == 302, resp.text
+    teacher = whoami(lti, teacher_session)
+    klass = class_of(lti, teacher)
+    assert klass["course"] == EXERCISE["course"]
+    group = hub_group(lti, klass["id"])
+    assert group["users"] == [teacher]
+    assert group["properties"]["course"] == EXERCISE["course"]
+
+    # a student's launch joins the class (and its group) and opens the exercise
+    session = requests.Session()
+    resp = platform.launch(session, lti.url, "stu-g", LEARNER, **custom)
+    assert resp.status_code == 302, resp.text
+    assert resp.headers["Location"].endswith("/lab/tree/python-intro/01-values/values.ipynb")
+    student = whoami(lti, session)
+    assert sorted(hub_group(lti, klass["id"])["users"]) == sorted([teacher, student])
+
+    # locked until the instructor unlocks it, as in any campus class
+    resp = lti.hub.client(student).get(
+        GRADER + f"courses/{EXERCISE['course']}/assignments/{EXERCISE['lesson']}/files"
+    )
+    assert resp.status_code == 403 and resp.json()["code"] == "LOCKED"
+    open_lesson(lti, teacher, klass["id"], [student])
+
+    # the LMS is down for the first three score posts
+    platform.fail_scores = 3
+    posts_before = platform.score_posts
+    sub = submit_solution(lti, student)
+    score, maximum = notebook_score(sub)
+    assert 0 < score == maximum
+
+    # the grader's hook tried at once and failed: staff see the item waiting, with its error
+    (waiting,) = eventually(
+        lambda: [i for i in outbox_of(lti, student) if i["attempts"] >= 1], "first attempt"
+    )
+    assert waiting["status"] == "pending" and "503" in waiting["last_error"]
+    assert (waiting["course"], waiting["lesson"], waiting["exercise"]) == tuple(EXERCISE.values())
+    assert [s for s in platform.scores if s["userId"] == "stu-g"] == []
+    # students may not look at the outbox
+    resp = requests.get(lti.url + "hub/lti/outbox", headers=token_headers(lti, student))
+    assert error(resp) == "FORBIDDEN"
+
+    # an operator sends now rather than waiting for the back-off, until the LMS answers;
+    # the command line lists the outbox after each try
+    for _ in range(3):
+        (mine,) = [i for i in cli_outbox(lti, "--retry") if i["user"] == student]
+        assert mine["id"] == waiting["id"]
+        if mine["status"] == "sent":
+            break
+        assert mine["status"] == "pending" and "503" in mine["last_error"]
+    assert mine["status"] == "sent" and mine["attempts"] == 4
+    # three refusals and one score: sent once, whoever retried (the Hub's loop may have too)
+    assert platform.score_posts - posts_before == 4
+    (posted,) = [s for s in platform.scores if s["userId"] == "stu-g"]
+    assert posted["scoreGiven"] == score and posted["scoreMaximum"] == maximum
+    assert posted["gradingProgress"] == "FullyGraded"
+    assert posted["activityProgress"] == "Completed"
+    # the line item was created for the deep-linked exercise in the LMS course
+    (line_item,) = platform.line_items["course-g"]
+    assert line_item["id"].endswith(posted["lineitem"])
+    assert line_item["resourceId"] == "/".join(EXERCISE.values())
+    assert line_item["resourceLinkId"] == "link-g"
+    token_request = platform.token_requests[-1]
+    assert token_request["grant_type"] == "client_credentials"
+    assert "https://purl.imsglobal.org/spec/lti-ags/scope/score" in token_request["scope"]
+
+    assert [i["status"] for i in outbox_of(lti, student)] == ["sent"]
+
+
+def test_lti11_graded_submission_reaches_basic_outcomes(lti: LtiHub) -> None:
+    teacher_session = requests.Session()
+    form = lti11_form(lti, "t-g11", roles="Instructor", context_id="c-g11", link_id="rl-g11")
+    resp = teacher_session.post(lti.url + "hub/lti11/launch", data=form, allow_redirects=False)
+    assert resp.status_code == 302, resp.text
+    teacher = whoami(lti, teacher_session)
+    klass = class_of(lti, teacher)
+    session = requests.Session()
+    form = lti11_form(lti, "u-g11", context_id="c-g11", link_id="rl-g11")
+    resp = session.post(lti.url + "hub/lti11/launch", data=form, allow_redirects=False)
+    assert resp.status_code == 302, resp.text
+    assert resp.headers["Location"].endswith("/lab/tree/python-intro/01-values/values.ipynb")
+    student = whoami(lti, session)
+    assert sorted(hub_group(lti, klass["id"])["users"]) == sorted([teacher, student])
+    open_lesson(lti, teacher, klass["id"], [student])
+
+    sub = submit_solution(lti, student)
+    score, maximum = notebook_score(sub)
+
+    def reported() -> list[dict]:
+        return [o for o in lti.platform.outcomes if o["sourcedid"] == "src-u-g11-rl-g11"]
+
+    (outcome,) = eventually(reported, "the Basic Outcomes post")
+    assert outcome["score"] == f"{score / maximum:.4f}" == "1.0000"
+    assert [i["status"] for i in outbox_of(lti, student)] == ["sent"]
+
+
+def test_roster_sync_follows_pages_and_marks_leavers(lti: LtiHub) -> None:
+    platform = lti.platform
+    sessions = {sub: requests.Session() for sub in ("teacher-p", "gone-p")}
+    for sub, session in sessions.items():
+        roles = INSTRUCTOR if sub.startswith("teacher") else LEARNER
+        resp = platform.launch(session, lti.url, sub, roles, context_id="course-p")
+        assert resp.status_code == 302, resp.text
+    teacher, gone = (whoami(lti, s) for s in sessions.values())
+    # the LMS roster: the instructor and five students, two to a page; one student left
+    platform.members["course-p"] = [
+        {"user_id": "teacher-p", "roles": INSTRUCTOR, "status": "Active", "name": "T P"},
+        *(
+            {"user_id": f"p-{i}", "roles": LEARNER, "status": "Active", "name": f"Pupil {i}"}
+            for i in range(4)
+        ),
+        {"user_id": "inactive-p", "roles": LEARNER, "status": "Inactive", "name": "Away"},
+    ]
+    platform.members_page_size = 2
+    staff = token_headers(lti, lti.hub.demo("staff")["name"])
+    contexts = requests.get(lti.url + "hub/lti/contexts", headers=staff, timeout=10).json()
+    pk = next(c["id"] for c in contexts["contexts"] if c["context_id"] == "course-p")
+    requests_before = len(platform.membership_requests)
+    url = lti.url + f"hub/lti/contexts/{pk}/roster"
+    resp = requests.post(url, headers=token_headers(lti, teacher), timeout=60)
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {"active": 5, "joined": 4, "left": 1}
+    pages = platform.membership_requests[requests_before:]
+    assert pages == [
+        "/nrps/course-p/memberships",
+        "/nrps/course-p/memberships?page=1",
+        "/nrps/course-p/memberships?page=2",
+    ]
+    members = requests.get(url, headers=staff, timeout=10).json()["members"]
+    status = {m["user"]: m["status"] for m in members}
+    assert status.pop(gone) == "left"  # marked, not deleted
+    assert status.pop(teacher) == "active"
+    assert sorted(status.values()) == ["active"] * 4
+    assert all(name.startswith("pupil-") for name in status)
+    # the leaver keeps the Hub account and the campus account, with their work
+    assert lti.hub.admin_client().get(f"hub/api/users/{gone}").status_code == 200
+    accounts = lti.hub.client(lti.hub.demo("staff")["name"]).get(CAMPUS + "accounts").json()
+    assert gone in [a["name"] for a in accounts["accounts"]]
+    # a second sync changes nothing
+    resp = requests.post(url, headers=token_headers(lti, teacher), timeout=60)
+    assert resp.json() == {"active": 5, "joined": 0, "left": 0}
+    platform.members_page_size = 0
