@@ -17,6 +17,7 @@ from nbcampus.settings import Settings
 
 from .autograde import SubmissionResult
 from .campus import CampusClient
+from .feedback import keep_graded_hook
 from .hooks import GradedResult, ResultHook, load_hooks, run_hooks
 from .orm import MIGRATIONS, Submission
 from .queue import Claimed, SubmissionQueue
@@ -87,6 +88,11 @@ class GraderService(ServiceApp):
 
         return default_handlers
 
+    def extra_settings(self) -> dict[str, Any]:
+        # The manual grading pages: tornado templates and their script and style sheet.
+        here = Path(__file__).parent
+        return {"template_path": str(here / "templates"), "static_path": str(here / "static")}
+
     def limits(self) -> Limits:
         return Limits(
             cpu_seconds=self.cpu_seconds,
@@ -98,6 +104,7 @@ class GraderService(ServiceApp):
 
     def init_db(self) -> None:
         super().init_db()
+        self.keep_graded = keep_graded_hook(self.data_dir)
         self.queue = SubmissionQueue(self.db, BlobStore(self.data_dir / "grader" / "blobs"))
         self.campus = CampusClient()
         self.hooks = load_hooks(self.result_hooks)
@@ -115,7 +122,7 @@ class GraderService(ServiceApp):
             self.runner,
             workers=nworkers,
             limits=self.limits(),
-            on_graded=lambda c, r: asyncio.run_coroutine_threadsafe(self.after_grading(c, r), loop),
+            on_graded=lambda c, r: self.on_graded(c, r, loop),
         )
         try:
             await loop.run_in_executor(None, self.runner.start)
@@ -140,6 +147,14 @@ class GraderService(ServiceApp):
                 self.pool.stopping.set()
             if getattr(self, "runner", None) is not None:
                 await loop.run_in_executor(None, self.runner.stop)
+
+    def on_graded(
+        self, claimed: Claimed, result: SubmissionResult, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        """In the worker thread, once a grade is saved: keep the graded notebooks (manual
+        grading view, feedback), then post the result from the event loop."""
+        self.keep_graded(claimed, result)
+        asyncio.run_coroutine_threadsafe(self.after_grading(claimed, result), loop)
 
     async def after_grading(self, claimed: Claimed, result: SubmissionResult) -> None:
         graded = GradedResult(

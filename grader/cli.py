@@ -53,7 +53,15 @@ def cmd_regrade(args: argparse.Namespace) -> int:
         workers = args.workers or os.cpu_count() or 1
         runner = BubblewrapRunner(slots=workers)
         runner.start()
-        pool = GradingPool(queue, settings.data_dir, runner, workers=workers)
+        from .feedback import keep_graded_hook
+
+        pool = GradingPool(
+            queue,
+            settings.data_dir,
+            runner,
+            workers=workers,
+            on_graded=keep_graded_hook(settings.data_dir),
+        )
         pool.start()
     started = time.monotonic()
     deadline = started + args.timeout

@@ -1,14 +1,17 @@
-"""The grader's REST API under /services/grader/api/v1/, one module per resource."""
+"""The grader's REST API under /services/grader/api/v1/, one module per resource, and the
+manual grading pages under /services/grader/courses/<course>/grading."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from . import assignments, gradebook, info, submissions
+from . import assignments, feedback, gradebook, grading, info, submissions
 
 default_handlers: list[Any] = [
     *info.default_handlers,
     *assignments.default_handlers,
     *submissions.default_handlers,
     *gradebook.default_handlers,
+    *feedback.default_handlers,
+    *grading.default_handlers,
 ]

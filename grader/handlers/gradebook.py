@@ -16,6 +16,8 @@ from ..policy import counted
 from ..worker import course_root
 from .base import GraderHandler, slug
 
+MAX_COMMENT = 10_000
+
 
 def gradebook_url(app: Any, course: str) -> str:
     return f"sqlite:///{course_root(app.data_dir, course) / 'gradebook.db'}"
@@ -105,11 +107,11 @@ class GradesHandler(GraderHandler):
         await self.require_teacher(course)
         url = gradebook_url(self.app, course)
 
-        def read() -> list[dict[str, Any]]:
+        def read() -> dict[str, Any]:
             try:
                 with Gradebook(url, course) as gb:
                     sub = gb.find_submission(assignment, student)
-                    return [
+                    grades = [
                         {
                             "notebook": nb.name,
                             "cell": g.name,
@@ -122,10 +124,21 @@ class GradesHandler(GraderHandler):
                         for nb in sub.notebooks
                         for g in nb.grades
                     ]
+                    comments = [
+                        {
+                            "notebook": nb.name,
+                            "cell": c.name,
+                            "auto_comment": c.auto_comment,
+                            "manual_comment": c.manual_comment,
+                        }
+                        for nb in sub.notebooks
+                        for c in nb.comments
+                    ]
+                    return {"grades": grades, "comments": comments, "score": float(sub.score)}
             except MissingEntry:
                 raise APIError(404, f"{student} has no graded submission of {assignment}") from None
 
-        self.write_json({"student": student, "grades": await self.blocking(read)})
+        self.write_json({"student": student, **await self.blocking(read)})
 
 
 class GradeHandler(GraderHandler):
@@ -182,6 +195,33 @@ class GradeHandler(GraderHandler):
         self.write_json(await self.blocking(write))
 
 
+class CommentHandler(GraderHandler):
+    async def put(
+        self, course: str, assignment: str, student: str, notebook: str, cell: str
+    ) -> None:
+        """Set the comment a student sees on an answer ({"comment": str|null})."""
+        course, assignment = slug(course, "course"), slug(assignment, "assignment")
+        await self.require_teacher(course)
+        comment = self.json_body().get("comment")
+        if comment is not None and not isinstance(comment, str):
+            raise APIError(400, "comment must be a string or null", field="comment")
+        if comment is not None and len(comment) > MAX_COMMENT:
+            raise APIError(400, f"comment is longer than {MAX_COMMENT} characters", field="comment")
+        url = gradebook_url(self.app, course)
+
+        def write() -> dict[str, Any]:
+            try:
+                with Gradebook(url, course) as gb:
+                    row = gb.find_comment(cell, notebook, assignment, student)
+                    row.manual_comment = comment or None
+                    gb.db.commit()
+                    return {"cell": cell, "manual_comment": row.manual_comment}
+            except MissingEntry:
+                raise APIError(404, f"no commented cell {cell!r} in {notebook!r}") from None
+
+        self.write_json(await self.blocking(write))
+
+
 class RegradeHandler(GraderHandler):
     async def post(self, course: str) -> None:
         """Queue the counted submissions again: {"assignment": ..., "student": ...} (optional)."""
@@ -203,4 +243,8 @@ default_handlers = [
     (r"api/v1/courses/([^/]+)/regrade", RegradeHandler),
     (r"api/v1/courses/([^/]+)/assignments/([^/]+)/grades/([^/]+)", GradesHandler),
     (r"api/v1/courses/([^/]+)/assignments/([^/]+)/grades/([^/]+)/([^/]+)/([^/]+)", GradeHandler),
+    (
+        r"api/v1/courses/([^/]+)/assignments/([^/]+)/comments/([^/]+)/([^/]+)/([^/]+)",
+        CommentHandler,
+    ),
 ]

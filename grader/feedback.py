@@ -1,0 +1,219 @@
+"""Graded notebooks kept after autograde, and nbgrader's HTML feedback made from them.
+
+After each grading the executed notebooks are kept where stock nbgrader keeps them,
+`<course>/autograded/<student>/<assignment>/<notebook>.ipynb`, with the id of the submission
+they came from. The manual grading view shows them; the feedback is rendered from them on
+request with nbgrader's GenerateFeedback steps (GetGrades, then the HTML exporter with
+nbgrader's feedback template), so manual scores and comments show as soon as they are saved.
+
+Hidden tests never reach a student: nbgrader's feedback shows every cell's source as
+executed, hidden test regions included, and a failing assert's traceback quotes the hidden
+line. Before rendering, the hidden regions are removed from the source and the outputs of a
+cell that had them are replaced by the error's name alone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import nbformat
+from nbconvert.exporters import HTMLExporter
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreprocessor
+from nbgrader.utils import is_grade
+from traitlets.config import Config
+
+from .autograde import HIDDEN_TESTS, NotebookResult
+
+log = logging.getLogger(__name__)
+
+SUBMISSION_FILE = "submission.json"
+TEMPLATE_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.S | re.I)
+HIDDEN_PLACEHOLDER = "# (hidden tests: their code is not shown)"
+# A page that runs no script and loads nothing but its own inline styles and data: images.
+FEEDBACK_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "form-action 'none'; base-uri 'none'; frame-ancestors 'self'"
+)
+
+
+class FeedbackMissing(LookupError):
+    """There are no graded notebooks for this submission (not graded yet, or superseded)."""
+
+
+def graded_dir(course_root: Path, student: str, assignment: str) -> Path:
+    # Hub user names may hold characters a path must not; quoting keeps one folder per name.
+    return course_root / "autograded" / quote(student, safe="") / quote(assignment, safe="")
+
+
+def store_graded(
+    course_root: Path,
+    assignment: str,
+    student: str,
+    submission_id: str,
+    notebooks: Iterable[NotebookResult],
+) -> Path:
+    """Keep the graded notebooks of a submission, replacing the previous grading's."""
+    final = graded_dir(course_root, student, assignment)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name}.{submission_id}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    kept = []
+    for result in notebooks:
+        if result.notebook is None:  # missing or unreadable: nothing to show but the score
+            continue
+        nbformat.write(result.notebook, tmp / f"{result.name}.ipynb")
+        kept.append(result.name)
+    (tmp / SUBMISSION_FILE).write_text(json.dumps({"id": submission_id, "notebooks": kept}))
+    # Swap folders so that a reader sees the old grading or the new one, never a mix.
+    old = final.with_name(f".{final.name}.{submission_id}.old")
+    with _swap_lock:
+        if final.exists():
+            os.replace(final, old)
+        os.replace(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+_swap_lock = threading.Lock()
+
+
+def keep_graded_hook(data_dir: Path) -> Callable[[Any, Any], None]:
+    """An `on_graded(claimed, result)` for a GradingPool that keeps the graded notebooks."""
+    from .worker import course_root
+
+    def keep(claimed: Any, result: Any) -> None:
+        try:
+            store_graded(
+                course_root(data_dir, claimed.course),
+                claimed.assignment,
+                claimed.student,
+                claimed.uid,
+                result.notebooks,
+            )
+        except Exception:  # the grade is saved already; only the feedback view is missing
+            log.exception("could not keep the graded notebooks of %s", claimed.uid)
+
+    return keep
+
+
+def graded_submission_id(course_root: Path, student: str, assignment: str) -> str | None:
+    """The id of the submission whose graded notebooks are kept, if any."""
+    try:
+        info = json.loads(
+            (graded_dir(course_root, student, assignment) / SUBMISSION_FILE).read_text()
+        )
+    except (OSError, ValueError):
+        return None
+    return info.get("id") if isinstance(info, dict) else None
+
+
+def graded_notebooks(
+    course_root: Path, student: str, assignment: str
+) -> dict[str, nbformat.NotebookNode]:
+    """The kept graded notebooks by name (empty when there are none)."""
+    folder = graded_dir(course_root, student, assignment)
+    try:
+        names = json.loads((folder / SUBMISSION_FILE).read_text()).get("notebooks", [])
+    except (OSError, ValueError):
+        return {}
+    out = {}
+    for name in names:
+        try:
+            out[name] = nbformat.read(folder / f"{name}.ipynb", as_version=4)
+        except (OSError, ValueError):
+            log.warning("graded notebook %s of %s/%s is unreadable", name, student, assignment)
+    return out
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """Remove hidden test regions and what their execution printed, keeping pass or fail."""
+
+    def preprocess_cell(self, cell: Any, resources: Any, index: int) -> tuple[Any, Any]:
+        if cell.cell_type != "code" or not HIDDEN_TESTS.search(cell.source or ""):
+            return cell, resources
+        try:
+            clear = ClearHiddenTests(enforce_metadata=False)
+            clear._remove_hidden_test_region(cell)
+        except RuntimeError:  # unbalanced markers: show nothing of the cell's code
+            cell.source = ""
+        if HIDDEN_TESTS.search(cell.source or "") or "HIDDEN TESTS" in (cell.source or "").upper():
+            cell.source = ""  # markers nbgrader's exact-case match missed
+        cell.source = (cell.source.rstrip() + "\n" if cell.source.strip() else "") + (
+            HIDDEN_PLACEHOLDER
+        )
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        cell.outputs = (
+            [
+                nbformat.v4.new_output(
+                    "error",
+                    ename=str(errors[0].get("ename", "Error")),
+                    evalue="a hidden test failed",
+                    traceback=[f"{errors[0].get('ename', 'Error')}: a hidden test failed"],
+                )
+            ]
+            if errors
+            else []
+        )
+        if is_grade(cell):
+            cell.metadata["nbgrader"].pop("checksum", None)
+        return cell, resources
+
+
+def _exporter() -> HTMLExporter:
+    """nbgrader's feedback exporter (GenerateFeedback's HTMLExporter settings)."""
+    import nbgrader
+
+    base = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
+    c = Config()
+    c.HTMLExporter.template_name = "feedback"
+    c.HTMLExporter.extra_template_basedirs = [str(base / "templates")]
+    c.HTMLExporter.extra_template_paths = [
+        str(base / "static" / "node_modules" / "bootstrap" / "dist" / "css")
+    ]
+    # Student outputs are untrusted: sanitized HTML, and no script or CDN (the CSP forbids it).
+    c.HTMLExporter.sanitize_html = True
+    return HTMLExporter(config=c)
+
+
+def render_feedback(
+    course_root: Path,
+    course: str,
+    assignment: str,
+    student: str,
+    notebook: str,
+    late_penalty: float = 0.0,
+) -> str:
+    """nbgrader-style feedback HTML of one graded notebook, with the gradebook's scores."""
+    nbs = graded_notebooks(course_root, student, assignment)
+    if notebook not in nbs:
+        raise FeedbackMissing(f"no graded notebook {notebook!r}")
+    nb = nbs[notebook]
+    resources: dict[str, Any] = {
+        "nbgrader": {
+            "db_url": f"sqlite:///{course_root / 'gradebook.db'}",
+            "assignment": assignment,
+            "notebook": notebook,
+            "student": student,
+            "course_id": course,
+        }
+    }
+    nb, resources = GetGrades()(nb, resources)
+    nb, resources = HideHiddenTests()(nb, resources)
+    if late_penalty:
+        # The grader applies its late policy itself (not in the gradebook): show it here.
+        resources["nbgrader"]["late_penalty"] = late_penalty
+        resources["nbgrader"]["score"] = max(0.0, resources["nbgrader"]["score"] - late_penalty)
+    html, _ = _exporter().from_notebook_node(nb, resources=resources)
+    # The template's own scripts (MathJax from a CDN) would be blocked by the CSP anyway;
+    # student outputs are sanitized by the exporter, so these are the only script elements.
+    return TEMPLATE_SCRIPT.sub("", html)

@@ -1,0 +1,106 @@
+// Manual grading view: save a cell's manual score and comment through the gradebook API.
+// Served from the grader's static folder (the page's CSP allows no inline script).
+(function () {
+  'use strict';
+  var body = document.body;
+  var api = body.getAttribute('data-api');
+  var xsrf = body.getAttribute('data-xsrf');
+  var student = body.getAttribute('data-student');
+  if (!api) {
+    return;
+  }
+
+  function path(kind, notebook, cell) {
+    return api + kind + '/' + [student, notebook, cell].map(encodeURIComponent).join('/');
+  }
+
+  function put(url, data) {
+    return fetch(url, {
+      method: 'PUT',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-XSRFToken': xsrf },
+      body: JSON.stringify(data)
+    }).then(function (resp) {
+      return resp.text().then(function (text) {
+        var json = null;
+        try {
+          json = text ? JSON.parse(text) : {};
+        } catch (e) {
+          json = null;
+        }
+        if (!resp.ok) {
+          var message = json && json.message ? json.message : 'the grader answered ' + resp.status;
+          throw new Error(message);
+        }
+        return json || {};
+      });
+    });
+  }
+
+  function save(form) {
+    var status = form.querySelector('.status');
+    var notebook = form.getAttribute('data-notebook');
+    var cell = form.getAttribute('data-cell');
+    var score = form.querySelector('input[name="manual_score"]');
+    var comment = form.querySelector('textarea[name="comment"]');
+    var button = form.querySelector('button');
+    var jobs = [];
+    if (score) {
+      var raw = score.value.trim();
+      var value = raw === '' ? null : Number(raw);
+      if (value !== null && (isNaN(value) || value < 0)) {
+        status.textContent = 'Error: the score must be a number of at least 0.';
+        status.className = 'status error';
+        score.focus();
+        return;
+      }
+      jobs.push(
+        put(path('grades', notebook, cell), { manual_score: value }).then(function (out) {
+          var shown = form.querySelector('[data-score]');
+          if (shown) {
+            // The notebook's score moves by as much as the cell's did.
+            var nbScore = document.querySelector('[data-nb-score="' + CSS.escape(notebook) + '"]');
+            var delta = Number(out.score) - Number(shown.textContent);
+            if (nbScore && !isNaN(delta)) {
+              nbScore.textContent = String(Math.round((Number(nbScore.textContent) + delta) * 1e6) / 1e6);
+            }
+            shown.textContent = String(out.score);
+          }
+          var needs = form.querySelector('[data-needs]');
+          if (needs) {
+            needs.remove();
+          }
+          var total = document.getElementById('total');
+          if (total && typeof out.total === 'number') {
+            total.textContent = String(out.total);
+          }
+        })
+      );
+    }
+    if (comment) {
+      jobs.push(put(path('comments', notebook, cell), { comment: comment.value }));
+    }
+    button.disabled = true;
+    status.textContent = 'Saving…';
+    status.className = 'status';
+    Promise.all(jobs)
+      .then(function () {
+        status.textContent = 'Saved.';
+        status.className = 'status ok';
+      })
+      .catch(function (err) {
+        status.textContent = 'Error: ' + err.message;
+        status.className = 'status error';
+      })
+      .then(function () {
+        button.disabled = false;
+      });
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll('form.grade'), function (form) {
+    form.addEventListener('submit', function (event) {
+      event.preventDefault();
+      save(form);
+    });
+  });
+})();
