@@ -1,0 +1,101 @@
+"""The campus extension in Notebook 7: the same prebuilt extension in the notebook page.
+
+A demo student's lesson notebook, fetched as the panel would fetch it, opens in Notebook 7's
+own page (not JupyterLab); the Submit button is in its toolbar, and submitting brings up the
+Campus panel in Notebook 7's left sidebar with the score. Screenshots go to test-output/.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from harness.hub import CampusHub
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.browser,
+    pytest.mark.parametrize("campus_hub", ["sqlite"], indirect=True),
+]
+
+COURSE, LESSON = "python-intro", "01-values"
+
+
+def start_server(hub: CampusHub, name: str, timeout: float = 180) -> None:
+    admin = hub.admin_client()
+    resp = admin.post(f"hub/api/users/{name}/server")
+    assert resp.status_code in (201, 202, 400), resp.text  # 400: already running
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        server = (admin.get(f"hub/api/users/{name}").json().get("servers") or {}).get("")
+        if server and server.get("ready"):
+            return
+        time.sleep(0.5)
+    raise TimeoutError(f"{name}'s server did not start:\n{hub.log_tail()}")
+
+
+def fetch_lesson(hub: CampusHub, name: str) -> list[str]:
+    """What the panel's Open does: the released files into <course>/<lesson>/ (contents API)."""
+    client = hub.client(name)
+    resp = client.get(
+        f"user/{name}/nbcampus/grader/api/v1/courses/{COURSE}/assignments/{LESSON}/files"
+    )
+    assert resp.status_code == 200, resp.text
+    files: dict[str, str] = resp.json()["files"]
+    for folder in (COURSE, f"{COURSE}/{LESSON}"):
+        resp = client.put(f"user/{name}/api/contents/{folder}", json={"type": "directory"})
+        assert resp.status_code in (200, 201), resp.text
+    for fname, data in files.items():
+        resp = client.put(
+            f"user/{name}/api/contents/{COURSE}/{LESSON}/{quote(fname)}",
+            json={"type": "file", "format": "base64", "content": data},
+        )
+        assert resp.status_code in (200, 201), resp.text
+    return sorted(f for f in files if f.endswith(".ipynb"))
+
+
+def test_student_submits_from_a_notebook7_page(
+    campus_hub: CampusHub, browser: Any, output_dir: Path
+) -> None:
+    hub = campus_hub
+    student = next(a for a in hub.demo_accounts if a["name"] == "bob")
+    name = student["name"]
+    start_server(hub, name)
+    notebook = fetch_lesson(hub, name)[0]
+
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(hub.url + "hub/login")
+        page.fill("#username_input", name)
+        page.fill("#password_input", student["password"])
+        page.click("#login_submit")
+        page.wait_for_url("**/lab**", timeout=90_000)
+        page.goto(f"{hub.url}user/{name}/notebooks/{COURSE}/{LESSON}/{quote(notebook)}")
+        page.wait_for_selector(".jp-NotebookPanel .jp-CodeCell", timeout=60_000)
+        # Notebook 7's own page, not JupyterLab's shell.
+        assert page.locator(".jp-LabShell").count() == 0
+        assert page.locator("#main-panel, .jp-NotebookShell").count() >= 1
+
+        submit = page.locator(".jp-NotebookPanel-toolbar .nbc-submit-button")
+        submit.first.wait_for(state="visible", timeout=30_000)
+        assert submit.first.inner_text().strip() == "Submit"
+        page.screenshot(path=str(output_dir / "notebook7-lesson.png"))
+
+        # Submitting opens the Campus panel in the left sidebar, where the score appears.
+        submit.first.click()
+        panel = page.locator('.nbc-panel[data-loaded="true"]')
+        panel.wait_for(state="visible", timeout=60_000)
+        row = panel.locator(f'.nbc-lesson[data-lesson="{LESSON}"]')
+        score = row.locator(".nbc-result-score")
+        score.wait_for(timeout=120_000)
+        got, _, out_of = score.locator("strong").inner_text().partition(" / ")
+        # The unsolved release loses points: a real grading, not a placeholder.
+        assert float(got) < float(out_of), (got, out_of)
+        assert row.locator(".nbc-tests .nbc-fail").count() >= 1
+        page.screenshot(path=str(output_dir / "notebook7-submitted.png"))
+    finally:
+        context.close()
