@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -110,15 +111,19 @@ class Outbox:
         return ids
 
     def due(self, limit: int = 50, now: datetime | None = None) -> list[int]:
-        now = now or datetime.now(UTC)
+        """Items whose time has come, longest waiting first (however many are backing off)."""
         with self.factory() as session:
-            rows = session.scalars(
-                select(orm.OutboxItem)
-                .where(orm.OutboxItem.status == "pending")
-                .order_by(orm.OutboxItem.id)
-                .limit(limit * 4)
+            return list(
+                session.scalars(
+                    select(orm.OutboxItem.id)
+                    .where(
+                        orm.OutboxItem.status == "pending",
+                        orm.OutboxItem.next_attempt_at <= (now or datetime.now(UTC)),
+                    )
+                    .order_by(orm.OutboxItem.next_attempt_at, orm.OutboxItem.id)
+                    .limit(limit)
+                )
             )
-            return [r.id for r in rows if _aware(r.next_attempt_at) <= now][:limit]
 
     def items(self) -> list[dict[str, Any]]:
         with self.factory() as session:
@@ -280,6 +285,21 @@ class PassbackSender:
         )
         return token
 
+    def authorized(
+        self,
+        platform: orm.Platform,
+        scopes: list[str],
+        request: Callable[[dict[str, str]], requests.Response],
+    ) -> requests.Response:
+        """`request(headers)` with the platform's access token. A cached token the platform
+        no longer takes (it restarted or revoked it) is dropped and a new one asked for once,
+        rather than failing every send until the old one would have expired."""
+        resp = request({"Authorization": f"Bearer {self.access_token(platform, scopes)}"})
+        if resp.status_code == 401:
+            self._tokens.pop((platform.id, " ".join(sorted(scopes))), None)
+            resp = request({"Authorization": f"Bearer {self.access_token(platform, scopes)}"})
+        return resp
+
     def platform_of(self, context: orm.Context) -> orm.Platform:
         with self.factory() as session:
             platform = session.get(orm.Platform, int(context.source.split(":", 1)[1]))
@@ -296,10 +316,9 @@ class PassbackSender:
         member: orm.Member,
     ) -> None:
         platform = self.platform_of(context)
-        token = self.access_token(platform, [SCOPE_LINEITEM, SCOPE_SCORE])
-        headers = {"Authorization": f"Bearer {token}"}
+        scopes = [SCOPE_LINEITEM, SCOPE_SCORE]
         lineitem = link.lineitem_url or self._find_or_create_lineitem(
-            headers, link, context, item.max_score
+            platform, link, context, item.max_score
         )
         base, _, query = lineitem.partition("?")
         score = {
@@ -310,48 +329,68 @@ class PassbackSender:
             "gradingProgress": "FullyGraded",
             "timestamp": datetime.now(UTC).isoformat(),
         }
-        resp = requests.post(
-            base.rstrip("/") + "/scores" + ("?" + query if query else ""),
-            json=score,
-            headers={**headers, "Content-Type": "application/vnd.ims.lis.v1.score+json"},
-            timeout=TIMEOUT,
+        resp = self.authorized(
+            platform,
+            scopes,
+            lambda auth: requests.post(
+                base.rstrip("/") + "/scores" + ("?" + query if query else ""),
+                json=score,
+                headers={**auth, "Content-Type": "application/vnd.ims.lis.v1.score+json"},
+                timeout=TIMEOUT,
+            ),
         )
         if resp.status_code not in (200, 201, 204):
             raise PassbackError(f"score post answered {resp.status_code}: {resp.text[:300]}")
 
     def _find_or_create_lineitem(
         self,
-        headers: dict[str, str],
+        platform: orm.Platform,
         link: orm.ResourceLink,
         context: orm.Context,
         max_score: float,
     ) -> str:
         if not context.lineitems_url:
             raise PassbackError("the LMS gave no line items service for this course")
+        scopes = [SCOPE_LINEITEM, SCOPE_SCORE]
         resource_id = "/".join((link.course, link.lesson, link.exercise))
-        resp = requests.get(
-            context.lineitems_url,
-            params={"resource_link_id": link.link_id, "resource_id": resource_id},
-            headers={**headers, "Accept": "application/vnd.ims.lis.v2.lineitemcontainer+json"},
-            timeout=TIMEOUT,
+        resp = self.authorized(
+            platform,
+            scopes,
+            lambda auth: requests.get(
+                context.lineitems_url,
+                params={"resource_link_id": link.link_id, "resource_id": resource_id},
+                headers={**auth, "Accept": "application/vnd.ims.lis.v2.lineitemcontainer+json"},
+                timeout=TIMEOUT,
+            ),
         )
         if resp.status_code != 200:
             raise PassbackError(f"line items answered {resp.status_code}: {resp.text[:300]}")
-        found = [i for i in resp.json() if i.get("resourceId") in (resource_id, None)]
+        # Only a line item bound to this link is ours: an LMS may ignore the filters and list
+        # every column of its gradebook, and scores must not land in someone else's.
+        found = [
+            i
+            for i in resp.json()
+            if i.get("resourceLinkId") == link.link_id
+            and i.get("resourceId") in (resource_id, None)
+        ]
         if found:
             url = str(found[0]["id"])
         else:
-            resp = requests.post(
-                context.lineitems_url,
-                json={
-                    "scoreMaximum": max_score,
-                    "label": link.title or resource_id,
-                    "resourceId": resource_id,
-                    "resourceLinkId": link.link_id,
-                    "tag": "nbcampus",
-                },
-                headers={**headers, "Content-Type": "application/vnd.ims.lis.v2.lineitem+json"},
-                timeout=TIMEOUT,
+            resp = self.authorized(
+                platform,
+                scopes,
+                lambda auth: requests.post(
+                    context.lineitems_url,
+                    json={
+                        "scoreMaximum": max_score,
+                        "label": link.title or resource_id,
+                        "resourceId": resource_id,
+                        "resourceLinkId": link.link_id,
+                        "tag": "nbcampus",
+                    },
+                    headers={**auth, "Content-Type": "application/vnd.ims.lis.v2.lineitem+json"},
+                    timeout=TIMEOUT,
+                ),
             )
             if resp.status_code not in (200, 201):
                 raise PassbackError(f"line item creation answered {resp.status_code}")

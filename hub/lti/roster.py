@@ -47,14 +47,15 @@ class RosterSync:
         if not context.source.startswith("lti13:") or not context.memberships_url:
             raise PassbackError("the LMS gave no roster service (NRPS) for this course")
         platform = self.sender.platform_of(context)
-        token = self.sender.access_token(platform, [SCOPE_NRPS])
         members: list[dict] = []
         url: str | None = context.memberships_url
         while url:  # NRPS pages with Link: <...>; rel="next"
-            resp = requests.get(
-                url,
-                headers={"Authorization": f"Bearer {token}", "Accept": MEMBERSHIP_TYPE},
-                timeout=TIMEOUT,
+            resp = self.sender.authorized(
+                platform,
+                [SCOPE_NRPS],
+                lambda auth, page=url: requests.get(
+                    page, headers={**auth, "Accept": MEMBERSHIP_TYPE}, timeout=TIMEOUT
+                ),
             )
             if resp.status_code != 200:
                 raise PassbackError(f"roster service answered {resp.status_code}")

@@ -51,6 +51,8 @@ class TestPlatform:
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.issuer = issuer or self.url
         self.tool_jwks_url = ""  # set by the test: where the tool publishes its keys
+        self.tool_jwks: dict[str, Any] | None = None  # or the tool's keys, served at /tool-jwks
+        self.filter_line_items = True  # False: list every line item, as some LMSs do
         # AGS / NRPS state, keyed by context id
         self.line_items: dict[str, list[dict[str, Any]]] = {}
         self.scores: list[dict[str, Any]] = []
@@ -231,15 +233,17 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         if path == "/jwks":
             return self._send(200, self.platform.jwks())
+        if path == "/tool-jwks" and self.platform.tool_jwks:
+            return self._send(200, self.platform.tool_jwks)
         parts = path.strip("/").split("/")
         if self._scopes() is None:
             return self._send(401, {"error": "invalid_token"})
         if parts[0] == "ags" and parts[2] == "lineitems" and len(parts) == 3:
             query = parse_qs(urlsplit(self.path).query)
             items = self.platform.line_items.get(parts[1], [])
-            if "resource_link_id" in query:
+            if "resource_link_id" in query and self.platform.filter_line_items:
                 items = [i for i in items if i.get("resourceLinkId") in query["resource_link_id"]]
-            if "tag" in query:
+            if "tag" in query and self.platform.filter_line_items:
                 items = [i for i in items if i.get("tag") in query["tag"]]
             return self._send(200, items, "application/vnd.ims.lis.v2.lineitemcontainer+json")
         if parts[0] == "nrps" and parts[2] == "memberships":

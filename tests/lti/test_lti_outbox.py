@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from lti_platform import TestPlatform
+from sqlalchemy import select
 
 from nbcampus.db import make_engine, session_factory
 from nbcampus.hub.lti import orm
@@ -117,3 +118,98 @@ def test_failures_back_off_stay_visible_and_retry_now_sends(
     assert send.send(item_id)
     assert platform.outcomes == [{"sourcedid": "src-ada", "score": "0.7500"}]
     assert outbox.items()[0]["status"] == "sent"
+
+
+def test_items_due_are_found_behind_many_backing_off(store: LtiStore) -> None:
+    """An LMS down for a whole course leaves hundreds of items waiting; one due is still
+    found (not only among the oldest few hundred)."""
+    later = datetime.now(UTC) + timedelta(hours=1)
+    with store.factory() as session, session.begin():
+        link = session.scalars(select(orm.ResourceLink)).one()
+        for i in range(300):
+            session.add(
+                orm.OutboxItem(
+                    link_pk=link.id,
+                    username=f"u{i}",
+                    submission_id=f"s{i}",
+                    score=1.0,
+                    max_score=1.0,
+                    graded_at="",
+                    next_attempt_at=later,
+                )
+            )
+    (due,) = Outbox(store.factory).enqueue(GRADED)
+    assert Outbox(store.factory).due() == [due]
+
+
+# --- LTI 1.3 AGS --------------------------------------------------------------------------------
+@pytest.fixture
+def ags(db_url: str, platform: TestPlatform, tmp_path: Path) -> tuple[LtiStore, PassbackSender]:
+    """An LTI 1.3 course with AGS, one student who launched a link to the `values` exercise,
+    and a sender whose client assertions the platform checks against the tool's keys."""
+    store = LtiStore.open(db_url)
+    reg = store.add_platform(
+        platform.issuer,
+        platform.client_id,
+        platform.jwks_url,
+        platform.auth_url,
+        platform.token_url,
+        [platform.deployment_id],
+    )
+    key = ToolKey.load_or_create(tmp_path / "keys")
+    platform.tool_jwks, platform.tool_jwks_url = key.jwks(), platform.url + "/tool-jwks"
+    links = CourseLinkAdapter(store.factory)
+    context = links.context(
+        f"lti13:{reg.id}",
+        "course-a",
+        "A",
+        "",
+        creator="t",
+        lineitems_url=f"{platform.url}/ags/course-a/lineitems",
+    )
+    links.join(context, "ada", "sub-ada", "student")
+    custom = {"nbcampus_" + k: GRADED[k] for k in ("course", "lesson", "exercise")}
+    links.resource_link(context, "link-a", "Values", custom=custom)
+    return store, PassbackSender(store.factory, key)
+
+
+def test_scores_land_only_in_the_links_own_line_item(
+    ags: tuple[LtiStore, PassbackSender], platform: TestPlatform
+) -> None:
+    store, send = ags
+    # an LMS that ignores the line item filters lists its whole gradebook: its own column
+    # without a resource, and another link to the same exercise
+    platform.filter_line_items = False
+    platform.line_items["course-a"] = [
+        {"id": f"{platform.url}/ags/course-a/lineitems/participation", "label": "Participation"},
+        {
+            "id": f"{platform.url}/ags/course-a/lineitems/other-link",
+            "resourceLinkId": "other-link",
+            "resourceId": "python-intro/01-values/values",
+        },
+    ]
+    (item_id,) = Outbox(store.factory).enqueue(GRADED)
+    assert send.send(item_id)
+    created = platform.line_items["course-a"][2]
+    assert created["resourceLinkId"] == "link-a" and created["scoreMaximum"] == 4.0
+    (score,) = platform.scores
+    assert created["id"].endswith(score["lineitem"])
+    assert (score["userId"], score["scoreGiven"], score["scoreMaximum"]) == ("sub-ada", 3.0, 4.0)
+    # the next grade goes to the same line item, found without asking again
+    (item_id,) = Outbox(store.factory).enqueue({**GRADED, "submission_id": "sub-2"})
+    assert send.send(item_id)
+    assert len(platform.line_items["course-a"]) == 3
+    assert [s["lineitem"] for s in platform.scores] == [score["lineitem"]] * 2
+
+
+def test_a_token_the_platform_dropped_is_replaced(
+    ags: tuple[LtiStore, PassbackSender], platform: TestPlatform
+) -> None:
+    store, send = ags
+    (item_id,) = Outbox(store.factory).enqueue(GRADED)
+    assert send.send(item_id)
+    assert len(platform.token_requests) == 1
+    platform.tokens.clear()  # the LMS restarted: the cached token means nothing to it now
+    (item_id,) = Outbox(store.factory).enqueue({**GRADED, "submission_id": "sub-2"})
+    assert send.send(item_id)
+    assert len(platform.token_requests) == 2 and len(platform.scores) == 2
