@@ -187,7 +187,9 @@ class HTTPList(HTTPExchange, ExchangeList):
 
 class HTTPFetchFeedback(HTTPExchange, ExchangeFetchFeedback):
     def copy_files(self) -> None:
-        """Write each graded submission's results as feedback/<timestamp>/results.json."""
+        """Write each graded submission's results as feedback/<timestamp>/results.json and,
+        where the grader keeps it (the latest graded submission), nbgrader's feedback as
+        feedback/<timestamp>/<notebook>.html."""
         subs = self.api(
             "GET", f"courses/{self.course()}/assignments/{self.assignment()}/submissions"
         )["submissions"]
@@ -198,7 +200,26 @@ class HTTPFetchFeedback(HTTPExchange, ExchangeFetchFeedback):
             folder = dest / sub["submitted_at"].replace(":", "-")
             folder.mkdir(parents=True, exist_ok=True)
             (folder / "results.json").write_text(json.dumps(sub, indent=2))
+            for page in self.feedback_pages(sub["id"]):
+                name = Path(str(page.get("name", ""))).name
+                if name and isinstance(page.get("html"), str):
+                    (folder / f"{name}.html").write_text(page["html"], encoding="utf-8")
         self.log.info("Feedback for %d submissions in %s", len(subs), dest)
+
+    def feedback_pages(self, uid: str) -> list[dict[str, Any]]:
+        """The HTML feedback of one submission; none for superseded or older gradings."""
+        resp = requests.get(
+            self.grader_url + f"api/v1/submissions/{quote(uid, safe='')}/feedback",
+            params={"format": "json"},
+            headers={"Authorization": f"token {self.api_token}"},
+            timeout=60,
+        )
+        if resp.status_code in (404, 409):
+            return []
+        if resp.status_code >= 400:
+            self.log.warning("no HTML feedback for %s: %s", uid, resp.status_code)
+            return []
+        return list(resp.json().get("notebooks") or [])
 
 
 def configure(c: Any) -> Any:

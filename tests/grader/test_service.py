@@ -168,6 +168,9 @@ def test_nbgrader_student_commands_over_http(campus_hub: CampusHub, tmp_path: Pa
     feedback = run("fetch_feedback", "01-values")
     assert feedback.returncode == 0, feedback.stderr
     assert list((home / "01-values" / "feedback").rglob("results.json"))
+    # nbgrader's HTML feedback of the latest graded submission, beside its results
+    html = list((home / "01-values" / "feedback").rglob("values.html"))
+    assert len(html) == 1 and "Test cell" in html[0].read_text()
 
 
 def test_late_penalty_set_by_the_teacher(campus_hub: CampusHub) -> None:
