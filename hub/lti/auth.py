@@ -328,10 +328,11 @@ class LtiCampusAuthenticator(CampusAuthenticator):
         self.start_passback_loop()
         return super().get_handlers(app) + default_handlers()
 
-    def start_passback_loop(self) -> None:
-        """Retry grades that could not reach their LMS, from the Hub's event loop."""
+    def start_passback_loop(self) -> Any:
+        """Retry grades that could not reach their LMS, from the Hub's event loop; returns the
+        tornado PeriodicCallback (None when switched off)."""
         if self.passback_interval <= 0:
-            return
+            return None
         from tornado.ioloop import PeriodicCallback
 
         sender = self.sender
@@ -342,4 +343,6 @@ class LtiCampusAuthenticator(CampusAuthenticator):
             except Exception:  # a broken LMS must never stop the loop
                 self.log.exception("LTI passback retry loop failed")
 
-        PeriodicCallback(tick, self.passback_interval * 1000).start()
+        loop = PeriodicCallback(tick, self.passback_interval * 1000)
+        loop.start()
+        return loop

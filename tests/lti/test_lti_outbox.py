@@ -4,12 +4,14 @@ outcome service (it stands in for the LMS, whose network cannot exist here)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from lti_flows import run_async
 from lti_platform import TestPlatform
 from sqlalchemy import select
 
@@ -213,3 +215,39 @@ def test_a_token_the_platform_dropped_is_replaced(
     (item_id,) = Outbox(store.factory).enqueue({**GRADED, "submission_id": "sub-2"})
     assert send.send(item_id)
     assert len(platform.token_requests) == 2 and len(platform.scores) == 2
+
+
+def test_the_hubs_retry_loop_sends_once_the_back_off_passed(
+    store: LtiStore, platform: TestPlatform, db_url: str, tmp_path: Path
+) -> None:
+    """The authenticator's loop (as the Hub runs it, here on this test's event loop) picks
+    up an item whose back-off is over, without anyone asking."""
+    from nbcampus.hub.lti.auth import LtiCampusAuthenticator
+
+    outbox = Outbox(store.factory)
+    (item_id,) = outbox.enqueue(GRADED)
+    secret, platform.consumer_secret = platform.consumer_secret, "rotated"
+    assert not sender(db_url, tmp_path).send(item_id)  # the LMS refused: backing off
+    platform.consumer_secret = secret
+    auth = LtiCampusAuthenticator(
+        lti_db_url=db_url, key_dir=str(tmp_path / "keys"), passback_interval=0.1
+    )
+
+    async def run_loop() -> list[dict[str, str]]:
+        loop = auth.start_passback_loop()
+        try:
+            await asyncio.sleep(0.5)
+            assert platform.outcomes == []  # not due yet: the loop leaves it alone
+            with store.factory() as session, session.begin():
+                session.get(orm.OutboxItem, item_id).next_attempt_at = datetime.now(UTC)
+            for _ in range(100):
+                if platform.outcomes:
+                    break
+                await asyncio.sleep(0.1)
+            return list(platform.outcomes)
+        finally:
+            loop.stop()
+
+    assert run_async(run_loop()) == [{"sourcedid": "src-ada", "score": "0.7500"}]
+    (item,) = outbox.items()
+    assert item["status"] == "sent" and item["attempts"] == 2
