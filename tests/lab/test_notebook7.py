@@ -2,7 +2,8 @@
 
 A demo student's lesson notebook, fetched as the panel would fetch it, opens in Notebook 7's
 own page (not JupyterLab); the Submit button is in its toolbar, and submitting brings up the
-Campus panel in Notebook 7's left sidebar with the score. Screenshots go to test-output/.
+Campus panel in Notebook 7's left sidebar with the score; its Credits tab shows each class's
+remaining meeting credits as the campus counts them. Screenshots go to test-output/.
 """
 
 from __future__ import annotations
@@ -97,5 +98,25 @@ def test_student_submits_from_a_notebook7_page(
         assert float(got) < float(out_of), (got, out_of)
         assert row.locator(".nbc-tests .nbc-fail").count() >= 1
         page.screenshot(path=str(output_dir / "notebook7-submitted.png"))
+
+        # Credits: each class's remaining meeting credits, as the campus counts them.
+        campus = hub.client(name)
+        expected = {}
+        for course in campus.get("services/campus/api/v1/me/courses").json()["courses"]:
+            for klass in course["classes"]:
+                resp = campus.get(
+                    f"services/campus/api/v1/enrollments/{klass['enrollment_id']}/credits"
+                )
+                assert resp.status_code == 200, resp.text
+                expected[klass["name"]] = str(resp.json()["credits_remaining"])
+        page.click("#nbc-tab-credits")
+        cards = panel.locator(".nbc-credit")
+        cards.first.wait_for(timeout=30_000)
+        shown = {
+            card.locator("h3").inner_text(): card.locator(".nbc-big").first.inner_text()
+            for card in cards.all()
+        }
+        assert shown == expected and len(expected) >= 2, (shown, expected)
+        page.screenshot(path=str(output_dir / "notebook7-credits.png"))
     finally:
         context.close()
