@@ -183,6 +183,15 @@ def test_instructor_takes_attendance_and_unlocks(
     card.locator(".nbc-announce").click()
     teach.locator(".nbc-ok", has_text="Announcement sent").wait_for(timeout=20_000)
     page.screenshot(path=str(output_dir / "lab-campus-instructor.png"))
+    # The course's manual grading view opens at the grader, in a new tab.
+    grading = teach.locator("a.nbc-grading-link")
+    assert grading.get_attribute("target") == "_blank"
+    assert grading.get_attribute("href").endswith("/services/grader/courses/python-intro/grading")
+    with page.context.expect_page(timeout=20_000) as opened:
+        grading.click()
+    view = opened.value
+    view.get_by_role("link", name="01-values").wait_for(timeout=30_000)
+    view.close()
     # The attendance report downloads through the server part with its file name.
     with page.expect_download(timeout=20_000) as download:
         teach.locator("a", has_text="Attendance report (CSV)").click()
@@ -295,6 +304,13 @@ def test_student_opens_a_lesson_runs_a_cell_submits_and_sees_the_score(
     lesson.locator(".nbc-xp-earned").wait_for(timeout=30_000)
     assert re.fullmatch(r"\+\d+ XP", lesson.locator(".nbc-xp-earned").inner_text().strip())
     page.screenshot(path=str(output_dir / "lab-campus-result.png"))
+    # nbgrader's feedback on the graded notebook opens in a new tab from the result.
+    with page.context.expect_page(timeout=20_000) as opened:
+        lesson.locator("a.nbc-feedback-link").click()
+    feedback = opened.value
+    feedback.get_by_text("Score: 3.0 / 3.0").first.wait_for(timeout=30_000)
+    feedback.screenshot(path=str(output_dir / "lab-campus-feedback.png"))
+    feedback.close()
 
 
 @pytest.mark.browser

@@ -32,3 +32,27 @@ export const grader = {
     `courses/${q(course)}/assignments/${q(lesson)}/submissions`,
   submission: (id: string) => `submissions/${q(id)}`
 };
+
+/** The grader's own pages (relative to the service's root), opened in a browser tab. */
+export const graderPages = {
+  grading: (course: string) => `courses/${q(course)}/grading`,
+  feedback: (id: string) => `api/v1/submissions/${q(id)}/feedback`
+};
+
+/**
+ * A page of a Hub service from the Lab page's `hubPrefix` (`<base>/hub/`) and `hubHost`:
+ * `<hubHost><base>/services/<service>/<path>`. Null when the Lab runs without a Hub.
+ */
+export function hubServiceUrl(
+  hubPrefix: string,
+  hubHost: string,
+  service: string,
+  path: string
+): string | null {
+  if (!hubPrefix) {
+    return null;
+  }
+  const prefix = hubPrefix.endsWith('/') ? hubPrefix : hubPrefix + '/';
+  const base = prefix.replace(/hub\/$/, '');
+  return `${hubHost.replace(/\/+$/, '')}${base}services/${q(service)}/${path.replace(/^\/+/, '')}`;
+}

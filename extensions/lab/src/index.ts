@@ -199,6 +199,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
       serviceUrl(service: 'campus' | 'grader', path: string) {
         return client.url(service, path);
+      },
+
+      graderPageUrl(path: string) {
+        // At the Hub itself: the grader logs the browser in through the Hub (OAuth).
+        return ep.hubServiceUrl(
+          PageConfig.getOption('hubPrefix'),
+          PageConfig.getOption('hubHost'),
+          'grader',
+          path
+        );
       }
     };
 

@@ -5,6 +5,7 @@
 import { ReactWidget } from '@jupyterlab/ui-components';
 import React, { useEffect, useState } from 'react';
 
+import { graderPages } from './endpoints';
 import { renderMarkdown } from './markdown';
 import {
   courseProgress,
@@ -24,6 +25,9 @@ export interface IPanelActions {
   openLeaderboard(): void;
   /** A service API URL through the server part (for downloads such as CSV reports). */
   serviceUrl(service: 'campus' | 'grader', path: string): string;
+  /** A grader page at the Hub for a new browser tab (manual grading, feedback); null when
+   * the Lab runs without a Hub. */
+  graderPageUrl(path: string): string | null;
 }
 
 type Tab = 'lessons' | 'messages' | 'credits' | 'teach';
@@ -153,8 +157,12 @@ const STATE_ICONS: Record<string, React.ReactNode> = {
   graded: '✔'
 };
 
-function ResultView(props: { store: CampusStore; result: IResult }): JSX.Element {
-  const { store, result } = props;
+function ResultView(props: {
+  store: CampusStore;
+  actions: IPanelActions;
+  result: IResult;
+}): JSX.Element {
+  const { store, actions, result } = props;
   const trans = store.trans;
   if (result.status === 'failed') {
     return (
@@ -171,6 +179,9 @@ function ResultView(props: { store: CampusStore; result: IResult }): JSX.Element
       </div>
     );
   }
+  const feedbackUrl = result.submission_id
+    ? actions.graderPageUrl(graderPages.feedback(result.submission_id))
+    : null;
   return (
     <div className="nbc-result" role="status" aria-label={trans.__('Result of %1', result.lesson)}>
       <div className="nbc-result-score">
@@ -195,6 +206,17 @@ function ResultView(props: { store: CampusStore; result: IResult }): JSX.Element
           className="nbc-markdown nbc-feedback"
           dangerouslySetInnerHTML={{ __html: renderMarkdown(result.feedback) }}
         />
+      )}
+      {feedbackUrl && (
+        <a
+          className="nbc-feedback-link"
+          href={feedbackUrl}
+          target="_blank"
+          rel="noopener noreferrer"
+          aria-label={trans.__('Feedback on %1 (opens in a new tab)', result.lesson)}
+        >
+          {trans.__('Feedback')}
+        </a>
       )}
     </div>
   );
@@ -251,7 +273,7 @@ function LessonRow(props: {
       ) : (
         <div className="nbc-lock-reason">{lockReason(lesson, trans)}</div>
       )}
-      {result && <ResultView store={store} result={result} />}
+      {result && <ResultView store={store} actions={actions} result={result} />}
     </li>
   );
 }

@@ -151,6 +151,9 @@ export function TeachTab(props: { store: CampusStore; actions: IPanelActions }):
   }, [classId]);
 
   const current = classes?.find(c => c.id === classId);
+  const gradingUrl = current?.course
+    ? actions.graderPageUrl(ep.graderPages.grading(current.course))
+    : null;
   const previous = meetings.find(m => m.meeting === meeting);
   const previousMap = Object.fromEntries((previous?.records ?? []).map(r => [r.user, r.status]));
 
@@ -276,6 +279,17 @@ export function TeachTab(props: { store: CampusStore; actions: IPanelActions }):
                 : trans.__('Unlock the next lesson')}
             </button>
             <div className="nbc-links">
+              {gradingUrl && (
+                <a
+                  className="nbc-grading-link"
+                  href={gradingUrl}
+                  target="_blank"
+                  rel="noopener noreferrer"
+                  aria-label={trans.__('Open manual grading of %1 (opens in a new tab)', current.course)}
+                >
+                  {trans.__('Open manual grading')}
+                </a>
+              )}
               <a href={actions.serviceUrl('grader', `courses/${encodeURIComponent(current.course)}/gradebook.csv`)} target="_blank" rel="noopener noreferrer">
                 {trans.__('Gradebook (CSV)')}
               </a>
