@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -335,6 +336,44 @@ KERNEL_PRELOAD = (
 )
 
 
+def _hold_owner_lock(root: Path) -> int:
+    """Lock `root/.owner` for as long as this process runs: the mark of a live runner."""
+    import fcntl
+
+    # Locked before it gets its name: nobody can find it unlocked in between.
+    fd = os.open(root / ".owner.new", os.O_CREAT | os.O_RDWR, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.rename(root / ".owner.new", root / ".owner")
+    return fd
+
+
+def _remove_abandoned_roots(base: Path, grace: float = 12 * 3600.0) -> None:
+    """Remove the scratch folders of runners that died without cleaning up (kill -9, a
+    crash): nobody holds their owner lock any more."""
+    import fcntl
+
+    for root in base.glob("nbcg-*"):
+        owner = root / ".owner"
+        try:
+            if not owner.exists():
+                # Runners of older versions had no owner file (a brand-new one may not have it
+                # yet): theirs go only when clearly abandoned.
+                if time.time() - root.stat().st_mtime > grace:
+                    shutil.rmtree(root, ignore_errors=True)
+                continue
+            fd = os.open(owner, os.O_RDWR)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # a live runner holds it
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+        finally:
+            os.close(fd)
+
+
 class BubblewrapRunner(SandboxRunner):
     """Local sandboxes: one pre-started bubblewrap fork server per slot."""
 
@@ -352,12 +391,13 @@ class BubblewrapRunner(SandboxRunner):
         self.base_uid = base_uid
         self.preload = preload or list(KERNEL_PRELOAD)
         self.extra_ro_paths = extra_ro_paths or []
-        self.python = python
+        self.python = os.path.normpath(python)  # "venv/../bin" would not exist inside
         self.root: Path | None = None
         self._free: queue.Queue[Slot] = queue.Queue()
         self._slots: list[Slot] = []
         self._lock = threading.Lock()
         self._uid_locks: list[int] = []
+        self._owner_fd: int | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -367,8 +407,10 @@ class BubblewrapRunner(SandboxRunner):
         # Not under /tmp: the sandbox's own /tmp is a separate mount of the slot's scratch.
         bases = ("/run", "/var/tmp")  # noqa: S108
         base = next((d for d in bases if os.access(d, os.W_OK)), None)
+        _remove_abandoned_roots(Path(base or tempfile.gettempdir()))
         self.root = Path(tempfile.mkdtemp(prefix="nbcg-", dir=base))
         os.chmod(self.root, 0o711)  # noqa: S103 - traverse only
+        self._owner_fd = _hold_owner_lock(self.root)
         for i in range(self.nslots):
             slot = Slot(i, self.root, self._claim_uid())
             slot.dir.mkdir()
@@ -407,6 +449,9 @@ class BubblewrapRunner(SandboxRunner):
         self._uid_locks.clear()
         if self.root:
             shutil.rmtree(self.root, ignore_errors=True)
+        if self._owner_fd is not None:
+            os.close(self._owner_fd)
+            self._owner_fd = None
 
     def _ro_paths(self) -> list[str]:
         paths = [
