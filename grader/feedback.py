@@ -14,6 +14,7 @@ cell that had them are replaced by the error's name alone.
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import os
@@ -136,37 +137,97 @@ def graded_notebooks(
 
 
 class HideHiddenTests(NbGraderPreprocessor):
-    """Remove hidden test regions and what their execution printed, keeping pass or fail."""
+    """Remove hidden test regions and what their execution printed, keeping pass or fail.
 
-    def preprocess_cell(self, cell: Any, resources: Any, index: int) -> tuple[Any, Any]:
-        if cell.cell_type != "code" or not HIDDEN_TESTS.search(cell.source or ""):
-            return cell, resources
-        try:
-            clear = ClearHiddenTests(enforce_metadata=False)
-            clear._remove_hidden_test_region(cell)
-        except RuntimeError:  # unbalanced markers: show nothing of the cell's code
-            cell.source = ""
-        if HIDDEN_TESTS.search(cell.source or "") or "HIDDEN TESTS" in (cell.source or "").upper():
-            cell.source = ""  # markers nbgrader's exact-case match missed
-        cell.source = (cell.source.rstrip() + "\n" if cell.source.strip() else "") + (
-            HIDDEN_PLACEHOLDER
-        )
-        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-        cell.outputs = (
-            [
-                nbformat.v4.new_output(
-                    "error",
-                    ename=str(errors[0].get("ename", "Error")),
-                    evalue="a hidden test failed",
-                    traceback=[f"{errors[0].get('ename', 'Error')}: a hidden test failed"],
+    Code that runs after a hidden test can quote it (IPython's `In`, a traceback, the
+    caller's frame): any output in the notebook that contains a line of a hidden test is
+    replaced by a note as well.
+    """
+
+    def preprocess(self, nb: Any, resources: Any) -> tuple[Any, Any]:
+        secrets: set[str] = set()
+        for cell in nb.cells:
+            if cell.cell_type == "code" and HIDDEN_TESTS.search(cell.source or ""):
+                before = cell.source or ""
+                _clear_hidden(cell)
+                kept = set(cell.source.splitlines())
+                secrets.update(
+                    line.strip()
+                    for line in before.splitlines()
+                    if line not in kept
+                    and len(line.strip()) >= MIN_SECRET
+                    and "HIDDEN TESTS" not in line.upper()
                 )
-            ]
-            if errors
-            else []
-        )
-        if is_grade(cell):
-            cell.metadata["nbgrader"].pop("checksum", None)
-        return cell, resources
+        for cell in nb.cells:
+            if cell.cell_type == "code" and secrets:
+                cell.outputs = [
+                    nbformat.v4.new_output("stream", name="stdout", text=QUOTED_NOTE)
+                    if _quotes(out, secrets)
+                    else out
+                    for out in cell.get("outputs", [])
+                ]
+        return nb, resources
+
+
+MIN_SECRET = 6  # shorter lines (`)`, `pass`) say nothing and would hide innocent outputs
+QUOTED_NOTE = "[output not shown: it quotes a hidden test]\n"
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def _clear_hidden(cell: Any) -> None:
+    """The cell without its hidden regions, and its outputs reduced to pass or fail."""
+    try:
+        ClearHiddenTests(enforce_metadata=False)._remove_hidden_test_region(cell)
+    except RuntimeError:  # unbalanced markers: show nothing of the cell's code
+        cell.source = ""
+    if "HIDDEN TESTS" in (cell.source or "").upper():
+        cell.source = ""  # markers nbgrader's exact-case match missed
+    cell.source = (cell.source.rstrip() + "\n" if cell.source.strip() else "") + (
+        HIDDEN_PLACEHOLDER
+    )
+    errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    ename = str(errors[0].get("ename", "Error")) if errors else ""
+    cell.outputs = (
+        [
+            nbformat.v4.new_output(
+                "error",
+                ename=ename,
+                evalue="a hidden test failed",
+                traceback=[f"{ename}: a hidden test failed"],
+            )
+        ]
+        if errors
+        else []
+    )
+    if is_grade(cell):
+        cell.metadata["nbgrader"].pop("checksum", None)
+
+
+def _quotes(output: Any, secrets: set[str]) -> bool:
+    """Does an output contain a hidden line, as printed, repr'd, JSON- or HTML-escaped?"""
+    text = ANSI.sub("", " ".join(_strings(output)))  # tracebacks colour the quoted code
+    flat = re.sub(r"\s+", " ", text)
+    for line in secrets:
+        variants = {
+            line,
+            json.dumps(line)[1:-1],
+            line.replace("'", "\\'"),
+            html.escape(line),
+            html.escape(line, quote=False),
+        }
+        if any(v in text or re.sub(r"\s+", " ", v) in flat for v in variants):
+            return True
+    return False
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
 
 
 def _exporter() -> HTMLExporter:
