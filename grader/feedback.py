@@ -107,15 +107,20 @@ def keep_graded_hook(data_dir: Path) -> Callable[[Any, Any], None]:
     return keep
 
 
-def graded_submission_id(course_root: Path, student: str, assignment: str) -> str | None:
-    """The id of the submission whose graded notebooks are kept, if any."""
+def kept_grading(course_root: Path, student: str, assignment: str) -> dict[str, Any]:
+    """`{"id": submission id, "notebooks": [names]}` of the kept grading, or {} if none."""
     try:
         info = json.loads(
             (graded_dir(course_root, student, assignment) / SUBMISSION_FILE).read_text()
         )
     except (OSError, ValueError):
-        return None
-    return info.get("id") if isinstance(info, dict) else None
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
+def graded_submission_id(course_root: Path, student: str, assignment: str) -> str | None:
+    """The id of the submission whose graded notebooks are kept, if any."""
+    return kept_grading(course_root, student, assignment).get("id")
 
 
 def graded_notebooks(

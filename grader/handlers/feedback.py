@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from nbcampus.web import APIError
 
-from ..feedback import FEEDBACK_CSP, FeedbackMissing, graded_submission_id, render_feedback
+from ..feedback import FEEDBACK_CSP, FeedbackMissing, kept_grading, render_feedback
 from ..orm import GRADED, Submission
 from ..worker import course_root
 from .submissions import SubmissionHandler
@@ -33,7 +33,8 @@ class FeedbackHandler(SubmissionHandler):
         if sub.status != GRADED:
             raise APIError(409, "the submission is not graded yet", code="NOT_GRADED")
         root = course_root(self.app.data_dir, sub.course)
-        kept = await self.blocking(lambda: graded_submission_id(root, sub.student, sub.assignment))
+        kept_info = await self.blocking(lambda: kept_grading(root, sub.student, sub.assignment))
+        kept = kept_info.get("id")
         if kept is None:
             raise APIError(404, "there is no feedback for this submission", code="NO_FEEDBACK")
         if kept != sub.uid:
@@ -45,7 +46,8 @@ class FeedbackHandler(SubmissionHandler):
                 latest=kept,
             )
         names = list((sub.result or {}).get("notebooks") or [])
-        graded = [n["name"] for n in names if n.get("status") not in ("missing",)]
+        # Missing or unreadable notebooks have no graded copy: their score is in the result.
+        graded = [str(n) for n in kept_info.get("notebooks") or []]
         wanted = self.get_query_argument("notebook", None)
         if wanted is not None:
             if wanted not in graded:

@@ -100,7 +100,7 @@ def graded(campus_hub: CampusHub, tmp_path_factory: pytest.TempPathFactory) -> d
             break
         time.sleep(0.2)
     assert sub["status"] == "graded", sub
-    return {"student": name, "uid": uid, "sub": sub}
+    return {"student": name, "uid": uid, "sub": sub, "body": body}
 
 
 def test_hidden_test_failed_and_answer_waits_for_a_person(
@@ -243,3 +243,22 @@ def test_instructor_saves_a_score_in_the_browser(
     explain = next(g for g in grades["grades"] if g["cell"] == EXPLAIN)
     assert explain["manual_score"] == 2 and not explain["needs_manual_grade"]
     assert any(c["manual_comment"] == "Well explained." for c in grades["comments"])
+
+
+def test_feedback_is_kept_for_the_latest_grading_only(
+    campus_hub: CampusHub, graded: dict[str, Any]
+) -> None:
+    student = campus_hub.client(graded["student"])
+    resp = student.post(
+        API + f"courses/{COURSE}/assignments/{LESSON}/submissions", json=graded["body"]
+    )
+    assert resp.status_code == 202, resp.text
+    uid = resp.json()["id"]
+    deadline = time.monotonic() + 60
+    while student.get(API + f"submissions/{uid}").json()["status"] != "graded":
+        assert time.monotonic() < deadline, "the second submission was not graded"
+        time.sleep(0.2)
+    old = student.get(API + f"submissions/{graded['uid']}/feedback")
+    assert old.status_code == 409 and old.json()["code"] == "SUPERSEDED"
+    assert old.json()["details"]["latest"] == uid
+    assert student.get(API + f"submissions/{uid}/feedback").status_code == 200
