@@ -189,7 +189,8 @@ class GradeHandler(GraderHandler):
                     .limit(1)
                 )
                 if sub is not None:
-                    sub.score = total
+                    # The grader's late penalty is not in the gradebook: it still applies.
+                    sub.score = max(0.0, total - float(sub.late_penalty or 0.0))
             return out
 
         self.write_json(await self.blocking(write))

@@ -198,4 +198,13 @@ def test_late_penalty_set_by_the_teacher(campus_hub: CampusHub) -> None:
     sub = wait_graded(carol, resp.json()["id"])
     assert sub["late_penalty"] == sub["max_score"] / 2
     assert sub["score"] == sub["max_score"] / 2
+    # a manual grade keeps the late penalty in the submission's score
+    grades = teacher.get(path + "/grades/carol").json()["grades"]
+    cell = grades[0]
+    resp = teacher.put(
+        path + f"/grades/carol/{cell['notebook']}/{cell['cell']}",
+        json={"manual_score": cell["max_score"]},
+    )
+    assert resp.status_code == 200, resp.text
+    assert teacher.get(API + f"submissions/{sub['id']}").json()["score"] == sub["max_score"] / 2
     teacher.put(path, json={"due_at": None, "late_penalty_per_hour": 0})
