@@ -133,23 +133,59 @@ class HTTPSubmit(HTTPExchange, ExchangeSubmit):
 
 
 class HTTPList(HTTPExchange, ExchangeList):
+    campus_url = Unicode(
+        help="Base URL of the campus service (ending in /services/campus/); asked for the "
+        "student's courses when no course is given."
+    ).tag(config=True)
+
+    @default("campus_url")
+    def _campus_url(self) -> str:
+        url = os.environ.get("NBCAMPUS_CAMPUS_URL", "")
+        if not url:
+            url = self.grader_url.rstrip("/").rsplit("/", 1)[0] + "/campus/"
+        return url if url.endswith("/") else url + "/"
+
+    def courses(self) -> list[str]:
+        """The course asked for, or else every course of the student (as nbgrader's list does
+        over the exchange's folders, and as the Lab's assignment list needs)."""
+        if self.coursedir.course_id:
+            return [self.coursedir.course_id]
+        resp = requests.get(
+            self.campus_url + "api/v1/me/courses",
+            headers={"Authorization": f"token {self.api_token}"},
+            timeout=60,
+        )
+        if resp.status_code >= 400:
+            self.fail(f"campus: cannot list your courses ({resp.status_code})")
+        return [c["slug"] for c in resp.json().get("courses", [])]
+
     def list_files(self) -> list[dict[str, Any]]:
-        course = self.course()
+        out = []
+        for course_id in self.courses():
+            out += self._list_course(course_id)
+        for item in out:
+            self.log.info("%s %s %s", item["course_id"], item["assignment_id"], item["status"])
+        return out
+
+    def _list_course(self, course_id: str) -> list[dict[str, Any]]:
+        course = quote(course_id, safe="")
         out = []
         if self.inbound or self.cached:
             for a in self.api("GET", f"courses/{course}/assignments")["assignments"]:
                 subs = self.api(
                     "GET", f"courses/{course}/assignments/{quote(a['name'])}/submissions"
                 )["submissions"]
+                if not subs:
+                    continue  # nothing submitted: the assignment is only released
                 out.append(
                     {
-                        "course_id": self.coursedir.course_id,
+                        "course_id": course_id,
                         "assignment_id": a["name"],
-                        "student_id": subs[0]["student"] if subs else "",
+                        "student_id": subs[0]["student"],
                         "status": "submitted",
                         "submissions": [
                             {
-                                "course_id": self.coursedir.course_id,
+                                "course_id": course_id,
                                 "assignment_id": a["name"],
                                 "student_id": s["student"],
                                 "timestamp": s["submitted_at"],
@@ -167,7 +203,7 @@ class HTTPList(HTTPExchange, ExchangeList):
                 local = Path(self.assignment_dir) / a["name"]
                 out.append(
                     {
-                        "course_id": self.coursedir.course_id,
+                        "course_id": course_id,
                         "assignment_id": a["name"],
                         "status": "fetched" if local.is_dir() else "released",
                         "path": str(local),
@@ -177,8 +213,6 @@ class HTTPList(HTTPExchange, ExchangeList):
                         ],
                     }
                 )
-        for item in out:
-            self.log.info("%s %s %s", item["course_id"], item["assignment_id"], item["status"])
         return out
 
     def remove_files(self) -> None:

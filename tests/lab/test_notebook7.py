@@ -120,3 +120,33 @@ def test_student_submits_from_a_notebook7_page(
         page.screenshot(path=str(output_dir / "notebook7-credits.png"))
     finally:
         context.close()
+
+
+def test_nbgrader_assignment_list_in_a_students_server_reaches_the_grader(
+    campus_hub: CampusHub,
+) -> None:
+    """nbgrader's own Lab assignment list (its server extension) works without a shared
+    exchange folder: the environment's nbgrader_config points it at the grader over HTTP."""
+    hub = campus_hub
+    name = "carol"
+    start_server(hub, name)
+    client = hub.client(name)
+    courses = client.get(f"user/{name}/courses")
+    assert courses.status_code == 200, courses.text
+    body = courses.json()
+    assert body["success"], body
+    assert set(body["value"]) >= {COURSE, "c-fundamentals"}
+    listed = client.get(f"user/{name}/assignments", params={"course_id": COURSE}).json()
+    assert listed["success"], listed
+    released = {a["assignment_id"]: a["status"] for a in listed["value"]}
+    assert released.get(LESSON) == "released", released
+    assert "02-control-flow" not in released  # locked for carol's class
+    # Fetch through the extension: the release lands in carol's home, no solutions in it.
+    fetched = client.post(
+        f"user/{name}/assignments/fetch", data={"course_id": COURSE, "assignment_id": LESSON}
+    ).json()
+    assert fetched["success"], fetched
+    after = {a["assignment_id"]: a for a in fetched["value"]}
+    assert after[LESSON]["status"] == "fetched", after[LESSON]
+    notebooks = [nb["path"] for nb in after[LESSON]["notebooks"]]
+    assert notebooks and all(p.endswith(".ipynb") for p in notebooks)
