@@ -41,7 +41,10 @@ class GradingPage(GraderHandler):
 
     def prepare(self) -> None:
         if self.current_user is None:
-            self.redirect(self.get_login_url())
+            if "text/html" in self.request.headers.get("Accept", ""):
+                self.redirect(self.get_login_url())  # the Hub's login, then back here
+                return
+            raise APIError(401, "log in through the Hub, or send a Hub API token")
 
     def get_template_namespace(self) -> dict[str, Any]:
         namespace = super().get_template_namespace()

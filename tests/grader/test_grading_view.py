@@ -12,6 +12,7 @@ from typing import Any
 
 import nbformat
 import pytest
+import requests
 from harness.hub import CampusHub
 
 from nbcampus.grader.courses import register_course
@@ -158,6 +159,14 @@ def test_students_and_other_instructors_are_refused(
     campus_hub: CampusHub, graded: dict[str, Any], make_user
 ) -> None:
     student = graded["student"]
+    url = campus_hub.url + PAGES + f"{COURSE}/grading"
+    # nobody logged in: a browser goes to the Hub's login, a script gets a JSON 401
+    anonymous = requests.get(url, headers={"Accept": "text/html"}, allow_redirects=False)
+    assert (
+        anonymous.status_code == 302
+        and "/hub/api/oauth2/authorize" in anonymous.headers["Location"]
+    )
+    assert requests.get(url).json()["code"] == "UNAUTHORIZED"
     other = make_user("instructor")["client"]  # teaches no class of this course
     for client in (campus_hub.client(student), other):
         page = client.get(PAGES + f"{COURSE}/grading")
