@@ -186,7 +186,7 @@ class LtiCampusAuthenticator(CampusAuthenticator):
     def roster(self):  # type: ignore[no-untyped-def]
         from .roster import RosterSync
 
-        return RosterSync(self.store, self.sender, self.provisioner)
+        return RosterSync(self.store, self.sender, self.provisioner, self.classes)
 
     def contexts(self) -> list[dict[str, Any]]:
         from sqlalchemy import select

@@ -507,6 +507,7 @@ class RosterHandler(LtiHandler):
             change = await self.lti.run(self.lti.roster.sync, int(context_pk))
         except PassbackError as err:
             raise self.refuse(v.LtiValidationError("LMS_UNAVAILABLE", str(err), 409)) from None
+        await self.sync_class_group(change.class_id)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(change.__dict__))
 

@@ -270,3 +270,34 @@ class CampusClassAdapter:
             # and the launch itself still succeeds
             self.log.info("LTI class mapping for %s: %s", username, err.message)
         return class_id
+
+    def enroll_roster(self, context_pk: int, students: list[str]) -> tuple[int | None, int]:
+        """Enroll an LMS roster's students in the context's class, as their launches would;
+        returns (class id, how many were enrolled now). Without a class yet (no lesson linked
+        or no instructor launch) nobody is: their first launch will be."""
+        from nbcampus.hub.campus import classes
+        from nbcampus.hub.campus.orm import Enrollment
+        from nbcampus.web import APIError
+
+        with self.lti() as session:
+            ctx = session.get(orm.Context, context_pk)
+            class_id = ctx.class_id if ctx is not None else None
+        if class_id is None:
+            return None, 0
+        enrolled = 0
+        for name in students:
+            try:
+                with transaction(self.campus) as session:
+                    if session.scalar(
+                        select(Enrollment.id).where(
+                            Enrollment.class_id == class_id,
+                            Enrollment.student == name,
+                            Enrollment.status == "active",
+                        )
+                    ):
+                        continue
+                    classes.enroll(session, class_id, name, by="lti")
+                enrolled += 1
+            except APIError as err:  # the campus rules decide (full, active group class...)
+                self.log.info("LTI roster: %s not enrolled in class %s: %s", name, class_id, err)
+        return class_id, enrolled

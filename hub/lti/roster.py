@@ -1,8 +1,9 @@
 """Names and Role Provisioning Services 2.0: sync a course's roster from the LMS.
 
 Every member gets a campus account (as a launch would give them) and a row in
-`lti_members`; people no longer in the LMS roster are marked `left`, never deleted, so
-their work and grades stay.
+`lti_members`, and students are enrolled in the course's campus class when it has one;
+people no longer in the LMS roster are marked `left`, never deleted or withdrawn, so their
+work, grades and credits stay.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from nbcampus.db import transaction
 
 from . import orm
 from .passback import SCOPE_NRPS, TIMEOUT, PassbackError, PassbackSender
-from .provision import AccountProvisioner, campus_role
+from .provision import AccountProvisioner, CampusClassAdapter, campus_role
 from .store import LtiStore
 
 MEMBERSHIP_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
@@ -25,18 +26,25 @@ MEMBERSHIP_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
 
 @dataclass(frozen=True)
 class RosterChange:
-    active: int
-    joined: int
-    left: int
+    active: int  # people in the LMS roster
+    joined: int  # campus accounts created for them now
+    left: int  # people marked as gone from the LMS course now
+    enrolled: int = 0  # students enrolled in the course's campus class now
+    class_id: int | None = None  # that class (None while the course has none)
 
 
 class RosterSync:
     def __init__(
-        self, store: LtiStore, sender: PassbackSender, accounts: AccountProvisioner
+        self,
+        store: LtiStore,
+        sender: PassbackSender,
+        accounts: AccountProvisioner,
+        classes: CampusClassAdapter | None = None,
     ) -> None:
         self.store = store
         self.sender = sender
         self.accounts = accounts
+        self.classes = classes
 
     def sync(self, context_pk: int) -> RosterChange:
         with self.store.factory() as session:
@@ -62,6 +70,7 @@ class RosterSync:
             members.extend(resp.json().get("members", []))
             url = resp.links.get("next", {}).get("url")
         seen: set[str] = set()
+        students: list[str] = []
         joined = 0
         for m in members:
             sub = m.get("user_id")
@@ -77,6 +86,8 @@ class RosterSync:
             )
             joined += created
             seen.add(username)
+            if role == "student":
+                students.append(username)
             with transaction(self.store.factory) as session:
                 row = session.scalar(
                     select(orm.Member).where(
@@ -96,4 +107,8 @@ class RosterSync:
                 if row.username not in seen and row.status != "left":
                     row.status, row.updated_at = "left", datetime.now(UTC)
                     left += 1
-        return RosterChange(active=len(seen), joined=joined, left=left)
+        # leavers keep their enrollment (and credits, attendance, grades): marked, not removed
+        class_id, enrolled = (
+            self.classes.enroll_roster(context_pk, students) if self.classes else (None, 0)
+        )
+        return RosterChange(len(seen), joined, left, enrolled, class_id)

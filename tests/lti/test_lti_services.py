@@ -169,7 +169,8 @@ def test_roster_sync_marks_leavers(lti: LtiHub) -> None:
         lti.url + f"hub/lti/contexts/{pk}/roster", headers=token_headers(lti, teacher), timeout=30
     )
     assert resp.status_code == 200, resp.text
-    assert resp.json() == {"active": 2, "joined": 1, "left": 1}
+    # no lesson is linked in this LMS course: no campus class to enroll anyone in
+    assert resp.json() == {"active": 2, "joined": 1, "left": 1, "enrolled": 0, "class_id": None}
     members = requests.get(
         lti.url + f"hub/lti/contexts/{pk}/roster", headers=staff, timeout=10
     ).json()["members"]
@@ -402,14 +403,17 @@ def test_lti11_graded_submission_reaches_basic_outcomes(lti: LtiHub) -> None:
     assert [i["status"] for i in outbox_of(lti, student)] == ["sent"]
 
 
-def test_roster_sync_follows_pages_and_marks_leavers(lti: LtiHub) -> None:
+def test_roster_sync_follows_pages_enrolls_and_marks_leavers(lti: LtiHub) -> None:
     platform = lti.platform
+    # the LMS course has a linked lesson (so a campus class), its instructor and a student
+    linked = {LTI + "custom": {"nbcampus_" + k: v for k, v in EXERCISE.items()}}
     sessions = {sub: requests.Session() for sub in ("teacher-p", "gone-p")}
     for sub, session in sessions.items():
         roles = INSTRUCTOR if sub.startswith("teacher") else LEARNER
-        resp = platform.launch(session, lti.url, sub, roles, context_id="course-p")
+        resp = platform.launch(session, lti.url, sub, roles, context_id="course-p", **linked)
         assert resp.status_code == 302, resp.text
     teacher, gone = (whoami(lti, s) for s in sessions.values())
+    klass = class_of(lti, teacher)
     # the LMS roster: the instructor and five students, two to a page; one student left
     platform.members["course-p"] = [
         {"user_id": "teacher-p", "roles": INSTRUCTOR, "status": "Active", "name": "T P"},
@@ -427,7 +431,8 @@ def test_roster_sync_follows_pages_and_marks_leavers(lti: LtiHub) -> None:
     url = lti.url + f"hub/lti/contexts/{pk}/roster"
     resp = requests.post(url, headers=token_headers(lti, teacher), timeout=60)
     assert resp.status_code == 200, resp.text
-    assert resp.json() == {"active": 5, "joined": 4, "left": 1}
+    expected = {"active": 5, "joined": 4, "left": 1, "enrolled": 4, "class_id": klass["id"]}
+    assert resp.json() == expected
     pages = platform.membership_requests[requests_before:]
     assert pages == [
         "/nrps/course-p/memberships",
@@ -439,12 +444,21 @@ def test_roster_sync_follows_pages_and_marks_leavers(lti: LtiHub) -> None:
     assert status.pop(gone) == "left"  # marked, not deleted
     assert status.pop(teacher) == "active"
     assert sorted(status.values()) == ["active"] * 4
-    assert all(name.startswith("pupil-") for name in status)
-    # the leaver keeps the Hub account and the campus account, with their work
+    pupils = sorted(status)
+    assert all(name.startswith("pupil-") for name in pupils)
+    # the pupils are in the campus class and its Hub group; the leaver keeps the Hub account,
+    # the campus account and the enrollment, with their work and credits
+    api = lti.hub.client(lti.hub.demo("staff")["name"])
+    enrolled = api.get(CAMPUS + f"classes/{klass['id']}/enrollments").json()
+    enrolled = enrolled["enrollments"] if isinstance(enrolled, dict) else enrolled
+    assert sorted((e["student"], e["status"]) for e in enrolled) == sorted(
+        (name, "active") for name in [gone, *pupils]
+    )
+    assert sorted(hub_group(lti, klass["id"])["users"]) == sorted([teacher, gone, *pupils])
     assert lti.hub.admin_client().get(f"hub/api/users/{gone}").status_code == 200
-    accounts = lti.hub.client(lti.hub.demo("staff")["name"]).get(CAMPUS + "accounts").json()
+    accounts = api.get(CAMPUS + "accounts").json()
     assert gone in [a["name"] for a in accounts["accounts"]]
     # a second sync changes nothing
     resp = requests.post(url, headers=token_headers(lti, teacher), timeout=60)
-    assert resp.json() == {"active": 5, "joined": 0, "left": 0}
+    assert resp.json() == {**expected, "joined": 0, "left": 0, "enrolled": 0}
     platform.members_page_size = 0
