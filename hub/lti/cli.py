@@ -10,6 +10,7 @@ import json
 from nbcampus.settings import Settings
 
 from .keys import ToolKey
+from .orm import OUTBOX_STATUSES
 from .store import LtiStore, LtiStoreError
 
 
@@ -120,7 +121,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
         print(f"{outbox.retry_now()} unsent item(s) due now")
         sender = PassbackSender(store.factory, ToolKey.load_or_create(settings.secrets_dir))
         print(f"{asyncio.run(sender.drain())} item(s) sent")
-    for item in outbox.items():
+    for item in outbox.items(args.status):
         print(json.dumps(item))
     return 0
 
@@ -163,4 +164,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--retry", action="store_true", help="send every unsent item now, failed ones too"
     )
+    p.add_argument("--status", choices=OUTBOX_STATUSES, help="only the items of this status")
     p.set_defaults(func=cmd_outbox)

@@ -434,7 +434,8 @@ class DeepLinkHandler(LtiHandler):
 
 
 class OutboxHandler(LtiHandler):
-    """Staff see every grade on its way to an LMS, with attempts and the last error."""
+    """Staff see every grade on its way to an LMS, with attempts and the last error
+    (`?status=failed` or pending, sent, superseded for one kind)."""
 
     _accept_token_auth = True  # a JSON endpoint: Hub API tokens work as for /hub/api
 
@@ -445,9 +446,14 @@ class OutboxHandler(LtiHandler):
         groups = [g.name for g in user.groups]
         if not (user.admin or role_group("staff") in groups):
             raise self.refuse(v.LtiValidationError("FORBIDDEN", "staff and admins only", 403))
-        from .passback import Outbox
+        from .passback import STATUSES, Outbox
 
-        items = await self.lti.run(Outbox(self.lti.store.factory).items)
+        status = self.get_argument("status", None)
+        if status is not None and status not in STATUSES:
+            raise self.refuse(
+                v.LtiValidationError("BAD_STATUS", f"status must be one of {', '.join(STATUSES)}")
+            )
+        items = await self.lti.run(Outbox(self.lti.store.factory).items, status)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"items": items}, default=str))
 

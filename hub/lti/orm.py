@@ -179,6 +179,11 @@ class Member(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+# pending: to be sent (backing off after a failure); failed: every attempt used, waits for a
+# person; sent; superseded: a newer grade of the same link and student replaced it unsent
+OUTBOX_STATUSES = ("pending", "failed", "sent", "superseded")
+
+
 class OutboxItem(Base):
     """A grade on its way to an LMS; retried with back-off, visible to staff, never dropped."""
 
@@ -192,7 +197,7 @@ class OutboxItem(Base):
     score: Mapped[float] = mapped_column(Float)
     max_score: Mapped[float] = mapped_column(Float)
     graded_at: Mapped[str] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, sent, failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # OUTBOX_STATUSES
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_error: Mapped[str] = mapped_column(Text, default="")

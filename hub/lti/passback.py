@@ -28,6 +28,7 @@ from nbcampus.settings import Settings
 
 from . import orm
 from .keys import ToolKey
+from .orm import OUTBOX_STATUSES as STATUSES
 
 log = logging.getLogger("nbcampus.lti.passback")
 
@@ -125,14 +126,17 @@ class Outbox:
                 )
             )
 
-    def items(self) -> list[dict[str, Any]]:
+    def items(self, status: str | None = None) -> list[dict[str, Any]]:
+        """The newest 500 items (of one status, e.g. "failed", when given)."""
+        if status is not None and status not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}")
+        query = select(orm.OutboxItem, orm.ResourceLink).join(
+            orm.ResourceLink, orm.ResourceLink.id == orm.OutboxItem.link_pk
+        )
+        if status is not None:
+            query = query.where(orm.OutboxItem.status == status)
         with self.factory() as session:
-            rows = session.execute(
-                select(orm.OutboxItem, orm.ResourceLink)
-                .join(orm.ResourceLink, orm.ResourceLink.id == orm.OutboxItem.link_pk)
-                .order_by(orm.OutboxItem.id.desc())
-                .limit(500)
-            ).all()
+            rows = session.execute(query.order_by(orm.OutboxItem.id.desc()).limit(500)).all()
             return [
                 {
                     "id": item.id,

@@ -113,8 +113,11 @@ def test_failures_back_off_stay_visible_and_retry_now_sends(
     with store.factory() as session, session.begin():
         session.get(orm.OutboxItem, item_id).attempts = 7
     assert not send.send(item_id, now=datetime.now(UTC) + timedelta(hours=2))
-    (item,) = outbox.items()
+    (item,) = outbox.items(status="failed")  # what staff look for
     assert item["status"] == "failed" and item["attempts"] == 8
+    assert outbox.items(status="pending") == []
+    with pytest.raises(ValueError, match="status must be one of"):
+        outbox.items(status="lost")
     platform.consumer_secret = platform_secret  # fixed on the LMS side
     assert outbox.retry_now() == 1
     assert send.send(item_id)

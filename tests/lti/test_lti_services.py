@@ -288,9 +288,10 @@ def notebook_score(sub: dict) -> tuple[float, float]:
     return float(nb["score"]), float(nb["max_score"])
 
 
-def outbox_of(lti: LtiHub, user: str) -> list[dict]:
+def outbox_of(lti: LtiHub, user: str, status: str | None = None) -> list[dict]:
     staff = token_headers(lti, lti.hub.demo("staff")["name"])
-    resp = requests.get(lti.url + "hub/lti/outbox", headers=staff, timeout=10)
+    query = f"?status={status}" if status else ""
+    resp = requests.get(lti.url + "hub/lti/outbox" + query, headers=staff, timeout=10)
     assert resp.status_code == 200, resp.text
     return [i for i in resp.json()["items"] if i["user"] == user]
 
@@ -345,6 +346,11 @@ def test_lti13_graded_submission_reaches_the_gradebook_through_failures(lti: Lti
     assert waiting["status"] == "pending" and "503" in waiting["last_error"]
     assert (waiting["course"], waiting["lesson"], waiting["exercise"]) == tuple(EXERCISE.values())
     assert [s for s in platform.scores if s["userId"] == "stu-g"] == []
+    assert [i["id"] for i in outbox_of(lti, student, "pending")] == [waiting["id"]]
+    assert outbox_of(lti, student, "failed") == []
+    staff = token_headers(lti, lti.hub.demo("staff")["name"])
+    resp = requests.get(lti.url + "hub/lti/outbox?status=lost", headers=staff, timeout=10)
+    assert error(resp) == "BAD_STATUS"
     # students may not look at the outbox
     resp = requests.get(lti.url + "hub/lti/outbox", headers=token_headers(lti, student))
     assert error(resp) == "FORBIDDEN"
