@@ -236,6 +236,10 @@ class PassbackSender:
         except (PassbackError, requests.RequestException) as err:
             self._failed(item_id, str(err))
             return False
+        except Exception as err:  # an LMS answering nonsense: still on the item, for staff
+            self.log.exception("grade passback %s: unexpected failure", item_id)
+            self._failed(item_id, f"unexpected answer ({type(err).__name__}: {err})")
+            return False
         with transaction(self.factory) as session:
             row = session.get(orm.OutboxItem, item_id)
             # a regrade that changed the item meanwhile stays pending: its score goes next
@@ -371,9 +375,12 @@ class PassbackSender:
             raise PassbackError(f"line items answered {resp.status_code}: {resp.text[:300]}")
         # Only a line item bound to this link is ours: an LMS may ignore the filters and list
         # every column of its gradebook, and scores must not land in someone else's.
+        listed = resp.json()
+        if not isinstance(listed, list) or not all(isinstance(i, dict) for i in listed):
+            raise PassbackError("line items answered something else than a list of line items")
         found = [
             i
-            for i in resp.json()
+            for i in listed
             if i.get("resourceLinkId") == link.link_id
             and i.get("resourceId") in (resource_id, None)
         ]

@@ -254,3 +254,30 @@ def test_the_hubs_retry_loop_sends_once_the_back_off_passed(
     assert run_async(run_loop()) == [{"sourcedid": "src-ada", "score": "0.7500"}]
     (item,) = outbox.items()
     assert item["status"] == "sent" and item["attempts"] == 2
+
+
+def test_nonsense_from_the_lms_is_recorded_on_the_item(
+    ags: tuple[LtiStore, PassbackSender], platform: TestPlatform
+) -> None:
+    """Whatever goes wrong, the item says so and backs off: never stuck claimed in silence."""
+    store, send = ags
+    with store.factory() as session, session.begin():
+        context = session.scalars(select(orm.Context)).one()
+        context.lineitems_url = platform.jwks_url  # answers 200 with JSON, not line items
+    (item_id,) = Outbox(store.factory).enqueue(GRADED)
+    assert not send.send(item_id)
+    (item,) = Outbox(store.factory).items()
+    assert item["status"] == "pending" and item["attempts"] == 1
+    assert "something else than a list of line items" in item["last_error"]
+    assert platform.scores == []
+    # the claim is released with the failure: due again after the back-off, not stuck
+    assert Outbox(store.factory).due(now=datetime.now(UTC) + timedelta(hours=1)) == [item_id]
+    # a line item without its id (an LMS bug): an unexpected error, recorded all the same
+    with store.factory() as session, session.begin():
+        context = session.scalars(select(orm.Context)).one()
+        context.lineitems_url = f"{platform.url}/ags/course-a/lineitems"
+    platform.line_items["course-a"] = [{"resourceLinkId": "link-a", "label": "no id"}]
+    assert not send.send(item_id, now=datetime.now(UTC) + timedelta(hours=1))
+    (item,) = Outbox(store.factory).items()
+    assert item["attempts"] == 2 and "unexpected answer (KeyError" in item["last_error"]
+    assert platform.scores == []
