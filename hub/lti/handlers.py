@@ -507,11 +507,13 @@ class RosterHandler(LtiHandler):
 
     async def post(self, context_pk: str) -> None:
         await self.allowed(int(context_pk))
+        import requests
+
         from .passback import PassbackError
 
         try:
             change = await self.lti.run(self.lti.roster.sync, int(context_pk))
-        except PassbackError as err:
+        except (PassbackError, requests.RequestException) as err:
             raise self.refuse(v.LtiValidationError("LMS_UNAVAILABLE", str(err), 409)) from None
         await self.sync_class_group(change.class_id)
         self.set_header("Content-Type", "application/json")

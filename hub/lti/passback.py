@@ -285,8 +285,11 @@ class PassbackSender:
         )
         if resp.status_code != 200:
             raise PassbackError(f"token endpoint answered {resp.status_code}: {resp.text[:300]}")
-        body = resp.json()
-        token = str(body["access_token"])
+        try:
+            body = resp.json()
+            token = str(body["access_token"])
+        except (ValueError, TypeError, KeyError):
+            raise PassbackError("token endpoint answered without an access token") from None
         self._tokens[(platform.id, scope)] = (
             time.time() + float(body.get("expires_in", 3600)),
             token,

@@ -67,7 +67,13 @@ class RosterSync:
             )
             if resp.status_code != 200:
                 raise PassbackError(f"roster service answered {resp.status_code}")
-            members.extend(resp.json().get("members", []))
+            try:
+                page_members = resp.json()["members"]
+            except (ValueError, TypeError, KeyError):
+                raise PassbackError("roster service answered without a member list") from None
+            if not isinstance(page_members, list):
+                raise PassbackError("roster service answered without a member list")
+            members.extend(m for m in page_members if isinstance(m, dict))
             url = resp.links.get("next", {}).get("url")
         seen: set[str] = set()
         students: list[str] = []

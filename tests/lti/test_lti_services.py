@@ -468,3 +468,9 @@ def test_roster_sync_follows_pages_enrolls_and_marks_leavers(lti: LtiHub) -> Non
     resp = requests.post(url, headers=token_headers(lti, teacher), timeout=60)
     assert resp.json() == {**expected, "joined": 0, "left": 0, "enrolled": 0}
     platform.members_page_size = 0
+    # an LMS answering nonsense is a clear refusal, and nobody is marked as gone for it
+    platform.members["course-p"] = "not a roster"
+    resp = requests.post(url, headers=token_headers(lti, teacher), timeout=60)
+    assert error(resp) == "LMS_UNAVAILABLE" and "member list" in resp.json()["message"]
+    members = requests.get(url, headers=staff, timeout=10).json()["members"]
+    assert sorted(m["status"] for m in members) == ["active"] * 5 + ["left"]
