@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import functools
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,8 @@ def _sandbox_client_class() -> type:
     Without a KernelManager parent, jupyter_client waits for heartbeats in steps of 0.2 s
     before its first kernel_info request: a fifth of a second per notebook for a kernel that
     was forked ahead and is long ready. The sandbox knows at once whether the process runs."""
+    from queue import Empty
+
     from jupyter_client.asynchronous import AsyncKernelClient
 
     class SandboxKernelClient(AsyncKernelClient):
@@ -99,6 +102,32 @@ def _sandbox_client_class() -> type:
             return self.sandbox_kernel.exit_status() is None
 
         is_alive = _async_is_alive
+
+        async def _async_wait_for_ready(self, timeout: float | None = None) -> None:  # noqa: ASYNC109 - jupyter_client's signature
+            """jupyter_client's readiness check (a kernel_info reply, then any message on
+            IOPub to prove the subscription), asking again every 50 ms instead of waiting
+            0.2 s for an IOPub message the kernel sent before the subscription took hold."""
+            deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+            while True:
+                if not await self._async_is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+                self.kernel_info()
+                try:
+                    reply = await self.shell_channel.get_msg(timeout=0.5)
+                except Empty:
+                    continue
+                if reply["msg_type"] != "kernel_info_reply":
+                    continue
+                try:
+                    await self.iopub_channel.get_msg(timeout=0.05)
+                except Empty:
+                    continue
+                self._handle_kernel_info_reply(reply)
+                return
+
+        wait_for_ready = _async_wait_for_ready  # the name nbclient calls
 
     return SandboxKernelClient
 
