@@ -2,7 +2,11 @@
 
 The parser is a plain class apart from the handler (as an LTI validator would be): every
 field is checked for type, range and length, so a malformed or hostile payload is a clear
-400 and never a half-written row. Recording is idempotent on (submission_id, exercise).
+400 and never a half-written row. Recording is idempotent on (submission_id, exercise): the
+same result again changes nothing, and a new grade of the same submission (a teacher's manual
+grade, a regrade) replaces the old one, unless it is older than the one recorded (deliveries
+may cross). Progress keeps the best grade of the user's submissions; completing an exercise,
+and its XP, happen once and are never taken back by a lower grade.
 """
 
 from __future__ import annotations
@@ -53,9 +57,12 @@ class ResultPayload:
             graded_at = datetime.fromisoformat(raw.replace("Z", "+00:00"))
         except ValueError:
             raise APIError(400, "'graded_at' must be an ISO-8601 time", field="graded_at") from None
-        if graded_at.tzinfo is None:
-            graded_at = graded_at.replace(tzinfo=UTC)
         return cls(score=score, max_score=max_score, graded_at=graded_at, **fields)
+
+    def __post_init__(self) -> None:
+        # In UTC (no offset means UTC): SQLite keeps no offset, and grades are ordered by it.
+        at = self.graded_at
+        object.__setattr__(self, "graded_at", _aware(at).astimezone(UTC))
 
 
 @dataclass
@@ -63,10 +70,12 @@ class Recorded:
     created: bool
     result_id: int
     events: ProgressEvents
+    updated: bool = False  # an existing result took a new grade
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "recorded": self.created,
+            "updated": self.updated,
             "result_id": self.result_id,
             "exercise_progress": self.events.exercise_progress,
             "lesson_progress": self.events.lesson_progress,
@@ -94,7 +103,7 @@ def record_result(session: Session, payload: ResultPayload) -> Recorded:
     if existing is not None:
         if existing.user != payload.user:
             raise APIError(409, "this submission id belongs to another user")
-        return Recorded(False, existing.id, _replay(session, existing, exercise))
+        return _regrade(session, existing, exercise, payload)
     try:
         with session.begin_nested():
             row = GradingResult(
@@ -106,9 +115,11 @@ def record_result(session: Session, payload: ResultPayload) -> Recorded:
             )
             session.add(row)
             session.flush()
-    except IntegrityError:  # the same result delivered twice at once
+    except IntegrityError:  # a result for this submission delivered at the same time
         row = session.scalars(sa.select(GradingResult).filter_by(**keys)).one()
-        return Recorded(False, row.id, _replay(session, row, exercise))
+        if row.user != payload.user:
+            raise APIError(409, "this submission id belongs to another user") from None
+        return _regrade(session, row, exercise, payload)
     events = complete_exercise(
         session,
         payload.user,
@@ -127,6 +138,60 @@ def record_result(session: Session, payload: ResultPayload) -> Recorded:
         f"result:{row.id}",
     )
     return Recorded(True, row.id, events)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _regrade(
+    session: Session, row: GradingResult, exercise: Exercise, payload: ResultPayload
+) -> Recorded:
+    """A result for a submission recorded before: a repeat, a stale one, or a new grade."""
+    same = (row.score, row.max_score) == (payload.score, payload.max_score)
+    if same or payload.graded_at < _aware(row.graded_at):
+        return Recorded(False, row.id, _replay(session, row, exercise))
+    # One conditional statement: of two new grades arriving at once, the later-graded stays.
+    changed = session.execute(
+        sa.update(GradingResult)
+        .where(GradingResult.id == row.id, GradingResult.graded_at <= payload.graded_at)
+        .values(score=payload.score, max_score=payload.max_score, graded_at=payload.graded_at)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(row)
+    if changed != 1:
+        return Recorded(False, row.id, _replay(session, row, exercise))
+    # The best grade of the user's submissions counts, so a lowered one may lower progress.
+    best = session.execute(
+        sa.select(GradingResult.score, GradingResult.max_score)
+        .where(GradingResult.user == row.user, GradingResult.exercise_id == exercise.id)
+        .order_by(GradingResult.score.desc(), GradingResult.graded_at.desc())
+        .limit(1)
+    ).one()
+    progress = session.scalar(
+        sa.select(ExerciseProgress).filter_by(user=row.user, exercise_id=exercise.id)
+    )
+    if progress is not None:
+        progress.score, progress.max_score = best.score, best.max_score
+    # Completion (and its XP) when the new grade passes; awarded once per user and exercise.
+    events = complete_exercise(
+        session,
+        row.user,
+        exercise,
+        score=best.score,
+        max_score=best.max_score,
+        at=payload.graded_at,
+        autograde=True,
+    )
+    engagement.notify(
+        session,
+        row.user,
+        "assignment_graded",
+        f"Grade changed: {exercise.title}",
+        f"{payload.score:g} of {payload.max_score:g} points",
+        f"result:{row.id}:{payload.graded_at.isoformat()}",
+    )
+    return Recorded(False, row.id, events, updated=True)
 
 
 def _replay(session: Session, row: GradingResult, exercise: Exercise) -> ProgressEvents:
