@@ -168,7 +168,11 @@ def main(argv: list[str] | None = None) -> None:
     queue = SubmissionQueue(session_factory(engine), BlobStore(args.data_dir / "grader" / "blobs"))
     runner = BubblewrapRunner(slots=args.workers or os.cpu_count() or 1)
     runner.start()
-    pool = GradingPool(queue, args.data_dir, runner, workers=args.workers)
+    from .feedback import keep_graded_hook
+
+    # As the service does: keep the graded notebooks for the grading view and the feedback.
+    keep = keep_graded_hook(args.data_dir)
+    pool = GradingPool(queue, args.data_dir, runner, workers=args.workers, on_graded=keep)
     pool.start()
     try:
         while True:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from nbcampus.db import make_engine, prepare_database, session_factory
 from nbcampus.grader.autograde import generate_assignment
+from nbcampus.grader.feedback import graded_dir, kept_grading
 from nbcampus.grader.orm import GRADED, MIGRATIONS, Submission
 from nbcampus.grader.queue import SubmissionQueue
 from nbcampus.grader.storage import BlobStore
@@ -70,3 +71,8 @@ def test_kill_9_mid_batch_then_every_submission_graded_once(tmp_path: Path, db_u
         assert sub.status == GRADED, (sub.student, sub.status, sub.error)
         assert sub.grade_count == 1, (sub.student, sub.grade_count)
         assert sub.score == score, (sub.student, sub.score)
+        # the stand-alone worker keeps the graded notebooks as the service does (the grading
+        # view and the feedback read them), each from the submission that was graded
+        kept = kept_grading(root, sub.student, "a1")
+        assert kept == {"id": uid, "notebooks": ["add"]}, (sub.student, kept)
+        assert (graded_dir(root, sub.student, "a1") / "add.ipynb").is_file()
