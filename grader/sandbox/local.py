@@ -333,6 +333,12 @@ KERNEL_PRELOAD = (
     "sqlite3",
     "pdb",
     "pydoc",
+    "IPython.core.completerlib",
+    "IPython.core.oinspect",
+    "IPython.extensions.storemagic",
+    "IPython.utils.wildcard",
+    "faulthandler",
+    "tornado.platform.asyncio",
 )
 
 
