@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from datetime import UTC
+from datetime import UTC, datetime
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from .autograde import SubmissionResult
 from .campus import CampusClient
 from .feedback import keep_graded_hook
 from .hooks import GradedResult, ResultHook, load_hooks, run_hooks
-from .orm import MIGRATIONS, Submission
+from .orm import GRADED, MIGRATIONS, Submission
 from .queue import Claimed, SubmissionQueue
 from .sandbox.base import Limits, SandboxRunner
 from .storage import BlobStore
@@ -78,6 +78,10 @@ class GraderService(ServiceApp):
     pool: GradingPool | None = None
     runner: SandboxRunner | None = None
     hooks: list[ResultHook]
+    # Sends of grades to the campus and the hooks (see result_changed).
+    _changed: set[int]
+    _sending: set[int]
+    _send_tasks: set[asyncio.Future[None]]
 
     @property
     def data_dir(self) -> Path:
@@ -108,6 +112,7 @@ class GraderService(ServiceApp):
         self.queue = SubmissionQueue(self.db, BlobStore(self.data_dir / "grader" / "blobs"))
         self.campus = CampusClient()
         self.hooks = load_hooks(self.result_hooks)
+        self._changed, self._sending, self._send_tasks = set(), set(), set()
 
     async def on_start(self) -> None:
         from .courses import generate_pending
@@ -152,28 +157,54 @@ class GraderService(ServiceApp):
         self, claimed: Claimed, result: SubmissionResult, loop: asyncio.AbstractEventLoop
     ) -> None:
         """In the worker thread, once a grade is saved: keep the graded notebooks (manual
-        grading view, feedback), then post the result from the event loop."""
+        grading view, feedback), then send the result on from the event loop."""
         self.keep_graded(claimed, result)
-        asyncio.run_coroutine_threadsafe(self.after_grading(claimed, result), loop)
+        loop.call_soon_threadsafe(self.result_changed, claimed.id)
 
-    async def after_grading(self, claimed: Claimed, result: SubmissionResult) -> None:
-        graded = GradedResult(
-            submission_id=claimed.uid,
-            user=claimed.student,
-            course=claimed.course,
-            assignment=claimed.assignment,
-            score=result.score,
-            max_score=result.max_score,
-            graded_at=_now_iso(),
-            notebooks=tuple(
-                {"name": nb.name, "score": nb.score, "max_score": nb.max_score}
-                for nb in result.notebooks
-            ),
-        )
-        await self.post_result(claimed.id, graded)
-        await run_hooks(self.hooks, graded)
+    def result_changed(self, sub_id: int) -> None:
+        """A submission's grade was saved (an autograde, a regrade, a teacher's manual grade):
+        send it to the campus, then to the result hooks, in the background.
 
-    async def post_result(self, sub_id: int, graded: GradedResult) -> None:
+        What is sent is the submission's row as it is when the send starts, one send at a time
+        per submission: several quick changes end with the latest sent last, never an older
+        one after it. A failure is logged; the campus post is retried by `post_unposted`."""
+        self._changed.add(sub_id)
+        if sub_id in self._sending:
+            return  # the running send goes round once more
+        self._sending.add(sub_id)
+        task = asyncio.ensure_future(self._send_latest(sub_id))
+        self._send_tasks.add(task)  # a reference, so that the task is not collected mid-way
+        task.add_done_callback(self._send_tasks.discard)
+
+    async def _send_latest(self, sub_id: int) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while sub_id in self._changed:
+                self._changed.discard(sub_id)
+                try:
+                    loaded = await loop.run_in_executor(None, self._load_graded, sub_id)
+                    if loaded is None:
+                        continue
+                    graded, version = loaded
+                    await self.post_result(sub_id, graded, version)
+                    await run_hooks(self.hooks, graded)
+                except Exception:
+                    self.log.exception("could not send the grade of submission %s on", sub_id)
+        finally:
+            self._sending.discard(sub_id)
+
+    def _load_graded(self, sub_id: int) -> tuple[GradedResult, datetime | None] | None:
+        with self.db() as s:
+            sub = s.get(Submission, sub_id)
+            if sub is None or sub.status != GRADED:
+                return None
+            return _graded_from_row(sub), sub.graded_at
+
+    async def post_result(
+        self, sub_id: int, graded: GradedResult, version: datetime | None = None
+    ) -> None:
+        """Post to the campus; on its answer, mark the submission sent, unless its grade
+        changed meanwhile (`version` is the grading time the post was made from)."""
         if not self.post_to_campus:
             return
         try:
@@ -184,7 +215,11 @@ class GraderService(ServiceApp):
 
         def mark() -> None:
             with self.db() as s, s.begin():
-                s.execute(sa.update(Submission).where(Submission.id == sub_id).values(posted=True))
+                s.execute(
+                    sa.update(Submission)
+                    .where(Submission.id == sub_id, Submission.graded_at == version)
+                    .values(posted=True)
+                )
 
         await asyncio.get_running_loop().run_in_executor(None, mark)
 
@@ -193,22 +228,23 @@ class GraderService(ServiceApp):
         while True:
             await asyncio.sleep(60)
 
-            def load() -> list[tuple[int, GradedResult]]:
+            def load() -> list[tuple[int, GradedResult, datetime | None]]:
                 with self.db() as s:
                     rows = s.scalars(
                         sa.select(Submission)
-                        .where(Submission.status == "graded", Submission.posted.is_(False))
+                        .where(Submission.status == GRADED, Submission.posted.is_(False))
                         .limit(100)
                     )
-                    return [(r.id, _graded_from_row(r)) for r in rows]
+                    return [(r.id, _graded_from_row(r), r.graded_at) for r in rows]
 
-            for sub_id, graded in await asyncio.get_running_loop().run_in_executor(None, load):
-                await self.post_result(sub_id, graded)
+            for sub_id, graded, version in await asyncio.get_running_loop().run_in_executor(
+                None, load
+            ):
+                if sub_id not in self._sending:  # a send of it is under way already
+                    await self.post_result(sub_id, graded, version)
 
 
 def _now_iso() -> str:
-    from datetime import datetime
-
     return datetime.now(UTC).isoformat()
 
 

@@ -135,6 +135,8 @@ class SubmissionQueue:
                     error=None,
                     graded_at=utcnow(),
                     grade_count=Submission.grade_count + 1,
+                    # a regrade's result is news to the campus: sent again (post_unposted)
+                    posted=False,
                 )
             ).rowcount
             return done == 1

@@ -11,8 +11,9 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from nbcampus.web import APIError
 
-from ..orm import GRADED, Assignment, Submission
+from ..orm import Assignment, Submission
 from ..policy import counted
+from ..rescore import apply_scores, read_scores
 from ..worker import course_root
 from .base import GraderHandler, slug
 
@@ -145,7 +146,8 @@ class GradeHandler(GraderHandler):
     async def put(
         self, course: str, assignment: str, student: str, notebook: str, cell: str
     ) -> None:
-        """Set a manual score ({"manual_score": float|null}); the total follows."""
+        """Set a manual score ({"manual_score": float|null}); the total follows, and the new
+        grade goes to the campus and the result hooks as an autograde's does."""
         course, assignment = slug(course, "course"), slug(assignment, "assignment")
         await self.require_teacher(course)
         body = self.json_body()
@@ -156,7 +158,7 @@ class GradeHandler(GraderHandler):
             raise APIError(400, "manual_score must be a number >= 0 or null", field="manual_score")
         url = gradebook_url(self.app, course)
 
-        def write() -> dict[str, Any]:
+        def write() -> tuple[dict[str, Any], int | None]:
             try:
                 with Gradebook(url, course) as gb:
                     grade = gb.find_grade(cell, notebook, assignment, student)
@@ -167,33 +169,25 @@ class GradeHandler(GraderHandler):
                     grade.manual_score = score
                     grade.needs_manual_grade = False
                     gb.db.commit()
-                    total = float(gb.find_submission(assignment, student).score)
+                    scores = read_scores(gb, assignment, student)
                     out = {
                         "cell": cell,
                         "manual_score": grade.manual_score,
                         "score": grade.score,
-                        "total": total,
+                        "total": scores.score,
                     }
             except MissingEntry:
                 raise APIError(404, f"no graded cell {cell!r} in {notebook!r}") from None
             with self.app.db() as s, s.begin():
-                sub = s.scalar(
-                    sa.select(Submission)
-                    .where(
-                        Submission.course == course,
-                        Submission.assignment == assignment,
-                        Submission.student == student,
-                        Submission.status == GRADED,
-                    )
-                    .order_by(Submission.submitted_at.desc(), Submission.id.desc())
-                    .limit(1)
-                )
-                if sub is not None:
-                    # The grader's late penalty is not in the gradebook: it still applies.
-                    sub.score = max(0.0, total - float(sub.late_penalty or 0.0))
-            return out
+                sub = apply_scores(s, course, assignment, student, scores)
+                return out, (sub.id if sub is not None else None)
 
-        self.write_json(await self.blocking(write))
+        out, sub_id = await self.blocking(write)
+        if sub_id is not None:
+            # The new score goes to the campus and the result hooks as an autograde's does,
+            # in the background: the teacher's answer does not wait for them.
+            self.app.result_changed(sub_id)
+        self.write_json(out)
 
 
 class CommentHandler(GraderHandler):

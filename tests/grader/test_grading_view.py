@@ -22,6 +22,7 @@ from nbcampus.settings import Settings
 # one Hub for the module, on SQLite (the gradebook is nbgrader's SQLite file either way)
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("campus_hub", ["sqlite"], indirect=True)]
 API = "services/grader/api/v1/"
+CAMPUS = "services/campus/api/v1/"
 PAGES = "services/grader/courses/"
 COURSE = "python-intro"
 LESSON = "01-values"
@@ -153,6 +154,31 @@ def test_instructor_grades_an_answer_in_the_grading_view(
     assert teacher.put(comment, json={"comment": 5}).status_code == 400
     missing = teacher.get(PAGES + f"{COURSE}/grading/{LESSON}/nobody-here")
     assert missing.status_code == 404 and "nobody-here" in missing.json()["message"]
+
+
+def test_the_manual_grade_reaches_the_student_and_the_campus(
+    campus_hub: CampusHub, graded: dict[str, Any]
+) -> None:
+    """After the teacher's 1.5 points above: the student's result and the campus's exercise
+    progress (sent on by the grader as an autograde's result is) show the new score."""
+    student = campus_hub.client(graded["student"])
+    autograded = graded["sub"]["result"]["notebooks"][0]["score"]
+    now = student.get(API + f"submissions/{graded['uid']}").json()
+    (values,) = now["result"]["notebooks"]
+    assert values["score"] == autograded + 1.5 == now["score"]
+    (explain,) = [t for t in values["tests"] if t["name"] == EXPLAIN]
+    assert explain["score"] == 1.5 and not explain["needs_manual_grade"]
+    assert not now["result"]["needs_manual_grade"]
+
+    def campus_score() -> float | None:
+        progress = student.get(CAMPUS + f"users/{graded['student']}/progress").json()
+        (row,) = [e for e in progress["exercises"] if e["exercise"] == "values"]
+        return row["score"]
+
+    deadline = time.monotonic() + 20
+    while campus_score() != autograded + 1.5:
+        assert time.monotonic() < deadline, f"the campus still has {campus_score()}"
+        time.sleep(0.2)
 
 
 def test_students_and_other_instructors_are_refused(

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
 import requests
 from lti_env import LtiHub, nbcampus
@@ -407,6 +408,79 @@ def test_lti11_graded_submission_reaches_basic_outcomes(lti: LtiHub) -> None:
     (outcome,) = eventually(reported, "the Basic Outcomes post")
     assert outcome["score"] == f"{score / maximum:.4f}" == "1.0000"
     assert [i["status"] for i in outbox_of(lti, student)] == ["sent"]
+
+
+def test_a_teachers_score_change_reaches_the_lms_and_the_campus(lti: LtiHub) -> None:
+    """The autograde score, then a teacher's changes in the gradebook: each new score goes to
+    the LMS (the grader's LTI hook) and to the campus (progress, XP once); a repeat does not."""
+    teacher_session = requests.Session()
+    form = lti11_form(lti, "t-m11", roles="Instructor", context_id="c-m11", link_id="rl-m11")
+    resp = teacher_session.post(lti.url + "hub/lti11/launch", data=form, allow_redirects=False)
+    assert resp.status_code == 302, resp.text
+    teacher = whoami(lti, teacher_session)
+    klass = class_of(lti, teacher)
+    session = requests.Session()
+    form = lti11_form(lti, "u-m11", context_id="c-m11", link_id="rl-m11")
+    assert session.post(lti.url + "hub/lti11/launch", data=form, allow_redirects=False).ok
+    student = whoami(lti, session)
+    open_lesson(lti, teacher, klass["id"], [student])
+
+    # a submission whose greeting is wrong: 2 of 3 points
+    api = lti.hub.client(student)
+    nb = nbformat.read(SOURCE / (EXERCISE["exercise"] + ".ipynb"), as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "greeting":
+            cell.source = "def greeting(name):\n    return 'Hi'"
+    body = {"files": {"values.ipynb": base64.b64encode(nbformat.writes(nb).encode()).decode()}}
+    url = GRADER + f"courses/{EXERCISE['course']}/assignments/{EXERCISE['lesson']}/submissions"
+    resp = api.post(url, json=body)
+    assert resp.status_code == 202, resp.text
+    uid = resp.json()["id"]
+    sub = eventually(
+        lambda: (s := api.get(GRADER + f"submissions/{uid}").json())["status"] == "graded" and s,
+        "grading",
+    )
+    assert notebook_score(sub) == (2.0, 3.0)
+
+    def outcomes() -> list[str]:
+        return [o["score"] for o in lti.platform.outcomes if o["sourcedid"] == "src-u-m11-rl-m11"]
+
+    def campus_values() -> dict:
+        progress = api.get(CAMPUS + f"users/{student}/progress").json()
+        (values,) = [e for e in progress["exercises"] if e["exercise"] == EXERCISE["exercise"]]
+        return values
+
+    def passes() -> int:
+        level = api.get(CAMPUS + f"users/{student}/level").json()
+        return [t["reason"] for t in level["transactions"]].count("autograde_passed")
+
+    eventually(lambda: outcomes() == ["0.6667"], "the autograde score in the LMS")
+    eventually(lambda: campus_values()["score"] == 2.0, "the autograde score in the campus")
+    assert not campus_values()["completed"] and passes() == 0
+
+    # the teacher gives the failed test its point: the answer comes at once, the rest follows
+    cell = (
+        GRADER + f"courses/{EXERCISE['course']}/assignments/{EXERCISE['lesson']}"
+        f"/grades/{student}/values/test_greeting"
+    )
+    teacher_api = lti.hub.client(teacher)
+    resp = teacher_api.put(cell, json={"manual_score": 1})
+    assert resp.status_code == 200 and resp.json()["total"] == 3.0, resp.text
+    eventually(lambda: outcomes() == ["0.6667", "1.0000"], "the teacher's score in the LMS")
+    eventually(lambda: campus_values()["completed"], "the exercise passed in the campus")
+    assert campus_values()["score"] == 3.0 and passes() == 1
+    # the student's own view of the submission shows the new score
+    seen = api.get(GRADER + f"submissions/{uid}").json()
+    assert seen["score"] == 3.0 and notebook_score(seen) == (3.0, 3.0)
+    (test,) = [t for t in seen["result"]["notebooks"][0]["tests"] if t["name"] == "test_greeting"]
+    assert test["score"] == 1.0
+
+    # the same score again sends nothing new; a lower one goes on, and XP is never doubled
+    assert teacher_api.put(cell, json={"manual_score": 1}).status_code == 200
+    assert teacher_api.put(cell, json={"manual_score": 0.5}).status_code == 200
+    eventually(lambda: outcomes() == ["0.6667", "1.0000", "0.8333"], "the lowered score")
+    eventually(lambda: campus_values()["score"] == 2.5, "the lowered score in the campus")
+    assert campus_values()["completed"] and passes() == 1
 
 
 def test_roster_sync_follows_pages_enrolls_and_marks_leavers(lti: LtiHub) -> None:
