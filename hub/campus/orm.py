@@ -321,7 +321,8 @@ class ExerciseProgress(Base):
 
 
 class GradingResult(Base):
-    """An autograde result the grader posted; idempotent on (submission_id, exercise)."""
+    """A grade the grader posted, one per (submission_id, exercise); a newer grade of the
+    same submission (a manual grade, a regrade) replaces its score."""
 
     __tablename__ = "grading_results"
 

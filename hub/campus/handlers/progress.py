@@ -160,7 +160,8 @@ class AccessHandler(CampusHandler):
 class GradingResultsHandler(CampusHandler):
     @needs_permission("results:write")
     async def post(self) -> None:
-        """Record an autograde result (idempotent on submission_id and exercise)."""
+        """Record a grading result (idempotent on submission_id and exercise; a new score
+        for a recorded submission, from a manual grade or a regrade, replaces it)."""
         payload = ResultPayload.parse(self.json_body())
         recorded = await self.tx(lambda s: record_result(s, payload))
         self.write_json(recorded.as_dict(), status=201 if recorded.created else 200)
