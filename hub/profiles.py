@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 from nbcampus.ports import free_port
@@ -18,11 +17,16 @@ def configure_local(c: Any, settings: Settings) -> None:
     this profile isolates students from each other only as far as the file system layout
     does; the docker profile is the one that contains them.
     """
-    c.JupyterHub.spawner_class = "jupyterhub.spawner.SimpleLocalProcessSpawner"
+    # SimpleLocalProcessSpawner, returning as soon as the server answers (hub/readiness.py).
+    c.JupyterHub.spawner_class = "nbcampus.hub.readiness.CampusLocalSpawner"
     c.SimpleLocalProcessSpawner.home_dir_template = str(settings.homes_dir / "{username}")
-    c.Spawner.cmd = [str(Path(sys.executable).parent / "jupyterhub-singleuser")]
+    # jupyterhub-singleuser without its slowest import (see nbcampus/singleuser.py).
+    c.Spawner.cmd = [sys.executable, "-m", "nbcampus.singleuser"]
     if os.geteuid() == 0:
         c.Spawner.args = ["--allow-root"]
+    # A class logging in at once on a small machine: twenty Labs starting together can take
+    # more than the Hub's default 30 s to answer; waiting beats killing them half-started.
+    c.Spawner.http_timeout = 120
 
 
 def stable_hub_port(settings: Settings) -> int:
@@ -73,7 +77,8 @@ def configure_docker(c: Any, settings: Settings) -> None:
     # The single-user server's port is published on the host's loopback only: the proxy
     # reaches it there, nothing else on the network can.
     c.DockerSpawner.host_ip = "127.0.0.1"
-    c.DockerSpawner.cmd = ["jupyterhub-singleuser"]
+    # jupyterhub-singleuser without its slowest import (see nbcampus/singleuser.py).
+    c.DockerSpawner.cmd = ["python3", "-m", "nbcampus.singleuser"]
     # The Hub listens on this machine's own address at a fixed port: reachable from the
     # containers without depending on the podman bridge (which exists only while containers
     # are attached to it), and the same after a Hub restart.

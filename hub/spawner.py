@@ -8,19 +8,27 @@ What it adds to DockerSpawner:
   disk, a container that does not start) becomes one clear sentence on the spawn page and one
   log line for the admin, and leaves no half-created container or volume behind;
 - home volumes are kept: a volume is removed only when this very spawn created it and the
-  spawn failed, so a student's work always survives container removal.
+  spawn failed, so a student's work always survives container removal;
+- many students starting at once: Docker API calls run on a pool of threads (DockerSpawner
+  has one thread for the whole Hub, so twenty logins queue behind each other's container
+  creation), the engine is looked up once rather than on every start and poll, and start()
+  returns as soon as the server answers (see hub/readiness.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import shutil
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, ClassVar
 
 from dockerspawner import DockerSpawner
 from tornado import web
 from traitlets import Dict, Integer, Unicode, default
 
 from nbcampus.engine import EngineError, find_engine
+
+from .readiness import QuickReadiness
 
 # Highest first: a user in several campus groups gets the limits of the highest role.
 ROLE_ORDER = ("admin", "staff", "instructor", "student")
@@ -56,7 +64,12 @@ def _is_engine_down(err: BaseException) -> bool:
     return "connection refused" in text or "error while fetching server api version" in text
 
 
-class CampusDockerSpawner(DockerSpawner):
+class CampusDockerSpawner(QuickReadiness, DockerSpawner):
+    # One pool and one engine address for every server of this Hub (as DockerSpawner's own
+    # client is one per Hub).
+    _api_pool: ClassVar[ThreadPoolExecutor | None] = None
+    _engine_url: ClassVar[str | None] = None
+
     role_limits = Dict(
         default_value={
             "student": {"cpu": 1.0, "mem": "2G"},
@@ -76,6 +89,13 @@ class CampusDockerSpawner(DockerSpawner):
         has less free space than this, in MB: a container that starts on a full disk fails
         in ways a student cannot understand.""",
     )
+    docker_threads = Integer(
+        8,
+        config=True,
+        help="""Threads calling the Docker API for this Hub's servers. DockerSpawner's single
+        thread makes simultaneous logins wait for each other's container creation and start
+        (about a second each on podman); the engine handles several calls at once.""",
+    )
     storage_path = Unicode(
         "/var/lib/containers/storage",
         config=True,
@@ -85,7 +105,15 @@ class CampusDockerSpawner(DockerSpawner):
 
     @default("client_kwargs")
     def _client_kwargs_default(self) -> dict[str, Any]:
-        return {}
+        # As many pooled connections to the engine as threads use them.
+        return {"max_pool_size": self.docker_threads}
+
+    @property
+    def executor(self) -> ThreadPoolExecutor:
+        cls = type(self)
+        if cls._api_pool is None:
+            cls._api_pool = ThreadPoolExecutor(self.docker_threads, thread_name_prefix="docker-api")
+        return cls._api_pool
 
     def campus_role(self) -> str:
         groups = {g.name for g in getattr(self.user, "groups", [])}
@@ -105,20 +133,28 @@ class CampusDockerSpawner(DockerSpawner):
             "Server of %s (%s): cpu %s, memory %s", self.user.name, role, self.cpu_limit, limits
         )
 
-    def _connect_engine(self) -> None:
-        """Point the Docker client at the engine, starting podman's service if needed."""
-        try:
-            engine = find_engine()
-        except EngineError as err:
-            raise SpawnRefused(
-                "The container engine of this campus is not running, so no server can start "
-                "right now. Please try again later; the administrators have been told.",
-                f"container engine unavailable: {err}",
-            ) from None
-        if self.client_kwargs.get("base_url") != engine.url:
-            self.client_kwargs = {**self.client_kwargs, "base_url": engine.url}
-            # DockerSpawner caches one client per process; a new engine URL needs a new one.
-            type(self)._client = None
+    async def _connect_engine(self, again: bool = False) -> None:
+        """Point the Docker client at the engine, starting podman's service if needed.
+
+        The engine is looked up once per Hub (off the event loop: it may start podman's
+        service) and again only after a call found it down (`again`).
+        """
+        cls = type(self)
+        if again or cls._engine_url is None:
+            try:
+                engine = await asyncio.to_thread(find_engine)
+            except EngineError as err:
+                raise SpawnRefused(
+                    "The container engine of this campus is not running, so no server can "
+                    "start right now. Please try again later; the administrators have been told.",
+                    f"container engine unavailable: {err}",
+                ) from None
+            if engine.url != cls._engine_url:
+                cls._engine_url = engine.url
+                # DockerSpawner caches one client per Hub; a new engine URL needs a new one.
+                cls._client = None
+        if self.client_kwargs.get("base_url") != cls._engine_url:
+            self.client_kwargs = {**self.client_kwargs, "base_url": cls._engine_url}
 
     def _check_disk(self) -> None:
         try:
@@ -149,9 +185,18 @@ class CampusDockerSpawner(DockerSpawner):
             )
         return await super().check_allowed(image)
 
-    async def _volume_names(self) -> set[str]:
-        result = await self.docker("volumes")
-        return {v["Name"] for v in (result or {}).get("Volumes") or []}
+    async def _existing_volumes(self, names: set[str]) -> set[str]:
+        """Which of these volumes exist (one inspect each, not a list of every home)."""
+        import docker
+
+        present = set()
+        for name in names:
+            try:
+                await self.docker("inspect_volume", name)
+                present.add(name)
+            except docker.errors.NotFound:
+                pass
+        return present
 
     def _wanted_volumes(self) -> set[str]:
         return {v for v in self.volume_binds if not v.startswith("/")}
@@ -160,20 +205,22 @@ class CampusDockerSpawner(DockerSpawner):
         created_volumes: set[str] = set()
         self.object_id = ""
         try:
-            self._connect_engine()
+            await self._connect_engine()
             self._check_disk()
             self.apply_role_limits()
+            wanted = self._wanted_volumes()
             try:
-                before = await self._volume_names()
+                before = await self._existing_volumes(wanted)
             except Exception as err:
-                if _is_engine_down(err):
-                    type(self)._client = None
-                    self._connect_engine()
-                    before = await self._volume_names()
-                else:
+                if not _is_engine_down(err):
                     raise
-            created_volumes = self._wanted_volumes() - before
-            return await super().start()
+                await self._connect_engine(again=True)  # restarted, or moved: look again
+                type(self)._client = None
+                before = await self._existing_volumes(wanted)
+            created_volumes = wanted - before
+            ip, port = await super().start()
+            await self.until_answering(ip, port)
+            return ip, port
         except Exception as err:
             refused = self._explain(err)
             self.log.error("Spawn of %s refused: %s", self.user.name, refused.log_detail)
@@ -227,8 +274,15 @@ class CampusDockerSpawner(DockerSpawner):
 
     async def poll(self) -> int | None:
         try:
-            self._connect_engine()
-            return await super().poll()
+            await self._connect_engine()
+            try:
+                return await super().poll()
+            except Exception as err:
+                if not _is_engine_down(err):
+                    raise
+                # The engine's API went away (podman's service stopped): start it again.
+                await self._connect_engine(again=True)
+                return await super().poll()
         except Exception as err:
             if not _is_engine_down(err) and not isinstance(err, SpawnRefused):
                 raise

@@ -54,7 +54,7 @@ def test_ctrl_c_stops_everything(tmp_path: Path) -> None:
             "nbcampus.hub.campus",
             "nbcampus.grader",
             "jupyterhub_idle_culler",
-            "jupyterhub-singleuser",
+            "nbcampus.singleuser",  # jupyterhub-singleuser, started by nbcampus
         ):
             assert part in commands, f"{part} not running: {running}"
     finally:

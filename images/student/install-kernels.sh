@@ -17,6 +17,16 @@ else
   echo "the lab extension is not built in this checkout (scripts/setup.sh builds it)" >&2
   exit 1
 fi
+# nbgrader's instructor tools (formgrader, course list, create-assignment) are not for
+# students' servers: the campus panel and the grader service take their place, and the
+# formgrader alone adds seconds to every server start (as scripts/setup.sh does for the venv).
+# jupyter_lsp serves language servers, and the image installs none.
+"$prefix/bin/jupyter" server extension disable --sys-prefix \
+  nbgrader.server_extensions.formgrader nbgrader.server_extensions.course_list jupyter_lsp \
+  >/dev/null
+"$prefix/bin/jupyter" labextension disable --level=sys_prefix \
+  @jupyter/nbgrader:formgrader @jupyter/nbgrader:course-list @jupyter/nbgrader:create-assignment \
+  >/dev/null
 # Installed as root from private temporary folders: make them readable by the image's user.
 chmod -R a+rX "$prefix/share/jupyter" "$prefix"/lib/python3*/site-packages/nbcampus
 "$prefix/bin/jupyter" kernelspec list

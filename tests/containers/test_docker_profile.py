@@ -118,6 +118,13 @@ def test_student_lab_in_a_container(docker_hub: DockerCampus, docker: Any, stude
     headers = {"Authorization": f"token {docker_hub.token_for(name)}"}
     lab = requests.get(docker_hub.url + f"user/{name}/lab", headers=headers, timeout=30)
     assert lab.status_code == 200 and '"@nbcampus/lab"' in lab.text
+    # a light server: jupyterhub-singleuser through nbcampus.singleuser, without nbgrader's
+    # instructor tools
+    assert container.attrs["Config"]["Cmd"][:3] == ["python3", "-m", "nbcampus.singleuser"]
+    formgrader = requests.get(
+        docker_hub.url + f"user/{name}/formgrader", headers=headers, timeout=30
+    )
+    assert formgrader.status_code == 404
 
 
 def test_c_cells_in_the_container(docker_hub: DockerCampus) -> None:
