@@ -6,8 +6,9 @@
 the last 10 weeks (loaded with COPY, running totals and levels derived from them). Measured:
 a class leaderboard, a course leaderboard (top 50 and the viewer's rank), an XP award
 with its streak, level and badge evaluation (the badges the history earned are held), and an
-award that earns a badge (with its notification and badge XP), each with a real commit. Without --db-url it
-starts a private PostgreSQL 15 cluster with the test harness (fsync off, as in the tests).
+award that earns a badge (with its notification and badge XP), each with a real commit.
+Without --db-url it starts a private PostgreSQL 15 cluster with the test harness (fsync off,
+as in the tests).
 Timings are of the campus domain code each API handler runs (HTTP and Hub auth excluded).
 """
 
