@@ -8,6 +8,10 @@
    rebuilds the last layer alone.
 
 The grader runs submissions in the student image (grader_image defaults to it).
+
+3. The Hub image of the kubernetes profile (images/hub/Containerfile). Its base is Zero to
+   JupyterHub's Hub image from a registry; here it is built on the student image (whose Python
+   already has nbcampus's dependencies) so that the recipe is checked where no registry is.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from .engine import Engine, EngineError, find_engine
 REPO = Path(__file__).resolve().parent.parent
 BASE_TAG = "localhost/nbcampus-base:bookworm"
 STUDENT_TAG = "localhost/nbcampus-student:latest"
+HUB_TAG = "localhost/nbcampus-hub:latest"
 SUITE = "bookworm"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -198,37 +203,46 @@ def _pip_build_args() -> list[str]:
 
 
 def build_student(engine: Engine, cache_dir: Path, base: str = BASE_TAG) -> StepResult:
+    return _build_from_context(engine, cache_dir, "student", STUDENT_TAG, f"BASE_IMAGE={base}")
+
+
+def build_hub(engine: Engine, cache_dir: Path, base: str = STUDENT_TAG) -> StepResult:
+    return _build_from_context(engine, cache_dir, "hub", HUB_TAG, f"HUB_IMAGE={base}")
+
+
+def _build_from_context(
+    engine: Engine, cache_dir: Path, name: str, tag: str, base_arg: str
+) -> StepResult:
+    """Build images/<name>/Containerfile from a staged copy of the sources, as `tag`."""
     started = time.monotonic()
-    before = _image_labels(engine, STUDENT_TAG) is not None and _image_id(engine, STUDENT_TAG)
+    before = _image_labels(engine, tag) is not None and _image_id(engine, tag)
     cache_dir.mkdir(parents=True, exist_ok=True)
     # A fixed context path: the engine's cache keys on content, and a stable path keeps
     # its own bookkeeping (and the build log) easy to read.
-    ctx = cache_dir / "context-student"
+    ctx = cache_dir / f"context-{name}"
     shutil.rmtree(ctx, ignore_errors=True)
     ctx.mkdir()
     stage_context(REPO, ctx)
     args = ["build", "--layers", "--pull=never"] if engine.kind == "podman" else ["build"]
     _run_step(
         engine,
-        "building the student image",
+        f"building the {name} image",
         *args,
         "-f",
-        str(ctx / "images/student/Containerfile"),
+        str(ctx / f"images/{name}/Containerfile"),
         "--build-arg",
-        f"BASE_IMAGE={base}",
+        base_arg,
         *_pip_build_args(),
         "-t",
-        STUDENT_TAG,
+        tag,
         str(ctx),
     )
-    after = _image_id(engine, STUDENT_TAG)
+    after = _image_id(engine, tag)
     if before != after:
         # The image this build replaced is now untagged and unused: drop it (and any other
         # dangling image), or every code change would leave an old image behind.
         engine.run("image", "prune", "-f", capture_output=True)
-    return StepResult(
-        STUDENT_TAG, time.monotonic() - started, before == after, image_size_mb(engine, STUDENT_TAG)
-    )
+    return StepResult(tag, time.monotonic() - started, before == after, image_size_mb(engine, tag))
 
 
 def _image_id(engine: Engine, tag: str) -> str:
@@ -241,7 +255,8 @@ def cache_dir() -> Path:
     return Path(os.environ.get("NBCAMPUS_IMAGE_CACHE") or Path(base) / "nbcampus" / "images")
 
 
-def build_all(rebuild_base: bool = False, log=print) -> list[StepResult]:  # type: ignore[no-untyped-def]
+def build_all(rebuild_base: bool = False, log=print, hub: bool = True) -> list[StepResult]:  # type: ignore[no-untyped-def]
+    """The base and student images, and (hub=True) the Hub image of the kubernetes profile."""
     engine = find_engine()
     results = []
     base = build_base(engine, cache_dir(), rebuild=rebuild_base)
@@ -250,6 +265,10 @@ def build_all(rebuild_base: bool = False, log=print) -> list[StepResult]:  # typ
     student = build_student(engine, cache_dir())
     log(_describe(student))
     results.append(student)
+    if hub:
+        hub_image = build_hub(engine, cache_dir())
+        log(_describe(hub_image))
+        results.append(hub_image)
     return results
 
 
@@ -260,7 +279,7 @@ def _describe(step: StepResult) -> str:
 
 def cmd_images_build(args: argparse.Namespace) -> int:
     try:
-        build_all(rebuild_base=args.rebuild_base)
+        build_all(rebuild_base=args.rebuild_base, hub=not args.no_hub)
     except (EngineError, ImageBuildError) as err:
         print(f"nbcampus images: {err}", file=sys.stderr)
         return 1
@@ -272,9 +291,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     images_sub = images.add_subparsers(dest="images_command", metavar="ACTION", required=True)
     build = images_sub.add_parser(
         "build",
-        help="build the base and student images (cached: a second build is fast)",
+        help="build the base, student and Hub images (cached: a second build is fast)",
         description="Build the Debian bookworm base image from debootstrap (no registry "
-        "needed) and the student image on top of it, with the engine's layer cache.",
+        "needed), the student image on top of it, and the kubernetes profile's Hub image "
+        "(here on the student image), with the engine's layer cache.",
+    )
+    build.add_argument(
+        "--no-hub", action="store_true", help="skip the Hub image (only kubernetes needs it)"
     )
     build.add_argument(
         "--rebuild-base", action="store_true", help="debootstrap the base again even if cached"

@@ -38,7 +38,21 @@ def student_image(engine: Any) -> str:
     from nbcampus.images import STUDENT_TAG, ImageBuildError, build_all
 
     try:
-        build_all(log=lambda line: print(line, flush=True))
+        build_all(log=lambda line: print(line, flush=True), hub=False)
     except ImageBuildError as err:
         unavailable(f"the images do not build: {err}")
     return STUDENT_TAG
+
+
+@pytest.fixture(scope="session")
+def hub_image(student_image: str) -> str:
+    """The kubernetes profile's Hub image, built here on the student image (cached)."""
+    from harness.ci import unavailable
+
+    from nbcampus.images import HUB_TAG, ImageBuildError, build_all
+
+    try:
+        build_all(log=lambda line: print(line, flush=True))
+    except ImageBuildError as err:
+        unavailable(f"the Hub image does not build: {err}")
+    return HUB_TAG
