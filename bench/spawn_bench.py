@@ -275,7 +275,7 @@ def main() -> int:
         if "docker" in wanted:
             from nbcampus.images import build_all
 
-            build_all(log=lambda line: print("  " + line, flush=True))
+            build_all(log=lambda line: print("  " + line, flush=True), hub=False)
         for label, runner in (
             ("stock", lambda: run_stock(tmp, args.users, args.burst)),
             ("local", lambda: run_campus(tmp, "local", args.users, args.burst)),

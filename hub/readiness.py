@@ -41,8 +41,9 @@ class QuickReadiness(LoggingConfigurable):
         tries = 0
         while time.monotonic() < deadline:
             tries += 1
-            # A server that died while starting never answers: once a second, ask.
-            if tries % 10 == 0 and await self.poll() is not None:  # type: ignore[attr-defined]
+            # A server that died while starting never answers: every 50 tries, ask (not more
+            # often: for a container, a poll is a call to the engine).
+            if tries % 50 == 0 and await self.poll() is not None:  # type: ignore[attr-defined]
                 return
             request = HTTPRequest(url, request_timeout=10, follow_redirects=False)
             try:
