@@ -46,7 +46,8 @@ class GraderService(ServiceApp):
     result_hooks = List(
         Unicode(),
         help="Hooks run after each grading, as module:Class with `async def on_result(result)` "
-        "(e.g. nbcampus.hub.lti.passback:LtiPassbackHook). A failing hook never loses a grade. "
+        "(e.g. nbcampus.hub.lti.passback:LtiPassbackHook). A failing hook never loses a grade: "
+        "all hooks run again (they must be idempotent) until every one returned for it. "
         "Default: the LTI grade passback when NBCAMPUS_LTI is on, else none.",
     ).tag(config=True)
 
@@ -64,6 +65,12 @@ class GraderService(ServiceApp):
 
     post_to_campus = Bool(
         True, help="Send every grade to the campus service (exercise progress and XP)."
+    ).tag(config=True)
+
+    resend_interval = Float(
+        60.0,
+        help="Seconds between rounds that send on the grades the campus or a result hook has "
+        "not taken yet (it was down, a hook raised, or the process stopped before sending).",
     ).tag(config=True)
 
     cell_timeout = Float(10.0, help="Wall-clock seconds one cell may run.").tag(config=True)
@@ -139,7 +146,7 @@ class GraderService(ServiceApp):
         done = await loop.run_in_executor(None, generate_pending, self.data_dir)
         if done:
             self.log.info("generated %d nbgrader assignments", len(done))
-        asyncio.ensure_future(self.post_unposted())
+        asyncio.ensure_future(self.resend_loop())
 
     async def run(self) -> None:
         try:
@@ -161,20 +168,24 @@ class GraderService(ServiceApp):
         self.keep_graded(claimed, result)
         loop.call_soon_threadsafe(self.result_changed, claimed.id)
 
-    def result_changed(self, sub_id: int) -> None:
+    def result_changed(self, sub_id: int) -> asyncio.Future[None] | None:
         """A submission's grade was saved (an autograde, a regrade, a teacher's manual grade):
         send it to the campus, then to the result hooks, in the background.
 
         What is sent is the submission's row as it is when the send starts, one send at a time
         per submission: several quick changes end with the latest sent last, never an older
-        one after it. A failure is logged; the campus post is retried by `post_unposted`."""
+        one after it. Only what the row says is still due is sent (`posted`, `hooks_due`, set
+        when the grade is saved); a failure is logged and retried by `resend_due`.
+
+        Returns the new send, or None when a running send takes the change along."""
         self._changed.add(sub_id)
         if sub_id in self._sending:
-            return  # the running send goes round once more
+            return None  # the running send goes round once more
         self._sending.add(sub_id)
         task = asyncio.ensure_future(self._send_latest(sub_id))
         self._send_tasks.add(task)  # a reference, so that the task is not collected mid-way
         task.add_done_callback(self._send_tasks.discard)
+        return task
 
     async def _send_latest(self, sub_id: int) -> None:
         loop = asyncio.get_running_loop()
@@ -182,23 +193,37 @@ class GraderService(ServiceApp):
             while sub_id in self._changed:
                 self._changed.discard(sub_id)
                 try:
-                    loaded = await loop.run_in_executor(None, self._load_graded, sub_id)
+                    loaded = await loop.run_in_executor(None, self._load_due, sub_id)
                     if loaded is None:
                         continue
-                    graded, version = loaded
-                    await self.post_result(sub_id, graded, version)
-                    await run_hooks(self.hooks, graded)
+                    graded, version, campus_due, hooks_due = loaded
+                    if campus_due:
+                        await self.post_result(sub_id, graded, version)
+                    if hooks_due and await run_hooks(self.hooks, graded):
+                        await loop.run_in_executor(None, self._hooks_done, sub_id, version)
                 except Exception:
                     self.log.exception("could not send the grade of submission %s on", sub_id)
         finally:
             self._sending.discard(sub_id)
 
-    def _load_graded(self, sub_id: int) -> tuple[GradedResult, datetime | None] | None:
+    def _load_due(self, sub_id: int) -> tuple[GradedResult, datetime | None, bool, bool] | None:
+        """The submission's grade, its version, and whether the campus and the hooks still
+        need it; None when it is not graded."""
         with self.db() as s:
             sub = s.get(Submission, sub_id)
             if sub is None or sub.status != GRADED:
                 return None
-            return _graded_from_row(sub), sub.graded_at
+            campus_due = self.post_to_campus and not sub.posted
+            return _graded_from_row(sub), sub.graded_at, campus_due, sub.hooks_due
+
+    def _hooks_done(self, sub_id: int, version: datetime | None) -> None:
+        # Only for the grade the hooks ran with: a newer one saved meanwhile stays due.
+        with self.db() as s, s.begin():
+            s.execute(
+                sa.update(Submission)
+                .where(Submission.id == sub_id, Submission.graded_at == version)
+                .values(hooks_due=False)
+            )
 
     async def post_result(
         self, sub_id: int, graded: GradedResult, version: datetime | None = None
@@ -209,7 +234,7 @@ class GraderService(ServiceApp):
             return
         try:
             await self.campus.post_result(graded)
-        except Exception as err:  # retried by post_unposted; the grade itself is safe
+        except Exception as err:  # retried by resend_due; the grade itself is safe
             self.log.warning("could not post %s to the campus: %s", graded.submission_id, err)
             return
 
@@ -223,25 +248,41 @@ class GraderService(ServiceApp):
 
         await asyncio.get_running_loop().run_in_executor(None, mark)
 
-    async def post_unposted(self) -> None:
-        """Every minute, send the campus the grades it has not acknowledged yet."""
+    async def resend_loop(self) -> None:
+        """Every `resend_interval` seconds, send on the grades the campus has not acknowledged
+        or the hooks have not all taken, from this process or an earlier one."""
         while True:
-            await asyncio.sleep(60)
+            await asyncio.sleep(self.resend_interval)
+            try:
+                await self.resend_due()
+            except Exception:  # e.g. the database is away: the next round tries again
+                self.log.exception("could not send the waiting grades on")
 
-            def load() -> list[tuple[int, GradedResult, datetime | None]]:
-                with self.db() as s:
-                    rows = s.scalars(
-                        sa.select(Submission)
-                        .where(Submission.status == GRADED, Submission.posted.is_(False))
-                        .limit(100)
+    async def resend_due(self, limit: int = 100) -> int:
+        """One round: send every waiting grade (at most `limit`), one after the other, through
+        the same path as a fresh grade; returns how many sends were started."""
+
+        def load() -> list[int]:
+            due = Submission.hooks_due.is_(True)
+            if self.post_to_campus:
+                due = sa.or_(due, Submission.posted.is_(False))
+            with self.db() as s:
+                return list(
+                    s.scalars(
+                        sa.select(Submission.id)
+                        .where(Submission.status == GRADED, due)
+                        .order_by(Submission.id)
+                        .limit(limit)
                     )
-                    return [(r.id, _graded_from_row(r), r.graded_at) for r in rows]
+                )
 
-            for sub_id, graded, version in await asyncio.get_running_loop().run_in_executor(
-                None, load
-            ):
-                if sub_id not in self._sending:  # a send of it is under way already
-                    await self.post_result(sub_id, graded, version)
+        started = 0
+        for sub_id in await asyncio.get_running_loop().run_in_executor(None, load):
+            task = self.result_changed(sub_id)
+            if task is not None:  # else a send of it is under way already
+                started += 1
+                await task
+        return started
 
 
 def _now_iso() -> str:

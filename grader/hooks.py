@@ -3,6 +3,12 @@
 A hook is any class with `async def on_result(result: GradedResult) -> None`, named in
 `GraderService.result_hooks` as "module:Class". Hooks run after the grade is committed; a
 failing hook is logged and never loses or changes the grade.
+
+Delivery is at least once: the submission stays "hooks due" in the grader's database until
+every hook returned without raising for its current grade, and the grader's retry loop runs
+all hooks again until then (also after a restart). So a hook must be idempotent for a repeated
+identical result (the LTI passback hook is: its outbox skips an identical score for the same
+submission), and should raise only when it has not taken the result in its own durable store.
 """
 
 from __future__ import annotations
@@ -46,9 +52,13 @@ def load_hooks(specs: list[str], **kwargs: Any) -> list[ResultHook]:
     return hooks
 
 
-async def run_hooks(hooks: list[ResultHook], result: GradedResult) -> None:
+async def run_hooks(hooks: list[ResultHook], result: GradedResult) -> bool:
+    """Run every hook (one failing does not stop the others); True when none raised."""
+    all_ok = True
     for hook in hooks:
         try:
             await hook.on_result(result)
         except Exception:
+            all_ok = False
             log.exception("result hook %r failed for %s", hook, result.submission_id)
+    return all_ok

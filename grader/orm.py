@@ -10,7 +10,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from nbcampus.db import MigrationSet
@@ -97,4 +107,8 @@ class Submission(Base):
     # {notebook: sha256 of the feedback HTML}
     feedback: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # What the current grade still has to reach, set in the transaction that saves the grade
+    # and cleared once done: the campus (`posted`) and the result hooks (`hooks_due`, all of
+    # them returned without raising). The grader's retry loop sends whatever is left.
     posted: Mapped[bool] = mapped_column(default=False)
+    hooks_due: Mapped[bool] = mapped_column(default=False, server_default=false())

@@ -65,6 +65,7 @@ class SubmissionQueue:
                 grade_count=0,
                 late_penalty=0.0,
                 posted=False,
+                hooks_due=False,
             )
             s.add(sub)
             s.flush()
@@ -135,8 +136,10 @@ class SubmissionQueue:
                     error=None,
                     graded_at=utcnow(),
                     grade_count=Submission.grade_count + 1,
-                    # a regrade's result is news to the campus: sent again (post_unposted)
+                    # a (re)grade is news to the campus and the hooks: it stays due for them
+                    # until they took it, retried by GraderService.resend_due
                     posted=False,
+                    hooks_due=True,
                 )
             ).rowcount
             return done == 1

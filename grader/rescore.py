@@ -97,7 +97,8 @@ def apply_scores(
     """Give the student's newest graded submission the gradebook's scores; None if none.
 
     Its grading time becomes now (the campus orders grades by it) and it counts as not yet
-    sent, so the grader's retry loop sends it even if the process stops before it is sent."""
+    sent to the campus nor to the result hooks, so the grader's retry loop sends it even if
+    the process stops before it is sent."""
     sub = session.scalar(
         sa.select(Submission)
         .where(
@@ -118,4 +119,5 @@ def apply_scores(
     sub.result = rescored_result(sub.result, scores, penalty)
     sub.graded_at = utcnow()
     sub.posted = False
+    sub.hooks_due = True
     return sub
