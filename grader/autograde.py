@@ -281,6 +281,23 @@ def kernel_spec(name: str, python: str = sys.executable) -> KernelSpec:
     return KernelSpec(name, argv, language=spec.language, env=dict(spec.env or {}))
 
 
+_thread_preprocessors = threading.local()
+
+
+def _preprocessor(cls: type, config: Config) -> Any:
+    """One instance per preprocessor class and worker thread, used for every notebook.
+
+    nbgrader's and nbconvert's preprocessors take everything per notebook from the resources
+    and reset their own state in preprocess(); building a dozen traitlets objects per notebook
+    was a twentieth of the grader's time. Only their configuration, the same for every
+    notebook, is fixed at the first use (the executing preprocessor is made anew each time)."""
+    cache = _thread_preprocessors.__dict__.setdefault("instances", {})
+    instance = cache.get(cls)
+    if instance is None:
+        instance = cache[cls] = cls(config=config)
+    return instance
+
+
 def _config(limits: Limits) -> Config:
     c = Config()
     c.OverwriteCells.add_missing_cells = True
@@ -388,8 +405,8 @@ class Autograder:
             RestoreCellRoles,
             OverwriteCells,
         ):
-            nb, resources = pp(config=config)(nb, resources)
-        nb, resources = CheckCellMetadata(config=config)(nb, resources)
+            nb, resources = _preprocessor(pp, config)(nb, resources)
+        nb, resources = _preprocessor(CheckCellMetadata, config)(nb, resources)
 
         kname = (nb.metadata.get("kernelspec") or {}).get("name") or "python3"
         spec = kernel_spec(kname)
@@ -426,7 +443,7 @@ class Autograder:
             AssignLatePenalties,
             CheckCellMetadata,
         ):
-            nb, resources = pp(config=config)(nb, resources)
+            nb, resources = _preprocessor(pp, config)(nb, resources)
         return NotebookResult(name=name, status=status, tests=_tests(nb), notebook=nb)
 
     def _collect(
