@@ -258,9 +258,12 @@ class GraderService(ServiceApp):
             except Exception:  # e.g. the database is away: the next round tries again
                 self.log.exception("could not send the waiting grades on")
 
-    async def resend_due(self, limit: int = 100) -> int:
+    async def resend_due(self, limit: int = 100, wait: float = 60.0) -> int:
         """One round: send every waiting grade (at most `limit`), one after the other, through
-        the same path as a fresh grade; returns how many sends were started."""
+        the same path as a fresh grade; returns how many sends were started.
+
+        A send that takes longer than `wait` seconds (a hook that hangs) goes on in the
+        background, skipped by later rounds while it runs, and the round moves on."""
 
         def load() -> list[int]:
             due = Submission.hooks_due.is_(True)
@@ -281,7 +284,7 @@ class GraderService(ServiceApp):
             task = self.result_changed(sub_id)
             if task is not None:  # else a send of it is under way already
                 started += 1
-                await task
+                await asyncio.wait([task], timeout=wait)
         return started
 
 

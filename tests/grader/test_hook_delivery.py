@@ -137,6 +137,36 @@ async def test_a_grade_saved_before_the_process_died_reaches_the_hooks_after_res
     second.engine.dispose()
 
 
+class HangingHook:
+    """Never returns for ada (an LMS that does not answer); takes everybody else's grade."""
+
+    def __init__(self) -> None:
+        self.delivered: list[str] = []
+
+    async def on_result(self, result: GradedResult) -> None:
+        if result.user == "ada":
+            await asyncio.Event().wait()
+        self.delivered.append(result.user)
+
+
+async def test_a_hanging_hook_does_not_stop_the_retry_round(db_url: str) -> None:
+    hook = HangingHook()
+    app = make_service(db_url, [hook])
+    hanging = save_grade(app, "ada", 1.0)
+    other = save_grade(app, "bob", 2.0)
+    assert await app.resend_due(wait=0.5) == 2
+    assert hook.delivered == ["bob"] and flags(app, other) == (False, False)
+    assert flags(app, hanging) == (True, False)
+    # the hanging send is still under way: the next round leaves it alone (and only retries
+    # bob's campus post)
+    assert await app.resend_due(wait=0.5) == 1 and hanging in app._sending
+    assert hook.delivered == ["bob"]
+    for task in list(app._send_tasks):
+        task.cancel()
+    await asyncio.gather(*app._send_tasks, return_exceptions=True)
+    app.engine.dispose()
+
+
 def test_the_hooks_due_migration_keeps_old_grades_and_matches_the_tables(db_url: str) -> None:
     engine = make_engine(db_url)
     upgrade(db_url, MIGRATIONS, "g0001")
