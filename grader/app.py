@@ -120,6 +120,7 @@ class GraderService(ServiceApp):
         self.campus = CampusClient()
         self.hooks = load_hooks(self.result_hooks)
         self._changed, self._sending, self._send_tasks = set(), set(), set()
+        self._resend_after = 0  # where the next retry round goes on (see resend_due)
 
     async def on_start(self) -> None:
         from .courses import generate_pending
@@ -263,21 +264,23 @@ class GraderService(ServiceApp):
         the same path as a fresh grade; returns how many sends were started.
 
         A send that takes longer than `wait` seconds (a hook that hangs) goes on in the
-        background, skipped by later rounds while it runs, and the round moves on."""
+        background, skipped by later rounds while it runs, and the round moves on. Each round
+        goes on after the last one's final submission, back to the start at the end, so grades
+        that keep failing never starve the ones behind them."""
 
         def load() -> list[int]:
             due = Submission.hooks_due.is_(True)
             if self.post_to_campus:
                 due = sa.or_(due, Submission.posted.is_(False))
+            waiting = sa.select(Submission.id).where(Submission.status == GRADED, due)
             with self.db() as s:
-                return list(
-                    s.scalars(
-                        sa.select(Submission.id)
-                        .where(Submission.status == GRADED, due)
-                        .order_by(Submission.id)
-                        .limit(limit)
-                    )
-                )
+                after = waiting.where(Submission.id > self._resend_after)
+                ids = list(s.scalars(after.order_by(Submission.id).limit(limit)))
+                if len(ids) < limit:  # the end: on from the start
+                    before = waiting.where(Submission.id <= self._resend_after)
+                    ids += s.scalars(before.order_by(Submission.id).limit(limit - len(ids)))
+            self._resend_after = ids[-1] if ids else 0
+            return ids
 
         started = 0
         for sub_id in await asyncio.get_running_loop().run_in_executor(None, load):

@@ -167,6 +167,33 @@ async def test_a_hanging_hook_does_not_stop_the_retry_round(db_url: str) -> None
     app.engine.dispose()
 
 
+class RefusingHook:
+    """Always raises for ada's grade (a result the LMS keeps refusing), takes the others."""
+
+    def __init__(self) -> None:
+        self.delivered: list[str] = []
+
+    async def on_result(self, result: GradedResult) -> None:
+        if result.user == "ada":
+            raise ValueError("the LMS refuses this result")
+        self.delivered.append(result.user)
+
+
+async def test_grades_that_keep_failing_do_not_starve_the_others(db_url: str) -> None:
+    hook = RefusingHook()
+    app = make_service(db_url, [hook])
+    app.post_to_campus = False
+    refused = save_grade(app, "ada", 1.0)
+    behind = save_grade(app, "bob", 2.0)
+    assert await app.resend_due(limit=1) == 1  # ada's, refused
+    assert hook.delivered == [] and flags(app, refused)[0]
+    assert await app.resend_due(limit=1) == 1  # the next round goes on with bob's
+    assert hook.delivered == ["bob"] and not flags(app, behind)[0]
+    assert await app.resend_due(limit=1) == 1  # and back to the start: ada's again
+    assert hook.delivered == ["bob"] and flags(app, refused)[0]
+    app.engine.dispose()
+
+
 def test_the_hooks_due_migration_keeps_old_grades_and_matches_the_tables(db_url: str) -> None:
     engine = make_engine(db_url)
     upgrade(db_url, MIGRATIONS, "g0001")
