@@ -86,6 +86,17 @@ def configure_docker(c: Any, settings: Settings) -> None:
     port = stable_hub_port(settings)
     c.JupyterHub.hub_bind_url = f"http://{ip}:{port}"
     c.JupyterHub.hub_connect_url = f"http://{ip}:{port}"
+    # The Lab's server part and nbgrader's exchange in a container call the campus and grader
+    # services themselves: they listen on that address too (every request needs a Hub token;
+    # the databases and the grader's storage stay out of the containers' reach).
+    env = c.Spawner.environment
+    for service in c.JupyterHub.services:
+        url = service.get("url", "")
+        if url.startswith("http://127.0.0.1:"):
+            service["url"] = url.replace("127.0.0.1", ip, 1)
+            key = f"NBCAMPUS_{service['name'].upper()}_URL"
+            if key in env:
+                env[key] = env[key].replace(url, service["url"], 1)
     # Many students starting at once on a busy host: a Lab in a container may take more than
     # the Hub's default 30 s to answer; waiting longer beats failing the spawn.
     c.Spawner.http_timeout = 120
