@@ -169,12 +169,18 @@ try:
 except urllib.error.HTTPError as err:
     print("grader without token:", err.code)
 print("data dir visible", os.path.exists({str(docker_hub.data_dir)!r}))
+import subprocess, sys
+listed = subprocess.run([sys.executable, "-m", "nbgrader", "list"], capture_output=True,
+                        text=True, timeout=60)
+print("nbgrader list", listed.returncode, "python-intro 01-values released" in listed.stderr)
 """
     out = run_cell(docker_hub, name, "python3", code)
     assert out["status"] == "ok", out
     lines = out["stdout"].strip().splitlines()
     assert lines[0] == "hub 200"
     assert lines[1] == "grader url on host True", (lines, grader_url, host_address())
+    # nbgrader's own student command in the container lists the course over HTTP.
+    assert lines[4] == "nbgrader list 0 True", out
     assert lines[2] in ("grader without token: 401", "grader without token: 403"), lines
     # the Hub's SQLite databases, the grader's storage and the secrets live there
     assert lines[3] == "data dir visible False"
