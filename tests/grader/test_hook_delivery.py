@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from harness.loops import own_loop
 
 from nbcampus.db import current_revision, make_engine, upgrade
 from nbcampus.grader.app import GraderService
@@ -74,6 +75,7 @@ def flags(app: GraderService, sub_id: int) -> tuple[bool, bool]:
         return sub.hooks_due, sub.posted
 
 
+@own_loop
 async def test_a_hook_failing_twice_is_delivered_once_by_the_retries(db_url: str) -> None:
     flaky = FlakyHook(failures=2)
     app = make_service(db_url, [flaky])
@@ -100,6 +102,7 @@ async def test_a_hook_failing_twice_is_delivered_once_by_the_retries(db_url: str
     app.engine.dispose()
 
 
+@own_loop
 async def test_a_grade_saved_before_the_process_died_reaches_the_hooks_after_restart(
     db_url: str,
 ) -> None:
@@ -149,6 +152,7 @@ class HangingHook:
         self.delivered.append(result.user)
 
 
+@own_loop
 async def test_a_hanging_hook_does_not_stop_the_retry_round(db_url: str) -> None:
     hook = HangingHook()
     app = make_service(db_url, [hook])
@@ -179,6 +183,7 @@ class RefusingHook:
         self.delivered.append(result.user)
 
 
+@own_loop
 async def test_grades_that_keep_failing_do_not_starve_the_others(db_url: str) -> None:
     hook = RefusingHook()
     app = make_service(db_url, [hook])

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from harness.loops import own_loop
 
 from nbcampus.grader.app import GraderService
 from nbcampus.grader.campus import CampusClient
@@ -74,6 +75,7 @@ async def all_sent(app: GraderService) -> None:
         await asyncio.gather(*list(app._send_tasks))
 
 
+@own_loop
 async def test_changes_are_sent_in_order_latest_last_and_never_lost(
     service: GraderService, caplog: pytest.LogCaptureFixture
 ) -> None:

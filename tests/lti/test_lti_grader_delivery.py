@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from harness.loops import own_loop
 from lti_platform import TestPlatform
 
 from nbcampus.db import make_engine, session_factory
@@ -59,6 +60,7 @@ def unreachable_url(db_url: str, tmp_path: Path) -> str:
     return sa.make_url(db_url).set(host="127.0.0.1", port=free_port()).render_as_string(False)
 
 
+@own_loop
 async def test_a_grade_sent_while_the_lti_database_was_away_reaches_the_lms_once(
     store: LtiStore,
     platform: TestPlatform,
