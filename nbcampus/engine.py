@@ -148,6 +148,9 @@ def start_podman_service(timeout: float = 20.0) -> Engine:
         stdout=log,
         stderr=log,
         start_new_session=True,
+        # conmon leaves an `oom` marker in its working directory when a container is
+        # OOM-killed (the grader's memory limit): not in whatever folder started the service.
+        cwd=sock.parent,
     )
     log.close()
     deadline = time.monotonic() + timeout
