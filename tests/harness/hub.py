@@ -155,6 +155,19 @@ class CampusHub:
     def client(self, username: str) -> APIClient:
         return APIClient(self.url, self.token_for(username))
 
+    def start_server(self, name: str, timeout: float = 180) -> None:
+        """Have the Hub spawn `name`'s server (unless it runs) and wait until it is ready."""
+        admin = self.admin_client()
+        resp = admin.post(f"hub/api/users/{name}/server")
+        assert resp.status_code in (201, 202, 400), resp.text  # 400: already running
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            server = (admin.get(f"hub/api/users/{name}").json().get("servers") or {}).get("")
+            if server and server.get("ready"):
+                return
+            time.sleep(0.5)
+        raise TimeoutError(f"{name}'s server did not start:\n{self.log_tail()}")
+
     def login_session(self, username: str, password: str) -> requests.Session:
         """A browser-like session logged in through the Hub's login page."""
         session = requests.Session()

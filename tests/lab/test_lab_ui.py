@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,21 +40,6 @@ new MutationObserver(() => {
 """
 
 MEASURED: dict[str, Any] = {}
-
-
-def start_server(hub: CampusHub, name: str, timeout: float = 180) -> None:
-    """Have the Hub spawn `name`'s server and wait until it is up."""
-    admin = hub.admin_client()
-    resp = admin.post(f"hub/api/users/{name}/server")
-    assert resp.status_code in (201, 202, 400), resp.text  # 400: already running
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        model = admin.get(f"hub/api/users/{name}").json()
-        server = (model.get("servers") or {}).get("")
-        if server and server.get("ready"):
-            return
-        time.sleep(0.5)
-    raise TimeoutError(f"{name}'s server did not start:\n{hub.log_tail()}")
 
 
 def log_in(browser: Any, hub: CampusHub, name: str, password: str) -> Any:
@@ -92,7 +76,7 @@ def instructor_page(campus_hub: CampusHub, browser: Any) -> Iterator[Any]:
 def test_server_part_reaches_the_campus_as_the_student(campus_hub: CampusHub) -> None:
     hub = campus_hub
     name = hub.demo("student")["name"]
-    start_server(hub, name)
+    hub.start_server(name)
     client = hub.client(name)
     resp = client.get(f"user/{name}/nbcampus/campus/api/v1/me")
     assert resp.status_code == 200, resp.text

@@ -8,7 +8,6 @@ remaining meeting credits as the campus counts them. Screenshots go to test-outp
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -23,19 +22,6 @@ pytestmark = [
 ]
 
 COURSE, LESSON = "python-intro", "01-values"
-
-
-def start_server(hub: CampusHub, name: str, timeout: float = 180) -> None:
-    admin = hub.admin_client()
-    resp = admin.post(f"hub/api/users/{name}/server")
-    assert resp.status_code in (201, 202, 400), resp.text  # 400: already running
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        server = (admin.get(f"hub/api/users/{name}").json().get("servers") or {}).get("")
-        if server and server.get("ready"):
-            return
-        time.sleep(0.5)
-    raise TimeoutError(f"{name}'s server did not start:\n{hub.log_tail()}")
 
 
 def fetch_lesson(hub: CampusHub, name: str) -> list[str]:
@@ -64,7 +50,7 @@ def test_student_submits_from_a_notebook7_page(
     hub = campus_hub
     student = next(a for a in hub.demo_accounts if a["name"] == "bob")
     name = student["name"]
-    start_server(hub, name)
+    hub.start_server(name)
     notebook = fetch_lesson(hub, name)[0]
 
     context = browser.new_context(viewport={"width": 1400, "height": 900})
@@ -129,7 +115,7 @@ def test_nbgrader_assignment_list_in_a_students_server_reaches_the_grader(
     exchange folder: the environment's nbgrader_config points it at the grader over HTTP."""
     hub = campus_hub
     name = "carol"
-    start_server(hub, name)
+    hub.start_server(name)
     client = hub.client(name)
     courses = client.get(f"user/{name}/courses")
     assert courses.status_code == 200, courses.text

@@ -1,3 +1,6 @@
-"""Fixtures of the LTI suites (defined in lti_env, which the test modules import from)."""
+"""Fixtures of the LTI suites (defined in lti_env and lti11_course; registered by being here).
 
-from lti_env import lti  # noqa: F401 - a fixture, registered by being here
+A module's own `platform` or `store` fixture (test_lti_validators) takes precedence."""
+
+from lti11_course import platform, store  # noqa: F401
+from lti_env import lti  # noqa: F401

@@ -6,7 +6,6 @@ The LMS is the test platform's LTI 1.1 outcome service (its network cannot exist
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,39 +17,9 @@ from nbcampus.db import make_engine, session_factory
 from nbcampus.grader.app import GraderService
 from nbcampus.grader.orm import Submission
 from nbcampus.hub.lti.passback import LtiPassbackHook, Outbox
-from nbcampus.hub.lti.provision import CourseLinkAdapter
 from nbcampus.hub.lti.store import LtiStore
 from nbcampus.ports import free_port
 from nbcampus.settings import Settings
-
-
-@pytest.fixture
-def platform() -> Iterator[TestPlatform]:
-    platform = TestPlatform().start()
-    yield platform
-    platform.stop()
-
-
-@pytest.fixture
-def store(db_url: str, platform: TestPlatform) -> LtiStore:
-    """An LTI 1.1 course whose student ada launched a link to the `values` exercise."""
-    store = LtiStore.open(db_url)
-    store.add_consumer(platform.consumer_key, platform.consumer_secret)
-    links = CourseLinkAdapter(store.factory)
-    context = links.context(f"lti11:{platform.consumer_key}", "c-1", "C1", "", creator="t")
-    links.join(context, "ada", "42", "student")
-    link = links.resource_link(
-        context,
-        "rl-1",
-        custom={
-            "nbcampus_course": "python-intro",
-            "nbcampus_lesson": "01-values",
-            "nbcampus_exercise": "values",
-        },
-        outcome_url=platform.url + "/outcomes",
-    )
-    links.outcome_id(link.id, "ada", "src-ada")
-    return store
 
 
 def unreachable_url(db_url: str, tmp_path: Path) -> str:

@@ -5,7 +5,6 @@ outcome service (it stands in for the LMS, whose network cannot exist here)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,31 +30,6 @@ GRADED = {
     "score": 3.0,
     "max_score": 4.0,
 }
-
-
-@pytest.fixture
-def platform() -> Iterator[TestPlatform]:
-    platform = TestPlatform().start()
-    yield platform
-    platform.stop()
-
-
-@pytest.fixture
-def store(db_url: str, platform: TestPlatform) -> LtiStore:
-    """An LTI 1.1 course with one student who launched a link to the `values` exercise."""
-    store = LtiStore.open(db_url)
-    store.add_consumer(platform.consumer_key, platform.consumer_secret)
-    links = CourseLinkAdapter(store.factory)
-    context = links.context(f"lti11:{platform.consumer_key}", "c-1", "C1", "", creator="t")
-    links.join(context, "ada", "42", "student")
-    link = links.resource_link(
-        context,
-        "rl-1",
-        custom={"nbcampus_" + k: GRADED[k] for k in ("course", "lesson", "exercise")},
-        outcome_url=platform.url + "/outcomes",
-    )
-    links.outcome_id(link.id, "ada", "src-ada")
-    return store
 
 
 def sender(db_url: str, tmp_path: Path) -> PassbackSender:
