@@ -171,6 +171,14 @@ def setup_ours(work: Path, name: str) -> tuple[SubmissionQueue, Path, sa.Engine]
     return queue, data, engine
 
 
+def grading_pool(
+    queue: SubmissionQueue, data: Path, runner: BubblewrapRunner, workers: int
+) -> GradingPool:
+    return GradingPool(
+        queue, data, runner, workers=workers, limits=Limits(cell_timeout=CELL_TIMEOUT)
+    )
+
+
 def wait_all(engine: sa.Engine, n: int, timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -190,7 +198,7 @@ def run_ours(
     work: Path, subs: dict[str, dict[str, bytes]], runner: BubblewrapRunner, workers: int
 ) -> tuple[float, dict[str, float]]:
     queue, data, engine = setup_ours(work, "ours")
-    pool = GradingPool(queue, data, runner, workers=workers, limits=Limits(cell_timeout=5))
+    pool = grading_pool(queue, data, runner, workers)
     t0 = time.perf_counter()
     uids = {queue.accept(COURSE, ASSIGNMENT, s, files): s for s, files in subs.items()}
     pool.start()
@@ -202,11 +210,20 @@ def run_ours(
     return elapsed, scores
 
 
+def submit_to_score(engine: sa.Engine) -> list[float]:
+    """Seconds from each accepted submission to its score in the grader's database, sorted."""
+    with session_factory(engine)() as s:
+        return sorted(
+            (sub.graded_at - sub.submitted_at).total_seconds()
+            for sub in s.scalars(sa.select(Submission))
+        )
+
+
 def run_latency(
     work: Path, subs: dict[str, dict[str, bytes]], runner: BubblewrapRunner, workers: int
 ) -> list[float]:
     queue, data, engine = setup_ours(work, "latency")
-    pool = GradingPool(queue, data, runner, workers=workers, limits=Limits(cell_timeout=5))
+    pool = grading_pool(queue, data, runner, workers)
     pool.start()
     spacing = 10.0 / len(subs)
     t0 = time.monotonic()
@@ -216,11 +233,7 @@ def run_latency(
         pool.wake.set()
     wait_all(engine, len(subs))
     pool.stop()
-    with session_factory(engine)() as s:
-        return sorted(
-            (sub.graded_at - sub.submitted_at).total_seconds()
-            for sub in s.scalars(sa.select(Submission))
-        )
+    return submit_to_score(engine)
 
 
 def run_one_at_a_time(
@@ -228,7 +241,7 @@ def run_one_at_a_time(
 ) -> list[float]:
     """A student submitting to an idle grader: submit -> score visible, one after another."""
     queue, data, engine = setup_ours(work, "single")
-    pool = GradingPool(queue, data, runner, workers=workers, limits=Limits(cell_timeout=5))
+    pool = grading_pool(queue, data, runner, workers)
     pool.start()
     picked = [s for s in subs if s not in ("student07", "student13")][:10]
     for n, student in enumerate(picked, start=1):
@@ -236,11 +249,7 @@ def run_one_at_a_time(
         pool.wake.set()
         wait_all(engine, n)
     pool.stop()
-    with session_factory(engine)() as s:
-        return sorted(
-            (sub.graded_at - sub.submitted_at).total_seconds()
-            for sub in s.scalars(sa.select(Submission))
-        )
+    return submit_to_score(engine)
 
 
 def main() -> int:
