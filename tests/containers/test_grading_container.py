@@ -7,24 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from grader.notebooks import source_notebook, student_version, write
+from grader.notebooks import ANSWER, TESTS, source_notebook, student_version, write
 
 from nbcampus.grader.autograde import Autograder, generate_assignment
 from nbcampus.grader.sandbox.base import Limits
 from nbcampus.grader.sandbox.container import ContainerRunner
 
 pytestmark = [pytest.mark.container, pytest.mark.slow]
-
-ANSWER = "def add(a, b):\n    return a + b"
-TESTS = [
-    ("t_visible", "assert add(1, 2) == 3", 1.0),
-    (
-        "t_hidden",
-        "assert add(2, 2) == 4\n### BEGIN HIDDEN TESTS\nassert add(-1, 1) == 0\n"
-        "### END HIDDEN TESTS",
-        2.0,
-    ),
-]
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,19 @@ from pathlib import Path
 
 import nbformat
 
+# The one-function assignment of the sandbox tests: the instructor's answer and its tests (one
+# visible, one with a hidden part), with their points.
+ANSWER = "def add(a, b):\n    return a + b"
+TESTS = [
+    ("t_visible", "assert add(1, 2) == 3", 1.0),
+    (
+        "t_hidden",
+        "assert add(2, 2) == 4\n### BEGIN HIDDEN TESTS\nassert add(-1, 1) == 0\n"
+        "### END HIDDEN TESTS",
+        2.0,
+    ),
+]
+
 
 def _meta(grade_id: str, *, grade: bool, solution: bool, locked: bool, points: float = 0) -> dict:
     meta = {

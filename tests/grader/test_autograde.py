@@ -13,7 +13,7 @@ from nbgrader.utils import determine_grade, is_grade, parse_utc
 from nbcampus.grader.autograde import Autograder, generate_assignment
 from nbcampus.grader.sandbox.base import Limits
 
-from .notebooks import source_notebook, student_version, write
+from .notebooks import ANSWER, TESTS, source_notebook, student_version, write
 
 PS1 = Path("/work/shared/reference/nbgrader-ps1")
 if not PS1.exists():
@@ -51,18 +51,6 @@ def test_ps1_same_scores_as_stock_nbgrader(tmp_path: Path, runner) -> None:
                     assert ours[name]["score"] == auto, (student, nb.name, name)
     # bitdiddle fails two tests and raises NotImplementedError; hacker passes every test
     assert result.score > 0
-
-
-ANSWER = "def add(a, b):\n    return a + b"
-TESTS = [
-    ("t_visible", "assert add(1, 2) == 3", 1.0),
-    (
-        "t_hidden",
-        "assert add(2, 2) == 4\n### BEGIN HIDDEN TESTS\nassert add(-1, 1) == 0\n"
-        "### END HIDDEN TESTS",
-        2.0,
-    ),
-]
 
 
 @pytest.fixture(scope="module")
