@@ -93,8 +93,9 @@ def rescored_result(
 
 def apply_scores(
     session: Session, course: str, assignment: str, student: str, scores: GradebookScores
-) -> Submission | None:
-    """Give the student's newest graded submission the gradebook's scores; None if none.
+) -> int | None:
+    """Give the student's newest graded submission the gradebook's scores; returns its id, or
+    None if there is none.
 
     Its grading time becomes now (the campus orders grades by it) and it counts as not yet
     sent to the campus nor to the result hooks, so the grader's retry loop sends it even if
@@ -114,10 +115,20 @@ def apply_scores(
         return None
     # The grader's late penalty is not in the gradebook: it still applies.
     penalty = float(sub.late_penalty or 0.0)
-    sub.score = max(0.0, scores.score - penalty)
-    sub.max_score = scores.max_score
-    sub.result = rescored_result(sub.result, scores, penalty)
-    sub.graded_at = utcnow()
-    sub.posted = False
-    sub.hooks_due = True
-    return sub
+    # One statement naming every column, `posted` and `hooks_due` included: set through the
+    # ORM, a flag that looked unchanged here would be left out of the UPDATE, and a send of
+    # the previous grade marking the row sent meanwhile would then hide this grade.
+    session.execute(
+        sa.update(Submission)
+        .where(Submission.id == sub.id)
+        .values(
+            score=max(0.0, scores.score - penalty),
+            max_score=scores.max_score,
+            result=rescored_result(sub.result, scores, penalty),
+            graded_at=utcnow(),
+            posted=False,
+            hooks_due=True,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return sub.id

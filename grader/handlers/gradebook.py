@@ -179,8 +179,7 @@ class GradeHandler(GraderHandler):
             except MissingEntry:
                 raise APIError(404, f"no graded cell {cell!r} in {notebook!r}") from None
             with self.app.db() as s, s.begin():
-                sub = apply_scores(s, course, assignment, student, scores)
-                return out, (sub.id if sub is not None else None)
+                return out, apply_scores(s, course, assignment, student, scores)
 
         out, sub_id = await self.blocking(write)
         if sub_id is not None:

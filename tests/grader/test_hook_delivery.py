@@ -15,6 +15,7 @@ from alembic.migration import MigrationContext
 from harness.loops import own_loop
 
 from nbcampus.db import current_revision, make_engine, upgrade
+from nbcampus.grader import rescore
 from nbcampus.grader.app import GraderService
 from nbcampus.grader.campus import CampusClient
 from nbcampus.grader.hooks import GradedResult
@@ -118,7 +119,7 @@ async def test_a_grade_saved_before_the_process_died_reaches_the_hooks_after_res
         s.commit()
     scores = GradebookScores(2.5, 3.0, False, {"add": NotebookScores(2.5, 3.0)})
     with first.db() as s, s.begin():
-        assert apply_scores(s, "c1", "a1", "bob", scores) is not None
+        assert apply_scores(s, "c1", "a1", "bob", scores) == teacher_changed
     assert flags(first, teacher_changed) == (True, False)
     first.engine.dispose()
 
@@ -221,3 +222,32 @@ def test_the_hooks_due_migration_keeps_old_grades_and_matches_the_tables(db_url:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert [d for d in diff if "hooks_due" in repr(d)] == []
     engine.dispose()
+
+
+def test_a_teachers_score_stays_due_when_the_previous_grades_send_ends_meanwhile(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The previous grade's send marks the row sent (campus and hooks) between the teacher's
+    read of the row and the write of the new score: the new score is still due for both."""
+    app = make_service(db_url, [])
+    sub_id = save_grade(app, "bob", 1.0)
+    assert flags(app, sub_id) == (True, False)
+    real = rescore.rescored_result
+
+    def sent_meanwhile(*args: object) -> dict:
+        with app.db() as other, other.begin():  # the send of the grade being replaced ends
+            other.execute(
+                sa.update(Submission)
+                .where(Submission.id == sub_id)
+                .values(posted=True, hooks_due=False)
+            )
+        return real(*args)
+
+    monkeypatch.setattr(rescore, "rescored_result", sent_meanwhile)
+    scores = GradebookScores(0.5, 3.0, False, {"add": NotebookScores(0.5, 3.0)})
+    with app.db() as s, s.begin():
+        assert apply_scores(s, "c1", "a1", "bob", scores) == sub_id
+    assert flags(app, sub_id) == (True, False)  # the hooks and the campus: both still due
+    with app.db() as s:
+        assert s.get(Submission, sub_id).score == 0.5
+    app.engine.dispose()
