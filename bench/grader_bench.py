@@ -35,7 +35,7 @@ from nbcampus.grader.queue import SubmissionQueue
 from nbcampus.grader.sandbox.base import Limits
 from nbcampus.grader.sandbox.local import BubblewrapRunner
 from nbcampus.grader.storage import BlobStore
-from nbcampus.grader.worker import GradingPool, course_root
+from nbcampus.grader.worker import GradingPool, course_root, sandbox_slots
 
 COURSE, ASSIGNMENT = "bench101", "ref"
 CELL_TIMEOUT = 5  # the same for stock and nbcampus
@@ -264,7 +264,7 @@ def main() -> int:
         build_course(tmp)
         generate_assignment(tmp, COURSE, ASSIGNMENT)
         subs = submissions(tmp / "release" / ASSIGNMENT, args.students)
-        runner = BubblewrapRunner(slots=args.workers)
+        runner = BubblewrapRunner(slots=sandbox_slots(args.workers))
         runner.start()
         try:
             ours_t, ours_scores = run_ours(work, subs, runner, args.workers)

@@ -23,7 +23,7 @@ from .orm import GRADED, MIGRATIONS, Submission
 from .queue import Claimed, SubmissionQueue
 from .sandbox.base import Limits, SandboxRunner
 from .storage import BlobStore
-from .worker import GradingPool
+from .worker import GradingPool, sandbox_slots
 
 
 class GraderService(ServiceApp):
@@ -34,13 +34,14 @@ class GraderService(ServiceApp):
 
     workers = Integer(
         0,
-        help="Grading workers (and sandbox slots) in this process; 0 means one per CPU core.",
+        help="Grading workers in this process; 0 means one per CPU core. One more sandbox "
+        "slot and worker stand by for gradings whose kernel runs long (see worker.py).",
     ).tag(config=True)
 
     sandbox_runner = Unicode(
         "nbcampus.grader.sandbox.local:BubblewrapRunner",
         help="The sandbox runner class, as module:Class (the docker profile picks a container "
-        "runner). It is created with slots=<workers>.",
+        "runner). It is created with slots=<workers + 1>.",
     ).tag(config=True)
 
     result_hooks = List(
@@ -128,7 +129,7 @@ class GraderService(ServiceApp):
         loop = asyncio.get_running_loop()
         module, _, cls = self.sandbox_runner.partition(":")
         nworkers = self.workers or os.cpu_count() or 1
-        self.runner = getattr(import_module(module), cls)(slots=nworkers)
+        self.runner = getattr(import_module(module), cls)(slots=sandbox_slots(nworkers))
         self.pool = GradingPool(
             self.queue,
             self.data_dir,

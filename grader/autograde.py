@@ -18,6 +18,7 @@ import re
 import shutil
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ import nbgrader.nbgraderformat.common as nbgrader_format_common
 import sqlalchemy as sa
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from nbclient.exceptions import DeadKernelError
+from nbclient.util import run_sync
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import (
@@ -164,6 +166,9 @@ _bindir = os.path.dirname(sys.executable)
 if _bindir not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _bindir + os.pathsep + os.environ.get("PATH", "")
 
+# A cell running longer than this is likely a runaway: its kernel yields the CPU to the other
+# gradings (it keeps running until its own time limit).
+SLOW_CELL_SECONDS = 1.0
 HIDDEN_TESTS = re.compile(r"###\s*BEGIN HIDDEN TESTS", re.I)
 
 
@@ -178,6 +183,43 @@ class SandboxExecute(Execute):
     kernel: SandboxKernel | None = None
     _output_bytes = 0
     limit_hit = ""
+    # A cell still running after this many seconds has its kernel demoted (see
+    # SandboxKernel.demote) and `on_slow_cell` called, once per kernel.
+    slow_cell_seconds = SLOW_CELL_SECONDS
+    on_slow_cell: Callable[[], None] | None = None
+    _demoted = False
+
+    async def async_execute_cell(
+        self,
+        cell: nbformat.NotebookNode,
+        cell_index: int,
+        execution_count: int | None = None,
+        store_history: bool = True,
+    ) -> nbformat.NotebookNode:
+        timer = None
+        if self.kernel is not None and not self._demoted:
+            timer = threading.Timer(self.slow_cell_seconds, self._slow_cell)
+            timer.daemon = True
+            timer.start()
+        try:
+            return await super().async_execute_cell(
+                cell, cell_index, execution_count, store_history
+            )
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    # nbclient binds its synchronous wrapper to its own coroutine: bind it to this one.
+    execute_cell = run_sync(async_execute_cell)
+
+    def _slow_cell(self) -> None:
+        # In the timer's thread: the kernel yields the CPU, the worker may be replaced.
+        if self._demoted or self.kernel is None:
+            return
+        self._demoted = True
+        self.kernel.demote()
+        if self.on_slow_cell is not None:
+            self.on_slow_cell()
 
     def output(self, outs: list, msg: dict, display_id: str | None, cell_index: int) -> Any:
         size = len(str(msg.get("content", "")))
@@ -330,7 +372,10 @@ class Autograder:
         submission_dir: Path,
         timestamp: datetime | None,
         limits: Limits,
+        on_slow_cell: Callable[[], None] | None = None,
     ) -> SubmissionResult:
+        """Grade a submission; `on_slow_cell` is called (from another thread) the first time
+        a cell of it runs long enough for its kernel to be demoted."""
         with Gradebook(self.db_url, self.course_id) as gb:
             gb.find_assignment(assignment)  # MissingEntry if never generated
             gb.update_or_create_student(student)
@@ -346,7 +391,9 @@ class Autograder:
                     results.append(NotebookResult(name=name, status="missing"))
                     continue
                 results.append(
-                    self._grade_notebook(session, assignment, student, name, path, limits)
+                    self._grade_notebook(
+                        session, assignment, student, name, path, limits, on_slow_cell
+                    )
                 )
         return self._collect(assignment, student, results)
 
@@ -380,6 +427,7 @@ class Autograder:
         name: str,
         path: Path,
         limits: Limits,
+        on_slow_cell: Callable[[], None] | None = None,
     ) -> NotebookResult:
         config = _config(limits)
         resources: dict[str, Any] = {
@@ -416,6 +464,7 @@ class Autograder:
         ex = SandboxExecute(config=config)
         ex.kernel = kernel
         ex.output_limit = limits.output_bytes
+        ex.on_slow_cell = on_slow_cell
         status = "ok"
         try:
             nb, resources = ex.preprocess(nb, resources, km=kernel)

@@ -48,10 +48,10 @@ def cmd_regrade(args: argparse.Namespace) -> int:
     pool = runner = None
     if args.here:
         from .sandbox.local import BubblewrapRunner
-        from .worker import GradingPool
+        from .worker import GradingPool, sandbox_slots
 
         workers = args.workers or os.cpu_count() or 1
-        runner = BubblewrapRunner(slots=workers)
+        runner = BubblewrapRunner(slots=sandbox_slots(workers))
         runner.start()
         from .feedback import keep_graded_hook
 

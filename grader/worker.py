@@ -3,6 +3,10 @@
 As many workers as cores by default, one sandbox slot each, all in one process with
 nbgrader's Python API: no `nbgrader` process per student, no kernel start-up on the
 critical path (the slots' fork servers are started before the first submission arrives).
+
+A spare worker (and its slot) stands by for runaways: a grading whose cell runs long has its
+kernel demoted to the CPU left over and gives its turn to the spare, so an endless loop
+waiting for its time limit holds neither a core nor a worker from the others.
 """
 
 from __future__ import annotations
@@ -30,6 +34,28 @@ from .storage import BlobStore
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
+SPARE_WORKERS = 1
+
+
+def sandbox_slots(workers: int = 0) -> int:
+    """The sandbox slots a pool of `workers` (0: one per core) needs, its spare included."""
+    return (workers or os.cpu_count() or 1) + SPARE_WORKERS
+
+
+class _Turn:
+    """One of the pool's grading turns (as many as workers), given back once: when the
+    grading ends, or as soon as its kernel is demoted."""
+
+    def __init__(self, turns: threading.Semaphore) -> None:
+        self._turns = turns
+        self._lock = threading.Lock()
+        self._held = True
+
+    def give_back(self) -> None:
+        with self._lock:
+            if self._held:
+                self._held = False
+                self._turns.release()
 
 
 def course_root(data_dir: Path, course: str) -> Path:
@@ -50,6 +76,8 @@ class GradingPool:
         self.data_dir = data_dir
         self.runner = runner
         self.nworkers = workers or os.cpu_count() or 1
+        # Gradings running at full speed; a demoted one gives its turn to a spare thread.
+        self._turns = threading.Semaphore(self.nworkers)
         self.limits = limits or Limits()
         self.on_graded = on_graded
         self.wake = threading.Event()
@@ -69,7 +97,7 @@ class GradingPool:
         recovered = self.queue.recover()
         if recovered:
             log.info("requeued %d submissions whose grading was interrupted", recovered)
-        for i in range(self.nworkers):
+        for i in range(self.nworkers + SPARE_WORKERS):
             t = threading.Thread(target=self._loop, args=(f"{self.name}/{i}",), daemon=True)
             t.start()
             self.threads.append(t)
@@ -82,14 +110,23 @@ class GradingPool:
 
     def _loop(self, worker: str) -> None:
         while not self.stopping.is_set():
-            claimed = self.queue.claim(worker)
-            if claimed is None:
-                self.wake.wait(1.0)
-                self.wake.clear()
+            if not self._turns.acquire(timeout=1.0):
                 continue
-            self.grade_one(claimed, worker)
+            turn = _Turn(self._turns)
+            try:
+                claimed = self.queue.claim(worker)
+                if claimed is None:
+                    turn.give_back()
+                    self.wake.wait(1.0)
+                    self.wake.clear()
+                    continue
+                self.grade_one(claimed, worker, on_slow_cell=turn.give_back)
+            finally:
+                turn.give_back()
 
-    def grade_one(self, claimed: Claimed, worker: str) -> None:
+    def grade_one(
+        self, claimed: Claimed, worker: str, on_slow_cell: Callable[[], None] | None = None
+    ) -> None:
         tmp = Path(tempfile.mkdtemp(prefix="nbcampus-sub-"))
         try:
             self.queue.blobs.materialize(claimed.files, tmp)
@@ -99,7 +136,12 @@ class GradingPool:
                 course_root(self.data_dir, claimed.course), claimed.course, claimed.assignment
             )
             result = self.grader(claimed.course).grade(
-                claimed.assignment, claimed.student, tmp, claimed.submitted_at, self.limits
+                claimed.assignment,
+                claimed.student,
+                tmp,
+                claimed.submitted_at,
+                self.limits,
+                on_slow_cell=on_slow_cell,
             )
             penalty = self.late_penalty(claimed, result.score)
             if penalty:
@@ -166,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
     engine = make_engine(args.db)
     prepare_database(engine, args.db, MIGRATIONS)
     queue = SubmissionQueue(session_factory(engine), BlobStore(args.data_dir / "grader" / "blobs"))
-    runner = BubblewrapRunner(slots=args.workers or os.cpu_count() or 1)
+    runner = BubblewrapRunner(slots=sandbox_slots(args.workers))
     runner.start()
     from .feedback import keep_graded_hook
 

@@ -73,6 +73,12 @@ class SandboxKernel(abc.ABC):
     def exit_status(self) -> KernelExit | None:
         """None while alive; how it ended otherwise."""
 
+    def demote(self) -> None:
+        """Lower the kernel's CPU priority for the rest of its life (callable from any
+        thread): a cell running long must not slow down the other gradings. A sandbox that
+        cannot do that leaves the kernel as it is."""
+        return None
+
     async def cleanup_resources(self, restart: bool = False) -> None:
         return None
 

@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 
 ZYGOTE = Path(__file__).with_name("zygote.py")
 ZYGOTE_IN_SANDBOX = "/opt/nbcampus/zygote.py"
+# A kernel running one cell for long (an endless loop until its time limit) takes only the
+# CPU time the other gradings leave over.
+DEMOTED_NICE = 19
 SANDBOX_TMP = "/tmp"  # noqa: S108 - inside the sandbox: the slot's private scratch folder
 # Only what a kernel needs from /etc; the rest (and the grader's data) stays invisible.
 ETC_FILES = (
@@ -191,6 +194,13 @@ class LocalKernel(SandboxKernel):
 
     async def interrupt_kernel(self) -> None:
         self._signal(signal.SIGINT)
+
+    def demote(self) -> None:
+        if self.exit_status() is None:
+            try:
+                self.zygote.request("renice", pid=self.pid, nice=DEMOTED_NICE, timeout=10)
+            except SandboxError:
+                pass
 
     def kill(self, reason: str = "") -> None:
         if reason and not self.reason:
@@ -490,11 +500,14 @@ class BubblewrapRunner(SandboxRunner):
             "--setenv",
             "PYDEVD_DISABLE_FILE_VALIDATION",
             "1",
-            # The fork server needs these two to drop each kernel to the slot's user.
+            # The fork server needs these two to drop each kernel to the slot's user, and the
+            # third to lower a runaway kernel's CPU priority (the kernels keep none of them).
             "--cap-add",
             "CAP_SETUID",
             "--cap-add",
             "CAP_SETGID",
+            "--cap-add",
+            "CAP_SYS_NICE",
             "--proc",
             "/proc",
             "--dev",

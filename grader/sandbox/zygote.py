@@ -5,6 +5,7 @@ and then waits for requests on stdin, one JSON object per line:
 
   {"op": "spawn", "id": ..., "argv": [...], "env": {...}, "cwd": ..., "log": ..., "limits": {...}}
   {"op": "signal", "id": ..., "pid": ..., "sig": ...}
+  {"op": "renice", "id": ..., "pid": ..., "nice": ...}   a kernel's processes yield the CPU
   {"op": "reap", "id": ...}     kill every process of the sandbox user (between submissions)
 
 and answers on stdout, also one JSON object per line: `{"id": ..., "pid": ...}` or
@@ -145,6 +146,12 @@ def main() -> None:
             elif op == "signal":
                 try:
                     os.killpg(req["pid"], req["sig"])
+                except ProcessLookupError:
+                    pass
+                reply({"id": req["id"], "ok": True})
+            elif op == "renice":
+                try:  # the kernel leads its own process group: its children follow too
+                    os.setpriority(os.PRIO_PGRP, req["pid"], req["nice"])
                 except ProcessLookupError:
                     pass
                 reply({"id": req["id"], "ok": True})

@@ -12,6 +12,7 @@ from nbgrader.utils import determine_grade, is_grade, parse_utc
 
 from nbcampus.grader.autograde import Autograder, generate_assignment
 from nbcampus.grader.sandbox.base import Limits
+from nbcampus.grader.sandbox.local import DEMOTED_NICE
 
 from .notebooks import ANSWER, TESTS, source_notebook, student_version, write
 
@@ -86,6 +87,46 @@ def test_infinite_loop_gets_time_limit(course, tmp_path) -> None:
     res = submit(course, tmp_path, "s-loop", "while True:\n    pass\n" + ANSWER)
     assert res.score == 0.0
     assert res.notebooks[0].status == "time limit"
+
+
+def slot_user_nices(runner) -> list[int]:
+    """The nice values of every process running as one of the runner's sandbox users."""
+    uids = {slot.uid for slot in runner._slots}
+    nices = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and proc.stat().st_uid in uids:
+                # the comm field may hold spaces: the fields after its ")" are fixed
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+                nices.append(int(fields[16]))
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return nices
+
+
+def test_a_runaway_cell_yields_the_cpu(course, runner, tmp_path) -> None:
+    """A cell still running after a second has its kernel demoted to the CPU the other
+    gradings leave over, and the worker is told (so that a spare can take its turn)."""
+    seen: list[list[int]] = []
+    release = course.root / "release" / "a1" / "add.ipynb"
+    write(student_version(release, "while True:\n    pass\n" + ANSWER), tmp_path / "add.ipynb")
+    res = course.grade(
+        "a1",
+        "s-runaway",
+        tmp_path,
+        None,
+        Limits(cell_timeout=3),
+        on_slow_cell=lambda: seen.append(slot_user_nices(runner)),
+    )
+    assert res.notebooks[0].status == "time limit"
+    assert len(seen) == 1 and DEMOTED_NICE in seen[0], seen
+    # a quick submission is never demoted
+    seen.clear()
+    write(student_version(release, ANSWER), tmp_path / "quick" / "add.ipynb")
+    quick = course.grade(
+        "a1", "s-quick", tmp_path / "quick", None, Limits(cell_timeout=3), seen.append
+    )
+    assert quick.score == 3.0 and seen == []
 
 
 def test_memory_bomb_gets_memory_limit(course, tmp_path) -> None:
