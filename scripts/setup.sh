@@ -54,9 +54,11 @@ cp "$lab/jupyter-config/server-config/nbcampus-lab.json" .venv/etc/jupyter/jupyt
 # nbgrader's own instructor tools (formgrader, course list, create-assignment) are not for
 # students' servers: the campus panel and the grader service take their place, and the
 # formgrader alone adds ~3 s to every server start. Students keep Validate and the
-# assignment list (the nbgrader exchange, over HTTP).
+# assignment list (the nbgrader exchange, over HTTP): nbcampus.lab serves their routes and
+# imports nbgrader on their first use (extensions/lab/nbcampus_lab/nbgrader_lazy.py).
 .venv/bin/jupyter server extension disable --sys-prefix \
-  nbgrader.server_extensions.formgrader nbgrader.server_extensions.course_list >/dev/null 2>&1
+  nbgrader.server_extensions.formgrader nbgrader.server_extensions.course_list \
+  nbgrader.server_extensions.assignment_list nbgrader.server_extensions.validate_assignment >/dev/null 2>&1
 .venv/bin/jupyter labextension disable --level=sys_prefix \
   @jupyter/nbgrader:formgrader @jupyter/nbgrader:course-list @jupyter/nbgrader:create-assignment \
   >/dev/null 2>&1

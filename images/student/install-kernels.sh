@@ -26,9 +26,11 @@ cp "$settings/overrides.json" "$prefix/share/jupyter/lab/settings/overrides.json
 # nbgrader's instructor tools (formgrader, course list, create-assignment) are not for
 # students' servers: the campus panel and the grader service take their place, and the
 # formgrader alone adds seconds to every server start (as scripts/setup.sh does for the venv).
-# jupyter_lsp serves language servers, and the image installs none.
+# Validate and the assignment list stay, served by nbcampus.lab, which imports nbgrader on
+# their first use (nbgrader_lazy.py). jupyter_lsp serves language servers; none is installed.
 "$prefix/bin/jupyter" server extension disable --sys-prefix \
-  nbgrader.server_extensions.formgrader nbgrader.server_extensions.course_list jupyter_lsp \
+  nbgrader.server_extensions.formgrader nbgrader.server_extensions.course_list \
+  nbgrader.server_extensions.assignment_list nbgrader.server_extensions.validate_assignment jupyter_lsp \
   >/dev/null
 "$prefix/bin/jupyter" labextension disable --level=sys_prefix \
   @jupyter/nbgrader:formgrader @jupyter/nbgrader:course-list @jupyter/nbgrader:create-assignment \

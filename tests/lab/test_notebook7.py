@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import pytest
 from harness.hub import CampusHub
+from nbgrader import __version__ as nbgrader_version
 
 pytestmark = [
     pytest.mark.slow,
@@ -136,3 +137,9 @@ def test_nbgrader_assignment_list_in_a_students_server_reaches_the_grader(
     assert after[LESSON]["status"] == "fetched", after[LESSON]
     notebooks = [nb["path"] for nb in after[LESSON]["notebooks"]]
     assert notebooks and all(p.endswith(".ipynb") for p in notebooks)
+    # nbgrader's version check and Validate, on the fetched notebook: served as well (the
+    # student's server imports nbgrader on the first of these requests, not at its start)
+    version = client.get(f"user/{name}/nbgrader_version", params={"version": nbgrader_version})
+    assert version.json()["success"], version.text
+    validated = client.post(f"user/{name}/assignments/validate", data={"path": notebooks[0]})
+    assert validated.status_code == 200 and validated.json()["success"], validated.text

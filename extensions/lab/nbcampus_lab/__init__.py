@@ -22,9 +22,12 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
+    from . import nbgrader_lazy
     from .handlers import setup_handlers
 
     setup_handlers(serverapp.web_app)
+    if not nbgrader_lazy.enabled_elsewhere(serverapp):
+        nbgrader_lazy.setup_handlers(serverapp)
     serverapp.log.info(
         "nbcampus.lab: forwarding %snbcampus/ to the campus services",
         serverapp.web_app.settings.get("base_url", "/"),
