@@ -34,6 +34,19 @@ IMAGE_PYTHON = "/opt/venv/bin/python"
 CONTAINER_UID = 1000
 SCRATCH_TMP = "/tmp"  # noqa: S108 - the container's own tmpfs
 DEFAULT_IMAGE = "localhost/nbcampus-student:latest"
+DEMOTED_NICE = 19  # as the local runner's (see SandboxKernel.demote)
+
+
+def _process_tree(pid: int) -> list[int]:
+    """pid and its descendants, as this host's /proc shows them (empty if it shows none)."""
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            with contextlib.suppress(OSError, ValueError):
+                todo.extend(int(child) for child in task.read_text().split())
+    return [p for p in tree if Path(f"/proc/{p}").exists()]
 
 
 def _container_argv(spec: KernelSpec, connection_file: str) -> list[str]:
@@ -72,6 +85,22 @@ class ContainerKernel(SandboxKernel):
 
     async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
         self.kill()
+
+    def demote(self) -> None:
+        """Renice the container's processes (every thread of each) from this host: the
+        Docker API has no such call and podman's ignores CPU shares on these cgroups. A
+        remote engine's processes are not on this host; they are left as they are."""
+        try:
+            self.container.reload()
+            init_pid = int(self.container.attrs.get("State", {}).get("Pid") or 0)
+        except Exception:  # removed: the kernel is gone
+            return
+        if init_pid <= 0:
+            return
+        for pid in _process_tree(init_pid):
+            for task in Path(f"/proc/{pid}/task").glob("*"):
+                with contextlib.suppress(OSError, ValueError):
+                    os.setpriority(os.PRIO_PROCESS, int(task.name), DEMOTED_NICE)
 
     def kill(self, reason: str = "") -> None:
         if reason and not self.reason:

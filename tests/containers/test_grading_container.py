@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from grader.notebooks import ANSWER, TESTS, source_notebook, student_version, wr
 
 from nbcampus.grader.autograde import Autograder, generate_assignment
 from nbcampus.grader.sandbox.base import Limits
-from nbcampus.grader.sandbox.container import ContainerRunner
+from nbcampus.grader.sandbox.container import CONTAINER_UID, DEMOTED_NICE, ContainerRunner
 
 pytestmark = [pytest.mark.container, pytest.mark.slow]
 
@@ -77,6 +78,27 @@ def test_memory_bomb_hits_the_containers_limit(course: Autograder, tmp_path: Pat
 
 
 def test_infinite_loop_gets_time_limit(course: Autograder, tmp_path: Path) -> None:
-    res = submit(course, tmp_path, "s-loop", "while True:\n    pass\n" + ANSWER)
+    # Once the cell has run for a second, the container's processes yield the CPU.
+    nices: list[list[int]] = []
+
+    def container_nices() -> None:
+        kernels = [p for p in Path("/proc").iterdir() if p.name.isdigit()]
+        found = []
+        for proc in kernels:
+            with contextlib.suppress(OSError):
+                if "ipykernel" in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                    if proc.stat().st_uid == CONTAINER_UID:
+                        fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+                        found.append(int(fields[16]))
+        nices.append(found)
+
+    release = course.root / "release" / "a1" / "add.ipynb"
+    write(
+        student_version(release, "while True:\n    pass\n" + ANSWER),
+        tmp_path / "s-loop" / "add.ipynb",
+    )
+    limits = Limits(cell_timeout=5, memory_bytes=512 * 1024**2)
+    res = course.grade("a1", "s-loop", tmp_path / "s-loop", None, limits, container_nices)
+    assert len(nices) == 1 and DEMOTED_NICE in nices[0], nices
     assert res.score == 0.0
     assert res.notebooks[0].status == "time limit"
