@@ -230,6 +230,25 @@ def test_event_streams_pass_through_as_they_come(lab: LabServer) -> None:
     assert first_at < 1.2, first_at
 
 
+def test_a_closed_stream_ends_quietly(lab: LabServer) -> None:
+    """A tab closing the notification stream: the server stops reading the upstream at its
+    next event and logs no traceback for it."""
+    logged = lab.log.stat().st_size
+    with requests.get(
+        lab.url + "nbcampus/campus/api/v1/stream",
+        headers={**lab.headers, "Accept": "text/event-stream"},
+        stream=True,
+        timeout=30,
+    ) as resp:
+        lines = resp.iter_lines(decode_unicode=True)
+        assert json.loads(next(x for x in lines if x.startswith("data:"))[5:]) == {"id": 1}
+    time.sleep(2.5)  # the upstream's second event arrives for a browser that is gone
+    with lab.log.open(errors="replace") as log:
+        log.seek(logged)
+        after = log.read()
+    assert "Traceback" not in after and "Uncaught exception" not in after, after
+
+
 def test_service_targets_from_the_environment(tmp_path: Path) -> None:
     env = {"NBCAMPUS_CAMPUS_URL": "http://h:1/services/campus", "JUPYTERHUB_API_TOKEN": "t"}
     target = target_for("campus", env)

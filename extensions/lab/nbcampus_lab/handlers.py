@@ -10,6 +10,7 @@ services' own.
 from __future__ import annotations
 
 import json
+import logging
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -38,6 +39,16 @@ class ProxyError(web.HTTPError):
 
 class _ClientGone(Exception):
     """The browser closed the connection; stop reading the upstream stream."""
+
+
+class _QuietClientGone(logging.Filter):
+    """tornado logs whatever a streaming callback raises as an uncaught exception (then ends
+    the fetch with a closed-stream error); _ClientGone is how a closed tab stops the upstream
+    read, not an error, so its record is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, _ClientGone)
 
 
 class ServiceProxyHandler(APIHandler):
@@ -129,7 +140,9 @@ class ServiceProxyHandler(APIHandler):
             await _client().fetch(request, raise_error=False)
         except _ClientGone:
             return
-        except HTTPClientError as err:  # raised only for timeouts with raise_error=False
+        except HTTPClientError as err:  # timeouts, and the stream we stopped (_ClientGone)
+            if self._client_gone:
+                return
             if status["started"]:
                 self.finish()
                 return
@@ -220,6 +233,9 @@ def _code(status: int) -> str:
 
 
 def setup_handlers(web_app: Any) -> None:
+    app_log = logging.getLogger("tornado.application")
+    if not any(isinstance(f, _QuietClientGone) for f in app_log.filters):
+        app_log.addFilter(_QuietClientGone())
     base = web_app.settings.get("base_url", "/")
     route = url_path_join(base, "nbcampus", r"(campus|grader|[^/]+)", r"(.*)")
     web_app.add_handlers(".*$", [(route, ServiceProxyHandler)])
