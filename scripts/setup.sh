@@ -56,9 +56,11 @@ cp "$lab/jupyter-config/server-config/nbcampus-lab.json" .venv/etc/jupyter/jupyt
 # formgrader alone adds ~3 s to every server start. Students keep Validate and the
 # assignment list (the nbgrader exchange, over HTTP): nbcampus.lab serves their routes and
 # imports nbgrader on their first use (extensions/lab/nbcampus_lab/nbgrader_lazy.py).
+# jupyter_lsp looks for some forty language servers at every start, and none is installed.
 .venv/bin/jupyter server extension disable --sys-prefix \
   nbgrader.server_extensions.formgrader nbgrader.server_extensions.course_list \
-  nbgrader.server_extensions.assignment_list nbgrader.server_extensions.validate_assignment >/dev/null 2>&1
+  nbgrader.server_extensions.assignment_list nbgrader.server_extensions.validate_assignment \
+  jupyter_lsp >/dev/null 2>&1
 .venv/bin/jupyter labextension disable --level=sys_prefix \
   @jupyter/nbgrader:formgrader @jupyter/nbgrader:course-list @jupyter/nbgrader:create-assignment \
   >/dev/null 2>&1
