@@ -210,14 +210,19 @@ def test_needs_the_lab_login(lab: LabServer, upstream: Upstream) -> None:
     assert len(upstream.seen) == before
 
 
-def test_event_streams_pass_through_as_they_come(lab: LabServer) -> None:
-    started = time.monotonic()
-    with requests.get(
+def open_stream(lab: LabServer) -> requests.Response:
+    """The campus's notification stream through the server part, as the Lab's EventSource."""
+    return requests.get(
         lab.url + "nbcampus/campus/api/v1/stream",
         headers={**lab.headers, "Accept": "text/event-stream"},
         stream=True,
         timeout=30,
-    ) as resp:
+    )
+
+
+def test_event_streams_pass_through_as_they_come(lab: LabServer) -> None:
+    started = time.monotonic()
+    with open_stream(lab) as resp:
         assert resp.status_code == 200
         assert resp.headers["Content-Type"].startswith("text/event-stream")
         lines = resp.iter_lines(decode_unicode=True)
@@ -234,12 +239,7 @@ def test_a_closed_stream_ends_quietly(lab: LabServer) -> None:
     """A tab closing the notification stream: the server stops reading the upstream at its
     next event and logs no traceback for it."""
     logged = lab.log.stat().st_size
-    with requests.get(
-        lab.url + "nbcampus/campus/api/v1/stream",
-        headers={**lab.headers, "Accept": "text/event-stream"},
-        stream=True,
-        timeout=30,
-    ) as resp:
+    with open_stream(lab) as resp:
         lines = resp.iter_lines(decode_unicode=True)
         assert json.loads(next(x for x in lines if x.startswith("data:"))[5:]) == {"id": 1}
     time.sleep(2.5)  # the upstream's second event arrives for a browser that is gone
