@@ -95,7 +95,13 @@ class ContainerKernel(SandboxKernel):
             init_pid = int(self.container.attrs.get("State", {}).get("Pid") or 0)
         except Exception:  # removed: the kernel is gone
             return
-        if init_pid <= 0:
+        try:  # the engine's pid is this host's only if its process is in the container's cgroup
+            if (
+                init_pid <= 0
+                or self.container.id not in Path(f"/proc/{init_pid}/cgroup").read_text()
+            ):
+                return
+        except OSError:
             return
         for pid in _process_tree(init_pid):
             for task in Path(f"/proc/{pid}/task").glob("*"):
