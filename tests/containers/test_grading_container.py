@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from grader.notebooks import ANSWER, TESTS, source_notebook, student_version, write
+from harness.procs import nice_values
 
 from nbcampus.grader.autograde import Autograder, generate_assignment
 from nbcampus.grader.sandbox.base import Limits
@@ -82,15 +82,7 @@ def test_infinite_loop_gets_time_limit(course: Autograder, tmp_path: Path) -> No
     nices: list[list[int]] = []
 
     def container_nices() -> None:
-        kernels = [p for p in Path("/proc").iterdir() if p.name.isdigit()]
-        found = []
-        for proc in kernels:
-            with contextlib.suppress(OSError):
-                if "ipykernel" in (proc / "cmdline").read_bytes().decode(errors="replace"):
-                    if proc.stat().st_uid == CONTAINER_UID:
-                        fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-                        found.append(int(fields[16]))
-        nices.append(found)
+        nices.append(nice_values({CONTAINER_UID}, cmdline_has="ipykernel"))
 
     release = course.root / "release" / "a1" / "add.ipynb"
     write(

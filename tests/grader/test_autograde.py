@@ -8,6 +8,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from harness.procs import nice_values
 from nbgrader.utils import determine_grade, is_grade, parse_utc
 
 from nbcampus.grader.autograde import Autograder, generate_assignment
@@ -89,21 +90,6 @@ def test_infinite_loop_gets_time_limit(course, tmp_path) -> None:
     assert res.notebooks[0].status == "time limit"
 
 
-def slot_user_nices(runner) -> list[int]:
-    """The nice values of every process running as one of the runner's sandbox users."""
-    uids = {slot.uid for slot in runner._slots}
-    nices = []
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and proc.stat().st_uid in uids:
-                # the comm field may hold spaces: the fields after its ")" are fixed
-                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-                nices.append(int(fields[16]))
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return nices
-
-
 def test_a_runaway_cell_yields_the_cpu(course, runner, tmp_path) -> None:
     """A cell still running after a second has its kernel demoted to the CPU the other
     gradings leave over, and the worker is told (so that a spare can take its turn)."""
@@ -116,7 +102,7 @@ def test_a_runaway_cell_yields_the_cpu(course, runner, tmp_path) -> None:
         tmp_path,
         None,
         Limits(cell_timeout=3),
-        on_slow_cell=lambda: seen.append(slot_user_nices(runner)),
+        on_slow_cell=lambda: seen.append(nice_values({slot.uid for slot in runner._slots})),
     )
     assert res.notebooks[0].status == "time limit"
     assert len(seen) == 1 and DEMOTED_NICE in seen[0], seen
