@@ -41,13 +41,12 @@ def _nbgrader_handler(application: Any, module_name: str, class_name: str) -> ty
     """nbgrader's handler class; the first time, what nbgrader's loaders put in the settings."""
     settings = application.settings
     with _setup_lock:
-        if not settings.get("nbcampus_nbgrader_ready"):
+        if "assignment_list_manager" not in settings:
             serverapp = settings["nbcampus_serverapp"]
             assignment_list = import_module(_LIST).AssignmentList(parent=serverapp)
             assignment_list.root_dir = serverapp.root_dir
-            settings["assignment_list_manager"] = assignment_list
             settings["root_dir"] = serverapp.root_dir
-            settings["nbcampus_nbgrader_ready"] = True
+            settings["assignment_list_manager"] = assignment_list  # last: marks the set-up done
     return getattr(import_module(module_name), class_name)
 
 
