@@ -6,6 +6,7 @@ import os
 import sys
 from typing import Any
 
+from nbcampus.lifeline import HUB_PID_ENV
 from nbcampus.ports import free_port
 from nbcampus.settings import Settings
 
@@ -19,6 +20,8 @@ def service_environment(settings: Settings) -> dict[str, str]:
     }
     if settings.db_url:
         env["NBCAMPUS_DB_URL"] = settings.db_url
+    # This config is read by the Hub's own process: the services die with it (nbcampus/lifeline.py).
+    env[HUB_PID_ENV] = str(os.getpid())
     # The school's own switches reach the services as they reach the Hub.
     for name in ("NBCAMPUS_LTI", "NBCAMPUS_TIMEZONE"):
         if os.environ.get(name):
@@ -44,13 +47,22 @@ def campus_services(settings: Settings, idle_timeout: int) -> list[dict[str, Any
     services.append(
         {
             "name": "idle-culler",
+            # jupyterhub-idle-culler is not ours: a wrapper sets its death signal and records
+            # it for the next `nbcampus run`, then execs it
             "command": [
+                sys.executable,
+                "-m",
+                "nbcampus.lifeline",
+                "idle-culler",
+                "--",
                 sys.executable,
                 "-m",
                 "jupyterhub_idle_culler",
                 f"--timeout={idle_timeout}",
                 "--cull-every=300",
             ],
+            "environment": env,
+            "cwd": str(settings.data_dir),
         }
     )
     return services

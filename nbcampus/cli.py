@@ -108,6 +108,19 @@ def stop_leftover_proxy(settings: Settings) -> None:
     pid_file.unlink(missing_ok=True)
 
 
+def stop_leftover_services(settings: Settings) -> None:
+    """Stop the services (campus, grader, idle culler) that a crashed run left behind.
+
+    Each managed service records itself in the data directory's run/ folder; one whose Hub is
+    gone is stopped (SIGTERM, SIGKILL after a grace period), and said so in one line."""
+    from .lifeline import stop_leftovers
+
+    stopped = stop_leftovers(settings.data_dir)
+    if stopped:
+        names = ", ".join(f"{r.name} (pid {r.pid})" for r in stopped)
+        print(f"nbcampus: stopped services left by an earlier run: {names}", flush=True)
+
+
 def check_port(settings: Settings) -> None:
     from .ports import port_in_use
 
@@ -137,6 +150,7 @@ def prepare(settings: Settings) -> list[dict] | None:
     for part in ("jupyterhub", "campus", "grader"):
         check_database(settings.database_url(part))
     stop_leftover_proxy(settings)
+    stop_leftover_services(settings)
     check_port(settings)
 
     from .db import DatabaseSchemaMismatch

@@ -25,6 +25,7 @@ from tornado.httpserver import HTTPServer
 from traitlets import Integer, Unicode, default
 from traitlets.config import Application
 
+from . import lifeline
 from .db import DatabaseSchemaMismatch, MigrationSet, make_engine, prepare_database, session_factory
 from .settings import Settings
 from .web import NotFoundHandler
@@ -49,6 +50,17 @@ class ServiceApp(Application):
         help="Address this service listens on (JUPYTERHUB_SERVICE_URL).",
     ).tag(config=True)
 
+    hub_api_grace = Integer(
+        60,
+        help="Seconds the Hub's API may refuse connections before this service counts the Hub "
+        "as gone and exits (a service the Hub started also exits at once when the Hub dies).",
+    ).tag(config=True)
+
+    exit_grace = Integer(
+        30,
+        help="Seconds a service whose Hub is gone has to stop cleanly before it exits hard.",
+    ).tag(config=True)
+
     max_body_size = Integer(
         64 * 1024 * 1024,
         help="Largest request body accepted, in bytes (uploads included).",
@@ -68,6 +80,7 @@ class ServiceApp(Application):
 
     engine: Engine
     db: sessionmaker[Session]
+    hub_watch: lifeline.Lifeline
 
     def init_db(self) -> None:
         self.engine = make_engine(self.db_url)
@@ -122,16 +135,28 @@ class ServiceApp(Application):
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        self.hub_watch = lifeline.Lifeline.from_env(api_grace=self.hub_api_grace)
+
+        def hub_gone(reason: str) -> None:
+            self.log.error("%s: %s; stopping", self.service_name, reason)
+            lifeline.exit_soon(self.exit_grace)
+            loop.call_soon_threadsafe(stop.set)
+
+        self.hub_watch.start(hub_gone)
         await self.on_start()
         await stop.wait()
 
     @classmethod
     def launch(cls, argv: list[str] | None = None) -> None:
         logging.basicConfig(level=logging.INFO)
+        lifeline.die_with_hub()
         app = cls()
         app.initialize(argv)
+        pid_file = lifeline.write_pid_file(Settings.from_env().data_dir, cls.service_name)
         try:
             asyncio.run(app.run())
         except DatabaseSchemaMismatch as err:
             print(f"{cls.service_name}: {err}", file=sys.stderr)
             sys.exit(3)
+        finally:
+            lifeline.remove_pid_file(pid_file)

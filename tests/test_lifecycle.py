@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -64,3 +65,120 @@ def test_ctrl_c_stops_everything(tmp_path: Path) -> None:
     while processes_under(data) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert processes_under(data) == {}, "processes left behind after Ctrl-C"
+
+
+# --- a crashed Hub: its services die with it, and the next run stops any it left -----------
+SERVICES = {
+    "campus": "nbcampus.hub.campus",
+    "grader": "nbcampus.grader",
+    "idle-culler": "jupyterhub_idle_culler",
+}
+
+
+def service_pids(data: Path) -> dict[str, list[int]]:
+    """The managed services of one campus by name, counted by their command lines."""
+    found: dict[str, list[int]] = {name: [] for name in SERVICES}
+    for pid, cmd in processes_under(data).items():
+        words = cmd.split()
+        for name, module in SERVICES.items():
+            if any(a == "-m" and b == module for a, b in zip(words, words[1:], strict=False)):
+                found[name].append(pid)
+    return found
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid`, as /proc's parent links show them now."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def one_each(data: Path) -> dict[str, int]:
+    pids = service_pids(data)
+    for name, found in pids.items():
+        assert len(found) == 1, f"{name}: {found}\n{processes_under(data)}"
+    return {name: found[0] for name, found in pids.items()}
+
+
+def kill_what_is_left(data: Path) -> None:
+    for pid in processes_under(data):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_kill_9_of_the_hub_takes_its_services_along(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    hub = CampusHub(data).start()
+    try:
+        services = one_each(data)
+        # the grader's sandboxes (bwrap, its fork servers) must not outlive it either
+        below = descendants(services["grader"])
+        assert below, "the grader runs no sandbox"
+        assert hub.process is not None
+        os.kill(hub.process.pid, signal.SIGKILL)
+        hub.process.wait(10)
+        deadline = time.monotonic() + 10
+        left = set(services.values()) | below
+        while time.monotonic() < deadline and any(pid_alive(p) for p in left):
+            time.sleep(0.1)
+        survivors = {p: processes_under(data).get(p) for p in left if pid_alive(p)}
+        assert not survivors, f"alive after the Hub's kill -9: {survivors}"
+        assert service_pids(data) == {name: [] for name in SERVICES}
+    finally:
+        kill_what_is_left(data)
+
+
+def test_a_new_run_stops_what_a_crashed_one_left(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    first = CampusHub(data).start()
+    second = None
+    try:
+        old = one_each(data)
+        # Services that cannot follow their Hub (as from a version without the death signal):
+        # stopped, they keep running through the Hub's kill -9 until someone else stops them.
+        for pid in old.values():
+            os.kill(pid, signal.SIGSTOP)
+        assert first.process is not None
+        os.kill(first.process.pid, signal.SIGKILL)
+        first.process.wait(10)
+        time.sleep(1)
+        assert {name: pids for name, pids in service_pids(data).items()} == {
+            name: [pid] for name, pid in old.items()
+        }, "the stopped services must still be there before the new run"
+
+        second = CampusHub(data).start()
+        log = second.log_tail(100_000)
+        line = next(x for x in log.splitlines() if "left by an earlier run" in x)
+        for name, pid in old.items():
+            assert f"{name} (pid {pid})" in line, line
+        new = one_each(data)
+        assert not set(new.values()) & set(old.values())
+        assert not any(pid_alive(p) for p in old.values())
+    finally:
+        if second is not None:
+            second.stop(signal.SIGINT, timeout=60)
+        deadline = time.monotonic() + 10
+        while any(service_pids(data).values()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = service_pids(data)
+        kill_what_is_left(data)
+    assert left == {name: [] for name in SERVICES}, "services outlived the new run's Ctrl-C"
