@@ -12,11 +12,13 @@ from typing import Any
 
 from jupyterhub.auth import Authenticator
 from jupyterhub.handlers import BaseHandler
+from jupyterhub.handlers.login import LoginHandler
 from tornado import web
-from traitlets import Bool, Unicode, default
+from traitlets import Bool, Instance, Unicode, default
 
 from nbcampus.db import make_engine, session_factory
 from nbcampus.hub.campus.accounts import AccountError, AccountStore
+from nbcampus.hub.throttle import LoginThrottle, Throttled, client_address
 
 
 class CampusAuthenticator(Authenticator):
@@ -32,6 +34,17 @@ class CampusAuthenticator(Authenticator):
         help="""Let visitors create their own student account at /hub/signup.
         Off by default: staff and admins create accounts. Set NBCAMPUS_ALLOW_SIGNUP=1.""",
     ).tag(config=True)
+
+    throttle = Instance(
+        LoginThrottle,
+        help="""The throttle of failed sign-ins (password login, sign-up, LTI 1.1 launches).
+        Configure its limits as `c.LoginThrottle.account_limit`, `.address_limit` and
+        `.window`.""",
+    )
+
+    @default("throttle")
+    def _throttle_default(self) -> LoginThrottle:
+        return LoginThrottle(parent=self)
 
     @default("allow_all")
     def _allow_all_default(self) -> bool:
@@ -51,20 +64,48 @@ class CampusAuthenticator(Authenticator):
         password = str(data.get("password") or "")
         if not name or not password:
             return None
+        address = client_address(handler)
+        # Refused while throttled, before the password is looked at (the right one too).
+        try:
+            self.throttle.begin(account=name, address=address)
+        except Throttled as err:
+            self.log.warning("Throttled login for %r from %s (%s)", name[:64], address, err.scope)
+            raise
         # scrypt is deliberately slow: keep it off the Hub's event loop.
         account = await asyncio.to_thread(self.store.check_password, name, password)
         if account is None:
-            self.log.warning("Failed login for %r", name[:64])
+            self.log.warning("Failed login for %r from %s", name[:64], address)
             return None
+        self.throttle.succeeded(account=name, address=address)
         # Group membership (the campus role) is kept in the Hub by the campus service and by
         # `load_groups` at start-up, so that it shows on the admin page before a first login.
         return {"name": account.name, "admin": account.role == "admin"}
 
     def get_handlers(self, app: Any) -> list[tuple[str, type]]:
-        handlers = super().get_handlers(app)
+        # the Hub registers the authenticator's handlers first: this /login is the one served
+        handlers = [(r"/login", CampusLoginHandler)]
         if self.allow_signup:
             handlers.append((r"/signup", SignupHandler))
         return handlers
+
+
+def refuse_throttled(handler: web.RequestHandler, err: Throttled) -> None:
+    """Status 429 with Retry-After; the caller renders its page with `err.message`."""
+    handler.set_status(429)
+    handler.set_header("Retry-After", str(err.retry_after))
+
+
+class CampusLoginHandler(LoginHandler):
+    """The Hub's login page; a throttled attempt shows the wait as the page's login error."""
+
+    async def post(self) -> None:
+        try:
+            await super().post()
+        except Throttled as err:
+            refuse_throttled(self, err)
+            username = self.get_body_argument("username", default="", strip=True)
+            html = await self._render(login_error=err.message, username=username[:64])
+            self.finish(html)
 
 
 class SignupHandler(BaseHandler):
@@ -78,6 +119,18 @@ class SignupHandler(BaseHandler):
         authenticator: CampusAuthenticator = self.authenticator
         name = self.get_body_argument("username", default="")
         password = self.get_body_argument("password", default="")
+        # Failed sign-ups (bad input, a name taken: which tells that the name exists) count
+        # against the client's address with its failed logins.
+        address = client_address(self)
+        try:
+            authenticator.throttle.begin(address=address)
+        except Throttled as err:
+            refuse_throttled(self, err)
+            html = await self.render_template(
+                "nbcampus-signup.html", error=err.message, username=name[:64]
+            )
+            self.finish(html)
+            return
         try:
             await asyncio.to_thread(
                 authenticator.store.create, name, "student", password, source="signup"
@@ -89,4 +142,5 @@ class SignupHandler(BaseHandler):
             )
             self.finish(html)
             return
+        authenticator.throttle.succeeded(address=address)
         self.redirect(self.settings["login_url"])

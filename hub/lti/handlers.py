@@ -20,6 +20,7 @@ from jupyterhub.handlers import BaseHandler
 from tornado import web
 
 from nbcampus.hub.roles import ROLES, role_group
+from nbcampus.hub.throttle import Throttled, client_address
 from nbcampus.web import APIError
 
 from . import validators as v
@@ -55,6 +56,8 @@ class LtiHandler(BaseHandler):
             body = {"code": "LTI_ERROR", "message": exc.log_message or exc.reason or "refused"}
         else:
             body = {"code": "INTERNAL_ERROR", "message": "the launch failed; see the Hub log"}
+        if isinstance(exc, Throttled):
+            self.set_header("Retry-After", str(exc.retry_after))
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.finish(json.dumps(body))
 
@@ -257,6 +260,15 @@ class Lti11LaunchHandler(LtiHandler):
     async def post(self) -> None:
         args = self.form()
         url = self.lti.public_origin + self.request.path
+        # Refused launches (bad signature, unknown key, stale or replayed) count against the
+        # client's address with its failed logins. Not against the consumer key: the key is
+        # no secret, and a lock on it would let anyone stop every launch of that LMS.
+        address = client_address(self)
+        try:
+            self.lti.throttle.begin(address=address)
+        except Throttled as err:
+            self.log.warning("LTI 1.1 launch throttled from %s", address)
+            raise err from None
         try:
             params, consumer = await self.lti.run(self.lti.oauth1_validator.validate, url, args)
             target = self.lti.target_links.check(
@@ -264,6 +276,7 @@ class Lti11LaunchHandler(LtiHandler):
             )
         except v.LtiValidationError as err:
             raise self.refuse(err) from None
+        self.lti.throttle.succeeded(address=address)
         launch = await self.lti.run(self.lti.record_lti11_launch, params, consumer)
         user = await self.login_user({LAUNCH_KEY: launch})
         if user is None:
