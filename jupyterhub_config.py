@@ -21,6 +21,7 @@ import os
 from pathlib import Path
 from urllib.parse import urlparse
 
+from nbcampus.headers import hub_tornado_settings
 from nbcampus.hub.profiles import configure_profile
 from nbcampus.hub.roles import campus_role_groups, hub_roles
 from nbcampus.hub.services import campus_services, service_roles
@@ -44,6 +45,9 @@ chp = here / ".tools" / "node_modules" / ".bin" / "configurable-http-proxy"
 if chp.exists():
     c.ConfigurableHTTPProxy.command = [str(chp)]
 c.JupyterHub.template_paths = [str(here / "hub" / "templates")]
+# nosniff on every response; no JupyterHub or Tornado version for anonymous visitors
+# (nbcampus/headers.py). Extend it rather than replace it: c.JupyterHub.tornado_settings[...] = ...
+c.JupyterHub.tornado_settings = hub_tornado_settings()
 
 # --- who may log in ------------------------------------------------------------------------
 c.JupyterHub.authenticator_class = "nbcampus.hub.auth.CampusAuthenticator"

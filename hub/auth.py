@@ -17,6 +17,7 @@ from tornado import web
 from traitlets import Bool, Instance, Unicode, default
 
 from nbcampus.db import make_engine, session_factory
+from nbcampus.headers import HubRootAPIHandler
 from nbcampus.hub.campus.accounts import AccountError, AccountStore
 from nbcampus.hub.throttle import LoginThrottle, Throttled, client_address
 
@@ -51,13 +52,14 @@ class CampusAuthenticator(Authenticator):
         # Only existing campus accounts can authenticate: the account table is the allow list.
         return True
 
-    _store: AccountStore | None = None
+    _accounts: AccountStore | None = None
 
     @property
-    def store(self) -> AccountStore:
-        if self._store is None:
-            self._store = AccountStore(session_factory(make_engine(self.db_url)))
-        return self._store
+    def accounts(self) -> AccountStore:
+        """The campus accounts (not `store`: the LTI authenticator's store is its own)."""
+        if self._accounts is None:
+            self._accounts = AccountStore(session_factory(make_engine(self.db_url)))
+        return self._accounts
 
     async def authenticate(self, handler: web.RequestHandler, data: dict[str, Any]) -> Any:
         name = str(data.get("username") or "")
@@ -72,7 +74,7 @@ class CampusAuthenticator(Authenticator):
             self.log.warning("Throttled login for %r from %s (%s)", name[:64], address, err.scope)
             raise
         # scrypt is deliberately slow: keep it off the Hub's event loop.
-        account = await asyncio.to_thread(self.store.check_password, name, password)
+        account = await asyncio.to_thread(self.accounts.check_password, name, password)
         if account is None:
             self.log.warning("Failed login for %r from %s", name[:64], address)
             return None
@@ -82,8 +84,9 @@ class CampusAuthenticator(Authenticator):
         return {"name": account.name, "admin": account.role == "admin"}
 
     def get_handlers(self, app: Any) -> list[tuple[str, type]]:
-        # the Hub registers the authenticator's handlers first: this /login is the one served
-        handlers = [(r"/login", CampusLoginHandler)]
+        # The Hub registers the authenticator's handlers before its own: this /login is the
+        # one served, and so is this API root (no exact version for anonymous callers).
+        handlers = [(r"/login", CampusLoginHandler), (r"/api/?", HubRootAPIHandler)]
         if self.allow_signup:
             handlers.append((r"/signup", SignupHandler))
         return handlers
@@ -133,7 +136,7 @@ class SignupHandler(BaseHandler):
             return
         try:
             await asyncio.to_thread(
-                authenticator.store.create, name, "student", password, source="signup"
+                authenticator.accounts.create, name, "student", password, source="signup"
             )
         except AccountError as err:
             self.set_status(409 if err.code == "CONFLICT" else 400)

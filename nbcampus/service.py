@@ -27,6 +27,7 @@ from traitlets.config import Application
 
 from . import lifeline
 from .db import DatabaseSchemaMismatch, MigrationSet, make_engine, prepare_database, session_factory
+from .headers import service_app_options
 from .settings import Settings
 from .web import NotFoundHandler
 
@@ -116,7 +117,8 @@ class ServiceApp(Application):
             "static_url_prefix": url_path_join(prefix, "static/"),
             **self.extra_settings(),
         }
-        return web.Application(routes, **settings)
+        # nosniff and no Server header on every response; static files with the CSP
+        return web.Application(routes, **service_app_options(), **settings)
 
     def start_server(self) -> HTTPServer:
         url = urlsplit(self.service_url)

@@ -1,10 +1,12 @@
 """An HTTP client for the campus that checks, on every call, what every response must keep:
-JSON bodies are JSON (errors included, with a code and a message) and carry a CSP header."""
+JSON bodies are JSON (errors included, with a code and a message) and carry a CSP header and,
+from the Hub and its services, `X-Content-Type-Options: nosniff`."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -20,6 +22,10 @@ def check_response(resp: requests.Response) -> requests.Response:
         raise ResponseInvariantError(f"{where}: server error: {resp.text[:500]}")
     if "Content-Security-Policy" not in resp.headers:
         raise ResponseInvariantError(f"{where}: no Content-Security-Policy header")
+    path = urlsplit(resp.url).path
+    if ("/hub/" in path or "/services/" in path) and "/user/" not in path:
+        if resp.headers.get("X-Content-Type-Options") != "nosniff":
+            raise ResponseInvariantError(f"{where}: no X-Content-Type-Options: nosniff")
     ctype = resp.headers.get("Content-Type", "")
     if resp.content and "json" in ctype:
         try:

@@ -48,6 +48,7 @@ class CampusHub:
         db_url: str | None = None,
         env: dict[str, str] | None = None,
         base_path: str = HOSTILE_BASE_PATH,
+        extra_config: str = "",
     ) -> None:
         self.data_dir = data_dir
         self.db_url = db_url
@@ -55,6 +56,7 @@ class CampusHub:
         self.url = f"http://127.0.0.1:{self.port}{base_path}"
         self.admin_token = secrets.token_hex(16)
         self.extra_env = env or {}
+        self.extra_config = extra_config  # more `c.*` lines for the data directory's extra config
         self.process: subprocess.Popen | None = None
         self.log_path = data_dir.parent / (data_dir.name + "-hub.log")
         self._tokens: dict[str, str] = {}
@@ -77,7 +79,7 @@ class CampusHub:
     def start(self, timeout: float = 90) -> CampusHub:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         (self.data_dir / "jupyterhub_config_extra.py").write_text(
-            EXTRA_CONFIG.format(token=self.admin_token)
+            EXTRA_CONFIG.format(token=self.admin_token) + self.extra_config
         )
         log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the process's life
         self.process = subprocess.Popen(
