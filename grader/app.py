@@ -20,7 +20,7 @@ from .campus import CampusClient
 from .feedback import keep_graded_hook
 from .hooks import GradedResult, ResultHook, load_hooks, run_hooks
 from .orm import GRADED, MIGRATIONS, Submission
-from .queue import Claimed, SubmissionQueue
+from .queue import LEASE_SECONDS, Claimed, SubmissionQueue
 from .sandbox.base import Limits, SandboxRunner
 from .storage import BlobStore
 from .worker import GradingPool, sandbox_slots
@@ -81,6 +81,12 @@ class GraderService(ServiceApp):
     output_bytes = Integer(1024 * 1024, help="Output one notebook may produce, bytes.").tag(
         config=True
     )
+    lease_seconds = Integer(
+        LEASE_SECONDS,
+        help="Seconds a worker's claim on a submission lasts unless renewed. Workers renew their "
+        "claims while they grade; one that dies or loses its Hub stops renewing, and its "
+        "submissions are graded by another worker once their claims expire.",
+    ).tag(config=True)
 
     queue: SubmissionQueue | None = None
     pool: GradingPool | None = None
@@ -117,7 +123,9 @@ class GraderService(ServiceApp):
     def init_db(self) -> None:
         super().init_db()
         self.keep_graded = keep_graded_hook(self.data_dir)
-        self.queue = SubmissionQueue(self.db, BlobStore(self.data_dir / "grader" / "blobs"))
+        self.queue = SubmissionQueue(
+            self.db, BlobStore(self.data_dir / "grader" / "blobs"), self.lease_seconds
+        )
         self.campus = CampusClient()
         self.hooks = load_hooks(self.result_hooks)
         self._changed, self._sending, self._send_tasks = set(), set(), set()

@@ -373,9 +373,12 @@ class Autograder:
         timestamp: datetime | None,
         limits: Limits,
         on_slow_cell: Callable[[], None] | None = None,
+        cancelled: threading.Event | None = None,
     ) -> SubmissionResult:
         """Grade a submission; `on_slow_cell` is called (from another thread) the first time
-        a cell of it runs long enough for its kernel to be demoted."""
+        a cell of it runs long enough for its kernel to be demoted. Once `cancelled` is set
+        (the worker lost its lease) the running kernel is killed and no other notebook runs:
+        the result is to be dropped."""
         with Gradebook(self.db_url, self.course_id) as gb:
             gb.find_assignment(assignment)  # MissingEntry if never generated
             gb.update_or_create_student(student)
@@ -385,6 +388,8 @@ class Autograder:
         results: list[NotebookResult] = []
         with self.runner.run(submission_dir, material, limits) as session:
             for name in names:
+                if cancelled is not None and cancelled.is_set():
+                    break
                 path = submission_dir / f"{name}.ipynb"
                 if not path.exists():
                     self._zero_missing(assignment, student, name)
@@ -392,7 +397,7 @@ class Autograder:
                     continue
                 results.append(
                     self._grade_notebook(
-                        session, assignment, student, name, path, limits, on_slow_cell
+                        session, assignment, student, name, path, limits, on_slow_cell, cancelled
                     )
                 )
         return self._collect(assignment, student, results)
@@ -428,6 +433,7 @@ class Autograder:
         path: Path,
         limits: Limits,
         on_slow_cell: Callable[[], None] | None = None,
+        cancelled: threading.Event | None = None,
     ) -> NotebookResult:
         config = _config(limits)
         resources: dict[str, Any] = {
@@ -466,6 +472,16 @@ class Autograder:
         ex.output_limit = limits.output_bytes
         ex.on_slow_cell = on_slow_cell
         status = "ok"
+        done = threading.Event()
+        if cancelled is not None:
+
+            def kill_when_cancelled() -> None:
+                while not done.wait(0.5):
+                    if cancelled.is_set():
+                        kernel.kill("cancelled: the lease was lost")
+                        return
+
+            threading.Thread(target=kill_when_cancelled, daemon=True).start()
         try:
             nb, resources = ex.preprocess(nb, resources, km=kernel)
         except (DeadKernelError, RuntimeError, TimeoutError) as err:
@@ -474,6 +490,7 @@ class Autograder:
             log.info("kernel of %s/%s/%s ended: %s", student, assignment, name, status)
             _mark_unexecuted(nb, status)
         finally:
+            done.set()
             if ex.kc is not None:
                 with contextlib.suppress(Exception):
                     ex.kc.stop_channels()

@@ -97,6 +97,13 @@ class Submission(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # A claim is a lease: the worker renews it while grading; once it has expired another
+    # worker may take the submission over. Each claim increments claim_token, and a result
+    # counts only with the token of the current claim (a fencing token).
+    lease_expires_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    claim_token: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     graded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     grade_count: Mapped[int] = mapped_column(Integer, default=0)
     score: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -1,18 +1,30 @@
 """The durable submission queue: a submission is a database row before anyone hears "accepted".
 
 `accept` stores the files (content-addressed, fsynced) and inserts the row in one
-transaction; only then does the API answer 2xx. Workers `claim` a row by flipping its status
-from queued to running in one conditional UPDATE, so two workers never take the same one.
-The result and the status `graded` are written in one transaction, so a grade is recorded
-exactly once. After a crash `recover` puts every `running` row back in the queue: its
-grading never committed, and it is graded again, once.
+transaction; only then does the API answer 2xx. Workers, as many as there are, in one process
+or on many machines, `claim` a row in one conditional UPDATE (compare-and-set on its claim
+number), so two workers never take the same one.
+
+A claim is a lease: it expires `lease_seconds` after it was taken or last `renew`ed, and the
+worker renews it while it grades (its heartbeat). A worker that dies, hangs or loses its Hub
+stops renewing; once the lease has expired, any worker may claim the submission again. Each
+claim gets the next `claim_token`; `complete`, `fail` and `renew` count only for the worker
+that still holds the lease, with that token, so a late finisher whose lease was taken over
+cannot overwrite the new holder's result. The result and the status `graded` are written in
+one transaction, so a grade is recorded exactly once.
+
+`recover` (at a pool's start) puts back only what nobody holds: running rows whose lease has
+expired, and those of this host's workers whose process is gone. Live leases of other workers
+are never touched.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,12 +46,54 @@ class Claimed:
     submitted_at: datetime
     files: dict[str, str]
     attempts: int = 1
+    token: int = 0  # the claim's number: complete, fail and renew need it (fencing)
+
+
+LEASE_SECONDS = 60
+
+
+class LeaseLost(RuntimeError):
+    """The worker no longer holds a submission's lease; its grading must not count."""
+
+
+def _claimable(now: datetime) -> sa.ColumnElement[bool]:
+    """Queued, or running under a lease that has expired (or, from before leases, none)."""
+    expired = sa.or_(Submission.lease_expires_at.is_(None), Submission.lease_expires_at < now)
+    return sa.or_(Submission.status == QUEUED, sa.and_(Submission.status == RUNNING, expired))
+
+
+def _held(sub_id: int, worker: str, token: int, now: datetime) -> sa.ColumnElement[bool]:
+    """The submission is still running under this worker's current, unexpired lease."""
+    return sa.and_(
+        Submission.id == sub_id,
+        Submission.status == RUNNING,
+        Submission.claimed_by == worker,
+        Submission.claim_token == token,
+        Submission.lease_expires_at >= now,
+    )
+
+
+def _process_gone(worker: str) -> bool:
+    """Whether a worker named `host:pid:...` ran on this host in a process that has ended."""
+    host, _, rest = worker.partition(":")
+    pid = rest.split(":", 1)[0].split("/", 1)[0]
+    if host != socket.gethostname() or not (pid.isascii() and pid.isdigit()):
+        return False
+    return not os.path.exists(f"/proc/{int(pid)}")
+
+
+def _aware(when: datetime) -> datetime:
+    """SQLite gives stored times back without their zone (they are UTC)."""
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 class SubmissionQueue:
-    def __init__(self, db: sessionmaker[Session], blobs: BlobStore) -> None:
+    def __init__(
+        self, db: sessionmaker[Session], blobs: BlobStore, lease_seconds: float = LEASE_SECONDS
+    ) -> None:
         self.db = db
         self.blobs = blobs
+        self.lease = timedelta(seconds=lease_seconds)
 
     def accept(
         self,
@@ -72,24 +126,33 @@ class SubmissionQueue:
             return sub.uid
 
     def claim(self, worker: str) -> Claimed | None:
-        """Take the oldest queued submission, or None when the queue is empty."""
+        """Take the oldest queued submission (or one whose lease expired) under a new lease;
+        None when there is nothing to take."""
         for _ in range(10):
             with transaction(self.db) as s:
+                now = utcnow()
                 row = s.execute(
-                    sa.select(Submission.id)
-                    .where(Submission.status == QUEUED)
+                    sa.select(Submission.id, Submission.claim_token)
+                    .where(_claimable(now))
                     .order_by(Submission.id)
                     .limit(1)
                 ).first()
                 if row is None:
                     return None
+                # compare-and-set on the claim number: of two claimers, one changes it first
                 taken = s.execute(
                     sa.update(Submission)
-                    .where(Submission.id == row.id, Submission.status == QUEUED)
+                    .where(
+                        Submission.id == row.id,
+                        Submission.claim_token == row.claim_token,
+                        _claimable(now),
+                    )
                     .values(
                         status=RUNNING,
                         claimed_by=worker,
-                        claimed_at=utcnow(),
+                        claimed_at=now,
+                        lease_expires_at=now + self.lease,
+                        claim_token=row.claim_token + 1,
                         attempts=Submission.attempts + 1,
                     )
                 ).rowcount
@@ -106,8 +169,22 @@ class SubmissionQueue:
                     sub.submitted_at,
                     dict(sub.files),
                     sub.attempts,
+                    sub.claim_token,
                 )
         return None
+
+    def renew(self, sub_id: int, worker: str, token: int) -> bool:
+        """Extend the worker's lease (its heartbeat); False when it no longer holds it."""
+        with transaction(self.db) as s:
+            now = utcnow()
+            return (
+                s.execute(
+                    sa.update(Submission)
+                    .where(_held(sub_id, worker, token, now))
+                    .values(lease_expires_at=now + self.lease)
+                ).rowcount
+                == 1
+            )
 
     def complete(
         self,
@@ -117,18 +194,18 @@ class SubmissionQueue:
         max_score: float,
         late_penalty: float,
         result: dict[str, Any],
+        *,
+        token: int,
     ) -> bool:
-        """Record the grade; False if this worker no longer holds the submission."""
+        """Record the grade; False if this worker no longer holds the submission's lease
+        (it expired, or another worker took the submission over)."""
         with transaction(self.db) as s:
             done = s.execute(
                 sa.update(Submission)
-                .where(
-                    Submission.id == sub_id,
-                    Submission.status == RUNNING,
-                    Submission.claimed_by == worker,
-                )
+                .where(_held(sub_id, worker, token, utcnow()))
                 .values(
                     status=GRADED,
+                    lease_expires_at=None,
                     score=score,
                     max_score=max_score,
                     late_penalty=late_penalty,
@@ -144,21 +221,53 @@ class SubmissionQueue:
             ).rowcount
             return done == 1
 
-    def fail(self, sub_id: int, worker: str, error: str, retry: bool = False) -> None:
+    def fail(
+        self, sub_id: int, worker: str, error: str, retry: bool = False, *, token: int
+    ) -> bool:
+        """Record a failure (or queue it again); False if the worker lost the lease."""
         with transaction(self.db) as s:
-            s.execute(
-                sa.update(Submission)
-                .where(Submission.id == sub_id, Submission.claimed_by == worker)
-                .values(status=QUEUED if retry else FAILED, error=error[:2000])
+            values: dict[str, Any] = {"status": QUEUED if retry else FAILED, "error": error[:2000]}
+            if retry:
+                values.update(claimed_by=None, lease_expires_at=None)
+            return (
+                s.execute(
+                    sa.update(Submission)
+                    .where(_held(sub_id, worker, token, utcnow()))
+                    .values(**values)
+                ).rowcount
+                == 1
             )
 
     def recover(self) -> int:
-        """After a crash or restart: every unfinished grading goes back to the queue."""
+        """At a start: put back the running submissions nobody holds any more (an expired
+        lease, or a worker of this host whose process is gone). Other workers' live leases
+        stay theirs; the rest is taken over by `claim` as their leases expire."""
         with transaction(self.db) as s:
+            now = utcnow()
+            running = s.execute(
+                sa.select(Submission.id, Submission.claimed_by, Submission.lease_expires_at).where(
+                    Submission.status == RUNNING
+                )
+            ).all()
+            free = [
+                r.id
+                for r in running
+                if r.lease_expires_at is None
+                or _aware(r.lease_expires_at) < now
+                or _process_gone(r.claimed_by or "")
+            ]
+            if not free:
+                return 0
+            # the claim number moves on: a holder that was only presumed gone cannot report
             return s.execute(
                 sa.update(Submission)
-                .where(Submission.status == RUNNING)
-                .values(status=QUEUED, claimed_by=None)
+                .where(Submission.id.in_(free), Submission.status == RUNNING)
+                .values(
+                    status=QUEUED,
+                    claimed_by=None,
+                    lease_expires_at=None,
+                    claim_token=Submission.claim_token + 1,
+                )
             ).rowcount
 
     def requeue(
@@ -179,6 +288,7 @@ class SubmissionQueue:
                 if sub.status in (GRADED, FAILED):
                     sub.status = QUEUED
                     sub.claimed_by = None
+                    sub.lease_expires_at = None
                     uids.append(sub.uid)
             return uids
 

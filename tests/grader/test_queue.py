@@ -1,21 +1,35 @@
-"""The durable queue: accepted submissions survive kill -9 and are graded exactly once."""
+"""The durable queue: accepted submissions survive kill -9 and are graded exactly once, and a
+claim is a lease that a dead or late worker loses."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 import nbformat
 import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 
-from nbcampus.db import make_engine, prepare_database, session_factory
+from nbcampus.db import make_engine, prepare_database, session_factory, transaction, upgrade
 from nbcampus.grader.autograde import generate_assignment
 from nbcampus.grader.feedback import graded_dir, kept_grading
-from nbcampus.grader.orm import GRADED, MIGRATIONS, Submission
+from nbcampus.grader.orm import (
+    GRADED,
+    MIGRATIONS,
+    QUEUED,
+    RUNNING,
+    Base,
+    Submission,
+    utcnow,
+)
 from nbcampus.grader.queue import SubmissionQueue
 from nbcampus.grader.storage import BlobStore
 from nbcampus.grader.worker import course_root
@@ -76,3 +90,143 @@ def test_kill_9_mid_batch_then_every_submission_graded_once(tmp_path: Path, db_u
         kept = kept_grading(root, sub.student, "a1")
         assert kept == {"id": uid, "notebooks": ["add"]}, (sub.student, kept)
         assert (graded_dir(root, sub.student, "a1") / "add.ipynb").is_file()
+
+
+# --- leases: many workers, none of them ever strays ------------------------------------------
+def lease_queue(tmp_path: Path, db_url: str, lease: float) -> SubmissionQueue:
+    engine = make_engine(db_url)
+    prepare_database(engine, db_url, MIGRATIONS)
+    return SubmissionQueue(
+        session_factory(engine), BlobStore(tmp_path / "blobs"), lease_seconds=lease
+    )
+
+
+def row(queue: SubmissionQueue, sub_id: int) -> Submission:
+    with queue.db() as s:
+        sub = s.get(Submission, sub_id)
+        assert sub is not None
+        return sub
+
+
+def test_an_expired_lease_is_taken_over_and_its_old_holder_refused(
+    tmp_path: Path, db_url: str
+) -> None:
+    queue = lease_queue(tmp_path, db_url, lease=0.5)
+    queue.accept("c1", "a1", "s1", {"a.ipynb": b"{}"})
+    old = queue.claim("host-a:1:x/0")
+    assert old is not None
+    time.sleep(0.7)  # host-a stopped renewing: its lease expires
+    new = queue.claim("host-b:2:y/0")
+    assert new is not None and new.id == old.id and new.token == old.token + 1
+    assert new.attempts == 2
+    # the old holder comes back late: nothing it says counts any more
+    assert not queue.renew(old.id, "host-a:1:x/0", old.token)
+    assert not queue.complete(old.id, "host-a:1:x/0", 0.0, 2.0, 0.0, {}, token=old.token)
+    assert not queue.fail(old.id, "host-a:1:x/0", "late", retry=True, token=old.token)
+    # not even with the new holder's name and an old number (a restarted pod's pid 1)
+    assert not queue.complete(old.id, "host-b:2:y/0", 0.0, 2.0, 0.0, {}, token=old.token)
+    assert row(queue, old.id).status == RUNNING
+    assert queue.complete(new.id, "host-b:2:y/0", 2.0, 2.0, 0.0, {"ok": 1}, token=new.token)
+    sub = row(queue, new.id)
+    assert (sub.status, sub.score, sub.grade_count) == (GRADED, 2.0, 1)
+    assert queue.claim("host-a:1:x/0") is None
+
+
+def test_a_live_lease_is_not_taken_over(tmp_path: Path, db_url: str) -> None:
+    queue = lease_queue(tmp_path, db_url, lease=1.0)
+    queue.accept("c1", "a1", "s1", {"a.ipynb": b"{}"})
+    held = queue.claim("host-a:1:x/0")
+    assert held is not None
+    deadline = time.monotonic() + 2.5  # well past one lease period, renewed as it goes
+    while time.monotonic() < deadline:
+        assert queue.renew(held.id, "host-a:1:x/0", held.token)
+        assert queue.claim("host-b:2:y/0") is None
+        time.sleep(0.3)
+    assert queue.complete(held.id, "host-a:1:x/0", 1.0, 2.0, 0.0, {}, token=held.token)
+
+
+def test_two_claimers_never_get_the_same_row(tmp_path: Path, db_url: str) -> None:
+    queue = lease_queue(tmp_path, db_url, lease=1.0)
+    for i in range(24):
+        queue.accept("c1", "a1", f"s{i}", {"a.ipynb": b"{}"})
+
+    def claim_all(worker: str) -> list[tuple[int, int]]:
+        got = []
+        while (c := queue.claim(worker)) is not None:
+            got.append((c.id, c.token))
+        return got
+
+    for round_ in (1, 2):  # fresh rows, then the same rows once all their leases expired
+        with ThreadPoolExecutor(6) as pool:
+            results = list(pool.map(claim_all, [f"w{round_}-{i}" for i in range(6)]))
+        claims = [c for got in results for c in got]
+        assert len(claims) == 24 and len({i for i, _ in claims}) == 24, results
+        assert {t for _, t in claims} == {round_}
+        time.sleep(1.2)
+
+
+def test_recover_requeues_only_what_nobody_holds(tmp_path: Path, db_url: str) -> None:
+    queue = lease_queue(tmp_path, db_url, lease=30)
+    for i in range(3):
+        queue.accept("c1", "a1", f"s{i}", {"a.ipynb": b"{}"})
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead = f"{socket.gethostname()}:{int(ended.stdout)}:z/0"  # this host, process gone
+    live = queue.claim("other-host:7:x/0")  # another machine's live lease
+    gone = queue.claim(dead)
+    expired = queue.claim("other-host:8:y/0")
+    assert live and gone and expired
+    with transaction(queue.db) as s:
+        s.get(Submission, expired.id).lease_expires_at = utcnow() - timedelta(seconds=1)
+    assert queue.recover() == 2
+    assert (row(queue, live.id).status, row(queue, live.id).claimed_by) == (
+        RUNNING,
+        "other-host:7:x/0",
+    )
+    for sub_id in (gone.id, expired.id):
+        assert row(queue, sub_id).status == QUEUED
+    assert not queue.complete(gone.id, dead, 1.0, 1.0, 0.0, {}, token=gone.token)
+    assert queue.complete(live.id, "other-host:7:x/0", 1.0, 1.0, 0.0, {}, token=live.token)
+
+
+def test_the_lease_migration_keeps_every_row(tmp_path: Path, db_url: str) -> None:
+    upgrade(db_url, MIGRATIONS, "g0002")
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        for i, status in enumerate((QUEUED, RUNNING, GRADED)):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO grader_submissions (uid, course, assignment, student, "
+                    "submitted_at, files, status, attempts, claimed_by, grade_count, "
+                    "late_penalty, posted, hooks_due) VALUES (:uid, 'c1', 'a1', :student, "
+                    ":at, '{}', :status, 1, :by, 0, 0, false, false)"
+                ),
+                {
+                    "uid": f"u{i}",
+                    "student": f"s{i}",
+                    "at": utcnow(),
+                    "status": status,
+                    "by": "old-worker" if status == RUNNING else None,
+                },
+            )
+    upgrade(db_url, MIGRATIONS)
+    queue = SubmissionQueue(session_factory(engine), BlobStore(tmp_path / "blobs"))
+    with queue.db() as s:
+        subs = {sub.uid: sub for sub in s.scalars(sa.select(Submission))}
+    assert {u: (x.status, x.claim_token) for u, x in subs.items()} == {
+        "u0": (QUEUED, 0),
+        "u1": (RUNNING, 0),
+        "u2": (GRADED, 0),
+    }
+    # the running row of the old code has no lease: the next worker takes it over, in order
+    first = queue.claim("new-worker")
+    second = queue.claim("new-worker")
+    assert first and second and {first.uid, second.uid} == {"u0", "u1"}
+    assert queue.claim("new-worker") is None
+    with engine.connect() as conn:  # the migration matches the ORM's columns
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert [d for d in diff if "lease" in repr(d) or "claim_token" in repr(d)] == []

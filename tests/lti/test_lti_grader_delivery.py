@@ -48,7 +48,7 @@ async def test_a_grade_sent_while_the_lti_database_was_away_reaches_the_lms_once
     claimed = grader.queue.claim("worker-1")
     assert claimed is not None
     result = {"notebooks": [{"name": "values", "score": 3.0, "max_score": 4.0}]}
-    assert grader.queue.complete(claimed.id, "worker-1", 3.0, 4.0, 0.0, result)
+    assert grader.queue.complete(claimed.id, "worker-1", 3.0, 4.0, 0.0, result, token=claimed.token)
 
     def hooks_due() -> bool:
         with grader.db() as s:
