@@ -98,8 +98,8 @@ def build_openapi(handlers: list[Any], server_url: str) -> dict[str, Any]:
             "title": "nbcampus campus API",
             "version": __version__,
             "description": "Courses, classes, enrollment, credits, attendance, unlocks and "
-            "progress. Authenticate with a Hub API token (Authorization: token ...) or the "
-            "Hub login cookie. Every error is JSON {code, message}.",
+            "progress. Authenticate with a Hub API token (Authorization: token ...); the Hub's login "
+            "cookie is not accepted (docs/api.md). Every error is JSON {code, message}.",
         },
         "servers": [{"url": server_url}],
         "components": {
