@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import assignments, feedback, gradebook, grading, info, submissions
+from . import assignments, feedback, gradebook, grading, info, openapi, submissions
 
 default_handlers: list[Any] = [
     *info.default_handlers,
+    *openapi.default_handlers,
     *assignments.default_handlers,
     *submissions.default_handlers,
     *gradebook.default_handlers,

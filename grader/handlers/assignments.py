@@ -7,11 +7,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from nbcampus.web import APIError
+from nbcampus import schemas as S
+from nbcampus.web import APIError, body_schema, parse_datetime
 
 from ..courses import ensure_generated
 from ..orm import Assignment
-from ..policy import parse_time
 from ..worker import course_root
 from .base import GraderHandler, slug
 
@@ -99,16 +99,22 @@ class AssignmentPolicyHandler(GraderHandler):
 
     async def put(self, course: str, assignment: str) -> None:
         """Teachers set the policy; fields left out keep their value."""
+    @body_schema(
+        S.obj(
+            closed=True,
+            due_at=S.nullable(S.DATETIME),
+            late_penalty_per_hour=S.number(0, 1e6),
+            late_penalty_max_fraction=S.number(0, 1),
+            counts=S.one_of(("newest", "best")),
+        )
+    )
         course, assignment = slug(course, "course"), slug(assignment, "assignment")
         await self.require_teacher(course)
         body = self.json_body()
         update: dict[str, Any] = {}
         if "due_at" in body:
             value = body["due_at"]
-            try:
-                update["due_at"] = None if value is None else parse_time(str(value))
-            except ValueError:
-                raise APIError(400, "due_at must be an ISO-8601 time", field="due_at") from None
+            update["due_at"] = None if value is None else parse_datetime(value, "due_at")
         for key, lo, hi in (
             ("late_penalty_per_hour", 0.0, 1e6),
             ("late_penalty_max_fraction", 0.0, 1.0),

@@ -9,7 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from nbgrader.api import Gradebook, MissingEntry
 
-from nbcampus.web import APIError
+from nbcampus import schemas as S
+from nbcampus.web import APIError, body_schema, clean_text
 
 from ..orm import Assignment, Submission
 from ..policy import counted
@@ -21,7 +22,12 @@ MAX_COMMENT = 10_000
 
 
 def gradebook_url(app: Any, course: str) -> str:
-    return f"sqlite:///{course_root(app.data_dir, course) / 'gradebook.db'}"
+    """The course's nbgrader gradebook; a 404 when the course has none yet (nbgrader would
+    otherwise create one, or fail on a course folder that does not exist)."""
+    path = course_root(app.data_dir, course) / "gradebook.db"
+    if not path.is_file():
+        raise APIError(404, f"course {course!r} has no gradebook yet", code="NO_GRADEBOOK")
+    return f"sqlite:///{path}"
 
 
 class GradebookCSVHandler(GraderHandler):
@@ -146,6 +152,7 @@ class GradeHandler(GraderHandler):
     async def put(
         self, course: str, assignment: str, student: str, notebook: str, cell: str
     ) -> None:
+    @body_schema(S.obj(["manual_score"], manual_score=S.nullable(S.number())))
         """Set a manual score ({"manual_score": float|null}); the total follows, and the new
         grade goes to the campus and the result hooks as an autograde's does."""
         course, assignment = slug(course, "course"), slug(assignment, "assignment")
@@ -193,6 +200,9 @@ class CommentHandler(GraderHandler):
     async def put(
         self, course: str, assignment: str, student: str, notebook: str, cell: str
     ) -> None:
+    @body_schema(
+        S.obj(["comment"], comment=S.nullable(S.text(MAX_COMMENT, min_length=0, multiline=True)))
+    )
         """Set the comment a student sees on an answer ({"comment": str|null})."""
         course, assignment = slug(course, "course"), slug(assignment, "assignment")
         await self.require_teacher(course)
@@ -204,6 +214,8 @@ class CommentHandler(GraderHandler):
         url = gradebook_url(self.app, course)
 
         def write() -> dict[str, Any]:
+        if comment is not None:
+            comment = clean_text(comment, "comment", multiline=True)
             try:
                 with Gradebook(url, course) as gb:
                     row = gb.find_comment(cell, notebook, assignment, student)
@@ -220,6 +232,7 @@ class RegradeHandler(GraderHandler):
     async def post(self, course: str) -> None:
         """Queue the counted submissions again: {"assignment": ..., "student": ...} (optional)."""
         course = slug(course, "course")
+    @body_schema(S.obj(assignment=S.nullable(S.text(100)), student=S.nullable(S.text(64))))
         await self.require_teacher(course)
         body = self.json_body()
         assignment = body.get("assignment")
@@ -227,6 +240,8 @@ class RegradeHandler(GraderHandler):
         for key, value in (("assignment", assignment), ("student", student)):
             if value is not None and not isinstance(value, str):
                 raise APIError(400, f"{key} must be a string", field=key)
+            if value is not None:
+                clean_text(value, key)
         uids = await self.blocking(lambda: self.app.queue.requeue(course, assignment, student))
         self.app.pool.wake.set()
         self.write_json({"queued": uids}, status=202)

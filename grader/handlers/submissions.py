@@ -8,11 +8,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from nbcampus.web import APIError
+from nbcampus import schemas as S
+from nbcampus.web import APIError, body_schema, clean_text
 
 from ..orm import Assignment, Submission
 from ..storage import UnsafePath, safe_relpath
-from .base import GraderHandler, slug
+from .base import MAX_SUBMISSION_BYTES, GraderHandler, slug
 
 MAX_FILES = 100
 
@@ -37,12 +38,24 @@ def submission_dict(sub: Submission, *, files: bool = False) -> dict[str, Any]:
 
 
 class SubmissionsHandler(GraderHandler):
+    @body_schema(
+        S.obj(
+            ["files"],
+            files={
+                "type": "object",
+                "minProperties": 1,
+                "maxProperties": MAX_FILES,
+                "additionalProperties": {"type": "string", "contentEncoding": "base64"},
+                "description": "file name (relative path) -> base64 content",
+            },
+        )
+    )
     async def post(self, course: str, assignment: str) -> None:
         """Submit files ({"files": {name: base64}}); answered only once stored durably."""
         course, assignment = slug(course, "course"), slug(assignment, "assignment")
         student = self.actor.name
         await self.require_unlocked(course, assignment, student)
-        body = self.large_json_body()
+        body = self.json_body(max_bytes=MAX_SUBMISSION_BYTES)
         raw = body.get("files")
         if not isinstance(raw, dict) or not raw:
             raise APIError(400, "'files' must be an object of name: base64 content", field="files")
@@ -51,6 +64,7 @@ class SubmissionsHandler(GraderHandler):
         files: dict[str, bytes] = {}
         for name, content in raw.items():
             try:
+                clean_text(name, "files")
                 files[safe_relpath(name)] = base64.b64decode(content, validate=True)
             except UnsafePath as err:
                 raise APIError(400, str(err), field="files") from None

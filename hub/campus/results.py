@@ -52,11 +52,7 @@ class ResultPayload:
         max_score = validate.number(body, "max_score")
         if score > max_score:
             raise APIError(400, "'score' is larger than 'max_score'", field="score")
-        raw = validate.string(body, "graded_at", max_length=40)
-        try:
-            graded_at = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError:
-            raise APIError(400, "'graded_at' must be an ISO-8601 time", field="graded_at") from None
+        graded_at = validate.moment(body, "graded_at")
         return cls(score=score, max_score=max_score, graded_at=graded_at, **fields)
 
     def __post_init__(self) -> None:

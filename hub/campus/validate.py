@@ -6,10 +6,10 @@ out-of-range numbers and over-long strings all become VALIDATION_ERROR, never a 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from nbcampus.web import APIError
+from nbcampus.web import APIError, clean_text, parse_date, parse_datetime, parse_id
 
 _MISSING = object()
 
@@ -55,7 +55,9 @@ def string(
     *,
     max_length: int = 255,
     allow_empty: bool = False,
+    multiline: bool = False,
 ) -> str:
+    """A string without control characters (`multiline` long text keeps tabs and newlines)."""
     value = _get(body, key, default)
     if value is None and default is None:
         return None  # type: ignore[return-value]
@@ -65,7 +67,7 @@ def string(
         raise APIError(400, f"'{key}' is longer than {max_length} characters", field=key)
     if not allow_empty and not value.strip():
         raise APIError(400, f"'{key}' must not be empty", field=key)
-    return value
+    return clean_text(value, key, multiline=multiline)
 
 
 def choice(
@@ -78,15 +80,19 @@ def choice(
 
 
 def day(body: dict[str, Any], key: str, default: Any = _MISSING) -> date | None:
+    """A date YYYY-MM-DD between 2000-01-01 and 2100-12-31."""
     value = _get(body, key, default)
     if value is None and default is None:
         return None
-    if not isinstance(value, str) or len(value) != 10:
-        raise APIError(400, f"'{key}' must be a date YYYY-MM-DD", field=key)
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise APIError(400, f"'{key}' must be a date YYYY-MM-DD", field=key) from None
+    return parse_date(value, key)
+
+
+def moment(body: dict[str, Any], key: str, default: Any = _MISSING) -> datetime | None:
+    """An ISO-8601 time (no offset means UTC) between 2000-01-01 and 2100-12-31."""
+    value = _get(body, key, default)
+    if value is None and default is None:
+        return None
+    return parse_datetime(value, key)
 
 
 def object_list(body: dict[str, Any], key: str, *, max_items: int = 1000) -> list[dict[str, Any]]:
@@ -99,7 +105,5 @@ def object_list(body: dict[str, Any], key: str, *, max_items: int = 1000) -> lis
 
 
 def path_id(raw: str, what: str) -> int:
-    """An id from the URL; a non-number or absurd value is simply not found."""
-    if not raw.isdigit() or len(raw) > 12:
-        raise APIError(404, f"no {what} {raw!r}")
-    return int(raw)
+    """An id from the URL or a query argument: ASCII digits only (a 400 naming it otherwise)."""
+    return parse_id(raw, what)

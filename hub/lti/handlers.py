@@ -543,5 +543,5 @@ def default_handlers() -> list[tuple[str, type]]:
         (r"/lti/deep-link", DeepLinkHandler),
         (r"/lti/outbox", OutboxHandler),
         (r"/lti/contexts", ContextsHandler),
-        (r"/lti/contexts/(\d+)/roster", RosterHandler),
+        (r"/lti/contexts/([0-9]{1,10})/roster", RosterHandler),
     ]

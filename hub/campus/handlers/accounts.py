@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import asdict
 
+from nbcampus import schemas as S
 from nbcampus.hub.campus.accounts import AccountError
 from nbcampus.hub.campus.hubsync import sync_role
 from nbcampus.hub.campus.permissions import needs_permission
-from nbcampus.web import APIError
+from nbcampus.hub.passwords import MAX_PASSWORD_LENGTH
+from nbcampus.hub.roles import ROLES
+from nbcampus.web import APIError, body_schema, clean_text
 
 from .base import CampusHandler
 
@@ -19,6 +22,16 @@ class AccountsHandler(CampusHandler):
         self.write_json({"accounts": [asdict(a) for a in self.accounts.all()]})
 
     @needs_permission("accounts:create")
+    @body_schema(
+        S.obj(
+            ["name"],
+            name=S.text(64),
+            role=S.one_of(ROLES),
+            password=S.text(MAX_PASSWORD_LENGTH),
+            display_name=S.text(200, min_length=0),
+            email=S.text(254, min_length=0),
+        )
+    )
     async def post(self) -> None:
         body = self.json_body()
         role = body.get("role", "student")
@@ -26,9 +39,10 @@ class AccountsHandler(CampusHandler):
         if role in ("admin", "staff") and self.actor.role != "admin":
             raise APIError(403, f"only an admin may create a {role} account")
         password = body.get("password")
-        for field in ("display_name", "email"):
+        for field in ("name", "display_name", "email"):
             if not isinstance(body.get(field, ""), str):
-                raise APIError(400, f"{field} must be a string")
+                raise APIError(400, f"{field} must be a string", field=field)
+            clean_text(body.get(field, ""), field)
         try:
             info, password = await asyncio.to_thread(
                 self.accounts.create,

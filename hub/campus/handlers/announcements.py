@@ -2,45 +2,49 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from nbcampus import schemas as S
 from nbcampus.hub.campus import announcements as an
 from nbcampus.hub.campus import classes as cl
 from nbcampus.hub.campus import validate
 from nbcampus.hub.campus.courses import course_by_slug
 from nbcampus.hub.campus.orm import Announcement, AnnouncementRead, CampusClass
 from nbcampus.hub.campus.permissions import needs_permission
-from nbcampus.web import APIError
+from nbcampus.web import APIError, body_schema
 
 from .base import CampusHandler
 
 
 def _when(body: dict[str, Any]) -> datetime | None:
-    raw = validate.string(body, "publish_at", None, max_length=40)
-    if raw is None:
-        return None
-    try:
-        when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise APIError(400, "'publish_at' must be an ISO-8601 time", field="publish_at") from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return validate.moment(body, "publish_at", None)
 
 
 class AnnouncementsHandler(CampusHandler):
     @needs_permission("announcements:write")
+    @body_schema(
+        S.obj(
+            ["title", "body"],
+            class_id=S.nullable(S.ID),
+            course=S.nullable(S.text(100)),
+            title=S.text(300),
+            body=S.text(20_000, multiline=True),
+            publish_at=S.nullable(S.DATETIME),
+        )
+    )
     async def post(self) -> None:
         """Post to a class ({"class_id"}) or course ({"course"}): title, body, publish_at?."""
         body = self.json_body()
-        class_id = validate.integer(body, "class_id", None, low=1, high=10**12)
+        class_id = validate.integer(body, "class_id", None, low=1, high=S.MAX_ID)
         course = validate.string(body, "course", None, max_length=100)
         if (class_id is None) == (course is None):
             raise APIError(400, "give exactly one of 'class_id' or 'course'")
         title = validate.string(body, "title", max_length=300)
-        text = validate.string(body, "body", max_length=20_000)
+        text = validate.string(body, "body", max_length=20_000, multiline=True)
         publish_at = _when(body)
         actor = self.actor
 
@@ -139,3 +143,4 @@ default_handlers = [
     (r"api/v1/announcements", AnnouncementsHandler),
     (r"api/v1/announcements/([^/]+)/read", AnnouncementReadHandler),
 ]
+    @body_schema(None)

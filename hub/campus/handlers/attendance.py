@@ -6,15 +6,26 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from nbcampus import schemas as S
 from nbcampus.hub.campus import attendance as att
 from nbcampus.hub.campus import classes as cl
 from nbcampus.hub.campus import validate
 from nbcampus.hub.campus.permissions import needs_permission
-from nbcampus.web import APIError
+from nbcampus.web import APIError, body_schema
 
 from .base import CampusHandler
 
 NOTES_MAX = 2000
+RECORDS = {
+    "type": "array",
+    "maxItems": 5000,
+    "items": S.obj(
+        ["student", "status"],
+        student=S.text(64),
+        status=S.one_of(att.STATUSES),
+        notes=S.text(NOTES_MAX, min_length=0, multiline=True),
+    ),
+}
 
 
 def parse_marks(body: dict[str, Any]) -> list[att.Mark]:
@@ -26,7 +37,7 @@ def parse_marks(body: dict[str, Any]) -> list[att.Mark]:
                     student=validate.string(record, "student", max_length=64),
                     status=validate.choice(record, "status", att.STATUSES),
                     notes=validate.string(
-                        record, "notes", "", max_length=NOTES_MAX, allow_empty=True
+                        record, "notes", "", max_length=NOTES_MAX, allow_empty=True, multiline=True
                     ),
                 )
             )
@@ -37,6 +48,14 @@ def parse_marks(body: dict[str, Any]) -> list[att.Mark]:
 
 class AttendanceHandler(CampusHandler):
     @needs_permission("attendance:take")
+    @body_schema(
+        S.obj(
+            ["meeting_number", "meeting_date", "records"],
+            meeting_number=S.integer(1, 1000),
+            meeting_date=S.DATE,
+            records=RECORDS,
+        )
+    )
     async def post(self, class_id: str) -> None:
         """Take attendance for a meeting: {"meeting_number", "meeting_date", "records": [...]}."""
         cid = validate.path_id(class_id, "class")
@@ -73,13 +92,18 @@ class AttendanceHandler(CampusHandler):
 
 class MeetingHandler(CampusHandler):
     @needs_permission("attendance:edit")
+    @body_schema(
+        S.obj(["records"], records=RECORDS, notes=S.text(NOTES_MAX, min_length=0, multiline=True))
+    )
     async def put(self, class_id: str, meeting: str) -> None:
         """Edit marks of a taken meeting; credits follow and each change is audited."""
         cid = validate.path_id(class_id, "class")
         number = validate.path_id(meeting, "meeting")
         body = self.json_body()
         marks = parse_marks(body)
-        notes = validate.string(body, "notes", "", max_length=NOTES_MAX, allow_empty=True)
+        notes = validate.string(
+            body, "notes", "", max_length=NOTES_MAX, allow_empty=True, multiline=True
+        )
 
         def work(s: Session) -> dict[str, Any]:
             self.check_class(s, cl.get_class(s, cid), teach=True)
@@ -152,12 +176,22 @@ class CreditsHandler(CreditBase):
 class CreditAdjustHandler(CreditBase):
     @needs_permission("credits:adjust")
     async def post(self, enrollment_id: str) -> None:
+    @body_schema(
+        S.obj(
+            ["adjustment", "reason"],
+            adjustment=S.integer(-1000, 1000),
+            reason=S.one_of(att.CREDIT_REASONS),
+            reason_detail=S.text(NOTES_MAX, min_length=0, multiline=True),
+        )
+    )
         """Adjust credits: {"adjustment": +-n, "reason": ..., "reason_detail": ...}."""
         eid = validate.path_id(enrollment_id, "enrollment")
         body = self.json_body()
         amount = validate.integer(body, "adjustment", low=-1000, high=1000)
         reason = validate.choice(body, "reason", att.CREDIT_REASONS)
-        detail = validate.string(body, "reason_detail", "", max_length=NOTES_MAX, allow_empty=True)
+        detail = validate.string(
+            body, "reason_detail", "", max_length=NOTES_MAX, allow_empty=True, multiline=True
+        )
 
         def work(s: Session) -> dict[str, Any]:
             self.load(s, eid)

@@ -7,13 +7,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from nbcampus import schemas as S
 from nbcampus.hub.campus import classes as cl
 from nbcampus.hub.campus import validate
 from nbcampus.hub.campus.courses import lesson_dict
 from nbcampus.hub.campus.hubsync import sync_class
 from nbcampus.hub.campus.orm import CampusClass, Course, Enrollment, Lesson, LessonUnlock
 from nbcampus.hub.campus.permissions import needs_permission
-from nbcampus.web import APIError
+from nbcampus.web import APIError, body_schema
 
 from .base import CampusHandler
 
@@ -61,6 +62,22 @@ class ClassesHandler(ClassHandlerBase):
         """Create a class of a course (group or private)."""
         body = self.json_body()
         kind = validate.choice(body, "type", cl.CLASS_TYPES, "group")
+    @body_schema(
+        S.obj(
+            ["name", "course", "total_meetings"],
+            name=S.text(NAME_MAX),
+            course=S.text(100),
+            type=S.one_of(cl.CLASS_TYPES),
+            total_meetings=S.integer(1, 1000),
+            max_capacity=S.nullable(S.integer(1, 10_000)),
+            instructor=S.nullable(S.text(64)),
+            status=S.one_of(("draft", "enrollment_open", "active")),
+            enrollment_deadline=S.nullable(S.DATE),
+            start_date=S.nullable(S.DATE),
+            end_date=S.nullable(S.DATE),
+            continued_from_class_id=S.nullable(S.ID),
+        )
+    )
         fields = {
             "name": validate.string(body, "name", max_length=NAME_MAX),
             "course_slug": validate.string(body, "course", max_length=100),
@@ -75,7 +92,7 @@ class ClassesHandler(ClassHandlerBase):
             "start_date": validate.day(body, "start_date", None),
             "end_date": validate.day(body, "end_date", None),
             "continued_from": validate.integer(
-                body, "continued_from_class_id", None, low=1, high=10**12
+                body, "continued_from_class_id", None, low=1, high=S.MAX_ID
             ),
         }
 
@@ -106,6 +123,16 @@ class ClassHandler(ClassHandlerBase):
         """Change a class: name, instructor, status, total_meetings, max_capacity."""
         cid = validate.path_id(class_id, "class")
         body = self.json_body()
+    @body_schema(
+        S.obj(
+            min_properties=1,
+            name=S.text(NAME_MAX),
+            instructor=S.nullable(S.text(64)),
+            status=S.one_of(cl.CLASS_STATUSES),
+            total_meetings=S.integer(1, 1000),
+            max_capacity=S.integer(1, 10_000),
+        )
+    )
         changes: dict[str, Any] = {}
         if "name" in body:
             changes["name"] = validate.string(body, "name", max_length=NAME_MAX)
@@ -152,6 +179,7 @@ class EnrollmentsHandler(ClassHandlerBase):
         """Enroll a student: {"student": name}."""
         cid = validate.path_id(class_id, "class")
         student = validate.string(self.json_body(), "student", max_length=64)
+    @body_schema(S.obj(["student"], student=S.text(64)))
 
         def work(s: Session) -> dict[str, Any]:
             return cl.enrollment_dict(cl.enroll(s, cid, student, self.actor.name))
@@ -181,6 +209,7 @@ class UnlockHandler(ClassHandlerBase):
         """Unlock the next lesson, or {"lesson": slug}; at most one per completed meeting."""
         cid = validate.path_id(class_id, "class")
         lesson = validate.string(self.json_body(), "lesson", None, max_length=100)
+    @body_schema(S.obj(lesson=S.nullable(S.text(100))))
 
         def work(s: Session) -> dict[str, Any]:
             self.check_class(s, cl.get_class(s, cid), teach=True)

@@ -7,11 +7,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from nbcampus import schemas as S
 from nbcampus.hub.campus import courses as c
 from nbcampus.hub.campus import validate
 from nbcampus.hub.campus.orm import Course, Exercise, utcnow
 from nbcampus.hub.campus.permissions import needs_permission
-from nbcampus.web import APIError
+from nbcampus.web import APIError, body_schema
 
 from .base import CampusHandler
 
@@ -62,6 +63,7 @@ class CourseHandler(CourseHandlerBase):
             course = c.course_by_slug(s, slug, published_only=False)
             course.status = status
             if status == "published" and course.published_at is None:
+    @body_schema(S.obj(["status"], status=S.one_of(("draft", "published", "archived"))))
                 course.published_at = utcnow()
             course.updated_at = utcnow()
             return c.course_dict(course)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from tornado.iostream import StreamClosedError
 
+from nbcampus import schemas as S
 from nbcampus.hub.campus import classes as cl
 from nbcampus.hub.campus import engagement as en
 from nbcampus.hub.campus import leaderboard as lb
@@ -26,7 +27,7 @@ from nbcampus.hub.campus.orm import (
     utcnow,
 )
 from nbcampus.hub.campus.permissions import needs_permission
-from nbcampus.web import APIError
+from nbcampus.web import APIError, body_schema, parse_id
 
 from .base import CampusHandler
 
@@ -65,6 +66,17 @@ class LevelHandler(CampusHandler):
 
 class XpEarnHandler(CampusHandler):
     @needs_permission("xp:write")
+    @body_schema(
+        S.obj(
+            ["user", "amount", "note"],
+            user=S.text(64),
+            amount=S.integer(-100_000, 100_000),
+            note=S.text(2000, multiline=True),
+            reason=S.one_of(en.XP_REASONS),
+            ref=S.text(200),
+            course=S.nullable(S.text(100)),
+        )
+    )
     async def post(self) -> None:
         """Grant (or with a negative amount, revoke) XP: {"user", "amount", "note", "ref"?}."""
         body = self.json_body()
@@ -72,7 +84,7 @@ class XpEarnHandler(CampusHandler):
         amount = validate.integer(body, "amount", low=-100_000, high=100_000)
         if amount == 0:
             raise APIError(400, "'amount' must not be zero", field="amount")
-        note = validate.string(body, "note", max_length=2000)
+        note = validate.string(body, "note", max_length=2000, multiline=True)
         # Services may award campus events with their own reason and reference; people grant
         # "manual" XP, idempotent on the ref they send (a retry with the same ref awards once).
         reason = validate.choice(body, "reason", en.XP_REASONS, "manual")
@@ -105,11 +117,14 @@ class XpEarnHandler(CampusHandler):
 
 class XpRevokeHandler(CampusHandler):
     @needs_permission("xp:write")
+    @body_schema(
+        S.obj(["transaction_id", "note"], transaction_id=S.ID, note=S.text(2000, multiline=True))
+    )
     async def post(self) -> None:
         """Revoke one XP transaction: {"transaction_id", "note"}; a negative row, once."""
         body = self.json_body()
-        tid = validate.integer(body, "transaction_id", low=1, high=10**12)
-        note = validate.string(body, "note", max_length=2000)
+        tid = validate.integer(body, "transaction_id", low=1, high=S.MAX_ID)
+        note = validate.string(body, "note", max_length=2000, multiline=True)
 
         def work(s: Session) -> dict[str, Any]:
             t = s.get(XpTransaction, tid)
@@ -164,6 +179,7 @@ class PreferencesHandler(CampusHandler):
     @needs_permission("preferences:own")
     async def put(self) -> None:
         """My settings: {"leaderboard_opt_out": bool}."""
+    @body_schema(S.obj(["leaderboard_opt_out"], leaderboard_opt_out=S.BOOL))
         body = self.json_body()
         value = body.get("leaderboard_opt_out")
         if not isinstance(value, bool):
@@ -216,6 +232,7 @@ class BadgeUnlockHandler(CampusHandler):
     @needs_permission("badges:award")
     async def post(self) -> None:
         """Award a badge by hand: {"user", "badge"}; each badge once."""
+    @body_schema(S.obj(["user", "badge"], user=S.text(64), badge=S.text(100)))
         body = self.json_body()
         user = validate.string(body, "user", max_length=64)
         slug = validate.string(body, "badge", max_length=100)
@@ -240,8 +257,8 @@ class NotificationsHandler(CampusHandler):
         name = self.actor.name
         unread = self.query_arg("unread", 5) in ("1", "true")
         after = self.query_arg("after", 12)
-        raw_limit = self.query_arg("limit", 4) or "50"
-        limit = min(int(raw_limit), 200) if raw_limit.isdigit() else 50
+        raw_limit = self.query_arg("limit", 4)
+        limit = min(parse_id(raw_limit, "limit"), 200) if raw_limit else 50
 
         def work(s: Session) -> dict[str, Any]:
             q = sa.select(Notification).where(Notification.user == name)
@@ -264,6 +281,7 @@ class NotificationReadHandler(CampusHandler):
     @needs_permission("notifications:own")
     async def post(self, notification_id: str) -> None:
         """Mark one of my notifications read ("all" marks every one)."""
+    @body_schema(None)
         name = self.actor.name
 
         def work(s: Session) -> dict[str, Any]:
@@ -299,7 +317,7 @@ class NotificationStreamHandler(CampusHandler):
                 or 0
             )
 
-        last_id = int(last) if last.isdigit() and len(last) < 13 else await self.read(newest)
+        last_id = parse_id(last, "after") if last else await self.read(newest)
         self.set_header("Content-Type", "text/event-stream")
         self.set_header("Cache-Control", "no-cache")
         self.set_header("X-Accel-Buffering", "no")

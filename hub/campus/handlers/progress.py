@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from nbcampus import schemas as S
 from nbcampus.hub.campus import courses as c
 from nbcampus.hub.campus import progress as p
 from nbcampus.hub.campus import validate
@@ -20,7 +21,7 @@ from nbcampus.hub.campus.orm import (
 )
 from nbcampus.hub.campus.permissions import needs_permission
 from nbcampus.hub.campus.results import ResultPayload, record_result
-from nbcampus.web import APIError
+from nbcampus.web import APIError, body_schema
 
 from .base import CampusHandler
 
@@ -36,6 +37,7 @@ def _events_dict(events: p.ProgressEvents) -> dict[str, Any]:
 
 class CompleteExerciseHandler(CampusHandler):
     @needs_permission("progress:write")
+    @body_schema(None)
     async def post(self, exercise_id: str) -> None:
         """Mark a video, quiz or material exercise done (coding ones complete by autograde)."""
         eid = validate.path_id(exercise_id, "exercise")
@@ -57,6 +59,7 @@ class CompleteExerciseHandler(CampusHandler):
 
 class CompleteLessonHandler(CampusHandler):
     @needs_permission("progress:write")
+    @body_schema(None)
     async def post(self, lesson_id: str) -> None:
         """Confirm a lesson complete; every exercise of it must be done."""
         lid = validate.path_id(lesson_id, "lesson")
@@ -172,6 +175,28 @@ default_handlers = [
     (r"api/v1/lessons/([^/]+)/complete", CompleteLessonHandler),
     (r"api/v1/lessons/([^/]+)/progress", LessonProgressHandler),
     (r"api/v1/users/([^/]+)/progress", UserProgressHandler),
+    @body_schema(
+        S.obj(
+            [
+                "submission_id",
+                "user",
+                "course",
+                "lesson",
+                "exercise",
+                "score",
+                "max_score",
+                "graded_at",
+            ],
+            submission_id=S.text(100),
+            user=S.text(100),
+            course=S.text(100),
+            lesson=S.text(100),
+            exercise=S.text(100),
+            score=S.number(),
+            max_score=S.number(),
+            graded_at=S.DATETIME,
+        )
+    )
     (r"api/v1/me/courses", MyCoursesHandler),
     (r"api/v1/access/([^/]+)/([^/]+)", AccessHandler),
     (r"api/v1/grading-results", GradingResultsHandler),
