@@ -13,17 +13,36 @@ from nbcampus.settings import Settings
 def configure_local(c: Any, settings: Settings) -> None:
     """One local process per student, each with a home directory under the data directory.
 
-    The processes run as the Hub's own user (there are no system accounts per student), so
-    this profile isolates students from each other only as far as the file system layout
-    does; the docker profile is the one that contains them.
+    Each server runs under a system user of its own with a private home (hub/isolation.py),
+    which needs the Hub to run as root; NBCAMPUS_LOCAL_TRUSTED=1 runs them all as the Hub's
+    own user instead. Containers (the docker profile) add their own file system, limits and
+    network on top.
     """
+    from nbcampus.hub.isolation import (
+        IsolationError,
+        check_isolation,
+        describe,
+        lock_down_data_dir,
+        trusted_mode_requested,
+    )
+
     # SimpleLocalProcessSpawner, returning as soon as the server answers (hub/readiness.py).
     c.JupyterHub.spawner_class = "nbcampus.hub.readiness.CampusLocalSpawner"
     c.SimpleLocalProcessSpawner.home_dir_template = str(settings.homes_dir / "{username}")
+    isolate = not trusted_mode_requested()
+    c.CampusLocalSpawner.isolate_users = isolate
+    c.CampusLocalSpawner.data_dir = str(settings.data_dir)
     # jupyterhub-singleuser without its slowest import (see nbcampus/singleuser.py).
     c.Spawner.cmd = [sys.executable, "-m", "nbcampus.singleuser"]
-    if os.geteuid() == 0:
+    if isolate:
+        try:
+            check_isolation(settings.data_dir)
+        except IsolationError as err:
+            sys.exit(f"refusing to start: {err}")
+        lock_down_data_dir(settings.data_dir, settings.homes_dir)
+    elif os.geteuid() == 0:
         c.Spawner.args = ["--allow-root"]
+    print(describe(isolate), file=sys.stderr, flush=True)
     # A class logging in at once on a small machine: twenty Labs starting together can take
     # more than the Hub's default 30 s to answer; waiting beats killing them half-started.
     c.Spawner.http_timeout = 120

@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import time
 
-from jupyterhub.spawner import SimpleLocalProcessSpawner
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from traitlets import Float
 from traitlets.config import LoggingConfigurable
+
+from .isolation import IsolatedLocalSpawner
 
 
 class QuickReadiness(LoggingConfigurable):
@@ -58,8 +59,9 @@ class QuickReadiness(LoggingConfigurable):
             await asyncio.sleep(self.ready_check_interval)
 
 
-class CampusLocalSpawner(QuickReadiness, SimpleLocalProcessSpawner):
-    """The local profile's spawner: SimpleLocalProcessSpawner with the quick readiness check."""
+class CampusLocalSpawner(QuickReadiness, IsolatedLocalSpawner):
+    """The local profile's spawner: SimpleLocalProcessSpawner with a system user per student
+    (hub/isolation.py) and the quick readiness check."""
 
     async def start(self) -> tuple[str, int]:
         ip, port = await super().start()

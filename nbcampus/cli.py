@@ -67,6 +67,19 @@ def check_data_dir(settings: Settings) -> None:
         ) from None
 
 
+def check_local_isolation(settings: Settings) -> None:
+    """Student servers of the local profile run as their own users (hub/isolation.py):
+    refuse early, in one line, when they could not, unless trusted mode is asked for."""
+    from .hub.isolation import IsolationError, check_isolation, trusted_mode_requested
+
+    if trusted_mode_requested():
+        return
+    try:
+        check_isolation(settings.data_dir)
+    except IsolationError as err:
+        raise StartupError(f"refusing to start: {err}") from None
+
+
 def check_database(url: str) -> None:
     import sqlalchemy as sa
 
@@ -139,6 +152,8 @@ def prepare(settings: Settings) -> list[dict] | None:
     from .secretfiles import InsecureSecretError, check_private, ensure_secret
 
     check_data_dir(settings)
+    if settings.profile == "local":
+        check_local_isolation(settings)
     try:
         check_private(settings.secrets_dir)
         ensure_secret(settings.secrets_dir / "jupyterhub_cookie_secret")

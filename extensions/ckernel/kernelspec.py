@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -31,6 +32,8 @@ def install(user: bool = False, prefix: str | None = None, name: str = KERNEL_NA
     """Writes the kernelspec and builds the runner; returns the spec's directory."""
     build.runner_path()  # compile now, not on the first cell of the first student
     with tempfile.TemporaryDirectory() as tmp:
+        # The folder's mode is copied: students' servers run as their own users and read it.
+        os.chmod(tmp, 0o755)  # noqa: S103
         (Path(tmp) / "kernel.json").write_text(json.dumps(kernel_json(), indent=2) + "\n")
         shutil.copy(LOGO, Path(tmp) / LOGO.name)
         return KernelSpecManager().install_kernel_spec(

@@ -71,6 +71,8 @@ class CampusHub:
             NBCAMPUS_IDLE_TIMEOUT="3600",
         )
         env.pop("NBCAMPUS_DB_URL", None)
+        if os.geteuid() != 0:  # student servers can have their own users only under root
+            env.setdefault("NBCAMPUS_LOCAL_TRUSTED", "1")
         if self.db_url:
             env["NBCAMPUS_DB_URL"] = self.db_url
         env.update(self.extra_env)
