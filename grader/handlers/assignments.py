@@ -97,8 +97,6 @@ class AssignmentPolicyHandler(GraderHandler):
                 "counts": row.counts,
             }
 
-    async def put(self, course: str, assignment: str) -> None:
-        """Teachers set the policy; fields left out keep their value."""
     @body_schema(
         S.obj(
             closed=True,
@@ -108,6 +106,8 @@ class AssignmentPolicyHandler(GraderHandler):
             counts=S.one_of(("newest", "best")),
         )
     )
+    async def put(self, course: str, assignment: str) -> None:
+        """Teachers set the policy; fields left out keep their value."""
         course, assignment = slug(course, "course"), slug(assignment, "assignment")
         await self.require_teacher(course)
         body = self.json_body()

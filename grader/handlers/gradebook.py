@@ -149,10 +149,10 @@ class GradesHandler(GraderHandler):
 
 
 class GradeHandler(GraderHandler):
+    @body_schema(S.obj(["manual_score"], manual_score=S.nullable(S.number())))
     async def put(
         self, course: str, assignment: str, student: str, notebook: str, cell: str
     ) -> None:
-    @body_schema(S.obj(["manual_score"], manual_score=S.nullable(S.number())))
         """Set a manual score ({"manual_score": float|null}); the total follows, and the new
         grade goes to the campus and the result hooks as an autograde's does."""
         course, assignment = slug(course, "course"), slug(assignment, "assignment")
@@ -197,12 +197,12 @@ class GradeHandler(GraderHandler):
 
 
 class CommentHandler(GraderHandler):
-    async def put(
-        self, course: str, assignment: str, student: str, notebook: str, cell: str
-    ) -> None:
     @body_schema(
         S.obj(["comment"], comment=S.nullable(S.text(MAX_COMMENT, min_length=0, multiline=True)))
     )
+    async def put(
+        self, course: str, assignment: str, student: str, notebook: str, cell: str
+    ) -> None:
         """Set the comment a student sees on an answer ({"comment": str|null})."""
         course, assignment = slug(course, "course"), slug(assignment, "assignment")
         await self.require_teacher(course)
@@ -211,11 +211,11 @@ class CommentHandler(GraderHandler):
             raise APIError(400, "comment must be a string or null", field="comment")
         if comment is not None and len(comment) > MAX_COMMENT:
             raise APIError(400, f"comment is longer than {MAX_COMMENT} characters", field="comment")
+        if comment is not None:
+            comment = clean_text(comment, "comment", multiline=True)
         url = gradebook_url(self.app, course)
 
         def write() -> dict[str, Any]:
-        if comment is not None:
-            comment = clean_text(comment, "comment", multiline=True)
             try:
                 with Gradebook(url, course) as gb:
                     row = gb.find_comment(cell, notebook, assignment, student)
@@ -229,10 +229,10 @@ class CommentHandler(GraderHandler):
 
 
 class RegradeHandler(GraderHandler):
+    @body_schema(S.obj(assignment=S.nullable(S.text(100)), student=S.nullable(S.text(64))))
     async def post(self, course: str) -> None:
         """Queue the counted submissions again: {"assignment": ..., "student": ...} (optional)."""
         course = slug(course, "course")
-    @body_schema(S.obj(assignment=S.nullable(S.text(100)), student=S.nullable(S.text(64))))
         await self.require_teacher(course)
         body = self.json_body()
         assignment = body.get("assignment")

@@ -131,6 +131,7 @@ class AnnouncementsHandler(CampusHandler):
 
 class AnnouncementReadHandler(CampusHandler):
     @needs_permission("announcements:read")
+    @body_schema(None)
     async def post(self, announcement_id: str) -> None:
         """Mark an announcement read (students)."""
         aid = validate.path_id(announcement_id, "announcement")
@@ -143,4 +144,3 @@ default_handlers = [
     (r"api/v1/announcements", AnnouncementsHandler),
     (r"api/v1/announcements/([^/]+)/read", AnnouncementReadHandler),
 ]
-    @body_schema(None)

@@ -175,7 +175,6 @@ class CreditsHandler(CreditBase):
 
 class CreditAdjustHandler(CreditBase):
     @needs_permission("credits:adjust")
-    async def post(self, enrollment_id: str) -> None:
     @body_schema(
         S.obj(
             ["adjustment", "reason"],
@@ -184,6 +183,7 @@ class CreditAdjustHandler(CreditBase):
             reason_detail=S.text(NOTES_MAX, min_length=0, multiline=True),
         )
     )
+    async def post(self, enrollment_id: str) -> None:
         """Adjust credits: {"adjustment": +-n, "reason": ..., "reason_detail": ...}."""
         eid = validate.path_id(enrollment_id, "enrollment")
         body = self.json_body()

@@ -58,10 +58,6 @@ class ClassesHandler(ClassHandlerBase):
         self.write_json({"classes": await self.read(work)})
 
     @needs_permission("classes:create")
-    async def post(self) -> None:
-        """Create a class of a course (group or private)."""
-        body = self.json_body()
-        kind = validate.choice(body, "type", cl.CLASS_TYPES, "group")
     @body_schema(
         S.obj(
             ["name", "course", "total_meetings"],
@@ -78,6 +74,10 @@ class ClassesHandler(ClassHandlerBase):
             continued_from_class_id=S.nullable(S.ID),
         )
     )
+    async def post(self) -> None:
+        """Create a class of a course (group or private)."""
+        body = self.json_body()
+        kind = validate.choice(body, "type", cl.CLASS_TYPES, "group")
         fields = {
             "name": validate.string(body, "name", max_length=NAME_MAX),
             "course_slug": validate.string(body, "course", max_length=100),
@@ -119,10 +119,6 @@ class ClassHandler(ClassHandlerBase):
         self.write_json(await self.read(work))
 
     @needs_permission("classes:update")
-    async def patch(self, class_id: str) -> None:
-        """Change a class: name, instructor, status, total_meetings, max_capacity."""
-        cid = validate.path_id(class_id, "class")
-        body = self.json_body()
     @body_schema(
         S.obj(
             min_properties=1,
@@ -133,6 +129,10 @@ class ClassHandler(ClassHandlerBase):
             max_capacity=S.integer(1, 10_000),
         )
     )
+    async def patch(self, class_id: str) -> None:
+        """Change a class: name, instructor, status, total_meetings, max_capacity."""
+        cid = validate.path_id(class_id, "class")
+        body = self.json_body()
         changes: dict[str, Any] = {}
         if "name" in body:
             changes["name"] = validate.string(body, "name", max_length=NAME_MAX)
@@ -175,11 +175,11 @@ class EnrollmentsHandler(ClassHandlerBase):
         self.write_json({"enrollments": await self.read(work)})
 
     @needs_permission("enrollments:write")
+    @body_schema(S.obj(["student"], student=S.text(64)))
     async def post(self, class_id: str) -> None:
         """Enroll a student: {"student": name}."""
         cid = validate.path_id(class_id, "class")
         student = validate.string(self.json_body(), "student", max_length=64)
-    @body_schema(S.obj(["student"], student=S.text(64)))
 
         def work(s: Session) -> dict[str, Any]:
             return cl.enrollment_dict(cl.enroll(s, cid, student, self.actor.name))
@@ -205,11 +205,11 @@ class EnrollmentHandler(ClassHandlerBase):
 
 class UnlockHandler(ClassHandlerBase):
     @needs_permission("lessons:unlock")
+    @body_schema(S.obj(lesson=S.nullable(S.text(100))))
     async def post(self, class_id: str) -> None:
         """Unlock the next lesson, or {"lesson": slug}; at most one per completed meeting."""
         cid = validate.path_id(class_id, "class")
         lesson = validate.string(self.json_body(), "lesson", None, max_length=100)
-    @body_schema(S.obj(lesson=S.nullable(S.text(100))))
 
         def work(s: Session) -> dict[str, Any]:
             self.check_class(s, cl.get_class(s, cid), teach=True)

@@ -54,6 +54,7 @@ class CourseHandler(CourseHandlerBase):
         self.write_json(await self.read(work))
 
     @needs_permission("courses:publish")
+    @body_schema(S.obj(["status"], status=S.one_of(("draft", "published", "archived"))))
     async def patch(self, slug: str) -> None:
         """Publish, unpublish or archive a course: {"status": "published"}."""
         body = self.json_body()
@@ -63,7 +64,6 @@ class CourseHandler(CourseHandlerBase):
             course = c.course_by_slug(s, slug, published_only=False)
             course.status = status
             if status == "published" and course.published_at is None:
-    @body_schema(S.obj(["status"], status=S.one_of(("draft", "published", "archived"))))
                 course.published_at = utcnow()
             course.updated_at = utcnow()
             return c.course_dict(course)

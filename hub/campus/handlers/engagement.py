@@ -177,9 +177,9 @@ class LeaderboardHandler(CampusHandler):
 
 class PreferencesHandler(CampusHandler):
     @needs_permission("preferences:own")
+    @body_schema(S.obj(["leaderboard_opt_out"], leaderboard_opt_out=S.BOOL))
     async def put(self) -> None:
         """My settings: {"leaderboard_opt_out": bool}."""
-    @body_schema(S.obj(["leaderboard_opt_out"], leaderboard_opt_out=S.BOOL))
         body = self.json_body()
         value = body.get("leaderboard_opt_out")
         if not isinstance(value, bool):
@@ -230,9 +230,9 @@ class BadgesHandler(CampusHandler):
 
 class BadgeUnlockHandler(CampusHandler):
     @needs_permission("badges:award")
+    @body_schema(S.obj(["user", "badge"], user=S.text(64), badge=S.text(100)))
     async def post(self) -> None:
         """Award a badge by hand: {"user", "badge"}; each badge once."""
-    @body_schema(S.obj(["user", "badge"], user=S.text(64), badge=S.text(100)))
         body = self.json_body()
         user = validate.string(body, "user", max_length=64)
         slug = validate.string(body, "badge", max_length=100)
@@ -279,9 +279,9 @@ class NotificationsHandler(CampusHandler):
 
 class NotificationReadHandler(CampusHandler):
     @needs_permission("notifications:own")
+    @body_schema(None)
     async def post(self, notification_id: str) -> None:
         """Mark one of my notifications read ("all" marks every one)."""
-    @body_schema(None)
         name = self.actor.name
 
         def work(s: Session) -> dict[str, Any]:

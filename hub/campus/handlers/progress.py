@@ -162,19 +162,6 @@ class AccessHandler(CampusHandler):
 
 class GradingResultsHandler(CampusHandler):
     @needs_permission("results:write")
-    async def post(self) -> None:
-        """Record a grading result (idempotent on submission_id and exercise; a new score
-        for a recorded submission, from a manual grade or a regrade, replaces it)."""
-        payload = ResultPayload.parse(self.json_body())
-        recorded = await self.tx(lambda s: record_result(s, payload))
-        self.write_json(recorded.as_dict(), status=201 if recorded.created else 200)
-
-
-default_handlers = [
-    (r"api/v1/exercises/([^/]+)/complete", CompleteExerciseHandler),
-    (r"api/v1/lessons/([^/]+)/complete", CompleteLessonHandler),
-    (r"api/v1/lessons/([^/]+)/progress", LessonProgressHandler),
-    (r"api/v1/users/([^/]+)/progress", UserProgressHandler),
     @body_schema(
         S.obj(
             [
@@ -197,6 +184,19 @@ default_handlers = [
             graded_at=S.DATETIME,
         )
     )
+    async def post(self) -> None:
+        """Record a grading result (idempotent on submission_id and exercise; a new score
+        for a recorded submission, from a manual grade or a regrade, replaces it)."""
+        payload = ResultPayload.parse(self.json_body())
+        recorded = await self.tx(lambda s: record_result(s, payload))
+        self.write_json(recorded.as_dict(), status=201 if recorded.created else 200)
+
+
+default_handlers = [
+    (r"api/v1/exercises/([^/]+)/complete", CompleteExerciseHandler),
+    (r"api/v1/lessons/([^/]+)/complete", CompleteLessonHandler),
+    (r"api/v1/lessons/([^/]+)/progress", LessonProgressHandler),
+    (r"api/v1/users/([^/]+)/progress", UserProgressHandler),
     (r"api/v1/me/courses", MyCoursesHandler),
     (r"api/v1/access/([^/]+)/([^/]+)", AccessHandler),
     (r"api/v1/grading-results", GradingResultsHandler),
