@@ -17,13 +17,11 @@ from harness.ci import unavailable
 from harness.containers import run_cell
 from harness.hub import CampusHub
 
-from nbcampus.hub.isolation import system_username
+from nbcampus.hub import isolation
+from nbcampus.hub.isolation import IsolationError, system_username
 
-pytestmark = [
-    pytest.mark.slow,
-    # Isolation does not depend on the database: one Hub, on SQLite.
-    pytest.mark.parametrize("campus_hub", ["sqlite"], indirect=True),
-]
+# Isolation does not depend on the database: one Hub, on SQLite.
+on_hub = pytest.mark.parametrize("campus_hub", ["sqlite"], indirect=True)
 
 # Runs as the student; every attempt on what is not theirs must end in an OSError.
 PROBE = r"""
@@ -89,6 +87,8 @@ def _uid_pids(uid: int) -> list[int]:
     return pids
 
 
+@pytest.mark.slow
+@on_hub
 def test_a_student_reaches_only_their_home(campus_hub: CampusHub, root_only: None) -> None:
     students = [a["name"] for a in campus_hub.demo_accounts if a["role"] == "student"]
     me, other = students[0], students[1]
@@ -138,6 +138,8 @@ def test_a_student_reaches_only_their_home(campus_hub: CampusHub, root_only: Non
     assert not (other_home / "planted.txt").exists() and not (data / "planted.txt").exists()
 
 
+@pytest.mark.slow
+@on_hub
 def test_own_home_works_under_own_user(campus_hub: CampusHub, root_only: None) -> None:
     me = campus_hub.demo("student")["name"]
     campus_hub.start_server(me)
@@ -160,6 +162,8 @@ def test_own_home_works_under_own_user(campus_hub: CampusHub, root_only: None) -
     assert out["status"] == "ok" and "42" in out["stdout"], out
 
 
+@pytest.mark.slow
+@on_hub
 def test_a_home_made_by_root_is_handed_over(
     campus_hub: CampusHub, make_user, root_only: None
 ) -> None:
@@ -178,6 +182,8 @@ def test_a_home_made_by_root_is_handed_over(
     assert (home / "old.txt").read_text() == "from before+more"
 
 
+@pytest.mark.slow
+@on_hub
 def test_stopping_a_server_stops_its_whole_sandbox(
     campus_hub: CampusHub, make_user, root_only: None
 ) -> None:
@@ -194,3 +200,41 @@ def test_stopping_a_server_stops_its_whole_sandbox(
     assert not _uid_pids(uid), "processes of the student outlived their server"
     log = campus_hub.log_tail(20000)
     assert f"Starting {name}'s server as system user" in log
+
+
+# --- without a Hub -------------------------------------------------------------------------------
+def test_account_names_are_safe_and_distinct() -> None:
+    assert system_username("alice") == "nbc-alice"
+    names = {system_username(n) for n in ("a.b", "a_b", "a-b", "x" * 64, "x" * 63)}
+    assert len(names) == 5
+    assert all(len(n) <= 32 and n.startswith("nbc-") and "." not in n for n in names)
+
+
+def test_without_root_the_profile_refuses_unless_trusted(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(isolation.os, "geteuid", lambda: 1000)
+    with pytest.raises(IsolationError, match="needs root.*NBCAMPUS_LOCAL_TRUSTED=1"):
+        isolation.check_isolation(tmp_path / "data")
+    assert isolation.trusted_mode_requested({"NBCAMPUS_LOCAL_TRUSTED": "1"})
+    assert not isolation.trusted_mode_requested({})
+
+
+def test_the_data_dir_is_locked_down(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (data / "logs").mkdir(parents=True)
+    (data / "campus.sqlite").write_text("")
+    os.chmod(data, 0o755)  # noqa: S103
+    os.chmod(data / "campus.sqlite", 0o644)
+    isolation.lock_down_data_dir(data, data / "homes")
+    for path in (data, data / "homes", data / "logs", data / "campus.sqlite"):
+        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
+
+
+def test_the_sandbox_holds_the_home_and_not_the_data_dir(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    home = str(data / "homes" / "alice")
+    argv = isolation.sandbox_argv(20001, 20001, home, str(data), ro_dirs=[str(tmp_path)])
+    binds = [argv[i + 1] for i, a in enumerate(argv) if a in ("--bind", "--ro-bind")]
+    assert home in binds and str(data) not in binds
+    # the data dir inside a read-only folder is covered by an empty tmpfs, before the home
+    assert argv.index(str(data)) < argv.index(home)
+    assert argv[argv.index("--tmpfs", argv.index("/etc")) + 1] == str(data)
