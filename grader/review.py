@@ -108,6 +108,8 @@ def submission_view(
     course_root: Path, course: str, assignment: str, student: str
 ) -> tuple[str | None, list[NotebookView]]:
     """The kept graded notebooks of a student's graded submission, with grades and comments."""
+    if not (course_root / "gradebook.db").exists():
+        raise MissingEntry()  # nothing graded in this course yet (and no gradebook to create)
     uid = graded_submission_id(course_root, student, assignment)
     notebooks = graded_notebooks(course_root, student, assignment)
     views = []
