@@ -231,7 +231,12 @@ def _fuzz_service(
             run()
 
 
-def test_fuzz_both_apis_see_no_5xx(campus_hub: CampusHub, request: pytest.FixtureRequest) -> None:
+def test_fuzz_both_apis_see_no_5xx(
+    campus_hub: CampusHub,
+    request: pytest.FixtureRequest,
+    capsys: pytest.CaptureFixture,
+    record_property: Any,
+) -> None:
     """schemathesis against the served OpenAPI of the campus and the grader, with a real
     admin's and a real student's token, positive and negative cases; fails on any 5xx or
     error that is not JSON {code, message}."""
@@ -249,7 +254,10 @@ def test_fuzz_both_apis_see_no_5xx(campus_hub: CampusHub, request: pytest.Fixtur
         f"{stats['non-JSON errors']} non-JSON errors, {stats['transport errors']} transport "
         f"errors in {time.monotonic() - started:.0f} s"
     )
-    print("\n" + summary)
+    with capsys.disabled():  # the counts show in every run's output, passed or not
+        print("\n" + summary)
+    for key in ("requests", "5xx", "non-JSON errors"):
+        record_property(f"fuzz {key}", stats[key])
     with open(campus_hub.data_dir.parent / "fuzz-summary.json", "w") as out:
         json.dump({"db": db, **stats, "problems": problems[:50]}, out, indent=1)
     assert stats["requests"] > 500, summary
