@@ -4,14 +4,14 @@ The campus is reached at NBCAMPUS_CAMPUS_URL or through the Hub's proxy.
 
 - release follows the campus unlock: `GET .../access/{course}/{lesson}?user=NAME`;
 - results go to the campus: `POST .../grading-results`, one per exercise (notebook);
-- who teaches a course: the Hub groups `campus-class-*` whose `course` property is the course.
+- who teaches a course, who studies in it: `GET .../course-roles/{course}?user=NAME` (the
+  campus's class staff and enrollments; never Hub groups).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import time
 from typing import Any
 from urllib.parse import quote
 
@@ -24,12 +24,15 @@ class CampusError(RuntimeError):
     """The campus or the Hub could not answer."""
 
 
+class CampusNotFound(CampusError):
+    """The campus answered 404: no such course (or lesson)."""
+
+
 class CampusClient:
     def __init__(self, hub_api_url: str = "", token: str = "", campus_url: str = "") -> None:
         self.hub_api = (hub_api_url or os.environ.get("JUPYTERHUB_API_URL", "")).rstrip("/")
         self.token = token or os.environ.get("JUPYTERHUB_API_TOKEN", "")
         self._campus = campus_url or os.environ.get("NBCAMPUS_CAMPUS_URL", "")
-        self._groups: tuple[float, list[dict[str, Any]]] | None = None
 
     async def _call(self, method: str, url: str, body: Any = None) -> Any:
         req = HTTPRequest(
@@ -42,6 +45,8 @@ class CampusClient:
         try:
             resp = await AsyncHTTPClient().fetch(req)
         except HTTPClientError as err:
+            if err.code == 404:
+                raise CampusNotFound(f"{method} {url}: 404") from None
             raise CampusError(f"{method} {url}: {err.code}") from None
         except OSError as err:
             raise CampusError(f"{method} {url}: {err}") from None
@@ -82,15 +87,9 @@ class CampusClient:
             )
         return out
 
-    async def teaches(self, user: str, course: str) -> bool:
-        """Is `user` the instructor of a class of this course (per the Hub's class groups)?"""
-        now = time.monotonic()
-        if self._groups is None or now - self._groups[0] > 30:
-            groups = await self._call("GET", f"{self.hub_api}/groups")
-            self._groups = (now, groups)
-        for group in self._groups[1]:
-            props = group.get("properties") or {}
-            if group["name"].startswith("campus-class-") and props.get("course") == course:
-                if user in group.get("users", []):
-                    return True
-        return False
+    async def course_roles(self, course: str, user: str) -> dict[str, Any]:
+        """The user's school role, class roles in the course, the students they teach in it,
+        and whether they study in it: the only source of the grader's permissions."""
+        base = await self.campus_base()
+        url = f"{base}api/v1/course-roles/{quote(course, safe='')}?user={quote(user, safe='')}"
+        return await self._call("GET", url)

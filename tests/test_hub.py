@@ -47,7 +47,15 @@ def test_campus_service_knows_the_caller(campus_hub: CampusHub) -> None:
         account = campus_hub.demo(role)
         me = campus_hub.client(account["name"]).get("services/campus/api/v1/me")
         assert me.status_code == 200
-        assert me.json() == {"name": account["name"], "role": role, "kind": "user"}
+        body = me.json()
+        assert {k: body[k] for k in ("name", "role", "kind")} == {
+            "name": account["name"],
+            "role": role,
+            "kind": "user",
+        }
+        # Teaching is per class: the demo instructor teaches the demo classes, nobody else.
+        assert bool(body["teaches"]) == (role == "instructor")
+        assert all(t["role"] == "instructor" for t in body["teaches"])
 
 
 def test_services_answer_json_errors(campus_hub: CampusHub) -> None:

@@ -13,7 +13,7 @@ from nbcampus.web import APIError, body_schema, parse_datetime
 from ..courses import ensure_generated
 from ..orm import Assignment
 from ..worker import course_root
-from .base import GraderHandler, slug
+from .base import INSTRUCTING, GraderHandler, slug
 
 
 class AssignmentsHandler(GraderHandler):
@@ -34,6 +34,7 @@ class AssignmentsHandler(GraderHandler):
 
         items = await self.blocking(rows)
         if not await self.is_teacher(course):
+            await self.require_member(course)
             visible = []
             for item in items:
                 try:
@@ -73,6 +74,7 @@ class AssignmentPolicyHandler(GraderHandler):
     async def get(self, course: str, assignment: str) -> None:
         """An assignment's grading policy: due date, late penalty, which submission counts."""
         course, assignment = slug(course, "course"), slug(assignment, "assignment")
+        await self.require_member(course)
         self.write_json(await self.blocking(lambda: self._policy(course, assignment)))
 
     def _policy(self, course: str, assignment: str, update: dict | None = None) -> dict:
@@ -109,7 +111,7 @@ class AssignmentPolicyHandler(GraderHandler):
     async def put(self, course: str, assignment: str) -> None:
         """Teachers set the policy; fields left out keep their value."""
         course, assignment = slug(course, "course"), slug(assignment, "assignment")
-        await self.require_teacher(course)
+        await self.require_teacher(course, INSTRUCTING)
         body = self.json_body()
         update: dict[str, Any] = {}
         if "due_at" in body:

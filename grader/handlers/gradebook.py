@@ -35,6 +35,7 @@ class GradebookCSVHandler(GraderHandler):
         """One row per student and assignment: score, max score, late penalty, status."""
         course = slug(course, "course")
         await self.require_teacher(course)
+        taught = await self.taught_students(course)
 
         def build() -> str:
             with self.app.db() as s:
@@ -53,6 +54,8 @@ class GradebookCSVHandler(GraderHandler):
                         )
                     ).all()
                 )
+            if taught is not None:  # a teacher's own students only
+                subs = [x for x in subs if x.student in taught]
             groups: dict[tuple[str, str], list[Submission]] = {}
             for sub in subs:
                 groups.setdefault((sub.student, sub.assignment), []).append(sub)
@@ -111,7 +114,7 @@ class GradesHandler(GraderHandler):
     async def get(self, course: str, assignment: str, student: str) -> None:
         """Every graded cell of a student's graded submission (the manual grading view)."""
         course, assignment = slug(course, "course"), slug(assignment, "assignment")
-        await self.require_teacher(course)
+        await self.require_grader_of(course, student)
         url = gradebook_url(self.app, course)
 
         def read() -> dict[str, Any]:
@@ -156,7 +159,7 @@ class GradeHandler(GraderHandler):
         """Set a manual score ({"manual_score": float|null}); the total follows, and the new
         grade goes to the campus and the result hooks as an autograde's does."""
         course, assignment = slug(course, "course"), slug(assignment, "assignment")
-        await self.require_teacher(course)
+        await self.require_grader_of(course, student)
         body = self.json_body()
         score = body.get("manual_score")
         if score is not None and (
@@ -205,7 +208,7 @@ class CommentHandler(GraderHandler):
     ) -> None:
         """Set the comment a student sees on an answer ({"comment": str|null})."""
         course, assignment = slug(course, "course"), slug(assignment, "assignment")
-        await self.require_teacher(course)
+        await self.require_grader_of(course, student)
         comment = self.json_body().get("comment")
         if comment is not None and not isinstance(comment, str):
             raise APIError(400, "comment must be a string or null", field="comment")
@@ -242,7 +245,18 @@ class RegradeHandler(GraderHandler):
                 raise APIError(400, f"{key} must be a string", field=key)
             if value is not None:
                 clean_text(value, key)
-        uids = await self.blocking(lambda: self.app.queue.requeue(course, assignment, student))
+        if student is not None:
+            await self.require_grader_of(course, student)
+            whom: list[str | None] = [student]
+        else:
+            taught = await self.taught_students(course)
+            # A teacher regrades the students of their own classes; overseers everyone.
+            whom = [None] if taught is None else sorted(taught - {self.actor.name})
+
+        def requeue() -> list[str]:
+            return [uid for who in whom for uid in self.app.queue.requeue(course, assignment, who)]
+
+        uids = await self.blocking(requeue)
         self.app.pool.wake.set()
         self.write_json({"queued": uids}, status=202)
 

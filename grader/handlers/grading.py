@@ -106,6 +106,8 @@ class AssignmentGradingPage(GradingPage):
         """One row per student: newest submission, status, scores, needs-manual-grade."""
         course, assignment = slug(course, "course"), slug(assignment, "assignment")
         await self.require_teacher(course)
+        taught = await self.taught_students(course)
+        me = self.actor.name
 
         def load() -> tuple[list[dict[str, Any]], dict]:
             with self.app.db() as s:
@@ -116,6 +118,8 @@ class AssignmentGradingPage(GradingPage):
                         .order_by(Submission.submitted_at, Submission.id)
                     )
                 )
+            # A teacher's own students, never the teacher's own work.
+            subs = [x for x in subs if x.student != me and (taught is None or x.student in taught)]
             latest: dict[str, dict[str, Any]] = {}
             for sub in subs:
                 row = latest.setdefault(sub.student, {"count": 0})
@@ -142,7 +146,7 @@ class SubmissionGradingPage(GradingPage):
     async def get(self, course: str, assignment: str, student: str) -> None:
         """A student's graded notebooks, a score field per graded cell, a comment per answer."""
         course, assignment = slug(course, "course"), slug(assignment, "assignment")
-        await self.require_teacher(course)
+        await self.require_grader_of(course, student)
         root = course_root(self.app.data_dir, course)
 
         def load() -> tuple[str | None, list, Submission | None]:

@@ -93,9 +93,17 @@ class SubmissionsHandler(GraderHandler):
         """Submissions of an assignment: a student's own; a teacher's all (or ?student=)."""
         course, assignment = slug(course, "course"), slug(assignment, "assignment")
         student = self.get_query_argument("student", None)
-        if not await self.is_teacher(course):
+        taught: set[str] | None = None
+        if student == self.actor.name:
+            await self.require_member(course)
+        elif await self.is_teacher(course):
+            taught = await self.taught_students(course)
+            if student is not None and taught is not None and student not in taught:
+                raise APIError(403, f"{student!r} is not in a class you teach")
+        else:
             if student not in (None, self.actor.name):
                 raise APIError(403, "you may list only your own submissions")
+            await self.require_member(course)
             student = self.actor.name
 
         def rows() -> list[dict[str, Any]]:
@@ -105,6 +113,8 @@ class SubmissionsHandler(GraderHandler):
                 )
                 if student:
                     q = q.where(Submission.student == student)
+                elif taught is not None:
+                    q = q.where(Submission.student.in_(sorted(taught)))
                 return [submission_dict(x) for x in s.scalars(q.order_by(Submission.id))]
 
         self.write_json({"submissions": await self.blocking(rows)})
@@ -115,8 +125,14 @@ class SubmissionHandler(GraderHandler):
         sub = await self.blocking(lambda: self.app.queue.get(uid[:36]))
         if sub is None:
             raise APIError(404, f"no submission {uid!r}")
-        if sub.student != self.actor.name and not await self.is_teacher(sub.course):
-            raise APIError(404, f"no submission {uid!r}")  # no hint that it exists
+        if sub.student != self.actor.name:
+            taught = (
+                await self.taught_students(sub.course)
+                if await self.is_teacher(sub.course)
+                else set()
+            )
+            if taught is not None and sub.student not in taught:
+                raise APIError(404, f"no submission {uid!r}")  # no hint that it exists
         return sub
 
     async def get(self, uid: str) -> None:

@@ -60,6 +60,20 @@ def _recalculate_rates(session: Session, enrollments: list[Enrollment]) -> None:
         e.attendance_rate = rates.get(e.id)
 
 
+def check_meeting_date(day: date) -> None:
+    """A meeting is recorded once it has been held: never for a day after today in the
+    school's time zone (otherwise a meeting dated 2099 would open lessons ahead of time)."""
+    today = engagement.CONFIG.today()
+    if day > today:
+        raise APIError(
+            400,
+            f"meeting_date {day.isoformat()} is in the future (today is {today.isoformat()} "
+            f"in the school's time zone, {engagement.CONFIG.timezone})",
+            field="meeting_date",
+            code="FUTURE_MEETING",
+        )
+
+
 def take_attendance(
     session: Session,
     class_id: int,
@@ -68,6 +82,7 @@ def take_attendance(
     marks: list[Mark],
     by: str,
 ) -> tuple[CampusClass, list[Attendance]]:
+    check_meeting_date(meeting_date)
     klass = lock_class(session, class_id)
     if klass.status in ("completed", "cancelled"):
         raise APIError(409, f"the class is {klass.status}")
@@ -151,9 +166,17 @@ def take_attendance(
 
 
 def edit_attendance(
-    session: Session, class_id: int, meeting_number: int, marks: list[Mark], by: str, notes: str
+    session: Session,
+    class_id: int,
+    meeting_number: int,
+    marks: list[Mark],
+    by: str,
+    notes: str,
+    meeting_date: date | None = None,
 ) -> list[dict[str, Any]]:
-    """Change marks of a taken meeting; credits follow, and each change is audited."""
+    """Change marks (and the date) of a taken meeting; credits follow, each change audited."""
+    if meeting_date is not None:
+        check_meeting_date(meeting_date)
     klass = lock_class(session, class_id)
     rows = {
         e.student: (a, e)
@@ -172,6 +195,24 @@ def edit_attendance(
         raise APIError(400, "no record for these students", field="records", students=unknown)
     changes = []
     now = utcnow()
+    old_date = next(iter(rows.values()))[0].meeting_date
+    if meeting_date is not None and meeting_date != old_date:
+        for record, _ in rows.values():
+            session.add(
+                AttendanceEdit(
+                    attendance_id=record.id,
+                    old_status=record.status,
+                    new_status=record.status,
+                    credit_change=0,
+                    edited_by=by,
+                    edited_at=now,
+                    notes=f"meeting date {old_date.isoformat()} -> {meeting_date.isoformat()}"
+                    + (f": {notes}" if notes else ""),
+                )
+            )
+            record.meeting_date = meeting_date
+            record.updated_by, record.updated_at = by, now
+        changes.append({"meeting_date": {"from": old_date, "to": meeting_date}})
     for m in marks:
         record, enrollment = rows[m.student]
         if record.status == m.status:

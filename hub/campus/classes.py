@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from nbcampus.web import APIError
 
+from . import teaching
 from .courses import active_lessons
 from .engagement import notify_many
 from .orm import Account, CampusClass, Course, Enrollment, Lesson, LessonUnlock, utcnow
@@ -86,8 +87,6 @@ def create_class(
         max_capacity = 1
     elif max_capacity is None:
         raise APIError(400, "'max_capacity' is required for a group class", field="max_capacity")
-    if instructor is not None and _account_role(session, instructor) not in ("instructor", "admin"):
-        raise APIError(400, f"{instructor!r} is not an instructor", field="instructor")
     if status not in ("draft", "enrollment_open", "active"):
         raise APIError(400, "a new class starts as draft, enrollment_open or active")
     if start_date and end_date and end_date < start_date:
@@ -101,7 +100,6 @@ def create_class(
     klass = CampusClass(
         name=name,
         course_id=course.id,
-        instructor=instructor,
         type=type,
         max_capacity=max_capacity,
         current_capacity=0,
@@ -115,10 +113,14 @@ def create_class(
     )
     session.add(klass)
     session.flush()
+    if instructor is not None:
+        teaching.add_staff(session, klass, instructor, "instructor", created_by)
     return klass
 
 
-def update_class(session: Session, class_id: int, changes: dict[str, Any]) -> CampusClass:
+def update_class(
+    session: Session, class_id: int, changes: dict[str, Any], by: str | None = None
+) -> CampusClass:
     """Apply validated changes (name, instructor, status, total_meetings, max_capacity)."""
     klass = lock_class(session, class_id)
     if "status" in changes and changes["status"] != klass.status:
@@ -149,10 +151,7 @@ def update_class(session: Session, class_id: int, changes: dict[str, Any]) -> Ca
             raise APIError(409, f"{klass.current_capacity} students are already enrolled")
         klass.max_capacity = capacity
     if "instructor" in changes:
-        name = changes["instructor"]
-        if name is not None and _account_role(session, name) not in ("instructor", "admin"):
-            raise APIError(400, f"{name!r} is not an instructor", field="instructor")
-        klass.instructor = name
+        teaching.set_lead_instructor(session, klass, changes["instructor"], by)
     if "name" in changes:
         klass.name = changes["name"]
     session.flush()
@@ -162,8 +161,12 @@ def update_class(session: Session, class_id: int, changes: dict[str, Any]) -> Ca
 def enroll(session: Session, class_id: int, student: str, by: str) -> Enrollment:
     """Enroll a student: credits = the class's meetings; the enrollment rules apply."""
     klass = lock_class(session, class_id)
-    if _account_role(session, student) != "student":
-        raise APIError(400, f"{student!r} is not a student account", field="student")
+    # Roles are per class: any active account but the school-wide staff and admins may be a
+    # student here, as long as it does not teach this very class.
+    if _account_role(session, student) not in ("student", "instructor"):
+        raise APIError(400, f"{student!r} is not an account that can study", field="student")
+    if teaching.class_role(session, klass.id, student) is not None:
+        raise APIError(409, f"{student!r} teaches this class and cannot also be its student")
     if klass.status in ("completed", "cancelled"):
         raise APIError(409, f"the class is {klass.status}")
     if klass.type == "group" and klass.status not in ("draft", "enrollment_open"):
@@ -261,6 +264,7 @@ def class_dict(klass: CampusClass, course_slug: str | None = None) -> dict[str, 
         "course_id": klass.course_id,
         "course": course_slug,
         "instructor": klass.instructor,
+        "staff": teaching.staff_dicts(klass),
         "type": klass.type,
         "status": klass.status,
         "max_capacity": klass.max_capacity,

@@ -1,9 +1,11 @@
 """Mirror campus membership into Hub groups through the Hub's REST API.
 
-Each class has a Hub group `campus-class-<id>` holding its instructor and its enrolled
-students, with the class's name and course as group properties, so the Hub's admin page shows
-who is in which class (campus roles are the `campus-<role>` groups). The campus database is the
-truth; a failed call is logged and healed by the full sync run at every service start.
+Each class has a Hub group `campus-class-<id>` holding its teachers and its enrolled
+students, with the class's name, course and teachers as group properties, so the Hub's admin
+page shows who is in which class (campus roles are the `campus-<role>` groups). The groups are
+for people to read, never for permissions: who teaches what is asked of the campus
+(teaching.py). The campus database is the truth; a failed call is logged and healed by the
+full sync run at every service start.
 """
 
 from __future__ import annotations
@@ -43,8 +45,14 @@ def class_members(session: Session, class_id: int) -> tuple[list[str], dict[str,
     students = session.scalars(
         sa.select(Enrollment.student).filter_by(class_id=class_id, status="active")
     ).all()
-    members = sorted({*students, *([klass.instructor] if klass.instructor else [])})
-    props = {"campus_class_id": class_id, "class": klass.name, "course": course}
+    teachers = [m.user for m in klass.staff]
+    members = sorted({*students, *teachers})
+    props = {
+        "campus_class_id": class_id,
+        "class": klass.name,
+        "course": course,
+        "teachers": ", ".join(f"{m.user} ({m.role})" for m in klass.staff),
+    }
     return members, props
 
 

@@ -29,7 +29,9 @@ def _rows(
     for position, (user, xp) in enumerate(ranked, start=1):
         if xp != last:
             rank, last = position, xp
-        hidden = user in opted_out and not show_names and user != viewer
+        # Names only to those who teach the class or course; an opted-out student's name to
+        # nobody but themselves.
+        hidden = user != viewer and (user in opted_out or not show_names)
         rows.append(
             {
                 "rank": rank,

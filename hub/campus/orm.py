@@ -149,7 +149,6 @@ class CampusClass(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(255))
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
-    instructor: Mapped[str | None] = mapped_column(UserName, nullable=True, index=True)
     type: Mapped[str] = mapped_column(String(16), default="group")
     max_capacity: Mapped[int] = mapped_column(Integer)
     current_capacity: Mapped[int] = mapped_column(Integer, default=0)
@@ -179,6 +178,36 @@ class CampusClass(Base):
             "status IN ('draft', 'enrollment_open', 'active', 'completed', 'cancelled')",
             name="ck_class_status",
         ),
+    )
+
+    # Who teaches the class: the only source of "teaches" anywhere in the campus and grader.
+    staff: Mapped[list[ClassStaff]] = relationship(
+        order_by="ClassStaff.id", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+    @property
+    def instructor(self) -> str | None:
+        """The lead instructor: the first instructor named for the class."""
+        return next((m.user for m in self.staff if m.role == "instructor"), None)
+
+
+class ClassStaff(Base):
+    """A person teaching a class: an instructor, or a teaching assistant (grades and takes
+    attendance, but neither unlocks nor publishes). Roles are per class, as in every LMS: the
+    same account may be a student in another class."""
+
+    __tablename__ = "class_staff"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("classes.id", ondelete="CASCADE"), index=True)
+    user: Mapped[str] = mapped_column(UserName, index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    added_by: Mapped[str | None] = mapped_column(UserName, nullable=True)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("class_id", "user", name="uq_class_staff"),
+        CheckConstraint("role IN ('instructor', 'ta')", name="ck_class_staff_role"),
     )
 
 

@@ -4,7 +4,8 @@ Each handler method declares the permission it needs with `@needs_permission("na
 name must be in PERMISSIONS, or the module defining the handler fails at import (as
 jupyterhub's `needs_scope` does with unknown scopes). Object-level rules (an instructor acts
 only on classes they teach, a student sees only their own records) are checked in the
-handler on top of this table, with the helpers in `handlers/base.py`.
+handler on top of this table, with the helpers in `handlers/base.py`; a rule's teaching roles
+(instructor, ta) are per class and are checked there, against the class's staff.
 """
 
 from __future__ import annotations
@@ -12,52 +13,76 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from nbcampus.web import APIError
 
-# Actors: the four campus roles, plus other Hub services (the grader, LTI) acting for the system.
+# Actors by school-wide role: the four account roles, plus other Hub services (the grader,
+# LTI) acting for the system. A school-wide "instructor" is an account that may be named to
+# teach; by itself it grants nothing a student does not have.
 ACTORS = ("student", "instructor", "staff", "admin", "service")
 
 EVERYONE = frozenset(ACTORS)
-TEACHERS = frozenset({"instructor", "staff", "admin", "service"})
+PEOPLE = frozenset({"student", "instructor", "staff", "admin"})
 OPERATORS = frozenset({"staff", "admin", "service"})
+OFFICE = frozenset({"staff", "admin"})
 ADMINS = frozenset({"admin"})
+NOBODY: frozenset[str] = frozenset()
 
-TEACHING = frozenset({"instructor", "staff", "admin"})
+# Teaching roles held per class (see teaching.py); a rule's `teaching` roles grant the call
+# only on a class (or course) the actor teaches in one of them, checked by the handler.
+INSTRUCTOR = frozenset({"instructor"})
+TEACHING_STAFF = frozenset({"instructor", "ta"})
 
-# Object-level rules come on top (see handlers/base.py): an instructor acts only on classes they
-# teach, a student reads only published courses and their own classes, credits and progress.
-PERMISSIONS: dict[str, frozenset[str]] = {
-    "campus:read": EVERYONE,
-    "accounts:list": TEACHERS,
-    "accounts:create": OPERATORS,
-    "courses:read": EVERYONE,
-    "courses:publish": frozenset({"instructor", "admin"}),
-    "classes:read": EVERYONE,
-    "classes:create": OPERATORS,
-    "classes:update": OPERATORS,
-    "enrollments:read": TEACHERS,
-    "enrollments:write": OPERATORS,
-    "lessons:unlock": frozenset({"instructor", "admin"}),
-    "attendance:take": TEACHING,
-    "attendance:read": TEACHERS,
-    "attendance:edit": TEACHING,
-    "credits:read": EVERYONE,
-    "credits:adjust": TEACHING,
-    "progress:write": frozenset({"student"}),
-    "progress:read": EVERYONE,
-    "access:read": OPERATORS,
-    "results:write": frozenset({"service"}),
-    "xp:read": EVERYONE,
-    "xp:write": OPERATORS,
-    "leaderboard:read": EVERYONE,
-    "badges:read": EVERYONE,
-    "badges:award": OPERATORS,
-    "notifications:own": frozenset({"student", "instructor", "staff", "admin"}),
-    "preferences:own": frozenset({"student", "instructor", "staff", "admin"}),
-    "announcements:read": EVERYONE,
-    "announcements:write": TEACHING,
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may call: `school` roles (overseers among them act on every object; students are
+    held to their own records by the handler), and `teaching` class roles, which grant the
+    call only on the classes or courses the actor teaches in that role."""
+
+    school: frozenset[str]
+    teaching: frozenset[str] = NOBODY
+
+    def __post_init__(self) -> None:
+        unknown = (set(self.school) - set(ACTORS)) | (set(self.teaching) - {"instructor", "ta"})
+        if unknown:
+            raise KeyError(f"unknown roles in a permission rule: {sorted(unknown)}")
+
+
+PERMISSIONS: dict[str, Rule] = {
+    "campus:read": Rule(EVERYONE),
+    "accounts:list": Rule(OPERATORS),
+    "accounts:create": Rule(OPERATORS),
+    "courses:read": Rule(EVERYONE),
+    # Course-level: the course's instructors (of any of its classes), staff and admins.
+    "courses:publish": Rule(OFFICE, INSTRUCTOR),
+    "classes:read": Rule(EVERYONE),
+    "classes:create": Rule(OPERATORS),
+    "classes:update": Rule(OPERATORS),
+    "classes:staff": Rule(OPERATORS),
+    "enrollments:read": Rule(OPERATORS, TEACHING_STAFF),
+    "enrollments:write": Rule(OPERATORS),
+    "lessons:unlock": Rule(ADMINS, INSTRUCTOR),
+    "attendance:take": Rule(OFFICE, TEACHING_STAFF),
+    "attendance:read": Rule(OPERATORS, TEACHING_STAFF),
+    "attendance:edit": Rule(OFFICE, TEACHING_STAFF),
+    "credits:read": Rule(EVERYONE, TEACHING_STAFF),
+    "credits:adjust": Rule(OFFICE, INSTRUCTOR),
+    "progress:write": Rule(frozenset({"student", "instructor"})),
+    "progress:read": Rule(EVERYONE),
+    "access:read": Rule(OPERATORS),
+    "results:write": Rule(frozenset({"service"})),
+    "xp:read": Rule(EVERYONE),
+    "xp:write": Rule(OPERATORS),
+    "leaderboard:read": Rule(EVERYONE),
+    "badges:read": Rule(EVERYONE),
+    "badges:award": Rule(OPERATORS),
+    "notifications:own": Rule(PEOPLE),
+    "preferences:own": Rule(PEOPLE),
+    "announcements:read": Rule(EVERYONE),
+    "announcements:write": Rule(OFFICE, INSTRUCTOR),
 }
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -66,14 +91,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 def needs_permission(permission: str) -> Callable[[F], F]:
     if permission not in PERMISSIONS:
         raise KeyError(f"unknown campus permission {permission!r}: add it to PERMISSIONS")
-    allowed = PERMISSIONS[permission]
+    rule = PERMISSIONS[permission]
 
     def decorator(method: F) -> F:
         @functools.wraps(method)
         async def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
             actor = self.actor
-            if actor.role not in allowed:
+            # A teaching role is per class: let the call through, the handler's object check
+            # (check_class / check_course, which read this rule) decides.
+            if actor.role not in rule.school and not (rule.teaching and actor.kind == "user"):
                 raise APIError(403, f"{actor.role} {actor.name!r} may not do this ({permission})")
+            self.rule = rule
             result = method(self, *args, **kwargs)
             if inspect.isawaitable(result):
                 result = await result
@@ -87,4 +115,7 @@ def needs_permission(permission: str) -> Callable[[F], F]:
 
 def permission_table() -> list[dict[str, Any]]:
     """The table as data, for the generated API docs."""
-    return [{"permission": p, "actors": sorted(a)} for p, a in sorted(PERMISSIONS.items())]
+    return [
+        {"permission": p, "actors": sorted(r.school), "teaching_roles": sorted(r.teaching)}
+        for p, r in sorted(PERMISSIONS.items())
+    ]

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from nbcampus.web import APIError
 
-from . import engagement
+from . import engagement, teaching
 from .orm import (
     Account,
     Base,
@@ -33,7 +33,7 @@ from .orm import (
     utcnow,
 )
 
-TEACHING_ROLES = ("instructor", "staff", "admin")
+OVERSEER_ROLES = ("staff", "admin")
 T = TypeVar("T", bound=Base)
 
 
@@ -100,9 +100,13 @@ def access(session: Session, course_slug: str, lesson_slug: str, user: str) -> A
     if row is None:
         raise APIError(404, f"no lesson {lesson_slug!r} in course {course_slug!r}")
     course, lesson = row
-    role = session.scalar(sa.select(Account.role).where(Account.name == user))
-    if role in TEACHING_ROLES:
+    # Staff and admins see every lesson; a teacher the lessons of the courses they teach;
+    # nobody else has implicit access.
+    role = session.scalar(sa.select(Account.role).where(Account.name == user, Account.active))
+    if role in OVERSEER_ROLES:
         return Access(True, f"{role} sees every lesson")
+    if teaching.teaches_course(session, course.id, user):
+        return Access(True, "teaches a class of this course")
     if course.status != "published":
         return Access(False, "the course is not published")
     class_ids = student_class_ids(session, user, course.id)

@@ -27,7 +27,13 @@ from . import validators as v
 from .handlers import LAUNCH_KEY, default_handlers
 from .keys import ToolKey
 from .orm import ResourceLink
-from .provision import AccountProvisioner, CampusClassAdapter, CourseLinkAdapter, campus_role
+from .provision import (
+    AccountProvisioner,
+    CampusClassAdapter,
+    CourseLinkAdapter,
+    context_role,
+    school_role,
+)
 from .store import LtiStore
 
 T = TypeVar("T")
@@ -239,12 +245,13 @@ class LtiCampusAuthenticator(CampusAuthenticator):
     def record_lti13_launch(self, claims: dict[str, Any], reg: v.Registration) -> Launch:
         hint = str(claims.get("email") or claims.get("name") or "")
         username, _ = self.store.username_for(reg.issuer, claims["sub"], hint)
-        role = campus_role(claims.get(v.CLAIM_ROLES))
+        role = context_role(claims.get(v.CLAIM_ROLES))
+        school = school_role(claims.get(v.CLAIM_ROLES))
         name = str(
             claims.get("name")
             or " ".join(str(claims.get(k) or "") for k in ("given_name", "family_name")).strip()
         )
-        person = self.provisioner.ensure(username, role, name, str(claims.get("email") or ""))
+        person = self.provisioner.ensure(username, school, name, str(claims.get("email") or ""))
         context = (
             claims.get(v.CLAIM_CONTEXT) if isinstance(claims.get(v.CLAIM_CONTEXT), dict) else {}
         )
@@ -278,7 +285,7 @@ class LtiCampusAuthenticator(CampusAuthenticator):
                     custom=custom,
                     lineitem_url=str(ags.get("lineitem") or ""),
                 )
-            class_id = self.classes.ensure(context_pk, username, role)
+            class_id = self.classes.ensure(context_pk, username, role, school)
         return Launch(person.username, person.role, role, context_pk, link, class_id)
 
     def record_lti11_launch(self, params: dict[str, str], consumer: v.Consumer) -> Launch:
@@ -289,10 +296,11 @@ class LtiCampusAuthenticator(CampusAuthenticator):
         if not subject:
             raise v.LtiValidationError("MISSING_PARAMETER", "LTI 1.1 launch lacks user_id")
         username, _ = self.store.username_for("lti11:" + consumer.key, subject, hint)
-        role = campus_role(params.get("roles", ""))
+        role = context_role(params.get("roles", ""))
+        school = school_role(params.get("roles", ""))
         person = self.provisioner.ensure(
             username,
-            role,
+            school,
             params.get("lis_person_name_full", ""),
             params.get("lis_person_contact_email_primary", ""),
         )
@@ -314,7 +322,7 @@ class LtiCampusAuthenticator(CampusAuthenticator):
             outcome_url=params.get("lis_outcome_service_url", ""),
         )
         self.links.outcome_id(link.id, username, params.get("lis_result_sourcedid", ""))
-        class_id = self.classes.ensure(context_pk, username, role)
+        class_id = self.classes.ensure(context_pk, username, role, school)
         return Launch(person.username, person.role, role, context_pk, link, class_id)
 
     async def authenticate(self, handler: web.RequestHandler, data: dict[str, Any]) -> Any:

@@ -79,6 +79,13 @@ class LtiHandler(BaseHandler):
             name, value, expires_days=None, httponly=True, path=self.hub.base_url, **extra
         )
 
+    async def is_office(self, user: Any) -> bool:
+        """Staff or admin, from the campus's accounts (Hub admins are admins)."""
+        if user.admin:
+            return True
+        account = await self.lti.run(self.lti.provisioner.accounts.get, user.name)
+        return account is not None and account.active and account.role in ("staff", "admin")
+
     async def sync_groups(self, username: str, role: str) -> None:
         """Put the user in the Hub group of their campus role (and out of the others)."""
         user = self.find_user(username)
@@ -233,7 +240,7 @@ class Lti13LaunchHandler(LtiHandler):
     async def start_deep_linking(
         self, claims: dict[str, Any], reg: v.Registration, launch: Any
     ) -> None:
-        if launch.context_role == "student":
+        if launch.context_role != "instructor" and launch.account_role not in ("staff", "admin"):
             raise self.refuse(
                 v.LtiValidationError(
                     "FORBIDDEN", "only instructors may add nbcampus content to a course", 403
@@ -456,8 +463,7 @@ class OutboxHandler(LtiHandler):
         user = self.current_user
         if user is None:
             raise self.refuse(v.LtiValidationError("UNAUTHORIZED", "log in first", 401))
-        groups = [g.name for g in user.groups]
-        if not (user.admin or role_group("staff") in groups):
+        if not await self.is_office(user):
             raise self.refuse(v.LtiValidationError("FORBIDDEN", "staff and admins only", 403))
         from .passback import STATUSES, Outbox
 
@@ -480,7 +486,7 @@ class ContextsHandler(LtiHandler):
         user = self.current_user
         if user is None:
             raise self.refuse(v.LtiValidationError("UNAUTHORIZED", "log in first", 401))
-        if not (user.admin or role_group("staff") in [g.name for g in user.groups]):
+        if not await self.is_office(user):
             raise self.refuse(v.LtiValidationError("FORBIDDEN", "staff and admins only", 403))
         contexts = await self.lti.run(self.lti.contexts)
         self.set_header("Content-Type", "application/json")
@@ -503,11 +509,10 @@ class RosterHandler(LtiHandler):
         user = self.current_user
         if user is None:
             raise self.refuse(v.LtiValidationError("UNAUTHORIZED", "log in first", 401))
-        groups = [g.name for g in user.groups]
-        if user.admin or role_group("staff") in groups:
+        if await self.is_office(user):
             return
         members = await self.lti.run(self.lti.members, context_pk)
-        if not any(m["user"] == user.name and m["role"] != "student" for m in members):
+        if not any(m["user"] == user.name and m["role"] == "instructor" for m in members):
             raise self.refuse(
                 v.LtiValidationError("FORBIDDEN", "only this course's instructors and staff", 403)
             )

@@ -1,13 +1,14 @@
-"""From a launch to campus state: the account, its campus role, and the LMS context's link
-to a campus course.
+"""From a launch to campus state: the account, its roles, and the LMS context's link to a
+campus course and class.
 
-Role mapping (LTI 1.3 role URIs and LTI 1.1 short names alike):
-  Learner -> student; Instructor, TeachingAssistant, ContentDeveloper -> instructor;
-  Administrator -> staff (an LMS administrator runs operations here, but does not become a
-  campus super admin by launching a tool; admins are made with `nbcampus accounts`);
-  anything else, or no role -> student.
-A launch never lowers a campus role: a person who teaches one course and takes another keeps
-the higher role, and the course-level role is kept per context in `lti_members`.
+Roles are per course, as the LMS gives them:
+  the course (context) role becomes a class role: Instructor -> instructor,
+  TeachingAssistant -> ta (grades and takes attendance), Learner -> student; anything else
+  (ContentDeveloper, Mentor, a course-level Administrator, no role) gives no teaching role;
+  only an institution or system Administrator becomes school-wide staff (never admin: admins
+  are made with `nbcampus accounts`).
+A launch never lowers a school-wide role, and never makes anyone a teacher beyond the class of
+the course they launched from: who teaches what is read from the class's staff alone.
 """
 
 from __future__ import annotations
@@ -26,33 +27,62 @@ from nbcampus.hub.roles import ROLES
 
 from . import orm
 
-# The last path segment (or #fragment) of an LTI role URI, or an LTI 1.1 short name.
-ROLE_MAP = {
+# Course (context) roles: the last path segment (or #fragment) of an LTI role URI, or an
+# LTI 1.1 short name, to the class role it gives. Anything else gives no teaching role.
+CONTEXT_ROLE_MAP = {
     "learner": "student",
     "student": "student",
     "instructor": "instructor",
-    "teachingassistant": "instructor",
-    "contentdeveloper": "instructor",
-    "administrator": "staff",
-    "sysadmin": "staff",
+    "teachingassistant": "ta",
 }
+# Only an institution's or the system's Administrator becomes school-wide staff (never admin:
+# admins are made with `nbcampus accounts`). A course-level Administrator is not staff.
+SCHOOL_ADMIN_ROLES = (
+    "http://purl.imsglobal.org/vocab/lis/v2/institution/person#administrator",
+    "http://purl.imsglobal.org/vocab/lis/v2/system/person#administrator",
+    "http://purl.imsglobal.org/vocab/lis/v2/system/person#sysadmin",
+    "urn:lti:instrole:ims/lis/administrator",
+    "urn:lti:sysrole:ims/lis/administrator",
+    "urn:lti:sysrole:ims/lis/sysadmin",
+)
+CLASS_ROLE_ORDER = ("student", "ta", "instructor")
 
 
-def campus_role(lti_roles: list[str] | str | None) -> str:
-    """The highest campus role among a launch's LTI roles (student when none is known)."""
+def _role_list(lti_roles: list[str] | str | None) -> list[str]:
     if isinstance(lti_roles, str):
         lti_roles = [r for r in lti_roles.split(",") if r.strip()]
+    return [r.strip() for r in lti_roles or [] if isinstance(r, str) and r.strip()]
+
+
+def _is_context_role(raw: str) -> bool:
+    """LTI 1.3 context roles live under .../membership; LTI 1.1 ones are short names or
+    urn:lti:role:ims/lis/...; institution (instrole) and system (sysrole) roles are not."""
+    low = raw.lower()
+    if "/institution/person#" in low or "/system/person#" in low:
+        return False
+    return not (low.startswith("urn:lti:instrole:") or low.startswith("urn:lti:sysrole:"))
+
+
+def context_role(lti_roles: list[str] | str | None) -> str:
+    """The class role a launch's course roles give: instructor, ta, or student (the highest)."""
     best = "student"
-    for raw in lti_roles or []:
-        if not isinstance(raw, str):
+    for raw in _role_list(lti_roles):
+        if not _is_context_role(raw):
             continue
         # urn:lti:role:ims/lis/TeachingAssistant, .../membership#Instructor,
         # .../membership/Instructor#TeachingAssistant (a sub-role names its kind last)
-        name = raw.strip().rsplit("#", 1)[-1].rsplit("/", 1)[-1].lower()
-        role = ROLE_MAP.get(name, "student")
-        if ROLES.index(role) > ROLES.index(best):
+        name = raw.rsplit("#", 1)[-1].rsplit("/", 1)[-1].lower()
+        role = CONTEXT_ROLE_MAP.get(name, "student")
+        if CLASS_ROLE_ORDER.index(role) > CLASS_ROLE_ORDER.index(best):
             best = role
     return best
+
+
+def school_role(lti_roles: list[str] | str | None) -> str:
+    """The school-wide role a launch gives: staff for an institution or system Administrator,
+    otherwise student (teaching is a class role, never a school-wide one)."""
+    roles = [r.lower() for r in _role_list(lti_roles)]
+    return "staff" if any(r in SCHOOL_ADMIN_ROLES for r in roles) else "student"
 
 
 @dataclass(frozen=True)
@@ -92,7 +122,7 @@ class AccountProvisioner:
             if account is None:
                 raise AccountError(f"account {username!r} vanished during the launch")
             if account.source == "lti":
-                if ROLES.index(role) > ROLES.index(account.role):
+                if ROLES.index(role) > ROLES.index(account.role):  # never lowered
                     account.role = role
                 account.display_name = display_name or account.display_name
                 account.email = email or account.email
@@ -227,9 +257,14 @@ class CampusClassAdapter:
         self.capacity = capacity
         self.log = log or logging.getLogger("nbcampus.lti")
 
-    def ensure(self, context_pk: int, username: str, role: str) -> int | None:
-        """The context's class id after this launch (None while it has no class)."""
-        from nbcampus.hub.campus import classes
+    def ensure(
+        self, context_pk: int, username: str, role: str, school: str = "student"
+    ) -> int | None:
+        """The context's class id after this launch (None while it has no class): the first
+        instructor (or staff) launch creates it; a launch with a teaching role makes the person
+        that teacher of this class; a learner's launch enrolls them (and ends a teaching role
+        the LMS no longer gives)."""
+        from nbcampus.hub.campus import classes, teaching
         from nbcampus.web import APIError
 
         with self.lti() as session:
@@ -238,7 +273,7 @@ class CampusClassAdapter:
                 return None  # no lesson linked yet: the course is not known
             course, class_id, title = ctx.course, ctx.class_id, ctx.title or ctx.context_id
         try:
-            if class_id is None and role in ("instructor", "staff"):
+            if class_id is None and (role == "instructor" or school == "staff"):
                 from nbcampus.hub.campus.courses import active_lessons, course_by_slug
 
                 with transaction(self.campus) as session:
@@ -261,7 +296,17 @@ class CampusClassAdapter:
                     if row is not None:
                         row.class_id = class_id
                 self.log.info("LTI context %s: created campus class %s", context_pk, class_id)
-            elif class_id is not None and role == "student":
+            elif class_id is not None and role in teaching.CLASS_ROLES:
+                with transaction(self.campus) as session:
+                    klass = classes.lock_class(session, class_id)
+                    if teaching.class_role(session, class_id, username) != role:
+                        teaching.add_staff(session, klass, username, role, "lti")
+                        self.log.info("LTI launch: %s is %s of class %s", username, role, class_id)
+            elif class_id is not None and role == "student" and school == "student":
+                with transaction(self.campus) as session:
+                    klass = classes.lock_class(session, class_id)
+                    if teaching.class_role(session, class_id, username) is not None:
+                        teaching.remove_staff(session, klass, username)
                 with transaction(self.campus) as session:
                     classes.enroll(session, class_id, username, by="lti")
                 self.log.info("LTI launch enrolled %s in class %s", username, class_id)

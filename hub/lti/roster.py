@@ -18,7 +18,7 @@ from nbcampus.db import transaction
 
 from . import orm
 from .passback import SCOPE_NRPS, TIMEOUT, PassbackError, PassbackSender
-from .provision import AccountProvisioner, CampusClassAdapter, campus_role
+from .provision import AccountProvisioner, CampusClassAdapter, context_role, school_role
 from .store import LtiStore
 
 MEMBERSHIP_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
@@ -86,9 +86,12 @@ class RosterSync:
                 continue
             hint = str(m.get("email") or m.get("name") or "")
             username, created = self.store.username_for(platform.issuer, sub, hint)
-            role = campus_role(m.get("roles") or [])
+            role = context_role(m.get("roles") or [])
             self.accounts.ensure(
-                username, role, str(m.get("name") or ""), str(m.get("email") or "")
+                username,
+                school_role(m.get("roles") or []),
+                str(m.get("name") or ""),
+                str(m.get("email") or ""),
             )
             joined += created
             seen.add(username)

@@ -59,7 +59,8 @@ def test_enrollment_gives_credits_and_obeys_capacity_and_status(campus_db) -> No
     with transaction(campus_db) as s:
         expect("CONFLICT", classes.enroll, s, class_id, "s02", "sara")  # full
         expect("CONFLICT", classes.enroll, s, class_id, "s00", "sara")  # already enrolled
-        expect("VALIDATION_ERROR", classes.enroll, s, class_id, "ines", "sara")  # not a student
+        expect("CONFLICT", classes.enroll, s, class_id, "ines", "sara")  # teaches this class
+        expect("VALIDATION_ERROR", classes.enroll, s, class_id, "sara", "sara")  # school staff
         expect("NOT_FOUND", classes.enroll, s, 999_999, "s02", "sara")
     with transaction(campus_db) as s:
         classes.update_class(s, class_id, {"max_capacity": 3, "status": "active"})

@@ -153,7 +153,8 @@ def test_instructor_grades_an_answer_in_the_grading_view(
         assert resp.status_code == 400 and resp.json()["code"] == "VALIDATION_ERROR"
     assert teacher.put(comment, json={"comment": 5}).status_code == 400
     missing = teacher.get(PAGES + f"{COURSE}/grading/{LESSON}/nobody-here")
-    assert missing.status_code == 404 and "nobody-here" in missing.json()["message"]
+    # a teacher may open only their own classes' students
+    assert missing.status_code == 403 and "nobody-here" in missing.json()["message"]
 
 
 def test_the_manual_grade_reaches_the_student_and_the_campus(

@@ -16,6 +16,7 @@ export const campus = {
   readAllNotifications: 'notifications/read/all',
   leaderboard: (classId: number) => `leaderboard?class=${q(String(classId))}`,
   classes: 'classes',
+  taughtClasses: 'classes?teaching=1',
   klass: (id: number) => `classes/${q(String(id))}`,
   enrollments: (id: number) => `classes/${q(String(id))}/enrollments`,
   unlockLesson: (id: number) => `classes/${q(String(id))}/unlock-lesson`,

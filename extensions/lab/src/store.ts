@@ -11,6 +11,8 @@ export interface IMe {
   name: string;
   role: string;
   display_name?: string;
+  /** The classes this person teaches (roles are per class: instructor or ta). */
+  teaches?: { class_id: number; role: string }[];
 }
 
 export interface INotification {
@@ -63,7 +65,8 @@ export type Section = 'me' | 'courses' | 'level' | 'notifications' | 'credits';
 export type ToastKind = 'info' | 'success' | 'warning' | 'error';
 export type Toaster = (kind: ToastKind, message: string) => void;
 
-export const TEACHER_ROLES = ['instructor', 'staff', 'admin'];
+/** School-wide roles that oversee every class; anyone else teaches only their own classes. */
+export const OFFICE_ROLES = ['staff', 'admin'];
 
 /** A grader submission (status, score, per-notebook tests) as the result view shows it. */
 export function resultFromGrader(sub: any, course: string, lesson: string): IResult {
@@ -143,7 +146,7 @@ export class CampusStore {
   ) {}
 
   get isTeacher(): boolean {
-    return !!this.me && TEACHER_ROLES.includes(this.me.role);
+    return !!this.me && (OFFICE_ROLES.includes(this.me.role) || (this.me.teaches ?? []).length > 0);
   }
 
   get unread(): number {

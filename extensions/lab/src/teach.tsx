@@ -110,7 +110,7 @@ export function TeachTab(props: { store: CampusStore; actions: IPanelActions }):
 
   const loadClasses = async () => {
     try {
-      const res = await client.get<{ classes: any[] }>('campus', ep.campus.classes);
+      const res = await client.get<{ classes: any[] }>('campus', ep.campus.taughtClasses);
       const list = (res.classes ?? []).map(classFromService);
       setClasses(list);
       if (list.length && classId === null) {

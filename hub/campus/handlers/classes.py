@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from nbcampus import schemas as S
 from nbcampus.hub.campus import classes as cl
-from nbcampus.hub.campus import validate
+from nbcampus.hub.campus import teaching, validate
 from nbcampus.hub.campus.courses import lesson_dict
 from nbcampus.hub.campus.hubsync import sync_class
 from nbcampus.hub.campus.orm import CampusClass, Course, Enrollment, Lesson, LessonUnlock
@@ -34,21 +34,25 @@ class ClassHandlerBase(CampusHandler):
 class ClassesHandler(ClassHandlerBase):
     @needs_permission("classes:read")
     async def get(self) -> None:
-        """Classes: staff see all, instructors the ones they teach, students their own."""
+        """Classes: staff see all, everyone else the classes they teach or study in
+        (`?teaching=1`: only those they teach, or all for staff)."""
         course = self.query_arg("course")
         status = self.query_arg("status")
+        only_taught = self.query_arg("teaching") in ("1", "true")
 
         def work(s: Session) -> list[dict[str, Any]]:
             query = sa.select(CampusClass, Course.slug).join(
                 Course, Course.id == CampusClass.course_id
             )
             actor = self.actor
-            if actor.role == "instructor":
-                query = query.where(CampusClass.instructor == actor.name)
-            elif actor.role == "student":
-                query = query.join(Enrollment, Enrollment.class_id == CampusClass.id).where(
-                    Enrollment.student == actor.name, Enrollment.status != "withdrawn"
-                )
+            if not self.is_overseer():
+                mine = teaching.taught_class_ids(actor.name)
+                if not only_taught:
+                    studied = sa.select(Enrollment.class_id).where(
+                        Enrollment.student == actor.name, Enrollment.status != "withdrawn"
+                    )
+                    mine = mine.union(studied)
+                query = query.where(CampusClass.id.in_(mine))
             if course:
                 query = query.where(Course.slug == course)
             if status:
@@ -148,7 +152,7 @@ class ClassHandler(ClassHandlerBase):
             raise APIError(400, "nothing to change")
 
         def work(s: Session) -> dict[str, Any]:
-            klass = cl.update_class(s, cid, changes)
+            klass = cl.update_class(s, cid, changes, by=self.actor.name)
             return cl.class_dict(klass, _course_slug(s, klass))
 
         result = await self.tx(work)
@@ -219,6 +223,54 @@ class UnlockHandler(ClassHandlerBase):
         self.write_json(await self.tx(work), status=201)
 
 
+class StaffHandler(ClassHandlerBase):
+    @needs_permission("classes:read")
+    async def get(self, class_id: str) -> None:
+        """The class's teaching staff: instructors and teaching assistants."""
+        cid = validate.path_id(class_id, "class")
+
+        def work(s: Session) -> list[dict[str, Any]]:
+            klass = cl.get_class(s, cid)
+            self.check_class(s, klass)
+            return teaching.staff_dicts(klass)
+
+        self.write_json({"staff": await self.read(work)})
+
+    @needs_permission("classes:staff")
+    @body_schema(S.obj(["user"], user=S.text(64), role=S.one_of(teaching.CLASS_ROLES)))
+    async def post(self, class_id: str) -> None:
+        """Name a teacher of the class: {"user": name, "role": "instructor" | "ta"}."""
+        cid = validate.path_id(class_id, "class")
+        body = self.json_body()
+        user = validate.string(body, "user", max_length=64)
+        role = validate.choice(body, "role", teaching.CLASS_ROLES, "instructor")
+
+        def work(s: Session) -> list[dict[str, Any]]:
+            klass = cl.lock_class(s, cid)
+            teaching.add_staff(s, klass, user, role, self.actor.name)
+            return teaching.staff_dicts(klass)
+
+        result = await self.tx(work)
+        self.sync_later(cid)
+        self.write_json({"staff": result}, status=201)
+
+
+class StaffMemberHandler(ClassHandlerBase):
+    @needs_permission("classes:staff")
+    async def delete(self, class_id: str, user: str) -> None:
+        """Remove a teacher from the class (what they did in it stays)."""
+        cid = validate.path_id(class_id, "class")
+
+        def work(s: Session) -> list[dict[str, Any]]:
+            klass = cl.lock_class(s, cid)
+            teaching.remove_staff(s, klass, user)
+            return teaching.staff_dicts(klass)
+
+        result = await self.tx(work)
+        self.sync_later(cid)
+        self.write_json({"staff": result})
+
+
 class UnlocksHandler(ClassHandlerBase):
     @needs_permission("classes:read")
     async def get(self, class_id: str) -> None:
@@ -252,4 +304,6 @@ default_handlers = [
     (r"api/v1/classes/([^/]+)/enrollments/([^/]+)", EnrollmentHandler),
     (r"api/v1/classes/([^/]+)/unlock-lesson", UnlockHandler),
     (r"api/v1/classes/([^/]+)/unlocks", UnlocksHandler),
+    (r"api/v1/classes/([^/]+)/staff", StaffHandler),
+    (r"api/v1/classes/([^/]+)/staff/([^/]+)", StaffMemberHandler),
 ]

@@ -9,34 +9,42 @@ from sqlalchemy.orm import Session
 
 from nbcampus import schemas as S
 from nbcampus.hub.campus import courses as c
-from nbcampus.hub.campus import validate
-from nbcampus.hub.campus.orm import Course, Exercise, utcnow
-from nbcampus.hub.campus.permissions import needs_permission
+from nbcampus.hub.campus import teaching, validate
+from nbcampus.hub.campus.orm import CampusClass, Course, Exercise, utcnow
+from nbcampus.hub.campus.permissions import OFFICE, needs_permission
 from nbcampus.web import APIError, body_schema
 
 from .base import CampusHandler
 
 
 class CourseHandlerBase(CampusHandler):
-    @property
-    def published_only(self) -> bool:
-        # Students see published courses only; a draft is simply not found for them.
-        return self.actor.role == "student"
+    def may_see(self, s: Session, course: Course) -> bool:
+        """Published courses are for everyone; drafts and archived ones for staff, admins and
+        those who teach a class of the course (for anyone else they simply do not exist)."""
+        if course.status == "published" or self.actor.role in OFFICE:
+            return True
+        return teaching.teaches_course(s, course.id, self.actor.name)
 
-    def check_course(self, course: Course) -> None:
-        if self.published_only and course.status != "published":
+    def check_visible(self, s: Session, course: Course) -> None:
+        if not self.may_see(s, course):
             raise APIError(404, f"no course {course.slug!r}")
 
 
 class CoursesHandler(CourseHandlerBase):
     @needs_permission("courses:read")
     async def get(self) -> None:
-        """List the courses (students: published ones)."""
+        """List the courses: published ones, and the drafts of the courses one teaches (all
+        for staff and admins)."""
 
         def work(s: Session) -> list[dict[str, Any]]:
             query = sa.select(Course).order_by(Course.title)
-            if self.published_only:
-                query = query.where(Course.status == "published")
+            if self.actor.role not in OFFICE:
+                taught = (
+                    sa.select(CampusClass.course_id)
+                    .where(CampusClass.id.in_(teaching.taught_class_ids(self.actor.name)))
+                    .scalar_subquery()
+                )
+                query = query.where(sa.or_(Course.status == "published", Course.id.in_(taught)))
             return [c.course_dict(x) for x in s.scalars(query)]
 
         self.write_json({"courses": await self.read(work)})
@@ -48,7 +56,8 @@ class CourseHandler(CourseHandlerBase):
         """A course with its sections, lessons and exercises."""
 
         def work(s: Session) -> dict[str, Any]:
-            course = c.course_by_slug(s, slug, published_only=self.published_only)
+            course = c.course_by_slug(s, slug, published_only=False)
+            self.check_visible(s, course)
             return c.course_outline(s, course)
 
         self.write_json(await self.read(work))
@@ -56,12 +65,14 @@ class CourseHandler(CourseHandlerBase):
     @needs_permission("courses:publish")
     @body_schema(S.obj(["status"], status=S.one_of(("draft", "published", "archived"))))
     async def patch(self, slug: str) -> None:
-        """Publish, unpublish or archive a course: {"status": "published"}."""
+        """Publish, unpublish or archive a course: {"status": "published"} (its instructors,
+        staff and admins)."""
         body = self.json_body()
         status = validate.choice(body, "status", ("draft", "published", "archived"))
 
         def work(s: Session) -> dict[str, Any]:
             course = c.course_by_slug(s, slug, published_only=False)
+            self.check_course(s, course.id)
             course.status = status
             if status == "published" and course.published_at is None:
                 course.published_at = utcnow()
@@ -79,7 +90,7 @@ class LessonHandler(CourseHandlerBase):
 
         def work(s: Session) -> dict[str, Any]:
             lesson, course = c.lesson_by_id(s, lid)
-            self.check_course(course)
+            self.check_visible(s, course)
             exercises = s.scalars(
                 sa.select(Exercise)
                 .where(Exercise.lesson_id == lesson.id, Exercise.retired.is_(False))
@@ -98,7 +109,7 @@ class LessonExercisesHandler(LessonHandler):
 
         def work(s: Session) -> list[dict[str, Any]]:
             lesson, course = c.lesson_by_id(s, lid)
-            self.check_course(course)
+            self.check_visible(s, course)
             return [
                 c.exercise_dict(e)
                 for e in s.scalars(
@@ -119,7 +130,7 @@ class ExerciseHandler(CourseHandlerBase):
 
         def work(s: Session) -> dict[str, Any]:
             exercise, lesson, course = c.exercise_by_id(s, eid)
-            self.check_course(course)
+            self.check_visible(s, course)
             return {**c.exercise_dict(exercise), "lesson_id": lesson.id, "course": course.slug}
 
         self.write_json(await self.read(work))

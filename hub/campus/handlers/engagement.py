@@ -15,7 +15,7 @@ from nbcampus import schemas as S
 from nbcampus.hub.campus import classes as cl
 from nbcampus.hub.campus import engagement as en
 from nbcampus.hub.campus import leaderboard as lb
-from nbcampus.hub.campus import validate
+from nbcampus.hub.campus import teaching, validate
 from nbcampus.hub.campus.courses import course_by_slug
 from nbcampus.hub.campus.orm import (
     Account,
@@ -155,16 +155,18 @@ class LeaderboardHandler(CampusHandler):
         if bool(class_arg) == bool(course_arg):
             raise APIError(400, "give exactly one of ?class= or ?course=")
         actor = self.actor
-        show_names = actor.role != "student"
 
         def work(s: Session) -> dict[str, Any]:
+            overseer = self.is_overseer()
             if class_arg:
                 klass = cl.get_class(s, validate.path_id(class_arg, "class"))
                 self.check_class(s, klass)
+                show_names = overseer or teaching.class_role(s, klass.id, actor.name) is not None
                 rows = lb.class_board(s, klass.id, klass.course_id, period, actor.name, show_names)
                 return {"class_id": klass.id, "period": period, "entries": rows}
-            course = course_by_slug(s, course_arg, published_only=actor.role == "student")
-            if actor.role == "student":
+            course = course_by_slug(s, course_arg, published_only=False)
+            show_names = overseer or teaching.teaches_course(s, course.id, actor.name)
+            if not show_names and not overseer:
                 from nbcampus.hub.campus.progress import student_class_ids
 
                 if not student_class_ids(s, actor.name, course.id):

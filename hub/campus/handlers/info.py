@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from nbcampus import __version__
+from nbcampus.hub.campus import teaching
 from nbcampus.hub.campus.permissions import needs_permission
 
 from .base import CampusHandler
@@ -16,9 +17,17 @@ class InfoHandler(CampusHandler):
 
 class MeHandler(CampusHandler):
     @needs_permission("campus:read")
-    def get(self) -> None:
+    async def get(self) -> None:
+        """Who I am: my school-wide role and the classes I teach (with my role in each)."""
         actor = self.actor
-        self.write_json({"name": actor.name, "role": actor.role, "kind": actor.kind})
+        teaches = (
+            await self.read(lambda s: teaching.teaches_any(s, actor.name))
+            if actor.kind == "user"
+            else []
+        )
+        self.write_json(
+            {"name": actor.name, "role": actor.role, "kind": actor.kind, "teaches": teaches}
+        )
 
 
 default_handlers = [

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from nbcampus import schemas as S
 from nbcampus.hub.campus import courses as c
 from nbcampus.hub.campus import progress as p
-from nbcampus.hub.campus import validate
+from nbcampus.hub.campus import teaching, validate
 from nbcampus.hub.campus.orm import (
     CampusClass,
     Enrollment,
@@ -122,7 +122,8 @@ class LessonProgressHandler(CampusHandler):
 
         def work(s: Session) -> list[dict[str, Any]]:
             lesson, course = c.lesson_by_id(s, lid)
-            if actor.role == "student":
+            overseer = self.is_overseer()
+            if not overseer and not teaching.teaches_course(s, course.id, actor.name):
                 if course.status != "published":
                     raise APIError(404, f"no lesson {lid}")
                 users = [actor.name]
@@ -133,8 +134,8 @@ class LessonProgressHandler(CampusHandler):
                     .where(CampusClass.course_id == course.id, Enrollment.status != "withdrawn")
                     .distinct()
                 )
-                if actor.role == "instructor":
-                    query = query.where(CampusClass.instructor == actor.name)
+                if not overseer:  # a teacher sees the students of the classes they teach
+                    query = query.where(CampusClass.id.in_(teaching.taught_class_ids(actor.name)))
                 users = sorted(s.scalars(query))
             return p.lesson_progress_for(s, lesson, users)
 
@@ -158,6 +159,18 @@ class AccessHandler(CampusHandler):
             raise APIError(400, "the 'user' query argument is required", field="user")
         result = await self.read(lambda s: p.access(s, course, lesson, user))
         self.write_json(result.as_dict())
+
+
+class CourseRolesHandler(CampusHandler):
+    @needs_permission("access:read")
+    async def get(self, course: str) -> None:
+        """What ?user=NAME is in this course, from the campus's records: their school-wide
+        role, their teaching roles in its classes, and whether they study in one. The grader
+        decides "teaches this course" from this alone."""
+        user = self.query_arg("user", 64)
+        if not user:
+            raise APIError(400, "the 'user' query argument is required", field="user")
+        self.write_json(await self.read(lambda s: teaching.course_roles(s, course, user)))
 
 
 class GradingResultsHandler(CampusHandler):
@@ -199,5 +212,6 @@ default_handlers = [
     (r"api/v1/users/([^/]+)/progress", UserProgressHandler),
     (r"api/v1/me/courses", MyCoursesHandler),
     (r"api/v1/access/([^/]+)/([^/]+)", AccessHandler),
+    (r"api/v1/course-roles/([^/]+)", CourseRolesHandler),
     (r"api/v1/grading-results", GradingResultsHandler),
 ]

@@ -48,7 +48,7 @@ describe('CampusStore', () => {
 
   it('keeps readable errors per section, and marks missing endpoints unavailable', async () => {
     const { store } = storeWith({
-      'GET campus/api/v1/me': [200, { name: 'ian', role: 'instructor' }],
+      'GET campus/api/v1/me': [200, { name: 'ian', role: 'student', teaches: [{ class_id: 1, role: 'ta' }] }],
       'GET campus/api/v1/me/courses': [503, { code: 'UNAVAILABLE', message: 'the campus database is down' }]
     });
     await store.refresh();
