@@ -1,0 +1,368 @@
+"""The role matrix: every operation of the campus and grader services, called by every kind
+of actor, against a table of expected outcomes written out by hand (not derived from the
+permission table). Any wrong allow or wrong deny fails the test; all are listed at once.
+
+The world: the demo python course with class A (instructor I, TA T, students S1 and extras),
+the demo C course with a class of another instructor J and another student S2 (in no class
+of the python course), the demo staff and admin, an anonymous caller and a Hub token of S1
+whose scopes do not include access to the services.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import time
+import uuid
+from typing import Any
+
+import nbformat
+import pytest
+import requests
+from harness.api import APIClient
+from harness.hub import CampusHub
+
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("campus_hub", ["sqlite"], indirect=True)]
+
+C = "services/campus/api/v1/"
+G = "services/grader/api/v1/"
+PAGES = "services/grader/courses/"
+COURSE = "python-intro"
+OTHER_COURSE = "c-fundamentals"
+LESSON = "01-values"
+
+# Column order of the table below.
+ACTORS = ("anon", "noscope", "S1", "S2", "I", "J", "T", "staff", "admin")
+WHO = {
+    "anon": "anonymous",
+    "noscope": "a token without the service scope",
+    "S1": "the student",
+    "S2": "another student (not in the class)",
+    "I": "the class's instructor",
+    "J": "an instructor of another course",
+    "T": "a TA of the class",
+    "staff": "staff",
+    "admin": "admin",
+}
+
+# operation -> expected per actor, in ACTORS order. ok: 2xx; 401/403/404: that status.
+# The rows run in this order: writes that change state for a later row come after it.
+EXPECTED: dict[str, str] = {
+    # --- campus: info, accounts, courses --------------------------------------------------
+    "campus info GET":                 "401 401 ok  ok  ok  ok  ok  ok  ok",
+    "campus me GET":                   "401 401 ok  ok  ok  ok  ok  ok  ok",
+    "campus openapi GET":              "401 401 ok  ok  ok  ok  ok  ok  ok",
+    "accounts GET":                    "401 401 403 403 403 403 403 ok  ok",
+    "accounts POST":                   "401 401 403 403 403 403 403 ok  ok",
+    "courses GET":                     "401 401 ok  ok  ok  ok  ok  ok  ok",
+    "course GET":                      "401 401 ok  ok  ok  ok  ok  ok  ok",
+    "course PATCH publish":            "401 401 403 403 ok  403 403 ok  ok",
+    "me/courses GET":                  "401 401 ok  ok  ok  ok  ok  ok  ok",
+    # --- campus: class A ------------------------------------------------------------------
+    "classes GET":                     "401 401 ok  ok  ok  ok  ok  ok  ok",
+    "classes POST":                    "401 401 403 403 403 403 403 ok  ok",
+    "class GET":                       "401 401 ok  403 ok  403 ok  ok  ok",
+    "class PATCH":                     "401 401 403 403 403 403 403 ok  ok",
+    "class staff GET":                 "401 401 ok  403 ok  403 ok  ok  ok",
+    "class staff POST":                "401 401 403 403 403 403 403 ok  ok",
+    "class staff DELETE":              "401 401 403 403 403 403 403 ok  ok",
+    "class unlocks GET":               "401 401 ok  403 ok  403 ok  ok  ok",
+    "enrollments GET":                 "401 401 403 403 ok  403 ok  ok  ok",
+    # class A is active after its first meeting and takes no enrollments: enroll into B
+    "enrollments POST (class B)":      "401 401 403 403 403 403 403 ok  ok",
+    "enrollment DELETE":               "401 401 403 403 403 403 403 ok  ok",
+    "attendance GET":                  "401 401 403 403 ok  403 ok  ok  ok",
+    "attendance POST take":            "401 401 403 403 ok  403 ok  ok  ok",
+    "attendance PUT edit":             "401 401 403 403 ok  403 ok  ok  ok",
+    "attendance edits GET":            "401 401 403 403 ok  403 ok  ok  ok",
+    "attendance report GET":           "401 401 403 403 ok  403 ok  ok  ok",
+    "unlock-lesson POST":              "401 401 403 403 ok  403 403 403 ok",
+    "credits GET":                     "401 401 ok  403 ok  403 ok  ok  ok",
+    "credits history GET":             "401 401 ok  403 ok  403 ok  ok  ok",
+    "credits adjust POST":             "401 401 403 403 ok  403 403 ok  ok",
+    "announcement class POST":         "401 401 403 403 ok  403 403 ok  ok",
+    "announcement course POST":        "401 401 403 403 ok  403 403 ok  ok",
+    "announcements GET":               "401 401 ok  ok  ok  ok  ok  ok  ok",
+    "user progress GET (S1)":          "401 401 ok  403 ok  403 ok  ok  ok",
+    "lesson progress GET":             "401 401 ok  ok  ok  ok  ok  ok  ok",
+    "access GET":                      "401 401 403 403 403 403 403 ok  ok",
+    "course-roles GET":                "401 401 403 403 403 403 403 ok  ok",
+    "grading-results POST":            "401 401 403 403 403 403 403 403 403",
+    "xp earn POST":                    "401 401 403 403 403 403 403 ok  ok",
+    # --- grader ---------------------------------------------------------------------------
+    "grader info GET":                 "401 401 ok  ok  ok  ok  ok  ok  ok",
+    "assignments GET":                 "401 401 ok  403 ok  403 ok  ok  ok",
+    "policy GET":                      "401 401 ok  403 ok  403 ok  ok  ok",
+    "policy PUT":                      "401 401 403 403 ok  403 403 ok  ok",
+    "release files GET":               "401 401 ok  403 ok  403 ok  ok  ok",
+    "submission GET (S1's)":           "401 401 ok  404 ok  404 ok  ok  ok",
+    "submission files GET (S1's)":     "401 401 ok  404 ok  404 ok  ok  ok",
+    "feedback GET (S1's)":             "401 401 ok  404 ok  404 ok  ok  ok",
+    "submissions list GET":            "401 401 ok  403 ok  403 ok  ok  ok",
+    "grades GET (S1)":                 "401 401 403 403 ok  403 ok  ok  ok",
+    "grade PUT (S1)":                  "401 401 403 403 ok  403 ok  ok  ok",
+    "comment PUT (S1)":                "401 401 403 403 ok  403 ok  ok  ok",
+    "gradebook.csv GET":               "401 401 403 403 ok  403 ok  ok  ok",
+    "grading page course GET":         "401 401 403 403 ok  403 ok  ok  ok",
+    "grading page assignment GET":     "401 401 403 403 ok  403 ok  ok  ok",
+    "grading page submission GET":     "401 401 403 403 ok  403 ok  ok  ok",
+    "regrade POST (S1)":               "401 401 403 403 ok  403 ok  ok  ok",
+    "submissions POST":                "401 401 ok  403 ok  403 ok  ok  ok",
+}  # fmt: skip
+
+
+def _matches(expected: str, status: int) -> bool:
+    if expected == "ok":
+        return 200 <= status < 300
+    if expected == "ok-409":
+        return 200 <= status < 300 or status == 409
+    return status == int(expected)
+
+
+def _wait_graded(client: APIClient, uid: str, timeout: float = 120) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        sub = client.get(G + f"submissions/{uid}").json()
+        if sub["status"] in ("graded", "failed") or time.monotonic() > deadline:
+            return sub
+        time.sleep(0.3)
+
+
+@pytest.fixture(scope="module")
+def world(campus_hub: CampusHub) -> dict[str, Any]:
+    hub = campus_hub
+    admin = hub.client(hub.demo("admin")["name"])
+    tag = uuid.uuid4().hex[:6]
+
+    def account(role: str, label: str) -> str:
+        name = f"m{label.lower()}-{tag}"
+        resp = admin.post(C + "accounts", json={"name": name, "role": role})
+        assert resp.status_code == 201, resp.text
+        return name
+
+    names = {
+        "S1": account("student", "S1"),
+        "S2": account("student", "S2"),
+        "I": account("instructor", "I"),
+        "J": account("instructor", "J"),
+        "T": account("instructor", "T"),
+        "staff": hub.demo("staff")["name"],
+        "admin": hub.demo("admin")["name"],
+    }
+    # per-actor targets of writes: students to enroll and withdraw, teachers to add/remove
+    enroll = {a: account("student", f"e{a}") for a in ACTORS}
+    staffer = {a: account("instructor", f"t{a}") for a in ACTORS}
+    newcomer = {a: account("student", f"n{a}") for a in ACTORS}
+
+    def klass(course: str, name: str) -> int:
+        body = {"name": name, "course": course, "total_meetings": 20, "max_capacity": 50}
+        body["status"] = "enrollment_open"
+        resp = admin.post(C + "classes", json=body)
+        assert resp.status_code == 201, resp.text
+        return resp.json()["id"]
+
+    a_id = klass(COURSE, f"Class A {tag}")
+    b_id = klass(OTHER_COURSE, f"Class B {tag}")
+    for cid, user, role in ((a_id, names["I"], "instructor"), (a_id, names["T"], "ta"),
+                            (b_id, names["J"], "instructor")):  # fmt: skip
+        resp = admin.post(C + f"classes/{a_id if cid == a_id else b_id}/staff",
+                          json={"user": user, "role": role})  # fmt: skip
+        assert resp.status_code == 201, resp.text
+    for cid, student in [(a_id, names["S1"]), (b_id, names["S2"])] + [
+        (a_id, enroll[a]) for a in ACTORS
+    ]:
+        resp = admin.post(C + f"classes/{cid}/enrollments", json={"student": student})
+        assert resp.status_code == 201, resp.text
+    enrollment_id = next(
+        e["id"]
+        for e in admin.get(C + f"classes/{a_id}/enrollments").json()["enrollments"]
+        if e["student"] == names["S1"]
+    )
+    today = dt.date.today().isoformat()
+    resp = admin.post(
+        C + f"classes/{a_id}/attendance",
+        json={"meeting_number": 1, "meeting_date": today,
+              "records": [{"student": n, "status": "present"}
+                          for n in [names["S1"], *enroll.values()]]},
+    )  # fmt: skip
+    assert resp.status_code == 201, resp.text
+    resp = admin.post(C + f"classes/{a_id}/unlock-lesson", json={})
+    assert resp.status_code == 201, resp.text
+
+    # S1's graded submission of the released first lesson
+    s1 = hub.client(names["S1"])
+    files = s1.get(G + f"courses/{COURSE}/assignments/{LESSON}/files")
+    assert files.status_code == 200, files.text
+    body = {"files": files.json()["files"]}
+    resp = s1.post(G + f"courses/{COURSE}/assignments/{LESSON}/submissions", json=body)
+    assert resp.status_code == 202, resp.text
+    uid = resp.json()["id"]
+    sub = _wait_graded(s1, uid)
+    assert sub["status"] == "graded", sub
+    (notebook,) = files.json()["files"]
+    nb_name = notebook.rsplit(".", 1)[0]
+    grades = admin.get(G + f"courses/{COURSE}/assignments/{LESSON}/grades/{names['S1']}")
+    assert grades.status_code == 200, grades.text
+    cell = grades.json()["grades"][0]["cell"]
+    comment_cell = grades.json()["comments"][0]["cell"]
+    released = nbformat.reads(base64.b64decode(files.json()["files"][notebook]).decode(), 4)
+    assert released.cells
+
+    # a Hub token of S1 that does not carry access to the services
+    resp = hub.admin_client().post(
+        f"hub/api/users/{names['S1']}/tokens",
+        json={"note": "no service scope", "expires_in": 3600, "scopes": ["read:users:name!user"]},
+    )
+    assert resp.status_code == 201, resp.text
+    clients = {a: hub.client(n) for a, n in names.items()}
+    clients["anon"] = APIClient(hub.url)
+    clients["noscope"] = APIClient(hub.url, resp.json()["token"])
+    return {
+        "names": names, "clients": clients, "a": a_id, "b": b_id, "enroll": enroll,
+        "staffer": staffer, "newcomer": newcomer, "enrollment": enrollment_id, "uid": uid,
+        "body": body,
+        "notebook": nb_name, "cell": cell, "comment_cell": comment_cell, "today": today, "tag": tag,
+    }  # fmt: skip
+
+
+def operations(w: dict[str, Any]) -> dict[str, Any]:
+    """operation -> function(actor) returning (method, path, json body or None)."""
+    a, s1, eid, uid = w["a"], w["names"]["S1"], w["enrollment"], w["uid"]
+    asg = f"courses/{COURSE}/assignments/{LESSON}"
+
+    def fixed(method: str, path: str, body: Any = None):
+        return lambda actor: (method, path, body)
+
+    def take(actor: str):
+        roster = w["clients"]["admin"].get(C + f"classes/{a}/enrollments").json()["enrollments"]
+        records = [
+            {"student": e["student"], "status": "present"}
+            for e in roster
+            if e["status"] != "withdrawn"
+        ]
+        taken = w["clients"]["admin"].get(C + f"classes/{a}/attendance").json()["attendance"]
+        number = 1 + max(r["meeting_number"] for r in taken)
+        body = {"meeting_number": number, "meeting_date": w["today"], "records": records}
+        return "POST", C + f"classes/{a}/attendance", body
+
+    def announce(kind: str):
+        def op(actor: str):
+            body = {"title": f"matrix {actor}", "body": "hello"}
+            body.update({"class_id": a} if kind == "class" else {"course": COURSE})
+            return "POST", C + "announcements", body
+
+        return op
+
+    ops = {
+        "campus info GET": fixed("GET", C),
+        "campus me GET": fixed("GET", C + "me"),
+        "campus openapi GET": fixed("GET", C + "openapi.json"),
+        "accounts GET": fixed("GET", C + "accounts"),
+        "accounts POST": lambda actor: (
+            "POST", C + "accounts", {"name": f"acc-{actor.lower()}-{w['tag']}", "role": "student"}
+        ),
+        "courses GET": fixed("GET", C + "courses"),
+        "course GET": fixed("GET", C + f"courses/{COURSE}"),
+        "course PATCH publish": fixed("PATCH", C + f"courses/{COURSE}", {"status": "published"}),
+        "me/courses GET": fixed("GET", C + "me/courses"),
+        "classes GET": fixed("GET", C + "classes"),
+        "classes POST": lambda actor: ("POST", C + "classes", {
+            "name": f"new {actor} {w['tag']}", "course": COURSE, "total_meetings": 3,
+            "max_capacity": 10}),
+        "class GET": fixed("GET", C + f"classes/{a}"),
+        "class PATCH": fixed("PATCH", C + f"classes/{a}", {"max_capacity": 50}),
+        "class staff GET": fixed("GET", C + f"classes/{a}/staff"),
+        "class staff POST": lambda actor: (
+            "POST", C + f"classes/{a}/staff", {"user": w["staffer"][actor], "role": "ta"}
+        ),
+        "class staff DELETE": lambda actor: (
+            "DELETE", C + f"classes/{a}/staff/{w['staffer'][actor]}", None
+        ),
+        "class unlocks GET": fixed("GET", C + f"classes/{a}/unlocks"),
+        "enrollments GET": fixed("GET", C + f"classes/{a}/enrollments"),
+        "enrollments POST (class B)": lambda actor: (
+            "POST", C + f"classes/{w['b']}/enrollments", {"student": w["newcomer"][actor]}
+        ),
+        "enrollment DELETE": lambda actor: (
+            "DELETE", C + f"classes/{a}/enrollments/{w['enroll'][actor]}", None
+        ),
+        "attendance GET": fixed("GET", C + f"classes/{a}/attendance"),
+        "attendance POST take": take,
+        "attendance PUT edit": fixed("PUT", C + f"classes/{a}/attendance/1", {
+            "records": [{"student": s1, "status": "present"}], "notes": "matrix"}),
+        "attendance edits GET": fixed("GET", C + f"classes/{a}/attendance/edits"),
+        "attendance report GET": fixed("GET", C + f"classes/{a}/attendance/report"),
+        "unlock-lesson POST": fixed("POST", C + f"classes/{a}/unlock-lesson", {}),
+        "credits GET": fixed("GET", C + f"enrollments/{eid}/credits"),
+        "credits history GET": fixed("GET", C + f"enrollments/{eid}/credits/history"),
+        "credits adjust POST": fixed("POST", C + f"enrollments/{eid}/credits/adjust", {
+            "adjustment": 1, "reason": "bonus", "reason_detail": "matrix"}),
+        "announcement class POST": announce("class"),
+        "announcement course POST": announce("course"),
+        "announcements GET": fixed("GET", C + "announcements"),
+        "user progress GET (S1)": fixed("GET", C + f"users/{s1}/progress"),
+        "lesson progress GET": fixed("GET", C + "lessons/1/progress"),
+        "access GET": fixed("GET", C + f"access/{COURSE}/{LESSON}?user={s1}"),
+        "course-roles GET": fixed("GET", C + f"course-roles/{COURSE}?user={s1}"),
+        "grading-results POST": fixed("POST", C + "grading-results", {}),
+        "xp earn POST": fixed("POST", C + "xp/earn", {"user": s1, "amount": 1, "note": "matrix"}),
+        "grader info GET": fixed("GET", G),
+        "assignments GET": fixed("GET", G + f"courses/{COURSE}/assignments"),
+        "policy GET": fixed("GET", G + asg),
+        "policy PUT": fixed("PUT", G + asg, {"counts": "newest"}),
+        "release files GET": fixed("GET", G + asg + "/files"),
+        "submission GET (S1's)": fixed("GET", G + f"submissions/{uid}"),
+        "submission files GET (S1's)": fixed("GET", G + f"submissions/{uid}/files"),
+        "feedback GET (S1's)": fixed("GET", G + f"submissions/{uid}/feedback?format=json"),
+        "submissions list GET": fixed("GET", G + asg + "/submissions"),
+        "grades GET (S1)": fixed("GET", G + asg + f"/grades/{s1}"),
+        "grade PUT (S1)": fixed(
+            "PUT", G + asg + f"/grades/{s1}/{w['notebook']}/{w['cell']}", {"manual_score": None}
+        ),
+        "comment PUT (S1)": fixed(
+            "PUT",
+            G + asg + f"/comments/{s1}/{w['notebook']}/{w['comment_cell']}",
+            {"comment": "ok"},
+        ),
+        "gradebook.csv GET": fixed("GET", G + f"courses/{COURSE}/gradebook.csv"),
+        "grading page course GET": fixed("GET", PAGES + f"{COURSE}/grading"),
+        "grading page assignment GET": fixed("GET", PAGES + f"{COURSE}/grading/{LESSON}"),
+        "grading page submission GET": fixed("GET", PAGES + f"{COURSE}/grading/{LESSON}/{s1}"),
+        "regrade POST (S1)": fixed(
+            "POST", G + f"courses/{COURSE}/regrade", {"assignment": LESSON, "student": s1}
+        ),
+        "submissions POST": fixed("POST", G + asg + "/submissions", w["body"]),
+    }  # fmt: skip
+    return ops
+
+
+def test_role_matrix(world: dict[str, Any]) -> None:
+    ops = operations(world)
+    assert set(ops) == set(EXPECTED), set(ops) ^ set(EXPECTED)
+    clients = world["clients"]
+    cells = 0
+    wrong_allow: list[str] = []
+    wrong_deny: list[str] = []
+    for name, row in EXPECTED.items():
+        expected = row.split()
+        assert len(expected) == len(ACTORS), name
+        for actor, want in zip(ACTORS, expected, strict=True):
+            method, path, body = ops[name](actor)
+            kwargs: dict[str, Any] = {} if body is None else {"json": body}
+            try:
+                resp = clients[actor].request(method, path, **kwargs)
+                got, detail = resp.status_code, resp.text[:160]
+            except (AssertionError, requests.RequestException) as err:
+                got, detail = 599, str(err)[:160]
+            cells += 1
+            if _matches(want, got):
+                continue
+            line = f"{name} as {actor} ({WHO[actor]}): expected {want}, got {got}: {detail}"
+            (wrong_allow if 200 <= got < 300 else wrong_deny).append(line)
+    print(f"\nrole matrix: {cells} cells checked, {len(wrong_allow)} wrong allows, "
+          f"{len(wrong_deny)} wrong denies")  # fmt: skip
+    for line in wrong_allow:
+        print("WRONG ALLOW", line)
+    for line in wrong_deny:
+        print("WRONG DENY ", line)
+    assert not wrong_allow and not wrong_deny, "\n".join(wrong_allow + wrong_deny)
