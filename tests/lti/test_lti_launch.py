@@ -68,8 +68,9 @@ def test_student_launch_creates_account_in_student_group(lti: LtiHub) -> None:
 @pytest.mark.parametrize(
     "roles, group",
     [
-        ([ROLE + "Instructor"], "campus-instructor"),
-        ([ROLE + "Instructor#TeachingAssistant"], "campus-instructor"),
+        # Teaching is a class role (given per LMS course), never a school-wide one.
+        ([ROLE + "Instructor"], "campus-student"),
+        ([ROLE + "Instructor#TeachingAssistant"], "campus-student"),
         (
             ["http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator"],
             "campus-staff",

@@ -8,31 +8,37 @@ from pathlib import Path
 import pytest
 
 from nbcampus.hub.lti.keys import ToolKey
-from nbcampus.hub.lti.provision import campus_role
+from nbcampus.hub.lti.provision import context_role, school_role
 from nbcampus.hub.lti.store import LtiStore, derive_username
 
 V2 = "http://purl.imsglobal.org/vocab/lis/v2/"
 
 
 @pytest.mark.parametrize(
-    "roles, expected",
+    "roles, expected_class_role, expected_school_role",
     [
-        ([V2 + "membership#Learner"], "student"),
-        ([V2 + "membership#Instructor"], "instructor"),
-        ([V2 + "membership/Instructor#TeachingAssistant"], "instructor"),
-        ([V2 + "membership#ContentDeveloper"], "instructor"),
-        ([V2 + "institution/person#Administrator"], "staff"),
-        ([V2 + "system/person#Administrator", V2 + "membership#Learner"], "staff"),
-        ([V2 + "membership#Learner", V2 + "membership#Instructor"], "instructor"),
-        (["http://example.org/made-up#Wizard"], "student"),
-        ([], "student"),
-        (None, "student"),
-        ("Learner,urn:lti:role:ims/lis/TeachingAssistant", "instructor"),  # LTI 1.1 style
-        ("Administrator", "staff"),
+        ([V2 + "membership#Learner"], "student", "student"),
+        ([V2 + "membership#Instructor"], "instructor", "student"),
+        ([V2 + "membership/Instructor#TeachingAssistant"], "ta", "student"),
+        ([V2 + "membership#ContentDeveloper"], "student", "student"),  # no teaching role
+        ([V2 + "membership#Administrator"], "student", "student"),  # a course admin: not staff
+        ([V2 + "institution/person#Administrator"], "student", "staff"),
+        ([V2 + "system/person#Administrator", V2 + "membership#Learner"], "student", "staff"),
+        ([V2 + "membership#Learner", V2 + "membership#Instructor"], "instructor", "student"),
+        (["http://example.org/made-up#Wizard"], "student", "student"),
+        ([], "student", "student"),
+        (None, "student", "student"),
+        ("Learner,urn:lti:role:ims/lis/TeachingAssistant", "ta", "student"),  # LTI 1.1 style
+        ("Administrator", "student", "student"),  # LTI 1.1: a context role
+        ("urn:lti:instrole:ims/lis/Administrator", "student", "staff"),
+        ("Instructor,urn:lti:sysrole:ims/lis/SysAdmin", "instructor", "staff"),
     ],
 )
-def test_lti_roles_map_to_campus_roles(roles: object, expected: str) -> None:
-    assert campus_role(roles) == expected  # type: ignore[arg-type]
+def test_lti_course_roles_map_to_class_roles_and_only_school_admins_to_staff(
+    roles: object, expected_class_role: str, expected_school_role: str
+) -> None:
+    assert context_role(roles) == expected_class_role  # type: ignore[arg-type]
+    assert school_role(roles) == expected_school_role  # type: ignore[arg-type]
 
 
 def test_usernames_are_stable_and_valid(tmp_path: Path) -> None:
