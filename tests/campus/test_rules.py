@@ -200,6 +200,37 @@ def test_unlocked_lessons_never_exceed_meetings_completed(campus_db) -> None:
         )
 
 
+def test_a_meeting_in_the_future_cannot_open_lessons(campus_db) -> None:
+    """The audit's bypass: a meeting dated 2099, then an unlock. A meeting is recorded only
+    once held (today at the latest in the school's time zone), and so is an edit of its date."""
+    from datetime import timedelta
+
+    from nbcampus.hub.campus import engagement
+
+    class_id = make_class(campus_db, ["s00"])
+    today = engagement.CONFIG.today()
+    for day in (date(2099, 1, 1), today + timedelta(days=1)):
+        with transaction(campus_db) as s:
+            mark = [att.Mark("s00", "present")]
+            err = expect("FUTURE_MEETING", att.take_attendance, s, class_id, 1, day, mark, "ines")
+            assert "in the future" in err.message and err.details["field"] == "meeting_date"
+    with transaction(campus_db) as s:
+        expect("UNLOCK_LIMIT", classes.unlock_lesson, s, class_id, None, "ines")
+    take(campus_db, class_id, 1, {"s00": "present"})  # held on TODAY, in the past
+    with transaction(campus_db) as s:
+        expect(
+            "FUTURE_MEETING",
+            att.edit_attendance, s, class_id, 1, [], "ines", "", meeting_date=date(2099, 1, 1),
+        )  # fmt: skip
+    with transaction(campus_db) as s:
+        changes = att.edit_attendance(s, class_id, 1, [], "ines", "typo", meeting_date=today)
+    assert changes == [{"meeting_date": {"from": TODAY, "to": today}}]
+    with campus_db() as s:
+        (edit,) = s.scalars(sa.select(AttendanceEdit)).all()
+        assert edit.notes == f"meeting date {TODAY.isoformat()} -> {today.isoformat()}: typo"
+        assert (edit.old_status, edit.new_status, edit.credit_change) == ("present", "present", 0)
+
+
 def test_concurrent_takes_of_one_meeting_count_once(campus_db) -> None:
     students = [f"s{i:02d}" for i in range(10)]
     class_id = make_class(campus_db, students)
