@@ -4,7 +4,6 @@ course checks."""
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -129,15 +128,3 @@ class GraderHandler(JSONErrorMixin, HubOAuthenticated, web.RequestHandler):
             raise APIError(
                 403, f"{assignment} is locked: {access.get('reason', '')}", code="LOCKED"
             )
-
-    def large_json_body(self) -> dict[str, Any]:
-        raw = self.request.body or b""
-        if len(raw) > MAX_SUBMISSION_BYTES:
-            raise APIError(413, f"request body is larger than {MAX_SUBMISSION_BYTES} bytes")
-        try:
-            data = json.loads(raw or b"{}")
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise APIError(400, f"request body is not valid JSON: {err}") from None
-        if not isinstance(data, dict):
-            raise APIError(400, "request body must be a JSON object")
-        return data
