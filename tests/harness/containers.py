@@ -16,7 +16,6 @@ import requests
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
-from . import hub as hub_module
 from .hub import CampusHub
 
 
@@ -33,17 +32,11 @@ class DockerCampus(CampusHub):
                 "NBCAMPUS_CONTAINER_PREFIX": self.prefix,
                 **env,
             },
+            extra_config=extra_config,  # the harness appends it on every start
         )
-        self.extra_config = extra_config
 
     def start(self, timeout: float = 90) -> DockerCampus:
-        # The harness writes its extra config on every start; ours is appended to it.
-        original = hub_module.EXTRA_CONFIG
-        hub_module.EXTRA_CONFIG = original + self.extra_config.replace("{", "{{").replace("}", "}}")
-        try:
-            super().start(timeout)
-        finally:
-            hub_module.EXTRA_CONFIG = original
+        super().start(timeout)
         return self
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 90) -> int | None:
