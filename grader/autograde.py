@@ -486,7 +486,10 @@ class Autograder:
             nb, resources = ex.preprocess(nb, resources, km=kernel)
         except (DeadKernelError, RuntimeError, TimeoutError) as err:
             exit_ = kernel.exit_status()
-            status = (exit_.reason if exit_ else "") or ex.limit_hit or f"error: {err}"
+            # A cell that ran out of its time while the kernel was still talking (nbclient's
+            # CellTimeoutError is a TimeoutError) met the time limit, not an error.
+            timed_out = "time limit" if isinstance(err, TimeoutError) else ""
+            status = (exit_.reason if exit_ else "") or ex.limit_hit or timed_out or f"error: {err}"
             log.info("kernel of %s/%s/%s ended: %s", student, assignment, name, status)
             _mark_unexecuted(nb, status)
         finally:

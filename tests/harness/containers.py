@@ -9,6 +9,7 @@ import secrets
 import signal
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,12 @@ def run_cell(hub: CampusHub, name: str, kernel_name: str, code: str) -> dict[str
     kernel_id = resp.json()["id"]
     ws_url = base.replace("http://", "ws://") + f"kernels/{kernel_id}/channels"
     try:
-        return asyncio.run(asyncio.wait_for(_execute(ws_url, headers, name, code), 90))
+        # A loop of its own in a thread: the session's Playwright may keep one running here.
+        with ThreadPoolExecutor(1) as pool:
+            run = pool.submit(
+                asyncio.run, asyncio.wait_for(_execute(ws_url, headers, name, code), 90)
+            )
+            return run.result()
     finally:
         requests.delete(base + f"kernels/{kernel_id}", headers=headers, timeout=30)
 
