@@ -135,10 +135,14 @@ def test_fork_bomb_contained(course, tmp_path) -> None:
 
 def test_gigabyte_of_output_cut(course, tmp_path) -> None:
     res = submit(course, tmp_path, "s-out", ANSWER + "\nwhile True:\n    print('x' * 65536)")
-    # Cut at the output limit (or, on a slow machine, at the cell's time limit first).
-    assert res.notebooks[0].status in ("output limit", "time limit")
+    # Cut at the output limit (or, on a slow machine, at the cell's time limit first; or the
+    # kernel's own output buffer meets the memory limit first, a MemoryError in the student's
+    # cell, after which the tests run as in stock nbgrader).
+    status = res.notebooks[0].status
+    assert status in ("output limit", "time limit", "memory limit")
     assert len(nbformat.writes(res.notebooks[0].notebook)) < 2 * Limits().output_bytes
-    assert res.score == 0.0
+    if status != "memory limit":
+        assert res.score == 0.0  # the tests never ran
 
 
 def test_cannot_read_other_files_or_network(course, tmp_path) -> None:
