@@ -221,3 +221,26 @@ def test_student_server_still_spawns(hub: CampusHub) -> None:
     student = hub.demo("student")
     hub.start_server(student["name"])
     assert "no version header" not in hub.log_tail(200_000)
+
+
+@pytest.mark.browser
+def test_a_person_sees_the_wait_on_the_login_page(hub: CampusHub, browser, output_dir) -> None:
+    """In the browser: after the account's limit of wrong passwords, the Hub's own login page
+    says why and how long to wait, and the right password is refused until then."""
+    name, password = new_account(hub)
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    try:
+        for attempt in range(4):
+            page.goto(hub.url + "hub/login")
+            page.fill("#username_input", name)
+            page.fill("#password_input", password if attempt == 3 else f"wrong-{attempt}")
+            page.click("#login_submit")
+            page.wait_for_load_state()
+        message = page.locator(".login_error, .alert-danger", has_text="Too many failed")
+        message.first.wait_for(timeout=10_000)
+        assert "for this account" in message.first.inner_text()
+        assert "Try again in" in message.first.inner_text()
+        assert "/hub/login" in page.url  # still on the login page: the right password waits too
+        page.screenshot(path=str(output_dir / "login-throttled.png"))
+    finally:
+        page.close()
