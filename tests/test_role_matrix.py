@@ -89,6 +89,20 @@ EXPECTED: dict[str, str] = {
     "course-roles GET":                "401 401 403 403 403 403 403 ok  ok",
     "grading-results POST":            "401 401 403 403 403 403 403 403 403",
     "xp earn POST":                    "401 401 403 403 403 403 403 ok  ok",
+    "xp revoke POST":                  "401 401 403 403 403 403 403 ok  ok",
+    # --- campus: content, engagement ------------------------------------------------------
+    "lesson GET":                      "401 401 ok  ok  ok  ok  ok  ok  ok",
+    "lesson exercises GET":            "401 401 ok  ok  ok  ok  ok  ok  ok",
+    "exercise GET":                    "401 401 ok  ok  ok  ok  ok  ok  ok",
+    "user level GET (S1)":             "401 401 ok  403 ok  403 ok  ok  ok",
+    "badges GET (S1's)":               "401 401 ok  403 ok  403 ok  ok  ok",
+    "badge award POST":                "401 401 403 403 403 403 403 ok  ok",
+    "leaderboard class GET":           "401 401 ok  403 ok  403 ok  ok  ok",
+    "leaderboard course GET":          "401 401 ok  403 ok  403 ok  ok  ok",
+    "preferences PUT":                 "401 401 ok  ok  ok  ok  ok  ok  ok",
+    "notifications GET":               "401 401 ok  ok  ok  ok  ok  ok  ok",
+    # an announcement is marked read by its recipients (class A's students) only
+    "announcement read POST":          "401 401 ok  404 404 404 404 404 404",
     # --- grader ---------------------------------------------------------------------------
     "grader info GET":                 "401 401 ok  ok  ok  ok  ok  ok  ok",
     "assignments GET":                 "401 401 ok  403 ok  403 ok  ok  ok",
@@ -214,6 +228,18 @@ def world(campus_hub: CampusHub) -> dict[str, Any]:
         json={"note": "no service scope", "expires_in": 3600, "scopes": ["read:users:name!user"]},
     )
     assert resp.status_code == 201, resp.text
+    # per-actor XP awards to revoke, a badge to award, an announcement to class A
+    xp_tx = {}
+    for a in ACTORS:
+        earned = admin.post(C + "xp/earn", json={"user": names["S1"], "amount": 1, "note": a})
+        assert earned.status_code == 201, earned.text
+        xp_tx[a] = earned.json()["transaction"]["id"]
+    badge = admin.get(C + "badges").json()["badges"][0]["slug"]
+    posted = admin.post(C + "announcements", json={"class_id": a_id, "title": "hi", "body": "x"})
+    assert posted.status_code == 201, posted.text
+    announcement = posted.json()["id"]
+    outline = admin.get(C + f"courses/{COURSE}").json()
+    lesson = outline["sections"][0]["lessons"][0]
     clients = {a: hub.client(n) for a, n in names.items()}
     clients["anon"] = APIClient(hub.url)
     clients["noscope"] = APIClient(hub.url, resp.json()["token"])
@@ -222,6 +248,7 @@ def world(campus_hub: CampusHub) -> dict[str, Any]:
         "staffer": staffer, "newcomer": newcomer, "enrollment": enrollment_id, "uid": uid,
         "body": body,
         "notebook": nb_name, "cell": cell, "comment_cell": comment_cell, "today": today, "tag": tag,
+        "xp_tx": xp_tx, "badge": badge, "announcement": announcement, "lesson": lesson,
     }  # fmt: skip
 
 
@@ -306,6 +333,22 @@ def operations(w: dict[str, Any]) -> dict[str, Any]:
         "course-roles GET": fixed("GET", C + f"course-roles/{COURSE}?user={s1}"),
         "grading-results POST": fixed("POST", C + "grading-results", {}),
         "xp earn POST": fixed("POST", C + "xp/earn", {"user": s1, "amount": 1, "note": "matrix"}),
+        "xp revoke POST": lambda actor: (
+            "POST", C + "xp/revoke", {"transaction_id": w["xp_tx"][actor], "note": "matrix"}
+        ),
+        "lesson GET": fixed("GET", C + f"lessons/{w['lesson']['id']}"),
+        "lesson exercises GET": fixed("GET", C + f"lessons/{w['lesson']['id']}/exercises"),
+        "exercise GET": fixed("GET", C + f"exercises/{w['lesson']['exercises'][0]['id']}"),
+        "user level GET (S1)": fixed("GET", C + f"users/{s1}/level"),
+        "badges GET (S1's)": fixed("GET", C + f"badges?user={s1}"),
+        "badge award POST": lambda actor: (
+            "POST", C + "badges/unlock", {"user": w["enroll"][actor], "badge": w["badge"]}
+        ),
+        "leaderboard class GET": fixed("GET", C + f"leaderboard?class={a}"),
+        "leaderboard course GET": fixed("GET", C + f"leaderboard?course={COURSE}"),
+        "preferences PUT": fixed("PUT", C + "me/preferences", {"leaderboard_opt_out": False}),
+        "notifications GET": fixed("GET", C + "notifications"),
+        "announcement read POST": fixed("POST", C + f"announcements/{w['announcement']}/read", {}),
         "grader info GET": fixed("GET", G),
         "assignments GET": fixed("GET", G + f"courses/{COURSE}/assignments"),
         "policy GET": fixed("GET", G + asg),
