@@ -11,7 +11,7 @@ from nbcampus import schemas as S
 from nbcampus.hub.campus import courses as c
 from nbcampus.hub.campus import teaching, validate
 from nbcampus.hub.campus.orm import CampusClass, Course, Exercise, utcnow
-from nbcampus.hub.campus.permissions import OFFICE, needs_permission
+from nbcampus.hub.campus.permissions import OPERATORS, needs_permission
 from nbcampus.web import APIError, body_schema
 
 from .base import CampusHandler
@@ -19,9 +19,10 @@ from .base import CampusHandler
 
 class CourseHandlerBase(CampusHandler):
     def may_see(self, s: Session, course: Course) -> bool:
-        """Published courses are for everyone; drafts and archived ones for staff, admins and
-        those who teach a class of the course (for anyone else they simply do not exist)."""
-        if course.status == "published" or self.actor.role in OFFICE:
+        """Published courses are for everyone; drafts and archived ones for staff, admins,
+        services and those who teach a class of the course (for anyone else they simply do not
+        exist)."""
+        if course.status == "published" or self.actor.role in OPERATORS:
             return True
         return teaching.teaches_course(s, course.id, self.actor.name)
 
@@ -38,7 +39,7 @@ class CoursesHandler(CourseHandlerBase):
 
         def work(s: Session) -> list[dict[str, Any]]:
             query = sa.select(Course).order_by(Course.title)
-            if self.actor.role not in OFFICE:
+            if self.actor.role not in OPERATORS:
                 taught = (
                     sa.select(CampusClass.course_id)
                     .where(CampusClass.id.in_(teaching.taught_class_ids(self.actor.name)))
