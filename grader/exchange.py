@@ -183,19 +183,7 @@ class HTTPList(HTTPExchange, ExchangeList):
                         "assignment_id": a["name"],
                         "student_id": subs[0]["student"],
                         "status": "submitted",
-                        "submissions": [
-                            {
-                                "course_id": course_id,
-                                "assignment_id": a["name"],
-                                "student_id": s["student"],
-                                "timestamp": s["submitted_at"],
-                                "status": "submitted",
-                                "score": s["score"],
-                                "max_score": s["max_score"],
-                                "grading": s["status"],
-                            }
-                            for s in subs
-                        ],
+                        "submissions": [self._submitted(course_id, a["name"], s) for s in subs],
                     }
                 )
         else:
@@ -214,6 +202,52 @@ class HTTPList(HTTPExchange, ExchangeList):
                     }
                 )
         return out
+
+    def _submitted(self, course_id: str, assignment_id: str, sub: dict[str, Any]) -> dict:
+        """One submission with the keys nbgrader's list gives (and its Lab's assignment list
+        reads): the notebooks and whether their feedback is fetched or ready to fetch."""
+        local = Path(self.assignment_dir) / assignment_id
+        folder = local / "feedback" / sub["submitted_at"].replace(":", "-")
+        ready = sub["status"] == "graded"
+        fetched_at = None
+        try:
+            fetched_at = json.loads((folder / "results.json").read_text()).get("graded_at")
+        except (OSError, ValueError, AttributeError):
+            pass
+        notebooks = []
+        for name in sub.get("files") or []:
+            if "/" in name or not name.endswith(".ipynb"):
+                continue
+            nb_id = name[: -len(".ipynb")]
+            html = folder / f"{nb_id}.html"
+            has_local = html.is_file()
+            notebooks.append(
+                {
+                    "notebook_id": nb_id,
+                    "path": str((local / name).absolute()),
+                    "has_local_feedback": has_local,
+                    "has_exchange_feedback": ready,
+                    "local_feedback_path": str(html.absolute()) if has_local else None,
+                    "feedback_updated": has_local and ready and fetched_at != sub["graded_at"],
+                }
+            )
+        has_local = bool(notebooks) and all(nb["has_local_feedback"] for nb in notebooks)
+        return {
+            "course_id": course_id,
+            "assignment_id": assignment_id,
+            "student_id": sub["student"],
+            "timestamp": sub["submitted_at"],
+            "status": "submitted",
+            "path": str(local.absolute()),
+            "notebooks": notebooks,
+            "has_local_feedback": has_local,
+            "has_exchange_feedback": ready,
+            "feedback_updated": any(nb["feedback_updated"] for nb in notebooks),
+            "local_feedback_path": str(folder.absolute()) if has_local else None,
+            "score": sub["score"],
+            "max_score": sub["max_score"],
+            "grading": sub["status"],
+        }
 
     def remove_files(self) -> None:
         self.fail("removing released or submitted assignments is not possible over HTTP")

@@ -41,6 +41,7 @@ class LabServer:
                 "--allow-root",
             ],
             env=full_env,
+            cwd=root,  # as in a student's server: nbgrader's lists are relative to it
             stdout=open(self.log, "ab"),  # noqa: SIM115 - kept for the process's life
             stderr=subprocess.STDOUT,
         )
