@@ -392,7 +392,17 @@ class IsolatedLocalSpawner(SimpleLocalProcessSpawner):
         env = super().user_env(env)
         if self.isolate_users and self._account is not None:
             env["LOGNAME"] = self._account.pw_name
+        env["PATH"] = student_path(env.get("PATH", ""))
         return env
+
+
+def student_path(path: str) -> str:
+    """PATH of a student's server (its kernels and terminals): the environment's bin folder
+    first, so that `nbgrader`, `jupyter` and `python` are the campus's own, as the README
+    promises, even when the Hub was started without the virtualenv activated."""
+    venv_bin = str(Path(sys.executable).parent)
+    rest = [p for p in path.split(os.pathsep) if p and p != venv_bin]
+    return os.pathsep.join([venv_bin, *(rest or ["/usr/local/bin", "/usr/bin", "/bin"])])
 
 
 def describe(isolate: bool, prefix: str = "nbc-") -> str:

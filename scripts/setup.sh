@@ -28,10 +28,12 @@ if [ ! -x .tools/node_modules/.bin/configurable-http-proxy ]; then
 fi
 
 # JupyterLab defaults for every student: no news or update checks (the campus has no use for
-# them, and they reach out to the internet); nbgrader's student side over HTTP to the grader.
+# them, and they reach out to the internet); nbgrader's student side over HTTP to the grader;
+# terminals that keep the environment's PATH (bin/nbgrader, bin/jupyter).
 mkdir -p .venv/share/jupyter/lab/settings .venv/etc/jupyter
 cp hub/lab-settings/overrides.json .venv/share/jupyter/lab/settings/overrides.json
 cp hub/lab-settings/nbgrader_config.py .venv/etc/jupyter/nbgrader_config.py
+cp hub/lab-settings/jupyter_server_config.py .venv/etc/jupyter/jupyter_server_config.py
 
 # --- post-install steps of the parts (kernels, lab extension) go below ---
 

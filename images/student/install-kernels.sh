@@ -17,11 +17,12 @@ else
   echo "the lab extension is not built in this checkout (scripts/setup.sh builds it)" >&2
   exit 1
 fi
-# Students' nbgrader talks to the grader service over HTTP (no shared exchange folder), and the
-# Lab's defaults: the same files scripts/setup.sh installs into the venv.
+# Students' nbgrader talks to the grader service over HTTP (no shared exchange folder), their
+# terminals keep the environment's PATH, and the Lab's defaults: the same files scripts/setup.sh installs into the venv.
 settings=/tmp/nbcampus/src/hub/lab-settings
 mkdir -p "$prefix/etc/jupyter" "$prefix/share/jupyter/lab/settings"
 cp "$settings/nbgrader_config.py" "$prefix/etc/jupyter/nbgrader_config.py"
+cp "$settings/jupyter_server_config.py" "$prefix/etc/jupyter/jupyter_server_config.py"
 cp "$settings/overrides.json" "$prefix/share/jupyter/lab/settings/overrides.json"
 # nbgrader's instructor tools (formgrader, course list, create-assignment) are not for
 # students' servers: the campus panel and the grader service take their place, and the
