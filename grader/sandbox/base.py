@@ -28,6 +28,14 @@ class Limits:
     open_files: int = 256
     cell_timeout: float = 10.0
     notebook_timeout: float = 60.0
+    # The whole submission (every notebook of it), wall clock.
+    submission_timeout: float = 180.0
+    # Output beyond `output_bytes` is dropped with a note while the cell runs on; a flood that
+    # goes on past this second bound stops the kernel ("output limit").
+    output_kill_bytes: int = 32 * 1024 * 1024
+    # A notebook still executing after this many seconds (however short its cells) gives its
+    # worker's turn to a spare and its kernel yields the CPU, as a slow cell does.
+    slow_notebook_seconds: float = 1.0
 
     def rlimits(self) -> dict[str, int]:
         return {
@@ -158,6 +166,11 @@ class SandboxSession(abc.ABC):
 
     @abc.abstractmethod
     def close(self) -> None: ...
+
+    def scratch_full(self) -> bool:
+        """Whether the session's capped scratch space is (nearly) full: a "disk limit".
+        A sandbox without a cap never is."""
+        return False
 
     def __enter__(self) -> SandboxSession:
         return self

@@ -16,6 +16,7 @@ Kernels talk to the grader over ZeroMQ IPC sockets in `tmp/`: the sandbox has no
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -164,6 +165,8 @@ class LocalKernel(SandboxKernel):
         self.kernel_name = name
         self.connection_info = connection_info
         self.reason = ""
+        # Whether the slot's memory cgroup killed a process (set by the slot that made it).
+        self.oom_killed: Any = lambda: False
         with zygote._lock:
             self._exited = zygote.exit_events.setdefault(pid, threading.Event())
 
@@ -176,6 +179,10 @@ class LocalKernel(SandboxKernel):
             sig = os.WTERMSIG(status)
             if sig in (signal.SIGXCPU, signal.SIGKILL):
                 reason = "time limit" if sig == signal.SIGXCPU else "killed"
+                if sig == signal.SIGKILL and self.oom_killed():
+                    reason = "memory limit"
+            elif sig == signal.SIGXFSZ:
+                reason = "disk limit"  # a file past the file size limit
             elif sig == signal.SIGSEGV:
                 reason = "crashed (segmentation fault)"
             else:
@@ -234,6 +241,9 @@ class LocalSession(SandboxSession):
             slot.want = (want, self.limits, min(len(self.kernels), self.runner.prestart_max))
         return kernel
 
+    def scratch_full(self) -> bool:
+        return self.slot.scratch_full()
+
     def close(self) -> None:
         for kernel in self.kernels:
             kernel.kill()
@@ -268,6 +278,33 @@ class Slot:
         self.ready: list[LocalKernel] = []
         # ((spec, rlimits), limits, how many) the last submission used
         self.want: tuple[Any, Limits, int] | None = None
+        self.scratch_bytes = 0  # the size of the tmpfs mounted on `tmp`; 0: not capped
+        self.cgroup: Path | None = None  # the slot's memory cgroup, when the machine has one
+
+    def scratch_full(self) -> bool:
+        """The capped scratch space has (nearly) nothing left: a "disk limit"."""
+        if not self.scratch_bytes:
+            return False
+        try:
+            st = os.statvfs(self.tmp)
+        except OSError:
+            return False
+        return st.f_bavail * st.f_frsize < min(1024 * 1024, self.scratch_bytes // 16)
+
+    def oom_count(self) -> int:
+        """How many processes the slot's memory cgroup has killed so far."""
+        if self.cgroup is None:
+            return 0
+        for name in ("memory.events", "memory.oom_control"):
+            try:
+                text = (self.cgroup / name).read_text()
+            except OSError:
+                continue
+            for line in text.splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill" and value.strip().isdigit():
+                    return int(value)
+        return 0
 
     def take_ready(self) -> LocalKernel | None:
         while self.ready:
@@ -319,7 +356,11 @@ class Slot:
             limits=limits.rlimits(),
         )
         info["key"] = info["key"].encode()
-        return LocalKernel(self.zygote, answer["pid"], spec.name, info)
+        kernel = LocalKernel(self.zygote, answer["pid"], spec.name, info)
+        if self.cgroup is not None:
+            base = self.oom_count()
+            kernel.oom_killed = lambda: self.oom_count() > base
+        return kernel
 
     def wipe(self) -> None:
         # Empty the folders but keep them: the sandbox's bind mounts point at these inodes.
@@ -401,7 +442,14 @@ class BubblewrapRunner(SandboxRunner):
         extra_ro_paths: list[str] | None = None,
         python: str = sys.executable,
         prestart_max: int = 4,
+        scratch_bytes: int = 512 * 1024 * 1024,
+        memory_total_bytes: int = 4 * 1024**3,
     ) -> None:
+        # Each slot's /tmp (the only writable place in it) is a tmpfs of `scratch_bytes`, and
+        # all its processes together get `memory_total_bytes` (a memory cgroup, where the
+        # machine lets us make one); 0 turns either off.
+        self.scratch_bytes = scratch_bytes
+        self.memory_total_bytes = memory_total_bytes
         self.nslots = slots
         self.prestart_max = prestart_max
         self.base_uid = base_uid
@@ -431,8 +479,12 @@ class BubblewrapRunner(SandboxRunner):
             slot = Slot(i, self.root, self._claim_uid())
             slot.dir.mkdir()
             os.chmod(slot.dir, 0o711)  # noqa: S103 - traverse only
+            self._mount_scratch(slot)
             slot.wipe()
-            slot.zygote = Zygote(self._bwrap_argv(slot))
+            slot.cgroup = _make_memory_cgroup(
+                f"nbcampus-{self.root.name}-s{i}", self.memory_total_bytes
+            )
+            slot.zygote = Zygote(self._zygote_argv(slot))
             self._slots.append(slot)
         for slot in self._slots:
             if not slot.zygote.ready.wait(60) or not slot.zygote.alive():
@@ -456,9 +508,39 @@ class BubblewrapRunner(SandboxRunner):
             return uid
         raise SandboxError("no free sandbox user id left")
 
+    def _mount_scratch(self, slot: Slot) -> None:
+        """A size-limited tmpfs on the slot's scratch folder (needs root); without it the
+        scratch space is capped only per file (the file size rlimit)."""
+        slot.tmp.mkdir(parents=True, exist_ok=True)
+        if not self.scratch_bytes or os.geteuid() != 0 or shutil.which("mount") is None:
+            return
+        opts = f"size={self.scratch_bytes},mode=0700,nosuid,nodev"
+        done = subprocess.run(  # noqa: S603 - fixed arguments
+            ["mount", "-t", "tmpfs", "-o", opts, "nbcampus-scratch", str(slot.tmp)],
+            capture_output=True,
+            check=False,
+        )
+        if done.returncode == 0:
+            slot.scratch_bytes = self.scratch_bytes
+        else:
+            log.warning("no tmpfs for the sandbox scratch space: %s", done.stderr.decode())
+
+    def _zygote_argv(self, slot: Slot) -> list[str]:
+        """The fork server's command: bwrap, entered into the slot's memory cgroup first."""
+        argv = self._bwrap_argv(slot)
+        if slot.cgroup is None:
+            return argv
+        procs = str(slot.cgroup / "cgroup.procs")
+        return ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', procs, *argv]
+
     def stop(self) -> None:
         for slot in self._slots:
             slot.zygote.stop()
+            if slot.scratch_bytes:
+                subprocess.run(["umount", "-l", str(slot.tmp)], capture_output=True, check=False)  # noqa: S603, S607
+            if slot.cgroup is not None:
+                with contextlib.suppress(OSError):
+                    slot.cgroup.rmdir()
         self._slots.clear()
         for fd in self._uid_locks:
             os.close(fd)
@@ -556,7 +638,7 @@ class BubblewrapRunner(SandboxRunner):
             if not slot.zygote.alive():
                 slot.zygote.stop()
                 slot.wipe()
-                slot.zygote = Zygote(self._bwrap_argv(slot))
+                slot.zygote = Zygote(self._zygote_argv(slot))
                 if not slot.zygote.ready.wait(60):
                     raise SandboxError("the grading sandbox did not restart")
             for src in (submission_dir, material_dir):
@@ -589,6 +671,48 @@ class BubblewrapRunner(SandboxRunner):
             except (SandboxError, OSError):
                 slot.ready = []
         self._free.put(slot)
+
+
+def _make_memory_cgroup(name: str, limit: int) -> Path | None:
+    """A memory cgroup of `limit` bytes (no swap) below this process's own, cgroup v2 where
+    it is delegated to us, else v1's memory controller; None where neither can be made."""
+    if not limit:
+        return None
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    own = {}
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        for c in controllers.split(",") if controllers else [""]:
+            own[c] = path.lstrip("/")
+    v2 = Path("/sys/fs/cgroup")
+    candidates: list[tuple[Path, str, str]] = []
+    if (v2 / "cgroup.controllers").exists() and "" in own:
+        base = v2 / own[""]
+        candidates.append((base, "memory.max", "memory.swap.max"))
+    if (v2 / "memory" / "tasks").exists():
+        base = v2 / "memory" / own.get("memory", "")
+        if not base.is_dir():
+            base = v2 / "memory"
+        candidates.append((base, "memory.limit_in_bytes", "memory.memsw.limit_in_bytes"))
+    for base, limit_file, swap_file in candidates:
+        group = base / name
+        try:
+            if limit_file == "memory.max":
+                with contextlib.suppress(OSError):
+                    (base / "cgroup.subtree_control").write_text("+memory")
+            group.mkdir(exist_ok=True)
+            (group / limit_file).write_text(str(limit))
+            with contextlib.suppress(OSError):
+                (group / swap_file).write_text("0" if limit_file == "memory.max" else str(limit))
+            return group
+        except OSError as err:
+            log.info("no memory cgroup at %s: %s", group, err)
+            with contextlib.suppress(OSError):
+                group.rmdir()
+    return None
 
 
 # `python -I -S` ignores the environment and user site; then the venv's site-packages are

@@ -1,0 +1,157 @@
+"""Limits that hold (issue 19, items 3 and 4): time, scratch space, output, runaways that never
+starve the others, uploads refused before anything is stored, and JSON past the proxy too."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+import sqlalchemy as sa
+
+from nbcampus.db import make_engine, prepare_database, session_factory
+from nbcampus.grader.autograde import Autograder, generate_assignment
+from nbcampus.grader.orm import GRADED, MIGRATIONS, QUEUED, Submission
+from nbcampus.grader.queue import SubmissionQueue
+from nbcampus.grader.sandbox.base import Limits
+from nbcampus.grader.sandbox.local import BubblewrapRunner
+from nbcampus.grader.storage import BlobStore
+from nbcampus.grader.worker import GradingPool, course_root, sandbox_slots
+
+from .notebooks import ANSWER, TESTS, source_notebook, student_version, write
+
+SCRATCH = 64 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def small_runner(runner) -> BubblewrapRunner:
+    """Three slots (two workers and the spare) with a small scratch space."""
+    r = BubblewrapRunner(slots=sandbox_slots(2), scratch_bytes=SCRATCH)
+    r.start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory, small_runner) -> Autograder:
+    root = tmp_path_factory.mktemp("limits") / "course"
+    write(source_notebook(ANSWER, TESTS), root / "source" / "a1" / "add.ipynb")
+    generate_assignment(root, "c1", "a1")
+    return Autograder(root, "c1", small_runner)
+
+
+def submit(course: Autograder, tmp: Path, student: str, answer: str, limits: Limits):
+    release = course.root / "release" / "a1" / "add.ipynb"
+    write(student_version(release, answer), tmp / student / "add.ipynb")
+    return course.grade("a1", student, tmp / student, None, limits)
+
+
+def test_notebook_time_limit_enforced(course, tmp_path) -> None:
+    """Every cell within its own limit, the notebook past its: stopped, "time limit"."""
+    slow = "import time\ntime.sleep(1.5)\n"
+    answer = slow * 4 + ANSWER
+    t0 = time.monotonic()
+    res = submit(
+        course, tmp_path, "s-slow", answer, Limits(cell_timeout=10, notebook_timeout=2)
+    )
+    assert time.monotonic() - t0 < 6
+    assert res.notebooks[0].status == "time limit"
+    assert res.score == 0.0
+    # the submission's own limit holds the same way
+    res = submit(
+        course, tmp_path, "s-slow2", answer, Limits(cell_timeout=10, submission_timeout=2)
+    )
+    assert res.notebooks[0].status == "time limit" and res.score == 0.0
+
+
+def test_scratch_flood_gets_disk_limit(course, small_runner, tmp_path) -> None:
+    flood = (
+        "import os\nchunk = b'x' * (8 * 1024 * 1024)\ni = 0\ntry:\n    while True:\n"
+        "        with open(f'/tmp/f{i}', 'wb') as f:\n            f.write(chunk)\n"
+        "        i += 1\nexcept OSError:\n    pass\n" + ANSWER
+    )
+    t0 = time.monotonic()
+    res = submit(course, tmp_path, "s-disk", flood, Limits(cell_timeout=20))
+    assert time.monotonic() - t0 < 20
+    assert res.notebooks[0].status == "disk limit", res.public()
+    assert all(slot.scratch_bytes == SCRATCH for slot in small_runner._slots)
+    # the scratch space is wiped for the next submission, which scores full marks
+    after = submit(course, tmp_path, "s-after-disk", ANSWER, Limits(cell_timeout=10))
+    assert after.score == 3.0 and after.notebooks[0].status == "ok"
+
+
+def test_big_output_of_a_correct_answer_scores_full_marks(course, tmp_path) -> None:
+    """Two MiB of output: dropped past the cap with a note, the cell runs on (stock nbgrader
+    gives full marks too)."""
+    answer = ANSWER + "\nfor _ in range(32):\n    print('x' * 65536)\nprint('end')"
+    res = submit(course, tmp_path, "s-print", answer, Limits(cell_timeout=20))
+    nb = res.notebooks[0]
+    assert res.score == 3.0, res.public()
+    assert nb.status == "ok"
+    assert nb.notes and "dropped" in nb.notes[0]
+    assert "dropped" in res.public()["notebooks"][0]["notes"][0]
+    assert len(nbformat.writes(nb.notebook)) < 2 * Limits().output_bytes
+
+
+def _queue(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'grader.sqlite'}"
+    engine = make_engine(url)
+    prepare_database(engine, url, MIGRATIONS)
+    return engine, SubmissionQueue(session_factory(engine), BlobStore(tmp_path / "blobs"))
+
+
+def test_two_runaways_never_starve_an_ordinary_submission(tmp_path, small_runner) -> None:
+    """Two notebooks of 100,000 cells in flight on a pool of two workers (and the spare): an
+    ordinary submission is still scored within 3 s."""
+    assert len(small_runner._slots) >= sandbox_slots(2)
+    root = course_root(tmp_path, "c1")
+    write(source_notebook(ANSWER, TESTS), root / "source" / "a1" / "add.ipynb")
+    generate_assignment(root, "c1", "a1")
+    engine, queue = _queue(tmp_path)
+    release = root / "release" / "a1" / "add.ipynb"
+    ordinary = nbformat.writes(student_version(release, ANSWER)).encode()
+    huge_nb = student_version(release, ANSWER)
+    huge_nb.cells[1:1] = [nbformat.v4.new_code_cell("x = 1") for _ in range(100_000)]
+    huge = nbformat.writes(huge_nb).encode()
+
+    pool = GradingPool(
+        queue, tmp_path, small_runner, workers=2, limits=Limits(cell_timeout=5, notebook_timeout=15)
+    )
+    pool.start()
+    try:
+        # warm up (the course's first grading builds its caches)
+        first = queue.accept("c1", "a1", "warm", {"add.ipynb": ordinary})
+        pool.wake.set()
+        _wait(engine, [first], 60)
+        hostile = [queue.accept("c1", "a1", f"h{i}", {"add.ipynb": huge}) for i in range(2)]
+        pool.wake.set()
+        deadline = time.monotonic() + 30
+        while any(queue.get(h).status == QUEUED for h in hostile):
+            assert time.monotonic() < deadline, "the runaways were never claimed"
+            time.sleep(0.05)
+        time.sleep(0.5)  # both in flight
+        t0 = time.monotonic()
+        quick = queue.accept("c1", "a1", "quick", {"add.ipynb": ordinary})
+        pool.wake.set()
+        rows = _wait(engine, [quick], 30)
+        elapsed = time.monotonic() - t0
+        still = {h: queue.get(h).status for h in hostile}
+        print(f"ordinary submission scored in {elapsed:.2f} s with two runaways in flight")
+    finally:
+        pool.stop()
+        engine.dispose()
+    assert rows[quick].score == 3.0
+    assert elapsed < 3.0, elapsed
+    assert all(s != GRADED for s in still.values()), still  # they really were in flight
+
+
+def _wait(engine, uids: list[str], timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        with session_factory(engine)() as s:
+            rows = {sub.uid: sub for sub in s.scalars(sa.select(Submission))}
+        if all(rows[u].status in (GRADED, "failed") for u in uids):
+            return rows
+        assert time.monotonic() < deadline, {u: rows[u].status for u in uids}
+        time.sleep(0.05)
