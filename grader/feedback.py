@@ -33,12 +33,14 @@ from nbgrader.utils import is_grade
 from traitlets.config import Config
 
 from .autograde import HIDDEN_TESTS, NotebookResult
+from .hidden import HIDDEN_PLACEHOLDER
 
 log = logging.getLogger(__name__)
 
 SUBMISSION_FILE = "submission.json"
+# The student's copy of a notebook that had hidden tests (see hidden.py), beside the graded one.
+STUDENT_SUFFIX = ".student.ipynb"
 TEMPLATE_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.S | re.I)
-HIDDEN_PLACEHOLDER = "# (hidden tests: their code is not shown)"
 # A page that runs no script and loads nothing but its own inline styles and data: images.
 FEEDBACK_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
@@ -73,6 +75,8 @@ def store_graded(
         if result.notebook is None:  # missing or unreadable: nothing to show but the score
             continue
         nbformat.write(result.notebook, tmp / f"{result.name}.ipynb")
+        if result.feedback is not None:  # what the student sees: the run without hidden tests
+            nbformat.write(result.feedback, tmp / f"{result.name}{STUDENT_SUFFIX}")
         kept.append(result.name)
     (tmp / SUBMISSION_FILE).write_text(json.dumps({"id": submission_id, "notebooks": kept}))
     # Swap folders so that a reader sees the old grading or the new one, never a mix.
@@ -264,6 +268,9 @@ def render_feedback(
     if notebook not in nbs:
         raise FeedbackMissing(f"no graded notebook {notebook!r}")
     nb = nbs[notebook]
+    student_copy = graded_dir(course_root, student, assignment) / f"{notebook}{STUDENT_SUFFIX}"
+    if student_copy.exists():  # outputs of the run in which hidden tests never existed
+        nb = nbformat.read(student_copy, as_version=4)
     resources: dict[str, Any] = {
         "nbgrader": {
             "db_url": f"sqlite:///{course_root / 'gradebook.db'}",

@@ -60,7 +60,8 @@ def test_feedback_has_scores_and_no_hidden_test(graded) -> None:
     assert "Score: 0.0 / 2.0" in html  # the hidden test cell's score and outcome stay
     assert "a hidden test failed" in html
     assert SECRET not in html and "add(-1, 1)" not in html
-    assert "output not shown: it quotes a hidden test" in html
+    # The spy cells' outputs shown come from the run without hidden tests (hidden.py).
+    assert "print(In)" in html and "assert add(2, 2) == 4" in html
     assert "my own output 42" in html  # innocent output is kept
     assert "<script" not in html.lower()
 

@@ -1,0 +1,361 @@
+"""Tamper checks around every autograder test cell (issue 19, item 2).
+
+A test cell counts only when the grader can show it ran as written, to its end, in the
+student's state. Student code runs in the same Python process as the tests, so the grader
+takes a snapshot of everything that decides how a cell runs, before any student cell ran,
+and around each graded test cell compares the kernel against it and puts back what differs:
+
+- IPython's input transformers (`input_transformers_cleanup`, `input_transformers_post`, the
+  transformer manager's lists, the manager and `compile` objects themselves) and
+  `ast_transformers`;
+- `run_cell`, `run_cell_async`, `run_ast_nodes`, `run_code`, `transform_cell`, ... on the
+  shell (instance and classes), the kernel's `do_execute`/`execute_request` and its session's
+  `send` (a patched `send` could rewrite replies);
+- custom exception handlers (`set_custom_exc`), `showtraceback` and the traceback printers;
+- event hooks (`pre_run_cell`, `post_run_cell`, ...) other than IPython's, ipykernel's and
+  matplotlib's own (an ordinary `%matplotlib inline` or `%autoreload` registers those);
+- `sys.settrace`, `sys.setprofile` (also caught while the test runs, by an audit hook, which
+  Python never lets code remove) and `sys.excepthook`;
+- every builtin that existed at kernel start.
+
+The check runs through the kernel's `user_expressions` (evaluated directly, never through the
+student's transformers or `run_cell`), is asked with a fresh secret per cell and must answer
+with it; a check that does not answer is itself a finding. While the test cell runs, a
+grader-owned AST transformer makes its last statement call a marker with that secret: a test
+whose reply says "ok" but whose marker did not run did not run to its end.
+
+A test cell with any finding scores zero (its outputs become one `TamperingDetected` error,
+which nbgrader scores as a failed test) and the finding goes into the result's `tampering`
+list, shown to the instructor in the grading view. Findings are fixed channel names, never
+text the student's code chose.
+
+This is a check inside the process the student's code controls: it covers the channels above
+and what they were seen doing, not a student who first finds and rewrites the guard itself
+(for that, the test would have to run in a process the student's code never touched).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import nbformat
+from nbgrader.utils import is_grade, is_solution
+
+TAMPER_ENAME = "TamperingDetected"
+BLOCKED = "the grader's check was blocked (run_cell or the kernel patched)"
+INCOMPLETE = "the test did not run to its end"
+
+# Kernel side: defines the guard in builtins under a per-kernel random name. `{name}` is
+# replaced before sending; the code runs before any student cell.
+_KERNEL_CODE = r"""
+def __nbcampus_guard_setup(name):
+    import ast, builtins, json, os, sys
+    import importlib.util
+
+    shell = get_ipython()
+    kernel = getattr(shell, "kernel", None)
+    state = {"armed": False, "self": False, "audit": set(), "marked": None, "asked": set()}
+
+    def _pkg_dir(mod):
+        try:
+            spec = importlib.util.find_spec(mod)
+        except Exception:
+            return None
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        return os.path.realpath(list(spec.submodule_search_locations)[0]) + os.sep
+
+    trusted_dirs = [d for d in map(_pkg_dir, ("IPython", "ipykernel", "matplotlib_inline",
+                                             "matplotlib", "traitlets")) if d]
+
+    def trusted(cb):
+        fn = getattr(cb, "__func__", cb)
+        code = getattr(fn, "__code__", None)
+        if code is None:
+            return False
+        path = os.path.realpath(code.co_filename)
+        return any(path.startswith(d) for d in trusted_dirs) and os.path.isfile(path)
+
+    methods = {
+        # IPython puts shell.excepthook in sys.excepthook while a cell runs (and puts back the
+        # previous one after it, undoing a cell's own `sys.excepthook = ...`).
+        "sys.excepthook": ("excepthook",),
+        "run_cell": ("run_cell", "run_cell_async", "_run_cell", "run_ast_nodes", "run_code",
+                     "should_run_async", "transform_cell", "transform_ast", "user_expressions",
+                     "_format_user_obj", "ev", "ex", "do_execute", "execute_request", "send",
+                     "_publish_execute_input", "_publish_status"),
+        "showtraceback": ("showtraceback", "_showtraceback", "showsyntaxerror",
+                          "showindentationerror", "get_exception_only", "structured_traceback"),
+    }
+    owners = [o for o in (shell, kernel, getattr(kernel, "session", None)) if o is not None]
+    method_snap = []  # (channel, holder dict owner, name, original or None)
+    for channel, names in methods.items():
+        for obj in owners:
+            for n in names:
+                method_snap.append((channel, obj, n, obj.__dict__.get(n)))
+                for cls in type(obj).__mro__:
+                    method_snap.append((channel, cls, n, cls.__dict__.get(n)))
+    attr_snap = []  # (channel, obj, attr, original)
+    for channel, obj, attr in (
+        ("input transformers", shell, "input_transformer_manager"),
+        ("input transformers", shell, "compile"),
+        ("event hooks", shell, "events"),
+        ("showtraceback", shell, "InteractiveTB"),
+        ("showtraceback", shell, "SyntaxTB"),
+        ("custom exception handlers", shell, "CustomTB"),
+        ("custom exception handlers", shell, "custom_exceptions"),
+    ):
+        if hasattr(obj, attr):
+            attr_snap.append((channel, obj, attr, getattr(obj, attr)))
+    itm = shell.input_transformer_manager
+    list_snap = []  # (channel, obj, attr, contents)
+    for channel, obj, attr in (
+        ("input transformers", shell, "input_transformers_cleanup"),
+        ("input transformers", shell, "input_transformers_post"),
+        ("input transformers", itm, "cleanup_transforms"),
+        ("input transformers", itm, "line_transforms"),
+        ("input transformers", itm, "token_transformers"),
+        ("AST transformers", shell, "ast_transformers"),
+    ):
+        value = getattr(obj, attr, None)
+        if isinstance(value, list):
+            list_snap.append((channel, obj, attr, list(value)))
+    events = shell.events.callbacks
+    events_snap = {k: list(v) for k, v in events.items()}
+    sys_snap = {}  # taken by snap(): run_code swaps sys.excepthook while a cell runs
+    builtins_snap = {}
+
+    def audit(event, args):
+        if state["armed"] and not state["self"] and event in ("sys.settrace", "sys.setprofile"):
+            state["audit"].add("sys.settrace")
+
+    sys.addaudithook(audit)
+
+    MISSING = object()
+
+    def check():
+        seen = set()
+        state["self"] = True
+        try:
+            for channel, holder, n, orig in method_snap:
+                d = holder.__dict__
+                now = d.get(n)
+                if now is not orig:
+                    seen.add(channel)
+                    try:
+                        if orig is None:
+                            delattr(holder, n)
+                        else:
+                            setattr(holder, n, orig)
+                    except Exception:
+                        pass
+            for channel, obj, attr, orig in attr_snap:
+                now = getattr(obj, attr, MISSING)
+                if now is not orig and now != orig:
+                    seen.add(channel)
+                    try:
+                        setattr(obj, attr, orig)
+                    except Exception:
+                        pass
+            for channel, obj, attr, contents in list_snap:
+                now = getattr(obj, attr, None)
+                if not isinstance(now, list):
+                    seen.add(channel)
+                    try:
+                        setattr(obj, attr, list(contents))
+                    except Exception:
+                        pass
+                elif len(now) != len(contents) or any(a is not b for a, b in zip(now, contents)):
+                    seen.add(channel)
+                    now[:] = contents
+            cbs = shell.events.callbacks
+            for event in set(cbs) | set(events_snap):
+                orig = events_snap.get(event, [])
+                now = cbs.get(event)
+                if not isinstance(now, list):
+                    seen.add("event hooks")
+                    cbs[event] = list(orig)
+                    continue
+                extra = [cb for cb in now if not any(cb is o for o in orig)]
+                bad = [cb for cb in extra if not trusted(cb)]
+                if bad:
+                    seen.add("event hooks")
+                kept = [cb for cb in now if not any(cb is b for b in bad)]
+                for o in orig:
+                    if not any(o is cb for cb in kept):
+                        kept.append(o)
+                now[:] = kept
+            trace, profile = sys.gettrace(), sys.getprofile()
+            if trace is not sys_snap["trace"] or profile is not sys_snap["profile"]:
+                seen.add("sys.settrace")
+                sys.settrace(sys_snap["trace"])
+                sys.setprofile(sys_snap["profile"])
+            if sys.excepthook is not sys_snap["excepthook"]:
+                seen.add("sys.excepthook")
+                sys.excepthook = sys_snap["excepthook"]
+            current = builtins.__dict__
+            for k, v in builtins_snap.items():
+                if current.get(k, MISSING) is not v:
+                    seen.add("builtins")
+                    current[k] = v
+        finally:
+            state["self"] = False
+        return seen
+
+    class Marker(ast.NodeTransformer):
+        nonce = ""
+
+        def visit(self, node):
+            if not isinstance(node, ast.Module):
+                return node
+            call = lambda *args: ast.Call(
+                func=ast.Name(id=name + "_mark", ctx=ast.Load()),
+                args=[ast.Constant(self.nonce), *args], keywords=[])
+            if node.body and isinstance(node.body[-1], ast.Expr):
+                last = node.body[-1]
+                last.value = ast.copy_location(call(last.value), last.value)
+            else:
+                line = node.body[-1].end_lineno if node.body else 1
+                stmt = ast.Expr(call())
+                stmt.lineno = stmt.end_lineno = line
+                stmt.col_offset = stmt.end_col_offset = 0
+                node.body.append(stmt)
+            return ast.fix_missing_locations(node)
+
+    marker = Marker()
+
+    def mark(nonce, *value):
+        state["marked"] = nonce
+        return value[0] if value else None
+
+    class Guard:
+        def snap(self, nonce):
+            builtins_snap.update(builtins.__dict__)
+            sys_snap.update(
+                trace=sys.gettrace(), profile=sys.getprofile(), excepthook=sys.excepthook
+            )
+            for k in ("_", "__", "___"):
+                builtins_snap.pop(k, None)
+            state["asked"].add(nonce)
+            return self.report(nonce, [])
+
+        def report(self, nonce, seen, marked=False):
+            return json.dumps({"nonce": nonce, "seen": sorted(seen), "marked": bool(marked)})
+
+        def before(self, nonce):
+            seen = check()
+            state["audit"].clear()
+            state["marked"] = None
+            marker.nonce = nonce
+            shell.ast_transformers.append(marker)
+            state["armed"] = True
+            return self.report(nonce, seen)
+
+        def after(self, nonce):
+            state["armed"] = False
+            lst = shell.ast_transformers
+            if isinstance(lst, list):
+                lst[:] = [t for t in lst if t is not marker]
+            seen = check() | state["audit"]
+            state["audit"].clear()
+            return self.report(nonce, seen, state["marked"] == nonce)
+
+    builtins.__dict__[name] = Guard()
+    builtins.__dict__[name + "_mark"] = mark
+
+
+__nbcampus_guard_setup({name!r})
+del __nbcampus_guard_setup
+"""
+
+
+class Guard:
+    """The grader's side of the checks for one kernel: what to send and what came back."""
+
+    def __init__(self) -> None:
+        self.name = "_nbcampus_" + secrets.token_hex(8)
+        self.active = False
+        self.findings: list[dict[str, Any]] = []
+
+    def setup_request(self) -> tuple[str, str, str]:
+        nonce = secrets.token_hex(16)
+        return _KERNEL_CODE.replace("{name!r}", repr(self.name)), self._expr("snap", nonce), nonce
+
+    def expr(self, step: str, nonce: str) -> str:
+        return self._expr(step, nonce)
+
+    def _expr(self, step: str, nonce: str) -> str:
+        return f"__import__('builtins').{self.name}.{step}({nonce!r})"
+
+    @staticmethod
+    def parse(reply: dict[str, Any] | None, nonce: str) -> dict[str, Any] | None:
+        """The guard's answer in an execute_reply, or None if it did not answer with the nonce."""
+        try:
+            content = reply["content"] if reply else {}
+            if content.get("status") != "ok":
+                return None
+            value = content["user_expressions"]["r"]
+            if value.get("status") != "ok":
+                return None
+            report = json.loads(ast.literal_eval(value["data"]["text/plain"]))
+        except (KeyError, TypeError, ValueError, SyntaxError):
+            return None
+        if not isinstance(report, dict) or report.get("nonce") != nonce:
+            return None
+        return report
+
+
+def tamper_output(seen: list[str]) -> nbformat.NotebookNode:
+    text = "the grader saw this test's run tampered with: " + ", ".join(seen)
+    return nbformat.v4.new_output(
+        "error", ename=TAMPER_ENAME, evalue=text, traceback=[f"{TAMPER_ENAME}: {text}"]
+    )
+
+
+async def _request(ex: Any, code: str, expr: str) -> dict[str, Any] | None:
+    """A silent execute_request (no history, no events, no outputs in the notebook)."""
+    msg_id = ex.kc.execute(
+        code, silent=True, store_history=False, user_expressions={"r": expr}, allow_stdin=False
+    )
+    return await ex.async_wait_for_reply(msg_id)
+
+
+async def run_guarded(
+    ex: Any,
+    guard: Guard,
+    cell: nbformat.NotebookNode,
+    run: Callable[[], Awaitable[nbformat.NotebookNode]],
+) -> nbformat.NotebookNode:
+    """Run one cell through `run`; a graded test cell between the guard's two checks.
+
+    The guard is set up before the first cell of the kernel (no student code has run yet);
+    a kernel that does not answer it (not IPython: the C kernel) runs unguarded."""
+    if not getattr(guard, "tried", False):
+        guard.tried = True  # type: ignore[attr-defined]
+        code, expr, nonce = guard.setup_request()
+        guard.active = Guard.parse(await _request(ex, code, expr), nonce) is not None
+    if not (guard.active and cell.cell_type == "code" and is_grade(cell) and not is_solution(cell)):
+        return await run()
+    nonce = secrets.token_hex(16)
+    before = Guard.parse(await _request(ex, "", guard.expr("before", nonce)), nonce)
+    result = await run()
+    after = Guard.parse(await _request(ex, "", guard.expr("after", nonce)), nonce)
+    seen: set[str] = set()
+    for report in (before, after):
+        if report is None:
+            seen.add(BLOCKED)
+        else:
+            seen.update(str(s) for s in report.get("seen", []))
+    failed = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+    if after is not None and not after.get("marked") and not failed:
+        seen.add(INCOMPLETE)
+    if seen:
+        cell.outputs = [tamper_output(sorted(seen))]
+        guard.findings.append(
+            {"cell": cell.metadata["nbgrader"].get("grade_id"), "seen": sorted(seen)}
+        )
+    return result

@@ -1,0 +1,144 @@
+"""What a student sees of a notebook with hidden tests comes from a run without them.
+
+Issue 19, item 1. Filtering what student code prints cannot work: code that runs after (or
+during) a hidden test can read it from IPython's history (`In`, `_ih`, the history manager),
+from a `pre_run_cell` hook, `linecache` or a frame, and print it in any encoding. So the
+notebook is run twice in the submission's sandbox, each time in a fresh kernel:
+
+- the *graded run* is stock nbgrader's: every cell in order, test cells with their hidden
+  regions, in the student's state. It alone gives the scores (and the instructor's view);
+- the *visible run* executes the same notebook with the hidden regions cut out
+  (nbgrader's ClearHiddenTests), so hidden source never reaches that kernel. Every output the
+  student is shown (feedback HTML, `fetch_feedback`, error names and messages in the result
+  JSON) comes from this run. From the graded run the student gets only each test's score
+  and pass/fail: a test that failed only with its hidden part shows "a hidden test failed".
+
+A notebook without hidden tests runs once: its graded run never held hidden source. The
+cost is a second execution of each notebook that has hidden tests.
+
+What remains is inherent to showing scores at all: a student's function called by a hidden
+test can make that test pass or fail depending on what it reads, one bit per graded cell
+per submission.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import threading
+from typing import Any
+
+import nbformat
+from nbclient.exceptions import DeadKernelError
+from nbgrader.preprocessors import ClearHiddenTests
+from nbgrader.utils import is_grade
+
+from .guard import TAMPER_ENAME
+
+HIDDEN_PLACEHOLDER = "# (hidden tests: their code is not shown)"
+HIDDEN_FAILED = "HiddenTestFailed"
+
+
+def _is_hidden(source: str) -> bool:
+    return "HIDDEN TESTS" in (source or "").upper()
+
+
+def visible_copy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode | None:
+    """The notebook with every hidden test region cut out, or None if it has none."""
+    if not any(c.cell_type == "code" and _is_hidden(c.source) for c in nb.cells):
+        return None
+    visible = copy.deepcopy(nb)
+    clear = ClearHiddenTests(enforce_metadata=False)
+    for cell in visible.cells:
+        if not _is_hidden(cell.get("source", "")):
+            continue
+        try:
+            clear._remove_hidden_test_region(cell)
+        except RuntimeError:  # unbalanced markers: none of the cell's code
+            cell.source = ""
+        if _is_hidden(cell.source):  # markers nbgrader's exact-case match missed
+            cell.source = ""
+        cell.metadata.setdefault("nbcampus", {})["hidden"] = True
+    return visible
+
+
+def run_visible(
+    session: Any,
+    spec: Any,
+    visible: nbformat.NotebookNode,
+    executor: type,
+    config: Any,
+    limits: Any,
+    resources: dict[str, Any],
+) -> nbformat.NotebookNode:
+    """Execute the visible copy in a fresh kernel of the same sandbox session."""
+    kernel = session.start_kernel(spec)
+    ex = executor(config=config)
+    ex.kernel = kernel
+    ex.output_limit = limits.output_bytes
+    if hasattr(ex, "output_kill_limit") and hasattr(limits, "output_kill_bytes"):
+        ex.output_kill_limit = max(limits.output_kill_bytes, limits.output_bytes)
+    timer = threading.Timer(limits.notebook_timeout, kernel.kill, args=("time limit",))
+    timer.daemon = True
+    timer.start()
+    try:
+        visible, _ = ex.preprocess(visible, dict(resources), km=kernel)
+    except (DeadKernelError, RuntimeError, TimeoutError):
+        pass  # cells left without output show none; the graded run says what happened
+    finally:
+        timer.cancel()
+        if ex.kc is not None:
+            with contextlib.suppress(Exception):
+                ex.kc.stop_channels()
+        kernel.kill()
+    return visible
+
+
+def _errors(cell: Any) -> list[Any]:
+    return [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+
+
+def student_view(
+    graded: nbformat.NotebookNode, visible: nbformat.NotebookNode
+) -> nbformat.NotebookNode:
+    """The visible run's notebook with the graded run's cell metadata and pass or fail."""
+    view = copy.deepcopy(visible)
+    for vcell, gcell in zip(view.cells, graded.cells, strict=False):
+        hidden = bool(vcell.metadata.get("nbcampus", {}).get("hidden"))
+        vcell.metadata = copy.deepcopy(gcell.metadata)
+        if vcell.cell_type != "code":
+            continue
+        if hidden:
+            vcell.source = (vcell.source.rstrip() + "\n" if vcell.source.strip() else "") + (
+                HIDDEN_PLACEHOLDER
+            )
+            if is_grade(vcell):
+                vcell.metadata["nbgrader"].pop("checksum", None)
+        if not is_grade(vcell):
+            continue
+        gerr = _errors(gcell)
+        if gerr and gerr[0].get("ename") == TAMPER_ENAME:
+            vcell.outputs = [copy.deepcopy(gerr[0])]  # the grader's words: channel names only
+        elif gerr and not _errors(vcell):
+            what = "a hidden test failed" if hidden else "failed when graded with hidden tests"
+            vcell.outputs = list(vcell.get("outputs", [])) + [
+                nbformat.v4.new_output(
+                    "error",
+                    ename=HIDDEN_FAILED,
+                    evalue=what,
+                    traceback=[f"{HIDDEN_FAILED}: {what}"],
+                )
+            ]
+    return view
+
+
+def visible_error(visible_cell: Any, graded_cell: Any) -> tuple[str, str | None]:
+    """The error name and message of a failed test for the result JSON, from the visible
+    run (or the grader's own words): never text produced while hidden source was loaded."""
+    gerr = _errors(graded_cell)
+    if gerr and gerr[0].get("ename") == TAMPER_ENAME:
+        return TAMPER_ENAME, None
+    verr = _errors(visible_cell) if visible_cell is not None else []
+    if verr:
+        return str(verr[0].get("ename", "Error")), str(verr[0].get("evalue", ""))[:500]
+    return HIDDEN_FAILED, None

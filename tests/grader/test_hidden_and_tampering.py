@@ -1,0 +1,255 @@
+"""Issue 19, items 1 and 2: hidden tests never reach the student, tampering is caught.
+
+One assignment of its own: an answer cell, a visible test, a test with a hidden part holding
+SECRET, and a visible test after it. Each leak channel is a student notebook whose own cells
+try to get the hidden test's source out (IPython's history, the history manager, event hooks,
+linecache from inside the student's function, error messages), plain, base64 and reversed;
+the hidden source must appear in none of what the student receives (feedback HTML, the result
+JSON, the student's copy of the outputs) while the instructor's graded copy shows the attack
+was real. Each tampering channel is a wrong answer plus the tampering: no marks, and the
+result's `tampering` names the channel. An ordinary notebook using IPython is never flagged.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from nbcampus.grader.autograde import Autograder, generate_assignment
+from nbcampus.grader.feedback import render_feedback, store_graded
+from nbcampus.grader.sandbox.base import Limits
+
+from .notebooks import source_notebook, student_version, write
+
+SECRET = "HIDDEN-ZQ7-PLUM"
+HIDDEN_LINE = f"assert add(-1, 1) == 0, {SECRET!r}"
+TESTS = [
+    ("t_visible", "assert add(1, 2) == 3", 1.0),
+    (
+        "t_hidden",
+        f"assert add(2, 2) == 4\n### BEGIN HIDDEN TESTS\n{HIDDEN_LINE}\n### END HIDDEN TESTS",
+        2.0,
+    ),
+    ("t_after", "assert add(5, 5) == 10", 1.0),
+]
+RIGHT = "def add(a, b):\n    return a + b"
+WRONG = "def add(a, b):\n    return a - b"
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory, runner) -> tuple[Path, Autograder, Path]:
+    root = tmp_path_factory.mktemp("hidden") / "course"
+    write(source_notebook(RIGHT, TESTS), root / "source" / "a1" / "add.ipynb")
+    generate_assignment(root, "c1", "a1")
+    return root, Autograder(root, "c1", runner), tmp_path_factory.mktemp("subs")
+
+
+def grade(course, student: str, answer: str, before: list[str] = (), after: list[str] = ()):
+    """Grade a notebook: the answer, `before` cells, the released tests, `after` cells."""
+    root, grader, subs = course
+    nb = student_version(root / "release" / "a1" / "add.ipynb", answer)
+    cells = [nbformat.v4.new_code_cell(src) for src in before]
+    nb.cells[1:1] = cells
+    nb.cells.extend(nbformat.v4.new_code_cell(src) for src in after)
+    sub = write(nb, subs / student / "add.ipynb").parent
+    result = grader.grade("a1", student, sub, None, Limits())
+    store_graded(root, "a1", student, f"uid-{student}", result.notebooks)
+    html = render_feedback(root, "c1", "a1", student, "add")
+    return result, html
+
+
+def _decodings(text: str) -> list[str]:
+    out = [text, text[::-1]]
+    for blob in re.findall(r"[A-Za-z0-9+/]{16,}={0,2}", text):
+        for start in range(4):
+            part = blob[start:]
+            part = part[: len(part) - len(part) % 4] if not part.endswith("=") else part
+            try:
+                raw = base64.b64decode(part).decode("utf-8", "replace")
+            except (binascii.Error, ValueError):
+                continue
+            out += [raw, raw[::-1]]
+    return out
+
+
+def leaks(text: str) -> bool:
+    """Does the text hold the hidden test, plain, reversed or base64-encoded (either way)?"""
+    return any(SECRET in t or "add(-1, 1)" in t for t in _decodings(text))
+
+
+def student_receives(result, html: str) -> list[str]:
+    nb = result.notebooks[0]
+    shown = nb.feedback if nb.feedback is not None else nb.notebook
+    return [html, json.dumps(result.public()), json.dumps(shown)]
+
+
+def assert_no_leak(result, html: str) -> None:
+    for text in student_receives(result, html):
+        assert not leaks(text)
+    # The instructor's graded copy: the attack did get the hidden source out there.
+    assert leaks(json.dumps(result.notebooks[0].notebook))
+
+
+def test_scores_and_pass_fail_stay(course) -> None:
+    result, html = grade(course, "plain", RIGHT)
+    assert result.score == 4.0 and not result.public()["tampering"]
+    result, html = grade(course, "partial", "def add(a, b):\n    return a + b if a >= 0 else 7")
+    assert result.score == 2.0  # t_hidden fails only in its hidden part
+    tests = {t["name"]: t for t in result.public()["notebooks"][0]["tests"]}
+    assert tests["t_hidden"]["passed"] is False and tests["t_hidden"]["error"] == "HiddenTestFailed"
+    assert "a hidden test failed" in html and not leaks(html)
+
+
+def test_history_in_and_ih(course) -> None:
+    spy = [
+        "import base64\nprint(base64.b64encode(repr(In).encode()).decode())",
+        "print(repr(_ih)[::-1])",
+        "print(In[-3])",
+        "print('my own ' + 'output')",
+    ]
+    result, html = grade(course, "spy_in", RIGHT, after=spy)
+    assert_no_leak(result, html)
+    assert "my own output" in html  # the student's own outputs are shown
+
+
+def test_history_manager(course) -> None:
+    spy = [
+        "import base64\nhm = get_ipython().history_manager\n"
+        "print(base64.b64encode(repr(hm.input_hist_raw).encode()).decode())\n"
+        "print(base64.b64encode(repr(list(hm.get_range(raw=True))).encode()).decode())\n"
+        "print(repr(hm.input_hist_parsed)[::-1])"
+    ]
+    result, html = grade(course, "spy_hm", RIGHT, after=spy)
+    assert_no_leak(result, html)
+
+
+def test_pre_and_post_run_cell_hooks(course) -> None:
+    hooks = (
+        "import base64\nseen = []\n"
+        "def pre(info):\n    seen.append(info.raw_cell)\n"
+        "    print(base64.b64encode(info.raw_cell.encode()).decode())\n"
+        "def post(result):\n    print(result.info.raw_cell[::-1])\n"
+        "get_ipython().events.register('pre_run_cell', pre)\n"
+        "get_ipython().events.register('post_run_cell', post)"
+    )
+    result, html = grade(
+        course,
+        "spy_hooks",
+        RIGHT,
+        before=[hooks],
+        after=["print(base64.b64encode(repr(seen).encode()).decode())"],
+    )
+    assert_no_leak(result, html)
+
+
+def test_linecache_from_the_students_function_and_error_messages(course) -> None:
+    answer = (
+        "import base64, linecache, sys\ngot = []\n"
+        "def add(a, b):\n"
+        "    f = sys._getframe(1)\n"
+        "    got.append(''.join(linecache.getlines(f.f_code.co_filename)))\n"
+        "    if a == 5:\n"
+        "        raise ValueError(base64.b64encode(repr(got).encode()).decode())\n"
+        "    return a + b"
+    )
+    after = ["raise RuntimeError(repr(got)[::-1])", "print(base64.b64encode(str(got).encode()))"]
+    result, html = grade(course, "spy_frames", answer, after=after)
+    assert_no_leak(result, html)
+    tests = {t["name"]: t for t in result.public()["notebooks"][0]["tests"]}
+    assert tests["t_after"]["error"] == "ValueError"  # the visible run's message, shown
+    assert tests["t_after"]["message"]
+
+
+def tampered(course, student: str, cell: str, answer: str = WRONG):
+    result, _ = grade(course, student, answer, before=[cell])
+    tests = {t["name"]: t for t in result.public()["notebooks"][0]["tests"]}
+    seen = {s for f in result.public()["tampering"] for s in f["seen"]}
+    return result, tests, seen
+
+
+@pytest.mark.parametrize(
+    ("channel", "cell"),
+    [
+        (
+            "input transformers",
+            "get_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])",
+        ),
+        (
+            "AST transformers",
+            "import ast\nclass Empty(ast.NodeTransformer):\n"
+            "    def visit(self, node):\n        return ast.Module(body=[], type_ignores=[])\n"
+            "get_ipython().ast_transformers.append(Empty())",
+        ),
+        (
+            "run_cell",
+            "ip = get_ipython()\nreal = ip.run_cell_async\n"
+            "async def fake(raw_cell, *a, **k):\n    return await real('pass', *a, **k)\n"
+            "def fake_sync(raw_cell, *a, **k):\n    return type(ip).run_cell(ip, 'pass', *a, **k)\n"
+            "ip.run_cell_async = fake\nip.run_cell = fake_sync",
+        ),
+        (
+            "custom exception handlers",
+            "get_ipython().set_custom_exc((AssertionError,), lambda *a, **k: None)",
+        ),
+        ("showtraceback", "get_ipython().showtraceback = lambda *a, **k: None"),
+        (
+            "event hooks",
+            "def ok(result):\n    result.error_in_exec = None\n"
+            "get_ipython().events.register('post_run_cell', ok)",
+        ),
+        (
+            "sys.excepthook",
+            "import sys\nsys.excepthook = lambda *a: None\n"
+            "get_ipython().excepthook = lambda *a: None",
+        ),
+        ("builtins", "import builtins\nbuiltins.sum = lambda *a: 0"),
+        ("sys.settrace", "import sys\nsys.settrace(lambda *a: None)"),
+    ],
+)
+def test_tampering_is_caught(course, channel: str, cell: str) -> None:
+    student = "t_" + re.sub(r"\W", "_", channel)
+    result, tests, seen = tampered(course, student, cell)
+    assert channel in seen
+    assert tests["t_visible"]["passed"] is False and tests["t_visible"]["score"] == 0
+    assert tests["t_visible"]["error"] == "TamperingDetected"
+    assert result.score == 0.0
+
+
+def test_settrace_while_the_test_runs(course) -> None:
+    answer = "import sys\ndef add(a, b):\n    sys.settrace(None)\n    return a + b"
+    result, tests, seen = tampered(course, "t_trace_inside", "x = 1", answer=answer)
+    assert "sys.settrace" in seen and tests["t_visible"]["score"] == 0
+
+
+def test_a_right_answer_caught_tampering_scores_zero_on_the_test(course) -> None:
+    cell = "get_ipython().input_transformers_cleanup.append(lambda lines: lines)"
+    result, tests, seen = tampered(course, "t_right", cell, answer=RIGHT)
+    assert seen == {"input transformers"}
+    assert tests["t_visible"]["score"] == 0 and tests["t_hidden"]["score"] == 2.0
+    # ... the transformer was taken out before the first test: the later tests ran as written.
+    assert [f["cell"] for f in result.public()["tampering"]] == ["t_visible"]
+
+
+def test_ordinary_ipython_is_never_flagged(course) -> None:
+    cells = [
+        "%timeit -n 1 -r 1 add(1, 2)",
+        "%time add(1, 2)",
+        "from IPython.display import display, HTML, Markdown\n"
+        "display(HTML('<b>bold</b>'))\ndisplay(Markdown('*x*'))\nadd(3, 4)",
+        "%%capture captured\nprint('quiet')",
+        "%load_ext autoreload\n%autoreload 2",
+        "%who",
+        "import sys, builtins\nprint(In[-1], _ih[-2], len(Out))\n1 + 1",
+        "try:\n    assert False\nexcept AssertionError:\n    pass",
+    ]
+    after = ["raise ValueError('a student cell may fail')", "print(add(1, 1))"]
+    result, html = grade(course, "ordinary", RIGHT, before=cells, after=after)
+    assert result.public()["tampering"] == []
+    assert result.score == 4.0
+    assert "<b>bold</b>" in html
