@@ -10,6 +10,7 @@ gradebook directly.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -18,6 +19,7 @@ import re
 import shutil
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -182,9 +184,17 @@ class SandboxExecute(Execute):
     """
 
     output_limit = 1024 * 1024
+    # Output past `output_limit` is dropped with a note while the cell runs on; past this
+    # second bound the kernel is stopped ("output limit").
+    output_kill_limit = 32 * 1024 * 1024
     kernel: SandboxKernel | None = None
     _output_bytes = 0
+    output_dropped = 0
     limit_hit = ""
+    # A notebook still executing after this many seconds counts as a runaway too: however
+    # short its cells (a hundred thousand of them), it gives its turn and yields the CPU.
+    slow_notebook_seconds = 1.0
+    _started = 0.0
     # A cell still running after this many seconds has its kernel demoted (see
     # SandboxKernel.demote) and `on_slow_cell` called, once per kernel.
     slow_cell_seconds = SLOW_CELL_SECONDS
@@ -201,6 +211,15 @@ class SandboxExecute(Execute):
         store_history: bool = True,
     ) -> nbformat.NotebookNode:
         timer = None
+        now = time.monotonic()
+        if not self._started:
+            self._started = now
+        elif now - self._started > self.slow_notebook_seconds:
+            self._slow_cell()
+        if self._demoted:
+            # A runaway's own handling here (the grader's side of each cell) yields too: the
+            # other gradings in this process get the interpreter first.
+            await asyncio.sleep(0.002)
         if self.kernel is not None and not self._demoted:
             timer = threading.Timer(self.slow_cell_seconds, self._slow_cell)
             timer.daemon = True
@@ -235,13 +254,23 @@ class SandboxExecute(Execute):
         size = len(str(msg.get("content", "")))
         self._output_bytes += size
         if self._output_bytes > self.output_limit:
-            if not self.limit_hit:
+            if not self.output_dropped:
+                # A note, not an error: the cell runs on and its tests count as in stock.
+                outs.append(
+                    nbformat.v4.new_output(
+                        "stream",
+                        name="stderr",
+                        text=f"[nbcampus: output beyond {self.output_limit} bytes dropped]\n",
+                    )
+                )
+            self.output_dropped += size
+            if self._output_bytes > self.output_kill_limit and not self.limit_hit:
                 self.limit_hit = "output limit"
                 outs.append(
                     nbformat.v4.new_output(
                         "error",
                         ename="OutputLimitExceeded",
-                        evalue=f"more than {self.output_limit} bytes of output",
+                        evalue=f"more than {self.output_kill_limit} bytes of output",
                         traceback=[],
                     )
                 )
@@ -286,8 +315,9 @@ class NotebookResult:
     name: str
     score: float = 0.0
     max_score: float = 0.0
-    status: str = "ok"  # ok, missing, time limit, memory limit, output limit, error
+    status: str = "ok"  # ok, missing, time limit, memory limit, output limit, disk limit, error
     tests: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. output dropped past the cap
     notebook: nbformat.NotebookNode | None = None
     # What the student is shown (hidden.py): the run without hidden tests, when there were any.
     feedback: nbformat.NotebookNode | None = None
@@ -317,6 +347,7 @@ class SubmissionResult:
                     "max_score": nb.max_score,
                     "status": nb.status,
                     "tests": nb.tests,
+                    "notes": nb.notes,
                     "tampering": nb.tampering,
                 }
                 for nb in self.notebooks
@@ -407,20 +438,54 @@ class Autograder:
             names = [nb.name for nb in gb.find_assignment(assignment).notebooks]
         material = self._material(assignment, submission_dir)
         results: list[NotebookResult] = []
+        # The submission's own time limit: every notebook's run ends by this time.
+        deadline = time.monotonic() + limits.submission_timeout
+        if on_slow_cell is not None:
+            on_slow_cell = _once(on_slow_cell)
         with self.runner.run(submission_dir, material, limits) as session:
-            for name in names:
-                if cancelled is not None and cancelled.is_set():
-                    break
-                path = submission_dir / f"{name}.ipynb"
-                if not path.exists():
-                    self._zero_missing(assignment, student, name)
-                    results.append(NotebookResult(name=name, status="missing"))
-                    continue
-                results.append(
-                    self._grade_notebook(
-                        session, assignment, student, name, path, limits, on_slow_cell, cancelled
+            # A grading still busy after this long (a notebook of a hundred thousand cells, in
+            # nbgrader's preprocessors or in its kernel) yields the CPU and gives its worker's
+            # turn to a spare, as a slow cell does.
+            slow = None
+            if on_slow_cell is not None:
+
+                def yield_turn(callback: Callable[[], None] = on_slow_cell) -> None:
+                    for kernel in list(getattr(session, "kernels", [])):
+                        kernel.demote()
+                    callback()
+
+                slow = threading.Timer(limits.slow_notebook_seconds, yield_turn)
+                slow.daemon = True
+                slow.start()
+            try:
+                for name in names:
+                    if cancelled is not None and cancelled.is_set():
+                        break
+                    if time.monotonic() >= deadline:
+                        self._zero_missing(assignment, student, name)
+                        results.append(NotebookResult(name=name, status="time limit"))
+                        continue
+                    path = submission_dir / f"{name}.ipynb"
+                    if not path.exists():
+                        self._zero_missing(assignment, student, name)
+                        results.append(NotebookResult(name=name, status="missing"))
+                        continue
+                    results.append(
+                        self._grade_notebook(
+                            session,
+                            assignment,
+                            student,
+                            name,
+                            path,
+                            limits,
+                            on_slow_cell,
+                            cancelled,
+                            deadline=deadline,
+                        )
                     )
-                )
+            finally:
+                if slow is not None:
+                    slow.cancel()
         return self._collect(assignment, student, results)
 
     def _material(self, assignment: str, submission_dir: Path) -> Path | None:
@@ -455,8 +520,14 @@ class Autograder:
         limits: Limits,
         on_slow_cell: Callable[[], None] | None = None,
         cancelled: threading.Event | None = None,
+        deadline: float | None = None,
     ) -> NotebookResult:
         config = _config(limits)
+        # The notebook's time limit (and the submission's, whichever ends first), enforced by
+        # killing its kernel: a notebook of many quick cells never holds a worker for long.
+        ends = time.monotonic() + limits.notebook_timeout
+        if deadline is not None:
+            ends = min(ends, deadline)
         resources: dict[str, Any] = {
             "nbgrader": {
                 "db_url": self.db_url,
@@ -493,18 +564,25 @@ class Autograder:
         ex.guard = Guard()
         ex.kernel = kernel
         ex.output_limit = limits.output_bytes
+        ex.output_kill_limit = max(limits.output_kill_bytes, limits.output_bytes)
+        ex.slow_notebook_seconds = limits.slow_notebook_seconds
         ex.on_slow_cell = on_slow_cell
         status = "ok"
         done = threading.Event()
-        if cancelled is not None:
 
-            def kill_when_cancelled() -> None:
-                while not done.wait(0.5):
-                    if cancelled.is_set():
-                        kernel.kill("cancelled: the lease was lost")
-                        return
+        def watch() -> None:
+            while not done.wait(min(0.25, max(0.01, ends - time.monotonic()))):
+                if cancelled is not None and cancelled.is_set():
+                    kernel.kill("cancelled: the lease was lost")
+                    return
+                if time.monotonic() >= ends:
+                    kernel.kill("time limit")
+                    return
+                if session.scratch_full():
+                    kernel.kill("disk limit")
+                    return
 
-            threading.Thread(target=kill_when_cancelled, daemon=True).start()
+        threading.Thread(target=watch, daemon=True).start()
         try:
             nb, resources = ex.preprocess(nb, resources, km=kernel)
         except (DeadKernelError, RuntimeError, TimeoutError) as err:
@@ -523,6 +601,8 @@ class Autograder:
             kernel.kill()
         if ex.limit_hit:
             status = ex.limit_hit
+        elif status == "ok" and session.scratch_full():
+            status = "disk limit"
         elif status == "ok" and _has_error(nb, "MemoryError"):
             status = "memory limit"
         elif status == "ok" and _has_error(nb, "CellTimeoutError"):
@@ -536,6 +616,12 @@ class Autograder:
             CheckCellMetadata,
         ):
             nb, resources = _preprocessor(pp, config)(nb, resources)
+        notes = []
+        if ex.output_dropped:
+            notes.append(
+                f"output beyond {ex.output_limit} bytes was dropped "
+                f"({ex.output_dropped} bytes); the cells ran on"
+            )
         feedback = None
         if visible is not None and not (cancelled is not None and cancelled.is_set()):
             visible = hidden_tests.run_visible(
@@ -547,6 +633,7 @@ class Autograder:
             status=status,
             tests=_tests(nb, feedback, bool(visible is not None)),
             notebook=nb,
+            notes=notes,
             feedback=feedback,
             tampering=list(ex.guard.findings),
         )
@@ -574,6 +661,17 @@ class Autograder:
                 needs_manual_grade=bool(sub.needs_manual_grade),
                 notebooks=results,
             )
+
+
+def _once(callback: Callable[[], None]) -> Callable[[], None]:
+    """`callback`, called at most once whoever calls it (from any thread)."""
+    lock = threading.Lock()
+
+    def call() -> None:
+        if lock.acquire(blocking=False):
+            callback()
+
+    return call
 
 
 def _has_error(nb: nbformat.NotebookNode, ename: str) -> bool:
