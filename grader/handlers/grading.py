@@ -128,6 +128,8 @@ class AssignmentGradingPage(GradingPage):
                     submitted_at=sub.submitted_at,
                     status=sub.status,
                     count=row["count"] + 1,
+                    # Tests the grader caught tampered with (guard.py), newest submission's.
+                    tampering=bool((sub.result or {}).get("tampering")),
                 )
             rows = gradebook_rows(course_root(self.app.data_dir, course), course, assignment)
             return sorted(latest.values(), key=lambda r: r["student"]), rows

@@ -253,3 +253,51 @@ def test_ordinary_ipython_is_never_flagged(course) -> None:
     assert result.public()["tampering"] == []
     assert result.score == 4.0
     assert "<b>bold</b>" in html
+
+
+def test_the_grading_view_flags_tampering(course) -> None:
+    """The instructor's submission page and assignment table show what the grader saw."""
+    from types import SimpleNamespace
+
+    from tornado.template import Loader
+
+    import nbcampus.grader as grader_pkg
+
+    result, tests, seen = tampered(
+        course, "t_view", "get_ipython().showtraceback = lambda *a, **k: None"
+    )
+    sub = SimpleNamespace(
+        result=json.loads(json.dumps(result.public())),
+        submitted_at=__import__("datetime").datetime(2026, 1, 1),
+        late_penalty=0.0,
+    )
+    loader = Loader(str(Path(grader_pkg.__file__).parent / "templates"))
+    common = {
+        "link": lambda *parts: "/".join(parts),
+        "static_url": lambda path: path,
+        "user": "teacher",
+        "course": "c1",
+        "assignment": "a1",
+    }
+    page = loader.load("grading/submission.html").generate(
+        **common,
+        student="t_view",
+        uid="uid-t_view",
+        submission=sub,
+        notebooks=[],
+        total=0.0,
+        max_total=4.0,
+        api="/api",
+        xsrf="x",
+    )
+    text = page.decode()
+    assert "tampering" in text and "showtraceback" in text and "t_visible" in text
+    row = {
+        "student": "t_view",
+        "submitted_at": sub.submitted_at,
+        "status": "graded",
+        "count": 1,
+        "tampering": True,
+    }
+    table = loader.load("grading/assignment.html").generate(**common, students=[row], grades={})
+    assert '<span class="flag">tampering</span>' in table.decode()
