@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 from datetime import UTC, datetime
 from importlib import import_module
@@ -23,6 +24,7 @@ from .orm import GRADED, MIGRATIONS, Submission
 from .queue import LEASE_SECONDS, Claimed, SubmissionQueue
 from .sandbox.base import Limits, SandboxRunner
 from .storage import BlobStore
+from .uploads import UploadLimits
 from .worker import GradingPool, sandbox_slots
 
 
@@ -81,6 +83,46 @@ class GraderService(ServiceApp):
     output_bytes = Integer(1024 * 1024, help="Output one notebook may produce, bytes.").tag(
         config=True
     )
+    notebook_timeout = Float(
+        60.0,
+        help="Wall-clock seconds one notebook may take in all; its kernel is then stopped and "
+        'the notebook\'s result is "time limit".',
+    ).tag(config=True)
+    submission_timeout = Float(
+        180.0,
+        help="Wall-clock seconds all the notebooks of one submission may take together.",
+    ).tag(config=True)
+    output_kill_bytes = Integer(
+        32 * 1024 * 1024,
+        help="Output past `output_bytes` is dropped with a note while the cell runs on; a "
+        "notebook whose output goes on past this many bytes has its kernel stopped "
+        '("output limit").',
+    ).tag(config=True)
+    scratch_bytes = Integer(
+        512 * 1024 * 1024,
+        help="Size of each sandbox's scratch space (its /tmp, a tmpfs; the grader must run as "
+        'root to mount it). A submission that fills it gets "disk limit". 0: no tmpfs, '
+        "only the per-file size limit.",
+    ).tag(config=True)
+    memory_total_bytes = Integer(
+        4 * 1024**3,
+        help="Memory of all the processes of one sandbox together (a memory cgroup: v2 when "
+        "delegated to the grader, else v1's memory controller; skipped where neither can be "
+        "made). 0: none, only the per-process address space limit.",
+    ).tag(config=True)
+    max_notebook_bytes = Integer(
+        16 * 1024 * 1024,
+        help="Largest notebook file accepted at submit, bytes; larger ones get a 413.",
+    ).tag(config=True)
+    max_notebook_cells = Integer(
+        2000,
+        help="Most cells a submitted notebook may have; more get a 413 at submit.",
+    ).tag(config=True)
+    max_notebook_output_bytes = Integer(
+        8 * 1024 * 1024,
+        help="Most output (JSON bytes of all its cells' outputs) a submitted notebook may "
+        "carry; more gets a 413 at submit.",
+    ).tag(config=True)
     lease_seconds = Integer(
         LEASE_SECONDS,
         help="Seconds a worker's claim on a submission lasts unless renewed. Workers renew their "
@@ -118,6 +160,16 @@ class GraderService(ServiceApp):
             processes=self.processes,
             output_bytes=self.output_bytes,
             cell_timeout=self.cell_timeout,
+            notebook_timeout=self.notebook_timeout,
+            submission_timeout=self.submission_timeout,
+            output_kill_bytes=self.output_kill_bytes,
+        )
+
+    def upload_limits(self) -> UploadLimits:
+        return UploadLimits(
+            notebook_bytes=self.max_notebook_bytes,
+            notebook_cells=self.max_notebook_cells,
+            output_bytes=self.max_notebook_output_bytes,
         )
 
     def init_db(self) -> None:
@@ -137,7 +189,13 @@ class GraderService(ServiceApp):
         loop = asyncio.get_running_loop()
         module, _, cls = self.sandbox_runner.partition(":")
         nworkers = self.workers or os.cpu_count() or 1
-        self.runner = getattr(import_module(module), cls)(slots=sandbox_slots(nworkers))
+        runner_class = getattr(import_module(module), cls)
+        options: dict[str, Any] = {"slots": sandbox_slots(nworkers)}
+        accepted = inspect.signature(runner_class).parameters
+        for name in ("scratch_bytes", "memory_total_bytes"):  # the runners that have them
+            if name in accepted:
+                options[name] = getattr(self, name)
+        self.runner = runner_class(**options)
         self.pool = GradingPool(
             self.queue,
             self.data_dir,

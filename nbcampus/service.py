@@ -26,6 +26,7 @@ from traitlets import Integer, Unicode, default
 from traitlets.config import Application
 
 from . import lifeline
+from .bodylimit import BodyLimit
 from .db import DatabaseSchemaMismatch, MigrationSet, make_engine, prepare_database, session_factory
 from .headers import service_app_options
 from .settings import Settings
@@ -122,7 +123,10 @@ class ServiceApp(Application):
 
     def start_server(self) -> HTTPServer:
         url = urlsplit(self.service_url)
-        server = HTTPServer(self.make_app(), max_body_size=self.max_body_size, xheaders=True)
+        # Bodies over the limit get a JSON 413 from here, not a dropped connection (which the
+        # Hub's proxy turns into its own 503 HTML page).
+        app = BodyLimit(self.make_app(), self.max_body_size)
+        server = HTTPServer(app, max_body_size=self.max_body_size, xheaders=True)
         server.listen(url.port or 80, url.hostname or "127.0.0.1")
         self.log.info("%s listening on %s", self.service_name, self.service_url)
         return server

@@ -13,6 +13,7 @@ from nbcampus.web import APIError, body_schema, clean_text
 
 from ..orm import Assignment, Submission
 from ..storage import UnsafePath, safe_relpath
+from ..uploads import UploadRefused, check_submission
 from .base import MAX_SUBMISSION_BYTES, GraderHandler, slug
 
 MAX_FILES = 100
@@ -71,19 +72,25 @@ class SubmissionsHandler(GraderHandler):
             except (binascii.Error, TypeError, ValueError):
                 raise APIError(400, f"file {name!r} is not base64", field="files") from None
 
-        def known() -> bool:
+        def known() -> list[str] | None:
             with self.app.db() as s:
-                return (
-                    s.scalar(
-                        sa.select(Assignment.id).where(
-                            Assignment.course == course, Assignment.name == assignment
-                        )
+                row = s.scalar(
+                    sa.select(Assignment).where(
+                        Assignment.course == course, Assignment.name == assignment
                     )
-                    is not None
                 )
+                return None if row is None else list(row.notebooks or [])
 
-        if not await self.blocking(known):
+        notebooks = await self.blocking(known)
+        if notebooks is None:
             raise APIError(404, f"no assignment {assignment!r} in course {course!r}")
+        # Limits and validity of every file, before anything is stored: a refused submission
+        # leaves the student's counted one as it was.
+        try:
+            limits = self.app.upload_limits()
+            await self.blocking(lambda: check_submission(files, notebooks, limits))
+        except UploadRefused as err:
+            raise APIError(err.status, str(err), field="files", file=err.file) from None
         uid = await self.blocking(lambda: self.app.queue.accept(course, assignment, student, files))
         self.app.pool.wake.set()
         sub = await self.blocking(lambda: self.app.queue.get(uid))

@@ -52,16 +52,12 @@ def test_notebook_time_limit_enforced(course, tmp_path) -> None:
     slow = "import time\ntime.sleep(1.5)\n"
     answer = slow * 4 + ANSWER
     t0 = time.monotonic()
-    res = submit(
-        course, tmp_path, "s-slow", answer, Limits(cell_timeout=10, notebook_timeout=2)
-    )
+    res = submit(course, tmp_path, "s-slow", answer, Limits(cell_timeout=10, notebook_timeout=2))
     assert time.monotonic() - t0 < 6
     assert res.notebooks[0].status == "time limit"
     assert res.score == 0.0
     # the submission's own limit holds the same way
-    res = submit(
-        course, tmp_path, "s-slow2", answer, Limits(cell_timeout=10, submission_timeout=2)
-    )
+    res = submit(course, tmp_path, "s-slow2", answer, Limits(cell_timeout=10, submission_timeout=2))
     assert res.notebooks[0].status == "time limit" and res.score == 0.0
 
 
@@ -155,3 +151,82 @@ def _wait(engine, uids: list[str], timeout: float) -> dict:
             return rows
         assert time.monotonic() < deadline, {u: rows[u].status for u in uids}
         time.sleep(0.05)
+
+
+# --- at submit, through the Hub's proxy ---------------------------------------------------------
+API = "services/grader/api/v1/"
+COURSE = "python-intro"
+LESSON = "01-values"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.b64encode(data).decode()
+
+
+def _mine(client, name: str) -> list[dict]:
+    subs = client.get(API + f"courses/{COURSE}/assignments/{LESSON}/submissions?student={name}")
+    assert subs.status_code == 200, subs.text
+    return subs.json()["submissions"]
+
+
+@pytest.mark.slow
+def test_bad_uploads_refused_with_json_and_nothing_stored(campus_hub) -> None:
+    from .test_service import wait_graded
+
+    student = campus_hub.demo("student")["name"]
+    alice = campus_hub.client(student)
+    source = next((REPO / "courses" / COURSE / "lessons" / LESSON).glob("*.ipynb"))
+    url = API + f"courses/{COURSE}/assignments/{LESSON}/submissions"
+    good = alice.post(url, json={"files": {source.name: _b64(source.read_bytes())}})
+    assert good.status_code == 202, good.text
+    counted = wait_graded(alice, good.json()["id"])
+    assert counted["status"] == "graded" and counted["score"] == counted["max_score"] > 0
+    before = _mine(alice, student)
+
+    nb = nbformat.read(source, as_version=4)
+    many = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("x = 1") for _ in range(2001)], metadata=nb.metadata
+    )
+    loud = nbformat.v4.new_notebook(cells=list(nb.cells), metadata=nb.metadata)
+    loud.cells.append(
+        nbformat.v4.new_code_cell(
+            "print()", outputs=[nbformat.v4.new_output("stream", text="x" * (9 * 1024 * 1024))]
+        )
+    )
+    invalid = nbformat.writes(nb).replace('"cell_type": "code"', '"cell_type": "kode"', 1)
+    stem = source.stem
+    cases = [
+        (413, source.name, nbformat.writes(many).encode(), "cells"),
+        (413, source.name, nbformat.writes(loud).encode(), "outputs"),
+        (413, source.name, b" " * (17 * 1024 * 1024), "larger"),
+        (400, source.name, b'{"cells": [', "not valid JSON"),
+        (400, source.name, b"just some text", "not valid JSON"),
+        (400, source.name, invalid.encode(), "not a valid notebook"),
+        (400, f"{stem}.txt", source.read_bytes(), f"{stem}.ipynb"),
+    ]
+    for status, name, content, why in cases:
+        resp = alice.post(url, json={"files": {name: _b64(content)}})
+        assert resp.status_code == status, (name, why, resp.status_code, resp.text[:300])
+        body = resp.json()
+        assert name in body["message"] and why in body["message"], body
+        assert body["details"]["file"] == name
+    # nothing was stored: the counted submission is still the one that scored full marks
+    after = _mine(alice, student)
+    assert [s["id"] for s in after] == [s["id"] for s in before]
+    assert after[-1]["id"] == counted["id"] and after[-1]["score"] == counted["score"]
+
+
+@pytest.mark.slow
+def test_upload_over_the_body_limit_gets_json_413_through_the_proxy(campus_hub) -> None:
+    alice = campus_hub.client(campus_hub.demo("student")["name"])
+    url = API + f"courses/{COURSE}/assignments/{LESSON}/submissions"
+    body = b'{"files": {"a.ipynb": "' + b"A" * (65 * 1024 * 1024) + b'"}}'
+    resp = alice.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=120)
+    assert resp.status_code == 413, resp.text[:300]
+    assert resp.headers["Content-Type"].startswith("application/json")
+    assert resp.json()["code"] == "PAYLOAD_TOO_LARGE"
+    # the service goes on answering
+    assert alice.get(API + f"courses/{COURSE}/assignments").status_code == 200
