@@ -623,10 +623,23 @@ class Autograder:
                 f"({ex.output_dropped} bytes); the cells ran on"
             )
         feedback = None
-        if visible is not None and not (cancelled is not None and cancelled.is_set()):
-            visible = hidden_tests.run_visible(
-                session, spec, visible, SandboxExecute, config, limits, resources
-            )
+        if visible is not None:
+            # Executed only when the graded run ended well: after a limit the student sees
+            # the code without outputs (and each test's pass or fail) instead.
+            if status == "ok" and not (cancelled is not None and cancelled.is_set()):
+                end_b = time.monotonic() + limits.notebook_timeout
+                visible = hidden_tests.run_visible(
+                    session,
+                    spec,
+                    visible,
+                    SandboxExecute,
+                    config,
+                    limits,
+                    resources,
+                    ends=min(end_b, deadline) if deadline is not None else end_b,
+                    on_slow_cell=on_slow_cell,
+                    cancelled=cancelled,
+                )
             feedback = hidden_tests.student_view(nb, visible)
         return NotebookResult(
             name=name,

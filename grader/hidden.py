@@ -26,6 +26,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import nbformat
@@ -70,23 +72,39 @@ def run_visible(
     config: Any,
     limits: Any,
     resources: dict[str, Any],
+    ends: float,
+    on_slow_cell: Callable[[], None] | None = None,
+    cancelled: threading.Event | None = None,
 ) -> nbformat.NotebookNode:
-    """Execute the visible copy in a fresh kernel of the same sandbox session."""
+    """Execute the visible copy in a fresh kernel of the same sandbox session, by `ends`
+    (time.monotonic()), as the graded run is: same output caps, same yielding when slow."""
     kernel = session.start_kernel(spec)
     ex = executor(config=config)
     ex.kernel = kernel
     ex.output_limit = limits.output_bytes
-    if hasattr(ex, "output_kill_limit") and hasattr(limits, "output_kill_bytes"):
+    if hasattr(limits, "output_kill_bytes"):
         ex.output_kill_limit = max(limits.output_kill_bytes, limits.output_bytes)
-    timer = threading.Timer(limits.notebook_timeout, kernel.kill, args=("time limit",))
-    timer.daemon = True
-    timer.start()
+    if hasattr(limits, "slow_notebook_seconds"):
+        ex.slow_notebook_seconds = limits.slow_notebook_seconds
+    ex.on_slow_cell = on_slow_cell
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(min(0.25, max(0.01, ends - time.monotonic()))):
+            if (cancelled is not None and cancelled.is_set()) or time.monotonic() >= ends:
+                kernel.kill("time limit")
+                return
+            if hasattr(session, "scratch_full") and session.scratch_full():
+                kernel.kill("disk limit")
+                return
+
+    threading.Thread(target=watch, daemon=True).start()
     try:
         visible, _ = ex.preprocess(visible, dict(resources), km=kernel)
     except (DeadKernelError, RuntimeError, TimeoutError):
         pass  # cells left without output show none; the graded run says what happened
     finally:
-        timer.cancel()
+        done.set()
         if ex.kc is not None:
             with contextlib.suppress(Exception):
                 ex.kc.stop_channels()
