@@ -561,7 +561,8 @@ class Autograder:
             spec.argv.append("--HistoryManager.hist_file=:memory:")
         kernel = session.start_kernel(spec)
         ex = SandboxExecute(config=config)
-        ex.guard = Guard()
+        if spec.language == "python" or "ipykernel" in " ".join(spec.argv):
+            ex.guard = Guard()  # IPython's channels; other kernels (C) have none of them
         ex.kernel = kernel
         ex.output_limit = limits.output_bytes
         ex.output_kill_limit = max(limits.output_kill_bytes, limits.output_bytes)
@@ -648,7 +649,7 @@ class Autograder:
             notebook=nb,
             notes=notes,
             feedback=feedback,
-            tampering=list(ex.guard.findings),
+            tampering=list(ex.guard.findings) if ex.guard is not None else [],
         )
 
     def _collect(

@@ -6,10 +6,11 @@ they came from. The manual grading view shows them; the feedback is rendered fro
 request with nbgrader's GenerateFeedback steps (GetGrades, then the HTML exporter with
 nbgrader's feedback template), so manual scores and comments show as soon as they are saved.
 
-Hidden tests never reach a student: nbgrader's feedback shows every cell's source as
-executed, hidden test regions included, and a failing assert's traceback quotes the hidden
-line. Before rendering, the hidden regions are removed from the source and the outputs of a
-cell that had them are replaced by the error's name alone.
+Hidden tests never reach a student: a notebook that had them is rendered from its student
+copy (`<notebook>.student.ipynb`, the run in which hidden source never existed, see hidden.py)
+with the gradebook's scores. Gradings kept before that copy existed are still filtered: the
+hidden regions are removed from the source and the outputs of a cell that had them are
+replaced by the error's name alone.
 """
 
 from __future__ import annotations
