@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 import jwt
 from oauthlib.common import Request as OAuthRequest
@@ -332,10 +332,25 @@ class TargetLinkValidator:
         elif target.startswith("//"):
             raise self._refuse(target)
         path = parts.path or "/"
-        # a path must stay under the base URL, also after '..' segments are resolved
-        if ".." in path.split("/") or not (path + "/").startswith(self.base_path):
+        # a path must stay under the base URL, also after '..' segments are resolved: the
+        # check runs on the percent-decoded path (decoded until stable, so '%2e%2e',
+        # '%252e%252e' and '..%2f' count as the dot segments a browser or proxy resolves)
+        decoded, base = self._decoded(path), self._decoded(self.base_path)
+        if decoded is None or "\\" in decoded or any(ord(ch) < 0x20 for ch in decoded):
+            raise self._refuse(target)
+        if {".", ".."} & set(decoded.split("/")) or not (decoded + "/").startswith(base or "/"):
             raise self._refuse(target)
         return path + ("?" + parts.query if parts.query else "")
+
+    @staticmethod
+    def _decoded(path: str) -> str | None:
+        """`path` percent-decoded until it no longer changes; None when it keeps changing."""
+        for _ in range(5):
+            once = unquote(path)
+            if once == path:
+                return path
+            path = once
+        return None
 
     @staticmethod
     def _refuse(target: str) -> LtiValidationError:

@@ -202,6 +202,15 @@ def test_state_mismatch() -> None:
         "https://campus.example.org:8000/elsewhere/",
         "/@/space%20word/hub/..\\..\\x",
         "javascript:alert(1)",
+        # percent-encoded dot segments (issue 20, item 10)
+        "https://campus.example.org:8000/@/space%20word/%2e%2e/%2e%2e/etc",
+        "https://campus.example.org:8000/@/space%20word/%2E%2E/elsewhere",
+        "/@/space%20word/hub/%2e%2e/%2e%2e/%2e%2e/x",
+        "/@/space%20word/.%2e/.%2E/x",
+        "/@/space%20word/%252e%252e/%252e%252e/x",
+        "/@/space%20word/hub/..%2f..%2f..%2fx",
+        "/@/space%20word/hub/%2e/x",
+        "/@/space%20word/hub/%5c..%5cx",
     ],
 )
 def test_target_link_outside_the_hub(target: str) -> None:
@@ -217,6 +226,9 @@ def test_target_link_inside_the_hub() -> None:
     assert check.check(url) == "/@/space%20word/hub/home?x=1"
     assert check.check("/@/space%20word/hub/") == "/@/space%20word/hub/"
     assert check.check(None) == "/@/space%20word/"
+    # percent-encoding that is not a dot segment is kept as it came
+    assert check.check("/@/space%20word/hub/a%2ebc") == "/@/space%20word/hub/a%2ebc"
+    assert check.check("/@/space word/hub/home") == "/@/space word/hub/home"
 
 
 # --- LTI 1.1 -------------------------------------------------------------------------------------
