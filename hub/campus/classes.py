@@ -158,8 +158,17 @@ def update_class(
     return klass
 
 
-def enroll(session: Session, class_id: int, student: str, by: str) -> Enrollment:
-    """Enroll a student: credits = the class's meetings; the enrollment rules apply."""
+def enroll(
+    session: Session, class_id: int, student: str, by: str, by_lms: bool = False
+) -> Enrollment:
+    """Enroll a student: credits = the class's meetings; the enrollment rules apply.
+
+    `by_lms` is for the LTI adapters only (a launch or a roster sync of the LMS course the
+    class was made for): the LMS roster is the authority there, so the group-class rules
+    "no enrollment once active" and the enrollment deadline do not apply; a completed or
+    cancelled class, a full class and a teacher of the class are still refused. Staff's
+    manual enrollments (the campus API) never pass it.
+    """
     klass = lock_class(session, class_id)
     # Roles are per class: any active account but the school-wide staff and admins may be a
     # student here, as long as it does not teach this very class.
@@ -169,10 +178,11 @@ def enroll(session: Session, class_id: int, student: str, by: str) -> Enrollment
         raise APIError(409, f"{student!r} teaches this class and cannot also be its student")
     if klass.status in ("completed", "cancelled"):
         raise APIError(409, f"the class is {klass.status}")
-    if klass.type == "group" and klass.status not in ("draft", "enrollment_open"):
+    if klass.type == "group" and klass.status not in ("draft", "enrollment_open") and not by_lms:
         raise APIError(409, "a group class takes no enrollments once it is active")
     if (
-        klass.enrollment_deadline
+        not by_lms
+        and klass.enrollment_deadline
         and klass.type == "group"
         and date.today() > klass.enrollment_deadline
     ):

@@ -308,11 +308,11 @@ class CampusClassAdapter:
                     if teaching.class_role(session, class_id, username) is not None:
                         teaching.remove_staff(session, klass, username)
                 with transaction(self.campus) as session:
-                    classes.enroll(session, class_id, username, by="lti")
+                    classes.enroll(session, class_id, username, by="lti", by_lms=True)
                 self.log.info("LTI launch enrolled %s in class %s", username, class_id)
         except APIError as err:
-            # already enrolled, class full, active group class...: the campus rules decide,
-            # and the launch itself still succeeds
+            # already enrolled, class full or ended...: the campus rules decide (an active
+            # group class still takes the LMS's students), and the launch itself still succeeds
             self.log.info("LTI class mapping for %s: %s", username, err.message)
         return class_id
 
@@ -341,8 +341,8 @@ class CampusClassAdapter:
                         )
                     ):
                         continue
-                    classes.enroll(session, class_id, name, by="lti")
+                    classes.enroll(session, class_id, name, by="lti", by_lms=True)
                 enrolled += 1
-            except APIError as err:  # the campus rules decide (full, active group class...)
+            except APIError as err:  # the campus rules decide (full, ended...)
                 self.log.info("LTI roster: %s not enrolled in class %s: %s", name, class_id, err)
         return class_id, enrolled
