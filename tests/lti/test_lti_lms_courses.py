@@ -81,6 +81,7 @@ def test_students_added_after_the_first_meeting_get_in(lti: LtiHub) -> None:
 
     # staff's manual enrollment keeps the group-class rule
     resp = staff.post(
-        CAMPUS + f"classes/{klass['id']}/enrollments", json={"student": lti.hub.demo("student")["name"]}
+        CAMPUS + f"classes/{klass['id']}/enrollments",
+        json={"student": lti.hub.demo("student")["name"]},
     )
     assert resp.status_code in (400, 409), resp.text
