@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from nbcampus.ports import free_port
+from nbcampus.secretfiles import private_dir
 from nbcampus.settings import Settings
 
 
@@ -59,7 +60,7 @@ def stable_hub_port(settings: Settings) -> int:
         return int(path.read_text().strip())
     except (OSError, ValueError):
         port = int(os.environ.get("NBCAMPUS_HUB_PORT") or free_port())
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
         path.write_text(f"{port}\n")
         return port
 

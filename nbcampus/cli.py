@@ -51,15 +51,17 @@ def _redacted(url: str) -> str:
 
 
 def check_data_dir(settings: Settings) -> None:
+    from .secretfiles import private_dir
+
     data = settings.data_dir
     try:
-        data.mkdir(parents=True, exist_ok=True)
+        private_dir(data)
         probe = data / ".nbcampus-write-test"
         probe.write_text("ok")
         probe.unlink()
         for sub in (settings.homes_dir, settings.logs_dir):
             sub.mkdir(exist_ok=True)
-        settings.secrets_dir.mkdir(mode=0o700, exist_ok=True)
+        private_dir(settings.secrets_dir)
     except OSError as err:
         raise StartupError(
             f"data directory {data} is not writable ({err.strerror}); "
@@ -149,19 +151,11 @@ def check_port(settings: Settings) -> None:
 def prepare(settings: Settings) -> list[dict] | None:
     """Everything `run` does before handing over to the Hub; returns new demo accounts."""
     from .db import make_engine, prepare_database, session_factory
-    from .secretfiles import InsecureSecretError, check_private, ensure_secret
 
     check_data_dir(settings)
     if settings.profile == "local":
         check_local_isolation(settings)
-    try:
-        check_private(settings.secrets_dir)
-        ensure_secret(settings.secrets_dir / "jupyterhub_cookie_secret")
-        ensure_secret(settings.secrets_dir / "proxy_auth_token")
-        if settings.demo_accounts_file.exists():
-            check_private(settings.demo_accounts_file)
-    except InsecureSecretError as err:
-        raise StartupError(f"refusing to start: {err}") from None
+    check_secrets(settings)
     for part in ("jupyterhub", "campus", "grader"):
         check_database(settings.database_url(part))
     stop_leftover_proxy(settings)
@@ -191,6 +185,20 @@ def prepare(settings: Settings) -> list[dict] | None:
     # First start of a demo campus: the demo courses, one group class each, students enrolled.
     import_module("nbcampus.hub.campus.cli").ensure_demo_campus(settings, REPO / "courses")
     return created
+
+
+def check_secrets(settings: Settings) -> None:
+    """The secrets `run` needs, private (refused otherwise) and created on first use."""
+    from .secretfiles import InsecureSecretError, check_private, ensure_secret
+
+    try:
+        check_private(settings.secrets_dir)
+        ensure_secret(settings.secrets_dir / "jupyterhub_cookie_secret")
+        ensure_secret(settings.secrets_dir / "proxy_auth_token")
+        if settings.demo_accounts_file.exists():
+            check_private(settings.demo_accounts_file)
+    except InsecureSecretError as err:
+        raise StartupError(f"refusing to start: {err}") from None
 
 
 def hub_config_path() -> Path:

@@ -22,9 +22,28 @@ def check_private(path: Path) -> None:
         )
 
 
+def private_dir(path: Path) -> Path:
+    """Create a folder (and its missing parents) as 0700 whatever the umask; an existing
+    folder is left as it is (`check_private` judges it). Every command that may be the first
+    to touch the data directory or `secrets/` creates them through this."""
+    missing = []
+    for folder in (path, *path.parents):
+        if folder.exists():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:
+            continue  # made meanwhile by a concurrent command
+        os.chmod(folder, 0o700)  # mkdir's mode is masked by the umask; this is not
+    return path
+
+
 def write_private(path: Path, data: bytes) -> None:
-    """Write a file that is 0600 from its first byte (no window where it is world-readable)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write a file that is 0600 from its first byte (no window where it is world-readable),
+    in a folder created 0700 when missing."""
+    private_dir(path.parent)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
