@@ -75,9 +75,11 @@ def store_graded(
     for result in notebooks:
         if result.notebook is None:  # missing or unreadable: nothing to show but the score
             continue
-        nbformat.write(result.notebook, tmp / f"{result.name}.ipynb")
+        # Kept within the feedback's bounds: reading and rendering them stays quick.
+        nbformat.write(bound_for_rendering(result.notebook), tmp / f"{result.name}.ipynb")
         if result.feedback is not None:  # what the student sees: the run without hidden tests
-            nbformat.write(result.feedback, tmp / f"{result.name}{STUDENT_SUFFIX}")
+            student_view = bound_for_rendering(result.feedback)
+            nbformat.write(student_view, tmp / f"{result.name}{STUDENT_SUFFIX}")
         kept.append(result.name)
     (tmp / SUBMISSION_FILE).write_text(json.dumps({"id": submission_id, "notebooks": kept}))
     # Swap folders so that a reader sees the old grading or the new one, never a mix.
@@ -256,6 +258,47 @@ def _exporter() -> HTMLExporter:
     return HTMLExporter(config=c)
 
 
+# Rendering is bounded by what it renders: at most this many cells (graded cells always stay)
+# and this much output text; the rest is replaced by a note. A notebook of 100,000 cells took
+# 318 s of CPU to render; one at these bounds takes a few seconds.
+FEEDBACK_MAX_CELLS = 1000
+FEEDBACK_MAX_OUTPUT_CHARS = 2 * 1024 * 1024
+
+
+def bound_for_rendering(
+    nb: Any, max_cells: int = FEEDBACK_MAX_CELLS, max_output: int = FEEDBACK_MAX_OUTPUT_CHARS
+) -> Any:
+    """The notebook cut to what feedback renders: the first `max_cells` cells plus every cell
+    nbgrader knows (graded, solution, locked), and outputs up to `max_output` characters."""
+    cells, left_out, budget, cut = [], 0, max_output, False
+    for cell in nb.cells:
+        known = isinstance(cell.get("metadata", {}).get("nbgrader"), dict)
+        if len(cells) >= max_cells and not known:
+            left_out += 1
+            continue
+        outputs = cell.get("outputs")
+        if outputs:
+            size = len(json.dumps(outputs))
+            if size > budget:
+                cell = nbformat.NotebookNode(cell)  # a copy: the caller's notebook stays
+                cell.outputs = [
+                    nbformat.v4.new_output(
+                        "stream", name="stderr", text="[output left out of the feedback: too long]"
+                    )
+                ]
+                cut = True
+            budget -= min(size, budget)
+        cells.append(cell)
+    if left_out:
+        cells.append(
+            nbformat.v4.new_markdown_cell(f"*{left_out} more cells are left out of the feedback.*")
+        )
+    if left_out or cut:
+        nb = nbformat.NotebookNode(nb)
+        nb.cells = cells
+    return nb
+
+
 def render_feedback(
     course_root: Path,
     course: str,
@@ -272,6 +315,7 @@ def render_feedback(
     student_copy = graded_dir(course_root, student, assignment) / f"{notebook}{STUDENT_SUFFIX}"
     if student_copy.exists():  # outputs of the run in which hidden tests never existed
         nb = nbformat.read(student_copy, as_version=4)
+    nb = bound_for_rendering(nb)
     resources: dict[str, Any] = {
         "nbgrader": {
             "db_url": f"sqlite:///{course_root / 'gradebook.db'}",

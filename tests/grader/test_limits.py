@@ -230,3 +230,25 @@ def test_upload_over_the_body_limit_gets_json_413_through_the_proxy(campus_hub) 
     assert resp.json()["code"] == "PAYLOAD_TOO_LARGE"
     # the service goes on answering
     assert alice.get(API + f"courses/{COURSE}/assignments").status_code == 200
+
+
+def test_feedback_rendering_is_bounded(course, tmp_path) -> None:
+    """The feedback of a graded notebook of 100,000 cells, each with output, renders in
+    seconds and in bounded size (the audit measured 318 s of CPU)."""
+    from nbcampus.grader.feedback import render_feedback, store_graded
+
+    res = submit(course, tmp_path, "s-huge", ANSWER, Limits(cell_timeout=10))
+    for nb in (res.notebooks[0].notebook, getattr(res.notebooks[0], "feedback", None)):
+        for i in range(100_000 if nb is not None else 0):
+            cell = nbformat.v4.new_code_cell(f"x = {i}")
+            cell.outputs = [nbformat.v4.new_output("stream", text="y" * 100)]
+            nb.cells.append(cell)
+    store_graded(course.root, "a1", "s-huge", "sub-huge", res.notebooks)
+    t0 = time.monotonic()
+    html = render_feedback(course.root, "c1", "a1", "s-huge", "add")
+    elapsed = time.monotonic() - t0
+    print(f"feedback of 100,000 cells rendered in {elapsed:.2f} s, {len(html)} bytes")
+    assert elapsed < 10, elapsed
+    assert len(html) < 8 * 1024 * 1024
+    assert "more cells are left out of the feedback" in html
+    assert "t_visible" in html or "add(1, 2)" in html  # the graded cells stay
