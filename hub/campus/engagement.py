@@ -588,6 +588,27 @@ def level_dict(session: Session, user: str) -> dict[str, Any]:
     }
 
 
+EXERCISE_REASONS = ("autograde_passed", "exercise_complete")
+
+
+def submission_note(submission_id: str) -> str:
+    """The note of the XP award a grading result earned: how its XP is found again."""
+    return f"submission:{submission_id}"[:200]
+
+
+def submission_xp(session: Session, user: str, submission_id: str) -> int:
+    """The XP a submission's results earned for their exercises (lesson, course, streak and
+    badge awards that followed are not the submission's)."""
+    total = session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(XpTransaction.amount), 0)).where(
+            XpTransaction.user == user,
+            XpTransaction.reason.in_(EXERCISE_REASONS),
+            XpTransaction.note == submission_note(submission_id),
+        )
+    )
+    return int(total or 0)
+
+
 def on_progress(
     session: Session,
     user: str,
@@ -599,11 +620,14 @@ def on_progress(
     exercise_completed: bool,
     lesson_completed: bool,
     autograde: bool,
+    note: str = "",
 ) -> None:
-    """XP (and through it badges, levels, streaks) for newly completed work."""
+    """XP (and through it badges, levels, streaks) for newly completed work; `note` marks the
+    exercise's award (the submission whose result completed it)."""
     if exercise_completed:
         reason = "autograde_passed" if autograde else "exercise_complete"
-        award(session, user, exercise_xp, reason, f"exercise:{exercise_id}", course_id=course_id)
+        award(session, user, exercise_xp, reason, f"exercise:{exercise_id}", course_id=course_id,
+              note=note)  # fmt: skip
     if lesson_completed:
         award(session, user, CONFIG.lesson_xp, "lesson_complete", f"lesson:{lesson_id}",
               course_id=course_id)  # fmt: skip

@@ -294,8 +294,10 @@ def complete_exercise(
     max_score: float | None = None,
     at: datetime | None = None,
     autograde: bool = False,
+    note: str = "",
 ) -> ProgressEvents:
-    """Record an exercise done (or a graded attempt); the lesson's progress follows."""
+    """Record an exercise done (or a graded attempt); the lesson's progress follows. `note`
+    goes with the exercise's XP award (a grading result's "submission:<id>")."""
     events = ProgressEvents()
     row, _ = _get_or_create(session, ExerciseProgress, user=user, exercise_id=exercise.id)
     passed = True
@@ -325,6 +327,7 @@ def complete_exercise(
             exercise_completed=events.exercise_completed,
             lesson_completed=events.lesson_completed,
             autograde=autograde,
+            note=note,
         )
     return events
 

@@ -124,6 +124,7 @@ def record_result(session: Session, payload: ResultPayload) -> Recorded:
         max_score=payload.max_score,
         at=payload.graded_at,
         autograde=True,
+        note=engagement.submission_note(payload.submission_id),
     )
     engagement.notify(
         session,
@@ -178,6 +179,7 @@ def _regrade(
         max_score=best.max_score,
         at=payload.graded_at,
         autograde=True,
+        note=engagement.submission_note(payload.submission_id),
     )
     engagement.notify(
         session,

@@ -118,3 +118,40 @@ def test_another_users_submission_id_is_refused(unlocked) -> None:
         record(unlocked, replace(first, user="s02", score=3.0, graded_at=T0 + timedelta(hours=1)))
     assert err.value.status_code == 409 and err.value.code == "CONFLICT"
     assert progress(unlocked) == (1.0, False)
+
+
+def test_a_submission_tells_the_xp_its_result_earned(unlocked) -> None:
+    # The Lab's "+N XP" on a result card: the exercise's XP for the submission that passed
+    # it (never the lesson's or a badge's that came with it), none for a later one.
+    from nbcampus.hub.campus.engagement import submission_xp
+    from nbcampus.hub.campus.orm import Exercise
+
+    with unlocked() as s:
+        worth = s.scalar(sa.select(Exercise.xp).where(Exercise.slug == "values"))
+    assert worth == 20
+    failed = ResultPayload("sub-x", "s01", "python-intro", "01-values", "values", 1.0, 3.0, T0)
+    record(unlocked, failed)
+    passed = replace(failed, submission_id="sub-y", score=3.0, graded_at=T0 + timedelta(1))
+    record(unlocked, passed)
+    again = replace(passed, submission_id="sub-z", graded_at=T0 + timedelta(2))
+    record(unlocked, again)
+    with unlocked() as s:
+        total = s.scalar(
+            sa.select(sa.func.sum(XpTransaction.amount)).where(XpTransaction.user == "s01")
+        )
+        got = {sid: submission_xp(s, "s01", sid) for sid in ("sub-x", "sub-y", "sub-z")}
+        assert submission_xp(s, "someone-else", "sub-y") == 0
+    assert got == {"sub-x": 0, "sub-y": 20, "sub-z": 0}
+    assert total >= 20
+
+    # a teacher's manual grade that makes an earlier submission pass: its XP is that one's
+    second = ResultPayload("sub-m", "s01", "python-intro", "01-values", "values", 1.0, 3.0, T0)
+    with unlocked() as s:
+        s.execute(sa.delete(XpTransaction).where(XpTransaction.user == "s01"))
+        s.execute(sa.delete(GradingResult).where(GradingResult.user == "s01"))
+        s.execute(sa.delete(ExerciseProgress).where(ExerciseProgress.user == "s01"))
+        s.commit()
+    record(unlocked, second)
+    record(unlocked, replace(second, score=3.0, graded_at=T0 + timedelta(3)))
+    with unlocked() as s:
+        assert submission_xp(s, "s01", "sub-m") == 20

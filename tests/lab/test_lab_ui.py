@@ -15,10 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from harness.hub import CampusHub
 
 # One Hub (SQLite) for the module: the lab does not care which database the campus uses.
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("campus_hub", ["sqlite"], indirect=True)]
+
+REPO = Path(__file__).resolve().parents[2]
 
 # Marks, in page time, when the Lab and the Campus panel first appear (set before any page
 # script runs, so nothing is missed).
@@ -286,7 +289,20 @@ def test_student_opens_a_lesson_runs_a_cell_submits_and_sees_the_score(
     )
     assert lesson.locator(".nbc-tests .nbc-fail").count() == 0
     lesson.locator(".nbc-xp-earned").wait_for(timeout=30_000)
-    assert re.fullmatch(r"\+\d+ XP", lesson.locator(".nbc-xp-earned").inner_text().strip())
+    # Exactly the XP of that exercise (the course's manifest), not all the XP gained since
+    # the submit; and it stays so when the header's XP moves on (a later level load).
+    manifest = yaml.safe_load((REPO / "courses/python-intro/course.yaml").read_text())
+    worth = next(
+        e["xp"]
+        for section in manifest["sections"]
+        for lesson_ in section["lessons"]
+        for e in lesson_.get("exercises", [])
+        if e["slug"] == "values"
+    )
+    assert lesson.locator(".nbc-xp-earned").inner_text().strip() == f"+{worth} XP"
+    page.locator(".nbc-xp").first.wait_for(timeout=10_000)
+    page.wait_for_timeout(3_000)
+    assert lesson.locator(".nbc-xp-earned").inner_text().strip() == f"+{worth} XP"
     page.screenshot(path=str(output_dir / "lab-campus-result.png"))
     # nbgrader's feedback on the graded notebook opens in a new tab from the result.
     with page.context.expect_page(timeout=20_000) as opened:

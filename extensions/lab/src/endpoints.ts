@@ -6,6 +6,7 @@ const q = encodeURIComponent;
 export const campus = {
   me: 'me',
   myCourses: 'me/courses',
+  submissionXp: (id: string) => `me/submissions/${q(id)}/xp`,
   level: (user: string) => `users/${q(user)}/level`,
   badges: 'badges',
   myCredits: 'me/credits',

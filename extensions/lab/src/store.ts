@@ -134,8 +134,8 @@ export class CampusStore {
   /** Sections the services do not offer (404): shown as "not available", not as errors. */
   unavailable: Partial<Record<Section, boolean>> = {};
   busy: Record<string, boolean> = {};
-  /** The XP before a submit, to show what its grading earned. */
-  xpBefore: Record<string, number | null> = {};
+  /** Submissions (by result key) whose XP may still arrive: the campus tells what each earned. */
+  xpPending: Record<string, string> = {};
   loaded = false;
   private listeners = new Set<() => void>();
 
@@ -221,8 +221,8 @@ export class CampusStore {
     if (level) {
       // Level-ups and new badges arrive as notifications too; those make the toasts.
       this.level = level;
-      this.creditXp();
       this.changed();
+      await this.creditXp();
     }
   }
 
@@ -317,25 +317,40 @@ export class CampusStore {
   }
 
   /**
-   * The XP a graded submission earned: what the total grew by since the submit. The campus
-   * records it when the grader's result reaches it, which can be a moment after the grader
-   * says "graded", so this is settled on every level load for a while after grading.
+   * The XP a graded submission earned, as the campus recorded it for that submission's
+   * exercise (not what the total grew by meanwhile: lesson and course completions, streaks,
+   * badges and other submissions add XP too). The campus records it when the grader's result
+   * reaches it, which can be a moment after the grader says "graded", so this is asked again
+   * on every level load until the XP is there.
    */
-  private creditXp(): void {
-    if (!this.level) {
-      return;
-    }
-    for (const [key, before] of Object.entries(this.xpBefore)) {
+  private async creditXp(): Promise<void> {
+    for (const [key, uid] of Object.entries(this.xpPending)) {
       const result = this.results[key];
-      if (before === null || !result || result.status !== 'graded') {
+      if (!result || result.submission_id !== uid) {
+        delete this.xpPending[key]; // a newer submission took its place
         continue;
       }
-      const earned = this.level.xp - before;
-      if (earned > (result.xp_earned ?? 0)) {
-        if (!result.xp_earned) {
-          this.toast('success', this.trans.__('+%1 XP for %2', earned, result.lesson));
-        }
-        this.results[key] = { ...result, xp_earned: earned };
+      if (result.status !== 'graded') {
+        continue;
+      }
+      let earned: number;
+      try {
+        const body = await this.client.get<{ xp: number }>('campus', ep.campus.submissionXp(uid));
+        earned = Number(body?.xp ?? 0);
+      } catch {
+        continue; // asked again on the next level load
+      }
+      const current = this.results[key];
+      if (current?.submission_id !== uid) {
+        continue;
+      }
+      if (earned > 0) {
+        delete this.xpPending[key]; // an exercise's XP is awarded once
+      }
+      if (earned > (current.xp_earned ?? 0)) {
+        this.toast('success', this.trans.__('+%1 XP for %2', earned, current.lesson));
+        this.results[key] = { ...current, xp_earned: earned };
+        this.changed();
       }
     }
   }
@@ -361,13 +376,16 @@ export class CampusStore {
   async submit(course: string, lesson: string, files: Record<string, string>): Promise<IResult> {
     const key = this.resultKey(course, lesson);
     this.busy[key] = true;
-    this.xpBefore[key] = this.level?.xp ?? null;
+    delete this.xpPending[key];
     this.changed();
     try {
       const body = await this.client.post<any>('grader', ep.grader.submissions(course, lesson), {
         files
       });
       const result = resultFromGrader(body, course, lesson);
+      if (result.submission_id) {
+        this.xpPending[key] = result.submission_id;
+      }
       this.setResult(result);
       return result;
     } catch (err) {
@@ -399,7 +417,9 @@ export class CampusStore {
         }
       }
       const result = resultFromGrader(body, course, lesson);
-      result.xp_earned = current?.xp_earned;
+      if (current?.submission_id === result.submission_id) {
+        result.xp_earned = current?.xp_earned; // only that submission's own XP
+      }
       this.setResult(result);
       if (result.status === 'graded') {
         await Promise.all([this.loadCourses(), this.loadLevel()]);

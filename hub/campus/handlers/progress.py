@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from nbcampus import schemas as S
 from nbcampus.hub.campus import courses as c
+from nbcampus.hub.campus import engagement as en
 from nbcampus.hub.campus import progress as p
 from nbcampus.hub.campus import teaching, validate
 from nbcampus.hub.campus.orm import (
@@ -150,6 +151,18 @@ class MyCoursesHandler(CampusHandler):
         self.write_json({"courses": await self.read(lambda s: p.my_courses(s, name))})
 
 
+class MySubmissionXpHandler(CampusHandler):
+    @needs_permission("campus:read")
+    async def get(self, submission_id: str) -> None:
+        """The XP my submission's results earned for their exercises (0 when they earned
+        none: not passed, or passed before); what a result card shows as "+N XP"."""
+        body = {"submission_id": submission_id}
+        submission_id = validate.string(body, "submission_id", max_length=100)
+        name = self.actor.name
+        xp = await self.read(lambda s: en.submission_xp(s, name, submission_id))
+        self.write_json({"submission_id": submission_id, "xp": xp})
+
+
 class AccessHandler(CampusHandler):
     @needs_permission("access:read")
     async def get(self, course: str, lesson: str) -> None:
@@ -211,6 +224,7 @@ default_handlers = [
     (r"api/v1/lessons/([^/]+)/progress", LessonProgressHandler),
     (r"api/v1/users/([^/]+)/progress", UserProgressHandler),
     (r"api/v1/me/courses", MyCoursesHandler),
+    (r"api/v1/me/submissions/([^/]+)/xp", MySubmissionXpHandler),
     (r"api/v1/access/([^/]+)/([^/]+)", AccessHandler),
     (r"api/v1/course-roles/([^/]+)", CourseRolesHandler),
     (r"api/v1/grading-results", GradingResultsHandler),

@@ -147,18 +147,50 @@ describe('CampusStore', () => {
       }
     ];
     // The grader says "graded" a moment before the campus has recorded the XP ...
+    routes['GET campus/api/v1/me/submissions/u1/xp'] = [200, { submission_id: 'u1', xp: 0 }];
     const graded = await store.refreshResult('py', 'l1');
     expect(graded).toMatchObject({ status: 'graded', score: 2, max_score: 3 });
     expect(graded!.xp_earned).toBeUndefined();
-    // ... which the next level load (pushed by the campus's "graded" notification) settles.
+    // ... which the next level load (pushed by the campus's "graded" notification) settles,
+    // with the XP the campus recorded for this submission: the exercise's 20, not the 25
+    // the total grew by (the lesson's completion XP came with it).
+    routes['GET campus/api/v1/me/submissions/u1/xp'] = [200, { submission_id: 'u1', xp: 20 }];
     routes['GET campus/api/v1/users/alice/level'] = [200, { total_xp: 45, level: 1 }];
     await store.loadLevel();
-    expect(store.results['py/l1'].xp_earned).toBe(25);
+    expect(store.results['py/l1'].xp_earned).toBe(20);
+    // More XP later (a badge, a streak) is not this result's.
+    routes['GET campus/api/v1/users/alice/level'] = [200, { total_xp: 60, level: 1 }];
+    await store.loadLevel();
+    await store.refreshResult('py', 'l1');
+    expect(store.results['py/l1'].xp_earned).toBe(20);
     expect(graded!.tests).toEqual([
       { name: 'test_add', passed: true, message: undefined },
       { name: 'test_hidden', passed: false, message: 'hidden test' }
     ]);
     expect(toasts).toContainEqual(['success', 'l1 graded: 2 / 3']);
-    expect(toasts).toContainEqual(['success', '+25 XP for l1']);
+    expect(toasts.filter(([, m]) => m.includes('XP'))).toEqual([['success', '+20 XP for l1']]);
+  });
+
+  it('shows no XP for a submission that earned none, and never the XP of an earlier one', async () => {
+    const { store, routes } = storeWith({
+      'GET campus/api/v1/me': [200, { name: 'alice', role: 'student' }],
+      'GET campus/api/v1/users/alice/level': [200, { total_xp: 20, level: 1 }],
+      'POST grader/api/v1/courses/py/assignments/l1/submissions': [202, { id: 'u1', status: 'queued' }],
+      'GET grader/api/v1/submissions/u1': [200, { id: 'u1', status: 'graded', score: 3, max_score: 3 }],
+      'GET campus/api/v1/me/submissions/u1/xp': [200, { xp: 20 }]
+    });
+    await store.refresh();
+    await store.submit('py', 'l1', { 'a.ipynb': 'e30=' });
+    await store.refreshResult('py', 'l1');
+    expect(store.results['py/l1'].xp_earned).toBe(20);
+    // the same exercise again: passed before, so this submission earns nothing
+    routes['POST grader/api/v1/courses/py/assignments/l1/submissions'] = [202, { id: 'u2', status: 'queued' }];
+    routes['GET grader/api/v1/submissions/u2'] = [200, { id: 'u2', status: 'graded', score: 3, max_score: 3 }];
+    routes['GET campus/api/v1/me/submissions/u2/xp'] = [200, { xp: 0 }];
+    routes['GET campus/api/v1/users/alice/level'] = [200, { total_xp: 50, level: 1 }];
+    await store.submit('py', 'l1', { 'a.ipynb': 'e30=' });
+    await store.refreshResult('py', 'l1');
+    expect(store.results['py/l1']).toMatchObject({ submission_id: 'u2', status: 'graded' });
+    expect(store.results['py/l1'].xp_earned).toBeUndefined();
   });
 });
