@@ -584,6 +584,7 @@ class Autograder:
                     return
 
         threading.Thread(target=watch, daemon=True).start()
+        kills_before = session.memory_kills()
         try:
             nb, resources = ex.preprocess(nb, resources, km=kernel)
         except (DeadKernelError, RuntimeError, TimeoutError) as err:
@@ -604,6 +605,8 @@ class Autograder:
             status = ex.limit_hit
         elif status == "ok" and session.scratch_full():
             status = "disk limit"
+        elif status == "ok" and session.memory_kills() > kills_before:
+            status = "memory limit"  # the sandbox's memory total: a process of it was killed
         elif status == "ok" and _has_error(nb, "MemoryError"):
             status = "memory limit"
         elif status == "ok" and _has_error(nb, "CellTimeoutError"):

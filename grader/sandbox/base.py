@@ -172,6 +172,10 @@ class SandboxSession(abc.ABC):
         A sandbox without a cap never is."""
         return False
 
+    def memory_kills(self) -> int:
+        """How many processes the session's memory total has killed so far (0 without one)."""
+        return 0
+
     def __enter__(self) -> SandboxSession:
         return self
 

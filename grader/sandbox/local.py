@@ -244,6 +244,9 @@ class LocalSession(SandboxSession):
     def scratch_full(self) -> bool:
         return self.slot.scratch_full()
 
+    def memory_kills(self) -> int:
+        return self.slot.oom_count()
+
     def close(self) -> None:
         for kernel in self.kernels:
             kernel.kill()

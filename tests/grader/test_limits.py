@@ -77,6 +77,31 @@ def test_scratch_flood_gets_disk_limit(course, small_runner, tmp_path) -> None:
     assert after.score == 3.0 and after.notebooks[0].status == "ok"
 
 
+def test_memory_total_per_sandbox(tmp_path) -> None:
+    """Four processes of 150 MiB each, every one far under the per-process limit, past the
+    sandbox's total of 400 MiB: "memory limit" (where the machine lets us make a cgroup)."""
+    r = BubblewrapRunner(slots=1, memory_total_bytes=400 * 1024 * 1024)
+    r.start()
+    try:
+        if r._slots[0].cgroup is None:
+            pytest.skip("no memory cgroup can be made here (neither delegated v2 nor v1)")
+        root = tmp_path / "course"
+        write(source_notebook(ANSWER, TESTS), root / "source" / "a1" / "add.ipynb")
+        generate_assignment(root, "c1", "a1")
+        grader = Autograder(root, "c1", r)
+        hog = (
+            "import os, time\npids = []\nfor _ in range(4):\n    pid = os.fork()\n"
+            "    if pid == 0:\n        b = bytearray(150 * 1024 * 1024)\n"
+            "        for i in range(0, len(b), 4096):\n            b[i] = 1\n"
+            "        time.sleep(5)\n        os._exit(0)\n    pids.append(pid)\n"
+            "for pid in pids:\n    os.waitpid(pid, 0)\n" + ANSWER
+        )
+        res = submit(grader, tmp_path, "s-hog", hog, Limits(cell_timeout=20))
+        assert res.notebooks[0].status == "memory limit", res.public()
+    finally:
+        r.stop()
+
+
 def test_big_output_of_a_correct_answer_scores_full_marks(course, tmp_path) -> None:
     """Two MiB of output: dropped past the cap with a note, the cell runs on (stock nbgrader
     gives full marks too)."""
