@@ -3,7 +3,8 @@
 Three figures, side by side in one run:
 
   floor   the same code as one program: `gcc -O0 prog.c -o prog && ./prog`
-  ours    the nbcampus C kernel ("c"), through jupyter_client, cell by cell
+  ours    the nbcampus C kernel ("c"), through jupyter_client, cell by cell; also
+          without its gcc check of every cell, for what that check adds to a cell
   jck     `jupyter-c-kernel` from PyPI, which compiles every cell as a separate
           program, so it can only run the cells that are complete programs with
           their own main(); ours is timed on exactly those cells too.
@@ -34,6 +35,10 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 
 JCK_VENV = Path(tempfile.gettempdir()) / "nbcampus-bench-jupyter-c-kernel"
+# The kernel checks every cell with `gcc -Wall -fsyntax-only` (running beside tcc's compile)
+# before it runs; timed with and without, interleaved, to show what the check costs a cell.
+NO_GCC_CHECK = {"NBCAMPUS_CKERNEL_GCC_WARNINGS": "0"}
+NO_GCC_CHECK_TEXT = "NBCAMPUS_CKERNEL_GCC_WARNINGS=0"
 
 # Each cell: (definitions, statements, complete program?).  A notebook cell is the
 # definitions followed by the statements; the floor program puts all definitions at
@@ -189,14 +194,17 @@ def time_floor(repeat: int, workdir: Path) -> tuple[float, str]:
 
 
 def run_kernel(
-    manager: Callable[[], KernelManager], cells: list[str], repeat: int
+    manager: Callable[[], KernelManager],
+    cells: list[str],
+    repeat: int,
+    env: dict[str, str] | None = None,
 ) -> tuple[float, float, str, list[str]]:
     """Median seconds for all cells (fresh kernel each time), median start-up, output."""
     totals, startups, output, errors = [], [], "", []
     for _ in range(repeat):
         km = manager()
         start = time.perf_counter()
-        km.start_kernel()
+        km.start_kernel(**({"env": {**os.environ, **env}} if env else {}))
         kc = km.client()
         kc.start_channels()
         kc.wait_for_ready(timeout=60)
@@ -253,17 +261,20 @@ def main() -> None:
     cells = notebook_cells()
     complete = [c for c, (_, _, whole) in zip(cells, CELLS, strict=True) if whole]
     ours_km = lambda: KernelManager(kernel_name="c")  # noqa: E731
-    floors, ours_runs, ours_starts = [], [], []
+    floors, ours_runs, ours_starts, unchecked_runs = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         # Interleaved, so a change in the machine's load hits both figures alike.
         for _ in range(args.repeat):
             floor, floor_out = time_floor(1, workdir)
             ours, ours_start, ours_out, ours_errors = run_kernel(ours_km, cells, 1)
+            unchecked, _, _, _ = run_kernel(ours_km, cells, 1, env=NO_GCC_CHECK)
+            unchecked_runs.append(unchecked)
             floors.append(floor)
             ours_runs.append(ours)
             ours_starts.append(ours_start)
         floor, ours, ours_start = (statistics.median(x) for x in (floors, ours_runs, ours_starts))
+        unchecked = statistics.median(unchecked_runs)
         ours_sub, _, _, _ = run_kernel(ours_km, complete, args.repeat)
         jck = None
         if not args.no_jck:
@@ -276,6 +287,10 @@ def main() -> None:
     print(f"  nbcampus C kernel, all {len(cells)} cells      {ours * 1000:8.1f} ms")
     print(f"    ratio to the floor                    {ours / floor:8.2f}x  (goal <= 1.5x)")
     print(f"  kernel start-up (not counted above)     {ours_start * 1000:8.1f} ms")
+    print(f"  the same without gcc's check ({NO_GCC_CHECK_TEXT})")
+    print(f"    all {len(cells)} cells                          {unchecked * 1000:8.1f} ms")
+    added = (ours - unchecked) / len(cells)
+    print(f"    gcc's check adds per cell             {added * 1000:8.1f} ms")
     same = ours_out == floor_out
     print(f"  output identical to the program's       {'yes' if same else 'NO'}")
     if ours_errors:

@@ -81,9 +81,12 @@ class CKernel(Kernel):
         "`//%compiler gcc`. Environment: NBCAMPUS_CKERNEL_COMPILER.",
     ).tag(config=True)
     gcc_warnings = Bool(
-        help="Also run `gcc -Wall -fsyntax-only` on every cell and show gcc's warnings "
-        "(printf format mismatches, unused variables, ...) instead of tcc's. Costs "
-        "about 10 ms per cell. Environment: NBCAMPUS_CKERNEL_GCC_WARNINGS.",
+        help="Check every cell with `gcc -Wall -fsyntax-only` (next to tcc's compile, before "
+        "the cell runs): C that gcc rejects is not run and gcc's errors are shown, and "
+        "gcc's warnings (printf format mismatches, unused variables, ...) replace tcc's, "
+        "all with the cell's own lines. On by default when gcc is installed; see "
+        "bench/ckernel_bench.py for its cost per cell. Environment: "
+        "NBCAMPUS_CKERNEL_GCC_WARNINGS (0 to turn it off).",
     ).tag(config=True)
 
     @default("timeout")
@@ -108,7 +111,7 @@ class CKernel(Kernel):
 
     @default("gcc_warnings")
     def _gcc_warnings_default(self) -> bool:
-        return _env("NBCAMPUS_CKERNEL_GCC_WARNINGS", False, bool)
+        return _env("NBCAMPUS_CKERNEL_GCC_WARNINGS", True, bool)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -34,6 +34,10 @@ PRELUDE = (
     "void __nbc_fell_off(const char *);\n"
 )
 _TYPE_KEY = re.compile(r"^(type|tag|macro|enumc):")
+# Put before the closing brace of a non-void function: reports a function that ends without
+# returning a value. Left out of the source gcc checks, which then sees the cell as written
+# (the leading ';' would otherwise end an unfinished last statement, as in `return x * x }`).
+FELL_OFF = ";__nbc_fell_off(__func__);"
 
 
 @dataclass
@@ -79,6 +83,11 @@ class Unit:
         """Functions this unit can see a prototype of but does not define."""
         mine = {e.keys[0][3:] for e in self.entries if e.keys[0].startswith("fn:")}
         return sorted((set(program.functions) | mine) - self.functions - {"main"})
+
+    @property
+    def check_source(self) -> str:
+        """The unit as gcc checks it: the student's functions exactly as written."""
+        return self.gcc_source.replace(FELL_OFF, "")
 
     @property
     def runs_code(self) -> bool:
@@ -195,8 +204,7 @@ class Program:
         text = _strip_specifiers(item, item.specifiers)
         if item.name and item.name != "main" and not item.returns_void:
             cut = item.body_close - item.start
-            # The leading ';' keeps an unfinished last statement an error of its own.
-            text = text[:cut] + ";__nbc_fell_off(__func__);" + text[cut:]
+            text = text[:cut] + FELL_OFF + text[cut:]
         if item.name == "main":
             unit.main_kind = "v" if item.returns_void else "i"
             return text

@@ -36,7 +36,7 @@ class Settings:
     memory_mb: int = 0  # address-space limit of the runner; 0 means none
     max_processes: int = 0  # RLIMIT_NPROC for the runner; 0 means none
     compiler: str = "tcc"
-    gcc_warnings: bool = False
+    gcc_warnings: bool = True  # gcc -Wall -fsyntax-only on every cell: its errors and warnings
     cwd: str = field(default_factory=os.getcwd)
 
 
@@ -208,16 +208,22 @@ class Session:
         tcc_options = " ".join(["-Wall", *flags.tcc_options])
         libraries = " ".join(flags.libraries)
         exclude = " ".join(unit.exclude)
-        path = None
+        path = check = None
         if self.gcc.available and (engine == "gcc" or self.settings.gcc_warnings):
             path = self.gcc.write_sources(unit.id, label, unit.code, unit.gcc_source)
+            check = self.gcc.write_check(unit.id, unit.check_source)
         warnings = ""
         if engine == "gcc":
-            if path is None:
+            if path is None or check is None:
                 return Failure("CompileError", "gcc is not installed")
+            lint = self.gcc.start_check(check, flags)
             ok, diagnostics, obj = self.gcc.compile_object(path, flags, warnings=True)
+            out, _ = lint.communicate()
+            if lint.returncode != 0:
+                return self._compile_failure(out, label)
             if not ok:
                 return self._compile_failure(diagnostics, label)
+            diagnostics = out
             mode, text, block = "obj", str(obj), ""
             declared = " ".join(unit.declared_functions(self.program))
             result = self.runner.compile(
@@ -225,7 +231,7 @@ class Session:
             )
             warnings = diagnostics
         else:
-            lint = self.gcc.start_check(path, flags) if path is not None else None
+            lint = self.gcc.start_check(check, flags) if check is not None else None
             mode, text = "src", unit.source
             block = unit.block.key if unit.block else ""
             if unit.block is not None:
@@ -244,7 +250,13 @@ class Session:
             warnings = result.diagnostics
             if lint is not None:
                 out, _ = lint.communicate()
-                warnings = out if result.ok else warnings
+                if result.ok and lint.returncode != 0:
+                    # C that gcc rejects (a missing `;`, a string returned as a double) is not
+                    # run although tcc took it: students learn C that compiles elsewhere.
+                    self.runner.discard()
+                    return self._compile_failure(out, label)
+                if result.ok:
+                    warnings = toolchain.merge_warnings(out, result.diagnostics, label)
             if not result.ok and not toolchain.is_link_error(result.diagnostics):
                 fallback = self._gcc_fallback(unit, flags, tcc_options, libraries, exclude)
                 if isinstance(fallback, Failure):
@@ -279,7 +291,7 @@ class Session:
         if not self.gcc.available:
             return None
         path = self.gcc.write_sources(unit.id, unit.label, unit.code, unit.gcc_source)
-        ok, diagnostics = self.gcc.check(path, flags)
+        ok, diagnostics = self.gcc.check(self.gcc.write_check(unit.id, unit.check_source), flags)
         if not ok:
             return self._compile_failure(diagnostics, unit.label)
         ok, compiled, obj = self.gcc.compile_object(path, flags, warnings=False)

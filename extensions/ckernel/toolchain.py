@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_GENERATED_FN = re.compile(
+    r"(?m)^[^\n]*In function ‘(?:\x1b\[[0-9;]*[A-Za-z])*__nbc_run\b[^\n]*\n?"
+)
 _TCC_PASS = ("-D", "-U", "-I", "-L", "-W", "-w", "-std=", "-O", "-g")
 _DIAG_HEAD = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?:(?P<col>\d+):)? (?P<kind>[a-z ]+?): ")
 
@@ -67,6 +70,8 @@ def present(diagnostics: str, label: str) -> str:
     """Diagnostics as a student reads them: "line 3:5: error: ..." for this cell."""
     text = re.sub(re.escape(label) + r":(\d+):", r"line \1:", diagnostics)
     text = re.sub(re.escape(label) + r":((?:\x1b\[[0-9;]*[A-Za-z])*) In ", r"\1In ", text)
+    # The cell's top-level statements run in a generated function: no need to name it.
+    text = _GENERATED_FN.sub("", text)
     return re.sub(r"(?m)^tcc: error: ", "error: ", text)
 
 
@@ -103,6 +108,26 @@ def select(diagnostics: str, label: str, kinds: tuple[str, ...]) -> str:
             continue
         kept.extend(lines)
     return "\n".join(kept)
+
+
+def merge_warnings(gcc: str, tcc: str, label: str) -> str:
+    """gcc's diagnostics of a cell, and tcc's warnings on the cell's lines gcc said nothing
+    about: `gcc -fsyntax-only` does no flow analysis, so tcc's "function might return no
+    value" stays."""
+    said = set()
+    for file, _kind, lines in groups(strip_ansi(gcc)):
+        m = next((_DIAG_HEAD.match(x) for x in lines if _DIAG_HEAD.match(x)), None)
+        if file == label and m:
+            said.add(m.group("line"))
+    extra = []
+    for file, kind, lines in groups(tcc):
+        m = next(
+            (_DIAG_HEAD.match(strip_ansi(x)) for x in lines if _DIAG_HEAD.match(strip_ansi(x))),
+            None,
+        )
+        if file == label and "warning" in kind and m and m.group("line") not in said:
+            extra.extend(lines)
+    return "\n".join([gcc.rstrip("\n"), *extra]) if extra else gcc
 
 
 def first_error(diagnostics: str, label: str) -> str:
@@ -146,6 +171,12 @@ class Gcc:
         """The unit as a file, and the cell under its label so gcc can quote its lines."""
         (self.workdir / label).write_text(code)
         path = self.workdir / f"unit{unit_id}.c"
+        path.write_text(source)
+        return path
+
+    def write_check(self, unit_id: int, source: str) -> Path:
+        """The unit as gcc checks it (Unit.check_source), beside the unit's file."""
+        path = self.workdir / f"unit{unit_id}-check.c"
         path.write_text(source)
         return path
 

@@ -320,6 +320,59 @@ def test_gcc_warnings_option(jupyter_data: Path, tmp_path: Path) -> None:
         kernel.close()
 
 
+def test_gcc_errors_stop_c_that_tcc_would_run(jupyter_data: Path, tmp_path: Path) -> None:
+    # tcc accepts both; gcc rejects them, so the cell must not run, and gcc's error names
+    # the cell's own line.
+    kernel = CKernel(jupyter_data, tmp_path)
+    try:
+        cell = kernel.run('int square(int x) { return x * x }\nprintf("ran %d\\n", square(3));')
+        assert cell.status == "error" and cell.ename == "CompileError", cell
+        assert "ran" not in cell.stdout
+        assert cell.evalue.startswith("line 1:") and "expected" in cell.evalue, cell.evalue
+        assert "line 1:" in cell.traceback and "error" in cell.traceback
+        assert "<generated>" not in cell.traceback and "__nbc" not in cell.traceback
+        cell = kernel.run('double half(void) { return "0.5"; }\nprintf("%f\\n", half());')
+        assert cell.status == "error" and cell.ename == "CompileError", cell
+        assert cell.evalue.startswith("line 1:") and "double" in cell.evalue, cell.evalue
+        # the rejected definitions never entered the program: fixed, they work
+        cell = kernel.run('int square(int x) { return x * x; }\nprintf("%d\\n", square(3));')
+        assert cell.status == "ok" and cell.stdout == "9\n", cell.traceback
+        # an error in a later cell still names that cell's line
+        cell = kernel.run('int y = 1;\nint z = y +;\nprintf("%d\\n", z);')
+        assert cell.status == "error" and cell.evalue.startswith("line 2:"), cell.evalue
+    finally:
+        kernel.close()
+
+
+def test_gcc_warnings_at_wall_by_default(jupyter_data: Path, tmp_path: Path) -> None:
+    kernel = CKernel(jupyter_data, tmp_path)
+    try:
+        kernel.run("#include <stdio.h>")
+        cell = kernel.run('long n = 3;\nint unused_one;\nprintf("%d\\n", n);\nprintf("ok\\n");')
+        assert cell.status == "ok", cell.traceback  # a warning does not stop the cell
+        assert cell.stdout.endswith("ok\n")
+        err = strip_ansi(cell.stderr)
+        assert "line 3:" in err and "warning" in err and "format" in err, err
+        assert "-Wformat" in err and "unit" not in err and "__nbc" not in err
+        # a warning inside a function names the function and the cell's line
+        cell = kernel.run("int twice(int v) {\n  int unused_here = v;\n  return 2 * v;\n}")
+        assert cell.status == "ok", cell.traceback
+        err = strip_ansi(cell.stderr)
+        assert "In function ‘twice’" in err and "line 2:" in err, err
+        assert "-Wunused-variable" in err, err
+    finally:
+        kernel.close()
+
+
+def test_gcc_check_can_be_turned_off(jupyter_data: Path, tmp_path: Path) -> None:
+    kernel = CKernel(jupyter_data, tmp_path, env={"NBCAMPUS_CKERNEL_GCC_WARNINGS": "0"})
+    try:
+        cell = kernel.run('#include <stdio.h>\nint n = 3;\nprintf("%s\\n", n ? "x" : "y");')
+        assert cell.status == "ok" and cell.stderr == "", cell.traceback
+    finally:
+        kernel.close()
+
+
 def test_a_header_next_to_the_notebook_can_be_included(jupyter_data: Path, tmp_path: Path) -> None:
     (tmp_path / "shapes.h").write_text("#define SIDES 4\nint perimeter(int side);\n")
     kernel = CKernel(jupyter_data, tmp_path)
