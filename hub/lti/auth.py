@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from tornado import web
-from traitlets import Dict, Float, Integer, List, Unicode, default
+from traitlets import Bool, Dict, Float, Integer, List, Unicode, default
 
 from nbcampus.db import make_engine, session_factory
 from nbcampus.hub.auth import CampusAuthenticator
@@ -106,6 +106,20 @@ class LtiCampusAuthenticator(CampusAuthenticator):
         500,
         help="Capacity of the campus class created for an LMS course on its first "
         "instructor launch (the LMS decides who is in the course).",
+    ).tag(config=True)
+
+    allow_framing = Bool(
+        True,
+        help="Let the registered platforms (the origins of their issuer and authentication "
+        "URLs) show the Hub in a frame: LTI launches and Deep Linking open in the LMS's page "
+        "(Moodle's 'Select content' always does). Off: JupyterHub's frame-ancestors 'none'.",
+    ).tag(config=True)
+
+    frame_ancestors = List(
+        Unicode(),
+        help="More origins allowed to frame the Hub besides the registered platforms', e.g. "
+        "a Canvas school's own host (https://school.instructure.com) where the issuer is "
+        "https://canvas.instructure.com.",
     ).tag(config=True)
 
     passback_interval = Float(
@@ -334,6 +348,11 @@ class LtiCampusAuthenticator(CampusAuthenticator):
     def get_handlers(self, app: Any) -> list[tuple[str, type]]:
         # the Hub asks for its handlers once, on its running event loop
         self.start_passback_loop()
+        if self.allow_framing:
+            from . import framing
+
+            origins = framing.FrameOrigins(self.store.platforms, self.frame_ancestors)
+            framing.install(app, origins, https=self.public_url.startswith("https:"))
         return super().get_handlers(app) + default_handlers()
 
     def start_passback_loop(self) -> Any:

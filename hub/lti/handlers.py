@@ -23,6 +23,7 @@ from nbcampus.hub.roles import ROLES, role_group
 from nbcampus.hub.throttle import Throttled, client_address
 from nbcampus.web import APIError
 
+from . import framing
 from . import validators as v
 from .catalog import find_target, link_targets
 
@@ -119,12 +120,15 @@ class LtiHandler(BaseHandler):
         await sync_class(self.lti.store_campus, class_id, groups)
 
     def launch_redirect(self, username: str, link: Any, target: str) -> str:
-        """A link deep-linked to a lesson opens that lesson in the user's JupyterLab."""
+        """A link deep-linked to a lesson opens that lesson in the user's JupyterLab: the
+        server part's `nbcampus/open/<course>/<lesson>[/<exercise>]` fetches the lesson's
+        released files into the home (as the Campus panel's Open does) and redirects to the
+        notebook, or to the Campus panel when there is none to open."""
         if link is not None and link.course and link.lesson:
             path = f"{link.course}/{link.lesson}"
             if link.exercise:
-                path += f"/{link.exercise}.ipynb"
-            return self.hub.base_url + "user-redirect/lab/tree/" + quote(path)
+                path += f"/{link.exercise}"
+            return self.hub.base_url + "user-redirect/nbcampus/open/" + quote(path)
         return target
 
 
@@ -168,6 +172,18 @@ class Lti13LoginHandler(LtiHandler):
             target = self.lti.target_links.check(args["target_link_uri"])
         except v.LtiValidationError as err:
             raise self.refuse(err) from None
+        if (
+            self.request.headers.get("Sec-Fetch-Dest") == framing.FRAME_DEST
+            and framing.PROBE_FIELD not in args
+        ):
+            # in the LMS's frame: check that the browser keeps our cookie here first, or
+            # offer a new window (framing.cookie_check_page)
+            self.set_header("Content-Type", "text/html; charset=utf-8")
+            self.set_header("Cache-Control", "no-store")
+            https = self.lti.public_url.startswith("https:")
+            action = self.hub.base_url + "lti13/login"
+            self.finish(framing.cookie_check_page(action, args, https))
+            return
         state, nonce = await self.lti.run(self.lti.store.begin_login, reg.id, target)
         self.set_lti_cookie(STATE_COOKIE, state)
         params = {

@@ -13,6 +13,7 @@ import secrets
 import threading
 import time
 import uuid
+from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -65,6 +66,10 @@ class TestPlatform:
         self.members_page_size = 0  # > 0: NRPS answers in pages linked by Link: rel="next"
         self.membership_requests: list[str] = []
         self.consumer_key, self.consumer_secret = "lti11-key", secrets.token_urlsafe(16)
+        # the browser side (a Chromium test): what the LMS's pages launch, and what the tool's
+        # deep-linking answers posted back to /deep-link-return
+        self.browser_launch: dict[str, Any] = {}
+        self.deep_link_returns: list[str] = []
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def start(self) -> TestPlatform:
@@ -229,8 +234,62 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         return self.platform.tokens.get(auth[len("Bearer ") :])
 
+    def _page(self, body: str) -> None:
+        self._send(200, f"<!doctype html><html><body>{body}</body></html>".encode(), "text/html")
+
+    def _autopost(self, action: str, fields: dict[str, str]) -> None:
+        inputs = "".join(
+            f"<input type='hidden' name='{escape(k)}' value='{escape(v)}'>"
+            for k, v in fields.items()
+        )
+        self._page(
+            f"<form id='f' method='post' action='{escape(action)}'>{inputs}</form>"
+            "<script>document.getElementById('f').submit()</script>"
+        )
+
+    def _browser_get(self, path: str) -> bool:
+        """The LMS's pages in a browser: a course page framing the tool, the frame's login
+        initiation, and the OIDC authorization answering with the signed id_token."""
+        p, launch = self.platform, self.platform.browser_launch
+        if path == "/lms/course":  # the LMS's course page, showing the tool in an iframe
+            self._page(
+                "<h1>LMS course</h1><iframe id='tool' src='/lms/start' width='900' "
+                "height='600'></iframe>"
+            )
+            return True
+        if path == "/lms/start":
+            self._autopost(
+                launch["tool_url"] + "hub/lti13/login",
+                {
+                    "iss": p.issuer,
+                    "login_hint": launch["sub"],
+                    "target_link_uri": launch["tool_url"] + "hub/home",
+                    "client_id": p.client_id,
+                    "lti_deployment_id": p.deployment_id,
+                    "lti_message_hint": "hint-" + launch["sub"],
+                },
+            )
+            return True
+        if path == "/auth":
+            query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
+            claims = p.claims(
+                query["login_hint"],
+                launch["roles"],
+                query["nonce"],
+                context_id=launch.get("context_id", "course-1"),
+                message_type=launch.get("message_type", "LtiResourceLinkRequest"),
+            )
+            claims[LTI + "target_link_uri"] = launch["tool_url"] + "hub/home"
+            self._autopost(
+                query["redirect_uri"], {"id_token": p.sign(claims), "state": query["state"]}
+            )
+            return True
+        return False
+
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         path = urlsplit(self.path).path
+        if self.platform.browser_launch and self._browser_get(path):
+            return None
         if path == "/jwks":
             return self._send(200, self.platform.jwks())
         if path == "/tool-jwks" and self.platform.tool_jwks:
@@ -268,6 +327,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._token(parse_qs(body.decode()))
         if path == "/outcomes":
             return self._outcome(body)
+        if path == "/deep-link-return":
+            self.platform.deep_link_returns.append(parse_qs(body.decode()).get("JWT", [""])[0])
+            return self._page("<p id='added'>Content added to the course</p>")
         parts = path.strip("/").split("/")
         scopes = self._scopes()
         if scopes is None:

@@ -8,10 +8,14 @@ campus and grader services, the student's server, the databases and every key ar
 
 from __future__ import annotations
 
+import time
+
+import jwt
+import pytest
 import requests
 from lti_env import LtiHub
 from lti_flows import EXERCISE, INSTRUCTOR, LEARNER, token_headers, whoami
-from lti_platform import LTI
+from lti_platform import LTI, TestPlatform
 from test_lti_services import CAMPUS, GRADER, class_of, open_lesson
 
 COURSE, LESSON, NOTEBOOK = EXERCISE["course"], EXERCISE["lesson"], EXERCISE["exercise"]
@@ -85,3 +89,215 @@ def test_students_added_after_the_first_meeting_get_in(lti: LtiHub) -> None:
         json={"student": lti.hub.demo("student")["name"]},
     )
     assert resp.status_code in (400, 409), resp.text
+
+
+def start_server(lti: LtiHub, name: str) -> None:
+    admin = lti.hub.admin_client()
+    assert admin.post(f"hub/api/users/{name}/server").status_code in (201, 202)
+    deadline = time.monotonic() + 90
+    while not admin.get(f"hub/api/users/{name}").json()["servers"].get("", {}).get("ready"):
+        assert time.monotonic() < deadline, "the student's server did not start"
+        time.sleep(0.5)
+
+
+def test_a_first_launch_of_a_linked_lesson_lands_on_its_notebook(lti: LtiHub) -> None:
+    """Item 2: the launch fetches the released notebook into the student's home (as the
+    Campus panel's Open does) and lands on it; never overwrites the student's own work."""
+    teacher = launch13(lti, "teacher-open", "course-open", INSTRUCTOR)
+    klass = class_of(lti, teacher)
+    first = launch13(lti, "first-open", "course-open")
+    open_lesson(lti, teacher, klass["id"], [first])
+
+    session = requests.Session()
+    resp = lti.platform.launch(
+        session, lti.url, "stu-open", LEARNER, context_id="course-open", **LINKED
+    )
+    assert resp.status_code == 302, resp.text
+    assert resp.headers["Location"].endswith(
+        f"/hub/user-redirect/nbcampus/open/{COURSE}/{LESSON}/{NOTEBOOK}"
+    )
+    name = whoami(lti, session)
+    path = f"{COURSE}/{LESSON}/{NOTEBOOK}.ipynb"
+    contents = f"user/{name}/api/contents/{path}"
+    # the student's server's contents API (straight, not through the harness's API client:
+    # jupyter_server answers a missing file with a plain-text 404)
+    student = requests.Session()
+    student.headers.update(token_headers(lti, name))
+    contents = lti.url + contents
+    start_server(lti, name)
+    assert student.get(contents).status_code == 404  # nothing in the fresh home yet
+    origin = lti.url.rsplit("/@/", 1)[0]
+    lab = session.get(origin + resp.headers["Location"], timeout=60)
+    assert lab.status_code == 200, (lab.url, lab.text[:300])
+    assert lab.url.endswith(f"/user/{name}/lab/tree/{path}"), lab.url
+    assert "JupyterLab" in lab.text
+    model = student.get(contents)
+    assert model.status_code == 200, model.text
+    assert model.json()["type"] == "notebook"
+
+    # the student's own work is kept on the next launch
+    nb = model.json()["content"]
+    nb["cells"].append({"cell_type": "markdown", "metadata": {}, "source": "my notes"})
+    saved = student.put(contents, json={"type": "notebook", "content": nb})
+    assert saved.status_code == 200, saved.text
+    again = requests.Session()
+    resp = lti.platform.launch(
+        again, lti.url, "stu-open", LEARNER, context_id="course-open", **LINKED
+    )
+    lab = again.get(origin + resp.headers["Location"], timeout=60)
+    assert lab.url.endswith(f"/user/{name}/lab/tree/{path}"), lab.url
+    cells = student.get(contents).json()["content"]["cells"]
+    assert cells[-1]["source"] == "my notes"
+
+    # a lesson not unlocked for the class opens the Lab on the Campus panel, naming it
+    locked = {LTI + "custom": {"nbcampus_course": COURSE, "nbcampus_lesson": "02-control-flow"}}
+    resp = lti.platform.launch(
+        again, lti.url, "stu-open", LEARNER, context_id="course-open", **locked
+    )
+    assert resp.status_code == 302, resp.text
+    lab = again.get(origin + resp.headers["Location"], timeout=60)
+    assert lab.status_code == 200
+    assert lab.url.endswith(f"/user/{name}/lab?nbcampus-lesson={COURSE}%2F02-control-flow")
+
+
+def frame_ancestors(resp: requests.Response) -> list[str]:
+    csp = resp.headers["Content-Security-Policy"]
+    (directive,) = [d.strip() for d in csp.split(";") if d.strip().startswith("frame-ancestors")]
+    return directive.split()[1:]
+
+
+def test_registered_platforms_may_frame_the_hub_and_no_one_else(lti: LtiHub) -> None:
+    """Item 3: frame-ancestors of the Hub's pages (launch, deep linking and what they lead
+    to) names the registered platform's origin and no other; a login initiation inside a
+    frame first checks that the browser keeps a cookie there, with a new-window fallback."""
+    platform_origin = lti.platform.url  # its issuer and authentication URLs' origin
+    # the deep-linking launch and the picker it leads to
+    session = requests.Session()
+    resp = lti.platform.launch(
+        session,
+        lti.url,
+        "teacher-frame",
+        INSTRUCTOR,
+        message_type="LtiDeepLinkingRequest",
+        context_id="course-frame",
+    )
+    assert resp.status_code == 302, resp.text
+    picker = session.get(lti.url + "hub/lti/deep-link", timeout=10)
+    assert picker.status_code == 200
+    pages = [resp, picker, session.get(lti.url + "hub/home", timeout=10)]
+    pages.append(requests.get(lti.url + "hub/login", timeout=10))
+    for page in pages:
+        allowed = frame_ancestors(page)
+        assert allowed == ["'self'", platform_origin], (page.url, allowed)
+        assert "https://evil.example.org" not in page.headers["Content-Security-Policy"]
+        assert "'none'" not in allowed
+
+    # a login initiation inside a frame answers the cookie check page
+    form = {
+        "iss": lti.platform.issuer,
+        "login_hint": "teacher-frame",
+        "target_link_uri": lti.url + "hub/home",
+        "client_id": lti.platform.client_id,
+        "lti_deployment_id": lti.platform.deployment_id,
+    }
+    framed = requests.post(
+        lti.url + "hub/lti13/login",
+        data=form,
+        headers={"Sec-Fetch-Dest": "iframe"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert framed.status_code == 200, framed.text
+    assert "Open nbcampus in a new window" in framed.text
+    assert "name='nbcampus_cookie_check' value='1'" in framed.text
+    assert frame_ancestors(framed) == ["'self'", platform_origin]
+    # once checked (or outside a frame) it goes on to the platform
+    framed = requests.post(
+        lti.url + "hub/lti13/login",
+        data={**form, "nbcampus_cookie_check": "1"},
+        headers={"Sec-Fetch-Dest": "iframe"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert framed.status_code == 302 and framed.headers["Location"].startswith(
+        lti.platform.auth_url
+    )
+
+
+def test_partitioned_cookies_for_frames_over_https() -> None:
+    from tornado.httputil import HTTPHeaders, HTTPServerRequest, RequestStartLine
+
+    from nbcampus.hub.lti.framing import FrameOrigins, partitioned, transform_for
+
+    cookie = 'nbcampus-lti-state="2|abc"; HttpOnly; Path=/hub/; SameSite=Lax'
+    assert partitioned(cookie) == (
+        'nbcampus-lti-state="2|abc"; HttpOnly; Path=/hub/; SameSite=None; Secure; Partitioned'
+    )
+    origins = FrameOrigins(lambda: [], ["https://moodle.example.edu/course/view.php?id=2"])
+    transform = transform_for(origins, https=True)
+    for dest, expected in (("iframe", True), ("document", False)):
+        request = HTTPServerRequest(
+            start_line=RequestStartLine("GET", "/hub/", "HTTP/1.1"),
+            headers=HTTPHeaders({"Sec-Fetch-Dest": dest}),
+        )
+        headers = HTTPHeaders({"Content-Security-Policy": "frame-ancestors 'none'; report-uri /r"})
+        headers.add("Set-Cookie", cookie)
+        _, out, _ = transform(request).transform_first_chunk(200, headers, b"", True)
+        assert out["Content-Security-Policy"] == (
+            "frame-ancestors 'self' https://moodle.example.edu; report-uri /r"
+        )
+        assert out.get_list("Set-Cookie")[0].endswith("Partitioned") is expected
+
+
+@pytest.mark.browser
+def test_deep_linking_inside_the_lms_frame_in_chromium(lti: LtiHub, browser, output_dir) -> None:
+    """Item 3, in Chromium: the LMS's course page (the platform's origin, another port than
+    the campus) frames the tool; the deep-linking launch, the cookie check, the picker and
+    the answer back to the LMS all happen inside the iframe. The same page on an origin that
+    is no registered platform cannot frame the tool."""
+    platform = lti.platform
+    platform.browser_launch = {
+        "tool_url": lti.url,
+        "sub": "teacher-chromium",
+        "roles": INSTRUCTOR,
+        "message_type": "LtiDeepLinkingRequest",
+        "context_id": "course-chromium",
+    }
+    returned = len(platform.deep_link_returns)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        page.goto(platform.url + "/lms/course")
+        frame = page.frame_locator("#tool")
+        frame.locator("#targets").wait_for(timeout=60_000)
+        frame.locator("input[value='python-intro/01-values/values']").check()
+        page.screenshot(path=str(output_dir / "lti-deep-link-in-frame.png"))
+        frame.locator("button[type=submit]").click()
+        frame.locator("#added").wait_for(timeout=30_000)
+        (tool_frame,) = [f for f in page.frames if f != page.main_frame]
+        assert tool_frame.url == platform.url + "/deep-link-return"
+    finally:
+        page.close()
+    (token,) = platform.deep_link_returns[returned:]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    (item,) = claims["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
+    assert item["custom"]["nbcampus_exercise"] == "values"
+
+    # another origin (an unregistered LMS) framing the same launch: the browser refuses
+    other = TestPlatform(client_id=platform.client_id).start()
+    try:
+        other.browser_launch = dict(platform.browser_launch)
+        other.issuer = platform.issuer
+        page = browser.new_page()
+        blocked: list[str] = []
+        page.on("console", lambda msg: blocked.append(msg.text))
+        try:
+            page.goto(other.url + "/lms/course")
+            page.wait_for_timeout(3000)
+            tool = page.frame_locator("#tool")
+            assert tool.locator("#targets").count() == 0
+            assert tool.locator("#blocked").count() == 0
+            assert any("frame-ancestors" in text for text in blocked), blocked
+        finally:
+            page.close()
+    finally:
+        other.stop()

@@ -238,4 +238,7 @@ def setup_handlers(web_app: Any) -> None:
         app_log.addFilter(_QuietClientGone())
     base = web_app.settings.get("base_url", "/")
     route = url_path_join(base, "nbcampus", r"(campus|grader|[^/]+)", r"(.*)")
-    web_app.add_handlers(".*$", [(route, ServiceProxyHandler)])
+    from .open import handlers as open_handlers
+
+    # the launch landing page first: the proxy's route would take `open` for a service
+    web_app.add_handlers(".*$", [*open_handlers(base), (route, ServiceProxyHandler)])
