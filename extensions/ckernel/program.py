@@ -66,6 +66,7 @@ class Unit:
     source: str = ""  # for tcc: follows `block`, the preprocessed system headers
     block: Block | None = None
     gcc_source: str = ""  # for gcc: the plain #include lines
+    header_lines: list[str] = field(default_factory=list)  # what `block` was made of
     exclude: list[str] = field(default_factory=list)
     main_kind: str = "-"  # i: int main, v: void main, -: no main
     has_statements: bool = False
@@ -183,6 +184,7 @@ class Program:
             block = headers(lines) if lines else None
             if block is not None:
                 unit.block = block
+                unit.header_lines = lines
                 unit.source = self._assemble(unit, shadow, early, late, actions, block)
         return unit
 

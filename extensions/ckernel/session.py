@@ -19,7 +19,7 @@ from pathlib import Path
 from . import cparse, outcomes, toolchain
 from .headers import Block, HeaderCache
 from .outcomes import Failure
-from .program import Loaded, Program, Unit
+from .program import FELL_OFF, Loaded, Program, Unit
 from .runner import CompileResult, Runner, RunnerDied
 from .streams import OutputSink
 from .toolchain import Flags, Gcc
@@ -211,7 +211,7 @@ class Session:
         path = check = None
         if self.gcc.available and (engine == "gcc" or self.settings.gcc_warnings):
             path = self.gcc.write_sources(unit.id, label, unit.code, unit.gcc_source)
-            check = self.gcc.write_check(unit.id, unit.check_source)
+            check = self.gcc.write_check(unit.id, self._check_source(unit, flags))
         warnings = ""
         if engine == "gcc":
             if path is None or check is None:
@@ -282,6 +282,16 @@ class Session:
         loaded = Loaded(unit.id, mode, block, tcc_options, libraries, exclude, text, declared)
         return unit, loaded, result
 
+    def _check_source(self, unit: Unit, flags: Flags) -> str:
+        """What gcc checks: the cell as written, after the notebook's system headers (as
+        tcc gets them), precompiled once per set, so a cell's check costs little more
+        than gcc's start; the plain #include lines when they cannot be precompiled."""
+        if unit.block is not None and unit.header_lines:
+            header = self.gcc.precompiled(unit.block.key, unit.header_lines, flags)
+            if header is not None:
+                return f'#include "{header}"\n' + unit.source.replace(FELL_OFF, "")
+        return unit.check_source
+
     def _gcc_fallback(
         self, unit: Unit, flags: Flags, tcc_options: str, libraries: str, exclude: str
     ) -> tuple[CompileResult, str, str, str] | Failure | None:
@@ -291,7 +301,8 @@ class Session:
         if not self.gcc.available:
             return None
         path = self.gcc.write_sources(unit.id, unit.label, unit.code, unit.gcc_source)
-        ok, diagnostics = self.gcc.check(self.gcc.write_check(unit.id, unit.check_source), flags)
+        check = self.gcc.write_check(unit.id, self._check_source(unit, flags))
+        ok, diagnostics = self.gcc.check(check, flags)
         if not ok:
             return self._compile_failure(diagnostics, unit.label)
         ok, compiled, obj = self.gcc.compile_object(path, flags, warnings=False)

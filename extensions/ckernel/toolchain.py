@@ -10,6 +10,7 @@ instead of generated file names.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shlex
 import shutil
@@ -154,6 +155,7 @@ class Gcc:
 
     def __init__(self, workdir: Path, cwd: str) -> None:
         self.path = shutil.which("gcc") or shutil.which("cc")
+        self._pch: dict[str, subprocess.Popen[bytes] | bool] = {}
         self.workdir = workdir
         self.cwd = cwd
 
@@ -173,6 +175,32 @@ class Gcc:
         path = self.workdir / f"unit{unit_id}.c"
         path.write_text(source)
         return path
+
+    def precompiled(self, key: str, lines: list[str], flags: Flags) -> str | None:
+        """A header of the notebook's system #includes (and feature macros), precompiled
+        once per set and flags, for the check of every cell: parsing stdio.h, stdlib.h,
+        string.h and math.h is most of what `gcc -fsyntax-only` costs a cell. It is built in
+        the background; until it is there (and if it cannot be built), None: the cell is
+        checked with the plain #include lines. gcc reads the header's text when the .gch
+        does not fit, so the check's verdict never depends on it."""
+        opts = self._base(flags, True)
+        name = f"pch-{hashlib.sha256(chr(0).join([key, *opts]).encode()).hexdigest()[:16]}.h"
+        state = self._pch.get(name)
+        if state is None:
+            header = self.workdir / name
+            header.write_text("\n".join(lines) + "\n")
+            self._pch[name] = subprocess.Popen(
+                [*opts, "-x", "c-header", str(header), "-o", str(header) + ".gch"],
+                cwd=self.workdir,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            return None
+        if isinstance(state, subprocess.Popen):
+            if state.poll() is None:
+                return None  # still building
+            self._pch[name] = state.returncode == 0
+        return name if self._pch[name] else None
 
     def write_check(self, unit_id: int, source: str) -> Path:
         """The unit as gcc checks it (Unit.check_source), beside the unit's file."""
