@@ -26,6 +26,7 @@ from nbcampus.settings import Settings
 from . import validators as v
 from .handlers import LAUNCH_KEY, default_handlers
 from .keys import ToolKey
+from .migration import lti11_identity
 from .orm import ResourceLink
 from .provision import (
     AccountProvisioner,
@@ -258,7 +259,9 @@ class LtiCampusAuthenticator(CampusAuthenticator):
     # --- launches -> campus state -------------------------------------------------------------
     def record_lti13_launch(self, claims: dict[str, Any], reg: v.Registration) -> Launch:
         hint = str(claims.get("email") or claims.get("name") or "")
-        username, _ = self.store.username_for(reg.issuer, claims["sub"], hint)
+        # the same person's LTI 1.1 identity, when the launch names it in a signed lti1p1 claim
+        linked = lti11_identity(claims, reg.client_id, self.store.consumer)
+        username, _ = self.store.username_for(reg.issuer, claims["sub"], hint, linked)
         role = context_role(claims.get(v.CLAIM_ROLES))
         school = school_role(claims.get(v.CLAIM_ROLES))
         name = str(
@@ -353,7 +356,9 @@ class LtiCampusAuthenticator(CampusAuthenticator):
 
             origins = framing.FrameOrigins(self.store.platforms, self.frame_ancestors)
             framing.install(app, origins, https=self.public_url.startswith("https:"))
-        return super().get_handlers(app) + default_handlers()
+        from .roster_page import page_handlers  # the "Sync roster" page
+
+        return super().get_handlers(app) + default_handlers() + page_handlers()
 
     def start_passback_loop(self) -> Any:
         """Retry grades that could not reach their LMS, from the Hub's event loop; returns the

@@ -126,6 +126,83 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """Test from the campus side what the LMS set-up needs; non-zero exit on problems."""
+    from .diagnose import check_campus
+
+    settings = Settings.from_env()
+    store = _store(settings)
+    key = ToolKey.load_or_create(settings.secrets_dir)
+    findings = check_campus(settings.bind_url, key, store.platforms())
+    for f in findings:
+        print(f"{f.status.upper():4}  {f.what}" + (f": {f.detail}" if f.detail else ""))
+        if f.fix:
+            print(f"      fix: {f.fix}")
+    failed = sum(f.status == "fail" for f in findings)
+    print(f"{failed} problem(s), {sum(f.status == 'warn' for f in findings)} warning(s)")
+    return 1 if failed else 0
+
+
+def _context_pk(store: LtiStore, ref: str) -> int:
+    """An LMS course by its campus id (GET /hub/lti/contexts) or by the LMS's context id."""
+    from sqlalchemy import select
+
+    from .orm import Context
+
+    with store.factory() as session:
+        if ref.isdigit() and session.get(Context, int(ref)) is not None:
+            return int(ref)
+        ids = list(session.scalars(select(Context.id).where(Context.context_id == ref)))
+    if len(ids) == 1:
+        return ids[0]
+    if ids:
+        _fail(f"several LMS courses have the context id {ref!r}; give the campus id: {ids}")
+    return _fail(f"no LMS course {ref!r}; `nbcampus lti contexts` lists them")
+
+
+def cmd_contexts(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from .orm import Context
+
+    with _store(Settings.from_env()).factory() as session:
+        for c in session.scalars(select(Context).order_by(Context.id)):
+            nrps = "roster" if c.memberships_url else "no-roster"
+            print(f"{c.id}  {c.source}  {c.context_id}  {nrps}  {c.title}")
+    return 0
+
+
+def cmd_sync_roster(args: argparse.Namespace) -> int:
+    """The roster sync of POST /hub/lti/contexts/<id>/roster, from the command line."""
+    import requests
+
+    from nbcampus.db import make_engine, session_factory
+
+    from .auth import LtiCampusAuthenticator
+    from .passback import PassbackError, PassbackSender
+    from .provision import AccountProvisioner, CampusClassAdapter
+    from .roster import RosterSync
+
+    settings = Settings.from_env()
+    store = _store(settings)
+    context_pk = _context_pk(store, args.context)
+    campus = session_factory(make_engine(settings.database_url("campus")))
+    sync = RosterSync(
+        store,
+        PassbackSender(store.factory, ToolKey.load_or_create(settings.secrets_dir)),
+        AccountProvisioner(campus),
+        CampusClassAdapter(
+            campus, store.factory, LtiCampusAuthenticator.class_capacity.default_value
+        ),
+    )
+    try:
+        change = sync.sync(context_pk)
+    except (PassbackError, requests.RequestException) as err:
+        return _fail(f"roster sync of LMS course {context_pk} failed: {err}")
+    print(json.dumps({"context": context_pk, **change.__dict__}))
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     lti = sub.add_parser("lti", help="LTI platforms, consumers and grade passback")
     acts = lti.add_subparsers(dest="lti_command", metavar="ACTION", required=True)
@@ -159,6 +236,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     acts.add_parser("list", help="list platforms and consumers").set_defaults(func=cmd_list)
     acts.add_parser("urls", help="the URLs to enter in the LMS").set_defaults(func=cmd_urls)
+
+    acts.add_parser(
+        "check",
+        help="test the LMS set-up from the campus: key set served, platform URLs, token request",
+    ).set_defaults(func=cmd_check)
+    acts.add_parser("contexts", help="list the LMS courses seen").set_defaults(func=cmd_contexts)
+    p = acts.add_parser("sync-roster", help="sync an LMS course's roster now (NRPS)")
+    p.add_argument("context", help="the course's campus id (lti contexts) or LMS context id")
+    p.set_defaults(func=cmd_sync_roster)
 
     p = acts.add_parser("outbox", help="show grades on their way to the LMS")
     p.add_argument(

@@ -99,7 +99,10 @@ class LaunchState(Base):
 
 
 class Identity(Base):
-    """Which campus account a platform's user (issuer + sub) is; the name never changes."""
+    """Which campus account a platform's user (issuer + sub) is; the name never changes.
+
+    One account may have several identities: the LTI 1.1 (`lti11:<consumer key>`, user_id)
+    and LTI 1.3 (issuer, sub) identities of one LMS user, linked by the `lti1p1` claim."""
 
     __tablename__ = "lti_identities"
     __table_args__ = (UniqueConstraint("issuer", "subject"),)
@@ -107,7 +110,7 @@ class Identity(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     issuer: Mapped[str] = mapped_column(String(500))
     subject: Mapped[str] = mapped_column(String(300))
-    username: Mapped[str] = mapped_column(String(64), unique=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

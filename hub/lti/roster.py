@@ -17,6 +17,7 @@ from sqlalchemy import select
 from nbcampus.db import transaction
 
 from . import orm
+from .diagnose import explain_answer, looks_like_html
 from .passback import SCOPE_NRPS, TIMEOUT, PassbackError, PassbackSender
 from .provision import AccountProvisioner, CampusClassAdapter, context_role, school_role
 from .store import LtiStore
@@ -65,8 +66,8 @@ class RosterSync:
                     page, headers={**auth, "Accept": MEMBERSHIP_TYPE}, timeout=TIMEOUT
                 ),
             )
-            if resp.status_code != 200:
-                raise PassbackError(f"roster service answered {resp.status_code}")
+            if resp.status_code != 200 or looks_like_html(resp):
+                raise PassbackError(explain_answer("roster service", resp))
             try:
                 page_members = resp.json()["members"]
             except (ValueError, TypeError, KeyError):

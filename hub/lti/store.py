@@ -219,29 +219,61 @@ class LtiStore:
             return row.nonce, row.platform_id, row.target
 
     # --- identities ---------------------------------------------------------------------------
-    def username_for(self, issuer: str, subject: str, hint: str = "") -> tuple[str, bool]:
+    def username_for(
+        self,
+        issuer: str,
+        subject: str,
+        hint: str = "",
+        linked: tuple[str, str] | None = None,
+    ) -> tuple[str, bool]:
         """The campus user name of a platform's user; (name, created).
 
         A new name is readable (from the email or name the platform sent) plus a short hash
         of issuer and subject, then stored: later launches map to the same name even when the
         person's email or name changes in the LMS.
+
+        `linked` is another identity (issuer, subject) of the same person, verified by the
+        caller: the LTI 1.1 identity an LTI 1.3 launch's `lti1p1` claim names. When that one
+        has an account, this identity joins it; when only this one has, the other is recorded
+        for it, so the person's first launch through the other version finds the account.
+        Two identities that already have separate accounts stay apart (accounts are never
+        merged).
         """
+        own = self._identity(issuer, subject)
+        if linked is not None and linked != (issuer, subject):
+            other = self._identity(*linked)
+            if own is None and other is not None:
+                if self._add_identity(issuer, subject, other):
+                    return other, False
+                own = self._identity(issuer, subject)
+            if own is not None and other is None:
+                self._add_identity(*linked, own)
+        if own is not None:
+            return own, False
+        username = derive_username(issuer, subject, hint)
+        if not self._add_identity(issuer, subject, username):
+            # a concurrent first launch of the same person won the race
+            return self.username_for(issuer, subject, hint)[0], False
+        if linked is not None and linked != (issuer, subject):
+            self._add_identity(*linked, username)
+        return username, True
+
+    def _identity(self, issuer: str, subject: str) -> str | None:
         with self.factory() as session:
-            row = session.scalar(
-                select(orm.Identity).where(
+            return session.scalar(
+                select(orm.Identity.username).where(
                     orm.Identity.issuer == issuer, orm.Identity.subject == subject
                 )
             )
-            if row is not None:
-                return row.username, False
-        username = derive_username(issuer, subject, hint)
+
+    def _add_identity(self, issuer: str, subject: str, username: str) -> bool:
+        """Record an identity; False when (issuer, subject) is known already."""
         try:
             with transaction(self.factory) as session:
                 session.add(orm.Identity(issuer=issuer, subject=subject, username=username))
         except IntegrityError:
-            # a concurrent first launch of the same person won the race
-            return self.username_for(issuer, subject, hint)[0], False
-        return username, True
+            return False
+        return True
 
 
 def derive_username(issuer: str, subject: str, hint: str = "") -> str:

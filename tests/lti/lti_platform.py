@@ -8,6 +8,9 @@ does against it (signatures, keys, HTTP) is real.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import secrets
 import threading
@@ -66,6 +69,9 @@ class TestPlatform:
         self.members_page_size = 0  # > 0: NRPS answers in pages linked by Link: rel="next"
         self.membership_requests: list[str] = []
         self.consumer_key, self.consumer_secret = "lti11-key", secrets.token_urlsafe(16)
+        # True: the token endpoint answers 404 with an HTML page, as Moodle does when its HTTP
+        # security settings keep it from fetching the tool's key set
+        self.token_answers_html = False
         # the browser side (a Chromium test): what the LMS's pages launch, and what the tool's
         # deep-linking answers posted back to /deep-link-return
         self.browser_launch: dict[str, Any] = {}
@@ -163,9 +169,14 @@ class TestPlatform:
         sub: str,
         roles: list[str],
         target_link_uri: str | None = None,
+        lti1p1: str | None = None,
+        lti1p1_secret: str | None = None,
         **claim_args: Any,
     ) -> requests.Response:
         """Play the LMS and the browser: login initiation, authorization, form post.
+
+        `lti1p1`: the person's LTI 1.1 user id, sent in the migration claim (signed with the
+        consumer secret, or with `lti1p1_secret` to test a bad signature).
 
         Returns the tool's answer to the id_token post (not followed).
         """
@@ -190,6 +201,24 @@ class TestPlatform:
         assert auth["lti_message_hint"] == ["hint-" + sub]
         claims = self.claims(sub, roles, auth["nonce"][0], **claim_args)
         claims[LTI + "target_link_uri"] = target
+        if lti1p1 is not None:  # the LTI 1.3 migration claim, signed with the 1.1 secret
+            base = "&".join(
+                (
+                    self.consumer_key,
+                    claims[LTI + "deployment_id"],
+                    claims["iss"],
+                    self.client_id,
+                    str(claims["exp"]),
+                    claims["nonce"],
+                )
+            )
+            secret = (lti1p1_secret or self.consumer_secret).encode()
+            sign = base64.b64encode(hmac.new(secret, base.encode(), hashlib.sha256).digest())
+            claims[LTI + "lti1p1"] = {
+                "user_id": lti1p1,
+                "oauth_consumer_key": self.consumer_key,
+                "oauth_consumer_key_sign": sign.decode(),
+            }
         token = self.sign(claims)
         return session.post(
             auth["redirect_uri"][0],
@@ -357,6 +386,9 @@ class _Handler(BaseHTTPRequestHandler):
         p = self.platform
         flat = {k: v[0] for k, v in form.items()}
         p.token_requests.append(flat)
+        if p.token_answers_html:
+            page = b"<!DOCTYPE html>\n<html><body><p>Error: no key set</p></body></html>"
+            return self._send(404, page, "text/html; charset=utf-8")
         if flat.get("grant_type") != "client_credentials" or flat.get("client_assertion_type") != (
             "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
         ):
