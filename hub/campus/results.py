@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from nbcampus.web import APIError
 
 from . import engagement, validate
+from .grade_policy import grade_policy
 from .orm import Course, Exercise, ExerciseProgress, GradingResult, Lesson, LessonProgress
 from .progress import (
     ProgressEvents,
@@ -116,15 +117,18 @@ def record_result(session: Session, payload: ResultPayload) -> Recorded:
         if row.user != payload.user:
             raise APIError(409, "this submission id belongs to another user") from None
         return _regrade(session, row, exercise, payload)
+    latest = grade_policy(payload.course) == "latest"
+    counted = _counted(session, payload.user, exercise, latest)
     events = complete_exercise(
         session,
         payload.user,
         exercise,
-        score=payload.score,
-        max_score=payload.max_score,
+        score=counted.score,
+        max_score=counted.max_score,
         at=payload.graded_at,
         autograde=True,
         note=engagement.submission_note(payload.submission_id),
+        latest=latest,
     )
     engagement.notify(
         session,
@@ -158,13 +162,10 @@ def _regrade(
     session.refresh(row)
     if changed != 1:
         return Recorded(False, row.id, _replay(session, row, exercise))
-    # The best grade of the user's submissions counts, so a lowered one may lower progress.
-    best = session.execute(
-        sa.select(GradingResult.score, GradingResult.max_score)
-        .where(GradingResult.user == row.user, GradingResult.exercise_id == exercise.id)
-        .order_by(GradingResult.score.desc(), GradingResult.graded_at.desc())
-        .limit(1)
-    ).one()
+    # The grade the course's policy counts (the best of the user's submissions, or the
+    # latest), so a lowered one may lower progress.
+    latest = grade_policy(payload.course) == "latest"
+    best = _counted(session, row.user, exercise, latest)
     progress = session.scalar(
         sa.select(ExerciseProgress).filter_by(user=row.user, exercise_id=exercise.id)
     )
@@ -180,6 +181,7 @@ def _regrade(
         at=payload.graded_at,
         autograde=True,
         note=engagement.submission_note(payload.submission_id),
+        latest=latest,
     )
     engagement.notify(
         session,
@@ -190,6 +192,22 @@ def _regrade(
         f"result:{row.id}:{payload.graded_at.isoformat()}",
     )
     return Recorded(False, row.id, events, updated=True)
+
+
+def _counted(session: Session, user: str, exercise: Exercise, latest: bool) -> Any:
+    """The (score, max_score) that counts: the best grade of the user's submissions, or under
+    the `latest` policy the last graded one (grade_policy.py, shared with the LMS passback)."""
+    order = (
+        (GradingResult.graded_at.desc(), GradingResult.id.desc())
+        if latest
+        else (GradingResult.score.desc(), GradingResult.graded_at.desc())
+    )
+    return session.execute(
+        sa.select(GradingResult.score, GradingResult.max_score)
+        .where(GradingResult.user == user, GradingResult.exercise_id == exercise.id)
+        .order_by(*order)
+        .limit(1)
+    ).one()
 
 
 def _replay(session: Session, row: GradingResult, exercise: Exercise) -> ProgressEvents:

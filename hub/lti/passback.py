@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from nbcampus.db import make_engine, session_factory, transaction
+from nbcampus.hub.campus.grade_policy import grade_policy
 from nbcampus.settings import Settings
 
 from . import orm
@@ -54,8 +55,12 @@ def _aware(dt: datetime) -> datetime:
 
 
 class Outbox:
-    def __init__(self, factory: sessionmaker[Session]) -> None:
+    def __init__(
+        self, factory: sessionmaker[Session], policy: Callable[[str], str] | None = None
+    ) -> None:
         self.factory = factory
+        # the course's grade policy (best or latest), the campus's own (grade_policy.py)
+        self.policy = policy or grade_policy
 
     def enqueue(self, result: dict[str, Any]) -> list[int]:
         """Queue a graded result for every LMS link of that exercise the student launched."""
@@ -107,6 +112,15 @@ class Outbox:
                     same.status, same.attempts, same.last_error = "pending", 0, ""
                     same.next_attempt_at, same.sent_at = datetime.now(UTC), None
                     session.flush()
+                    if self.policy(result["course"]) == "best":
+                        counted = _best_counted(session, same)
+                        if counted is not same:
+                            # a better submission counts: this score is kept, not sent
+                            same.status = "superseded"
+                            if counted is not None:
+                                ids.append(counted.id)
+                            session.flush()
+                            continue
                     ids.append(same.id)
             except IntegrityError:
                 continue  # a concurrent report of the same grading queued it first
@@ -168,6 +182,34 @@ class Outbox:
             for row in rows:
                 row.status, row.next_attempt_at = "pending", datetime.now(UTC)
             return len(rows)
+
+
+def _fraction(item: orm.OutboxItem) -> float:
+    return item.score / item.max_score if item.max_score else 0.0
+
+
+def _best_counted(session: Session, new: orm.OutboxItem) -> orm.OutboxItem | None:
+    """Under the `best` policy: `new` when it is the student's best submission for its link
+    (so it is sent); otherwise the best one, queued again when the LMS holds another score
+    than its (then its id is to be sent), or None when the LMS already has it."""
+    rows = list(
+        session.scalars(
+            select(orm.OutboxItem).where(
+                orm.OutboxItem.link_pk == new.link_pk,
+                orm.OutboxItem.username == new.username,
+            )
+        )
+    )
+    best = max(rows, key=lambda r: (_fraction(r), r is new, str(r.graded_at or "")))
+    if best is new:
+        return new
+    sent = [r for r in rows if r.sent_at is not None and r is not new]
+    last_sent = max(sent, key=lambda r: _aware(r.sent_at), default=None)
+    if best is last_sent and best.status == "sent":
+        return None  # the LMS already holds the best score
+    best.status, best.attempts, best.last_error = "pending", 0, ""
+    best.next_attempt_at, best.sent_at = datetime.now(UTC), None
+    return best
 
 
 class PassbackSender:

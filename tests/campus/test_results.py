@@ -155,3 +155,27 @@ def test_a_submission_tells_the_xp_its_result_earned(unlocked) -> None:
     record(unlocked, replace(second, score=3.0, graded_at=T0 + timedelta(3)))
     with unlocked() as s:
         assert submission_xp(s, "s01", "sub-m") == 20
+
+
+def test_the_course_grade_policy_decides_what_counts(unlocked, tmp_path, monkeypatch) -> None:
+    """One policy per course (course.yaml `grade_policy`, default best), the same one the LTI
+    passback follows (tests/lti/test_lti_lms_courses.py)."""
+    from pathlib import Path
+
+    base = ResultPayload("pol-1", "s01", "python-intro", "01-values", "values", 3.0, 3.0, T0)
+    record(unlocked, base)
+    record(unlocked, replace(base, submission_id="pol-2", score=1.0, graded_at=T0 + timedelta(1)))
+    assert progress(unlocked) == (3.0, True)  # best
+
+    courses = tmp_path / "courses"
+    (courses / "python-intro").mkdir(parents=True)
+    repo = Path(__file__).resolve().parents[2]
+    manifest = (repo / "courses" / "python-intro" / "course.yaml").read_text()
+    (courses / "python-intro" / "course.yaml").write_text(manifest + "\ngrade_policy: latest\n")
+    monkeypatch.setenv("NBCAMPUS_COURSES_DIR", str(courses))
+    later = replace(base, submission_id="pol-3", score=2.0, graded_at=T0 + timedelta(2))
+    record(unlocked, later)
+    assert progress(unlocked) == (2.0, True)  # the latest; completion is never taken back
+    # a result delivered late (graded before the latest) does not displace the latest
+    record(unlocked, replace(base, submission_id="pol-0", score=3.0, graded_at=T0 - timedelta(1)))
+    assert progress(unlocked) == (2.0, True)

@@ -9,14 +9,19 @@ campus and grader services, the student's server, the databases and every key ar
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import jwt
 import pytest
 import requests
 from lti_env import LtiHub
-from lti_flows import EXERCISE, INSTRUCTOR, LEARNER, token_headers, whoami
+from lti_flows import EXERCISE, INSTRUCTOR, LEARNER, run_async, token_headers, whoami
 from lti_platform import LTI, TestPlatform
-from test_lti_services import CAMPUS, GRADER, class_of, open_lesson
+from test_lti_services import CAMPUS, GRADER, REPO, class_of, open_lesson
+
+from nbcampus.hub.campus.grade_policy import grade_policy
+from nbcampus.hub.lti.passback import LtiPassbackHook
 
 COURSE, LESSON, NOTEBOOK = EXERCISE["course"], EXERCISE["lesson"], EXERCISE["exercise"]
 LINKED = {LTI + "custom": {"nbcampus_" + k: v for k, v in EXERCISE.items()}}
@@ -301,3 +306,51 @@ def test_deep_linking_inside_the_lms_frame_in_chromium(lti: LtiHub, browser, out
             page.close()
     finally:
         other.stop()
+
+
+def test_the_passback_follows_the_course_grade_policy(lti: LtiHub, tmp_path: Path) -> None:
+    """Item 8: the LMS gets the score the campus counts: the best by default (a worse
+    resubmission sends nothing; a regrade that lowers the best sends the next best), the
+    latest when the course's `grade_policy` is `latest`."""
+    name = launch13(lti, "stu-policy", "course-policy")
+    hook = LtiPassbackHook(lti.settings())
+    start = datetime.now(UTC)
+
+    def graded(sub: str, score: float, minutes: int) -> None:
+        result = {
+            "submission_id": sub,
+            "user": name,
+            "course": COURSE,
+            "lesson": LESSON,
+            "exercise": NOTEBOOK,
+            "score": score,
+            "max_score": 4.0,
+            "graded_at": (start + timedelta(minutes=minutes)).isoformat(),
+        }
+        run_async(hook.on_result(result))
+
+    def lms() -> list[float]:
+        return [s["scoreGiven"] for s in lti.platform.scores if s["userId"] == "stu-policy"]
+
+    assert grade_policy(COURSE) == "best"  # the demo course says nothing: best
+    graded("pol-1", 4.0, 1)
+    assert lms() == [4.0]
+    graded("pol-2", 2.0, 2)  # a worse resubmission: the LMS keeps the best
+    assert lms() == [4.0]
+    outbox = [(i["score"], i["status"]) for i in hook.sender.outbox.items() if i["user"] == name]
+    assert sorted(outbox) == [(2.0, "superseded"), (4.0, "sent")]  # kept, not sent
+    graded("pol-1", 1.0, 3)  # a teacher lowers the best: the next best counts now
+    assert lms() == [4.0, 2.0]
+    graded("pol-1", 1.0, 3)  # the same grading again changes nothing
+    assert lms() == [4.0, 2.0]
+
+    # a course that chose `latest`
+    courses = tmp_path / "courses"
+    (courses / COURSE).mkdir(parents=True)
+    yaml = (REPO / "courses" / COURSE / "course.yaml").read_text()
+    (courses / COURSE / "course.yaml").write_text(yaml + "\ngrade_policy: latest\n")
+    assert grade_policy(COURSE, courses) == "latest"
+    hook.sender.outbox.policy = lambda course: grade_policy(course, courses)
+    graded("pol-3", 4.0, 4)
+    graded("pol-4", 3.0, 5)
+    assert lms() == [4.0, 2.0, 4.0, 3.0]
