@@ -243,7 +243,7 @@ def test_partitioned_cookies_for_frames_over_https() -> None:
     for dest, expected in (("iframe", True), ("document", False)):
         request = HTTPServerRequest(
             start_line=RequestStartLine("GET", "/hub/", "HTTP/1.1"),
-            headers=HTTPHeaders({"Sec-Fetch-Dest": dest}),
+            headers=HTTPHeaders({"Host": "campus.example.edu", "Sec-Fetch-Dest": dest}),
         )
         headers = HTTPHeaders({"Content-Security-Policy": "frame-ancestors 'none'; report-uri /r"})
         headers.add("Set-Cookie", cookie)
@@ -354,3 +354,22 @@ def test_the_passback_follows_the_course_grade_policy(lti: LtiHub, tmp_path: Pat
     graded("pol-3", 4.0, 4)
     graded("pol-4", 3.0, 5)
     assert lms() == [4.0, 2.0, 4.0, 3.0]
+
+
+def test_password_login_works_with_lti_on(lti: LtiHub) -> None:
+    """Item 1 (fixed in 8178fb7): with NBCAMPUS_LTI=1 the demo admin, staff and a student
+    sign in with their passwords on the Hub's login page; a wrong password is refused."""
+    for role in ("admin", "staff", "student"):
+        account = lti.hub.demo(role)
+        session = lti.hub.login_session(account["name"], account["password"])
+        assert whoami(lti, session) == account["name"]
+    account = lti.hub.demo("admin")
+    page = requests.get(lti.url + "hub/login", timeout=10)
+    resp = requests.post(
+        lti.url + "hub/login",
+        data={"username": account["name"], "password": "not the password"},
+        cookies=page.cookies,
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert resp.status_code != 302 and resp.status_code < 500, resp.status_code
