@@ -163,6 +163,8 @@ class GraderService(ServiceApp):
             notebook_timeout=self.notebook_timeout,
             submission_timeout=self.submission_timeout,
             output_kill_bytes=self.output_kill_bytes,
+            notebook_cells=self.max_notebook_cells,
+            notebook_bytes=self.max_notebook_bytes,
         )
 
     def upload_limits(self) -> UploadLimits:

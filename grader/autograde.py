@@ -447,11 +447,13 @@ class Autograder:
             # nbgrader's preprocessors or in its kernel) yields the CPU and gives its worker's
             # turn to a spare, as a slow cell does.
             slow = None
+            worker = _WorkerThread()
             if on_slow_cell is not None:
 
                 def yield_turn(callback: Callable[[], None] = on_slow_cell) -> None:
                     for kernel in list(getattr(session, "kernels", [])):
                         kernel.demote()
+                    worker.demote()
                     callback()
 
                 slow = threading.Timer(limits.slow_notebook_seconds, yield_turn)
@@ -486,6 +488,8 @@ class Autograder:
             finally:
                 if slow is not None:
                     slow.cancel()
+                    slow.join(5)  # a demote under way ends before the restore
+                worker.restore()
         return self._collect(assignment, student, results)
 
     def _material(self, assignment: str, submission_dir: Path) -> Path | None:
@@ -538,6 +542,11 @@ class Autograder:
             },
             "metadata": {"path": session.workdir},
         }
+        too_large = _too_large(path, limits)
+        if too_large:  # refused at submit; checked again for what came another way
+            log.info("notebook %s not graded: %s", path, too_large)
+            self._zero_missing(assignment, student, name)
+            return NotebookResult(name=name, status=too_large)
         try:
             nb = nbformat.read(path, as_version=4)
         except Exception as err:  # an unreadable notebook scores zero, like a missing one
@@ -630,7 +639,9 @@ class Autograder:
         if visible is not None:
             # Executed only when the graded run ended well: after a limit the student sees
             # the code without outputs (and each test's pass or fail) instead.
-            if status == "ok" and not (cancelled is not None and cancelled.is_set()):
+            if hidden_tests.graded_run_shows_nothing_late(nb, ex):
+                visible = hidden_tests.early_outputs(nb, visible)  # no second run needed
+            elif status == "ok" and not (cancelled is not None and cancelled.is_set()):
                 end_b = time.monotonic() + limits.notebook_timeout
                 visible = hidden_tests.run_visible(
                     session,
@@ -678,6 +689,44 @@ class Autograder:
                 needs_manual_grade=bool(sub.needs_manual_grade),
                 notebooks=results,
             )
+
+
+def _too_large(path: Path, limits: Limits) -> str:
+    """Why a notebook file is over the size or cell limit ("" when it is not), found before
+    nbformat and nbgrader spend seconds on a notebook of a hundred thousand cells."""
+    try:
+        if path.stat().st_size > limits.notebook_bytes:
+            return "notebook too large"
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return ""  # nbformat says what is wrong with it
+    cells = data.get("cells") if isinstance(data, dict) else None
+    if isinstance(cells, list) and len(cells) > limits.notebook_cells:
+        return "too many cells"
+    return ""
+
+
+class _WorkerThread:
+    """The grading thread's own CPU priority: a runaway's handling in the grader (parsing and
+    preprocessing a notebook of 100,000 cells) yields the CPU to the other gradings too.
+    Only where it can be restored afterwards (root), since the thread grades on."""
+
+    def __init__(self) -> None:
+        self.tid = threading.get_native_id()
+        self.lowered = False
+
+    def demote(self) -> None:
+        if os.geteuid() != 0 or self.lowered:
+            return
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, self.tid, 19)
+            self.lowered = True
+
+    def restore(self) -> None:
+        if self.lowered:
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, self.tid, 0)
+            self.lowered = False
 
 
 def _once(callback: Callable[[], None]) -> Callable[[], None]:

@@ -36,6 +36,10 @@ class Limits:
     # A notebook still executing after this many seconds (however short its cells) gives its
     # worker's turn to a spare and its kernel yields the CPU, as a slow cell does.
     slow_notebook_seconds: float = 1.0
+    # Notebooks over these are not graded ("too many cells", "notebook too large"); the
+    # grader's submit handler refuses them already.
+    notebook_cells: int = 2000
+    notebook_bytes: int = 16 * 1024 * 1024
 
     def rlimits(self) -> dict[str, int]:
         return {
