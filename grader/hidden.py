@@ -112,6 +112,38 @@ def run_visible(
     return visible
 
 
+def graded_run_shows_nothing_late(graded: nbformat.NotebookNode, executor: Any) -> bool:
+    """Did the graded run produce outputs only before its first hidden test cell ran?
+
+    Then everything it shows was made before hidden source reached the kernel, and the
+    visible run is not needed: the student sees those outputs and, for the later cells,
+    code without outputs (every one of them ran without output: passed, for a test). An
+    output display that a later cell may update in place (a display id) counts as late."""
+    if getattr(executor, "_display_id_map", None):
+        return False
+    late = False
+    for cell in graded.cells:
+        if cell.cell_type == "code" and _is_hidden(cell.get("source", "")):
+            late = True
+        if late and cell.get("outputs"):
+            return False
+    return True
+
+
+def early_outputs(
+    graded: nbformat.NotebookNode, visible: nbformat.NotebookNode
+) -> nbformat.NotebookNode:
+    """The visible copy with the graded run's outputs of the cells before the first hidden
+    test cell (see graded_run_shows_nothing_late)."""
+    for vcell, gcell in zip(visible.cells, graded.cells, strict=False):
+        if gcell.cell_type == "code" and _is_hidden(gcell.get("source", "")):
+            break
+        if vcell.cell_type == "code":
+            vcell.outputs = copy.deepcopy(gcell.get("outputs", []))
+            vcell.execution_count = gcell.get("execution_count")
+    return visible
+
+
 def _errors(cell: Any) -> list[Any]:
     return [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
 

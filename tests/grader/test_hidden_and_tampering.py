@@ -301,3 +301,19 @@ def test_the_grading_view_flags_tampering(course) -> None:
     }
     table = loader.load("grading/assignment.html").generate(**common, students=[row], grades={})
     assert '<span class="flag">tampering</span>' in table.decode()
+
+
+def test_a_run_silent_after_the_hidden_tests_needs_no_second_run(course, monkeypatch) -> None:
+    """Outputs all made before the first hidden test reached the kernel are shown as they are."""
+    import nbcampus.grader.hidden as hidden
+
+    runs = []
+    real = hidden.run_visible
+    monkeypatch.setattr(hidden, "run_visible", lambda *a, **k: runs.append(1) or real(*a, **k))
+    result, html = grade(course, "quiet", RIGHT, before=["print('early ' + 'bird')"])
+    assert runs == [] and result.score == 4.0
+    assert "early bird" in html and "hidden tests: their code is not shown" in html
+    assert not leaks(html) and not leaks(json.dumps(result.notebooks[0].feedback))
+    # One output after the hidden test: the second run gives what the student sees.
+    result, html = grade(course, "late", RIGHT, after=["print('late ' + 'bird')"])
+    assert runs == [1] and "late bird" in html and not leaks(html)
