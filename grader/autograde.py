@@ -639,7 +639,9 @@ class Autograder:
         if visible is not None:
             # Executed only when the graded run ended well: after a limit the student sees
             # the code without outputs (and each test's pass or fail) instead.
-            if status == "ok" and not (cancelled is not None and cancelled.is_set()):
+            if hidden_tests.graded_run_shows_nothing_late(nb, ex):
+                visible = hidden_tests.early_outputs(nb, visible)  # no second run needed
+            elif status == "ok" and not (cancelled is not None and cancelled.is_set()):
                 end_b = time.monotonic() + limits.notebook_timeout
                 visible = hidden_tests.run_visible(
                     session,
