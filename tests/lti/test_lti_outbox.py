@@ -46,10 +46,16 @@ def test_same_grading_is_queued_once_and_a_regrade_again(store: LtiStore) -> Non
     assert outbox.enqueue({**GRADED, "score": 4.0}) == [first]
     (item,) = outbox.items()
     assert (item["score"], item["status"], item["attempts"]) == (4.0, "pending", 0)
-    # a newer submission supersedes the unsent grade of the older one
-    (second,) = outbox.enqueue({**GRADED, "submission_id": "sub-2", "score": 2.0})
+    # the course's grade policy is best (the default): a worse newer submission is kept but
+    # not sent, and the best stays queued
+    assert outbox.enqueue({**GRADED, "submission_id": "sub-2", "score": 2.0}) == [first]
+    statuses = {i["score"]: i["status"] for i in outbox.items()}
+    assert statuses == {4.0: "pending", 2.0: "superseded"}
+    # under the latest policy a newer submission supersedes the unsent grade of the older one
+    latest = Outbox(store.factory, policy=lambda course: "latest")
+    (third,) = latest.enqueue({**GRADED, "submission_id": "sub-3", "score": 1.0})
     statuses = {i["id"]: i["status"] for i in outbox.items()}
-    assert statuses == {first: "superseded", second: "pending"}
+    assert statuses[first] == "superseded" and statuses[third] == "pending"
 
 
 def test_an_item_is_sent_once_by_concurrent_senders(
