@@ -190,7 +190,7 @@ def test_lti11_launch_and_basic_outcomes(lti: LtiHub) -> None:
     form = lti11_form(lti, "u11")
     resp = session.post(lti.url + "hub/lti11/launch", data=form, allow_redirects=False)
     assert resp.status_code == 302, resp.text
-    assert resp.headers["Location"].endswith("/lab/tree/python-intro/01-values/values.ipynb")
+    assert resp.headers["Location"].endswith("/nbcampus/open/python-intro/01-values/values")
     name = whoami(lti, session)
     assert name.startswith("u11-") or name.startswith("old-school-")
     # the same signed form again is a replay
@@ -324,7 +324,7 @@ def test_lti13_graded_submission_reaches_the_gradebook_through_failures(lti: Lti
     session = requests.Session()
     resp = platform.launch(session, lti.url, "stu-g", LEARNER, **custom)
     assert resp.status_code == 302, resp.text
-    assert resp.headers["Location"].endswith("/lab/tree/python-intro/01-values/values.ipynb")
+    assert resp.headers["Location"].endswith("/nbcampus/open/python-intro/01-values/values")
     student = whoami(lti, session)
     assert sorted(hub_group(lti, klass["id"])["users"]) == sorted([teacher, student])
 
@@ -399,7 +399,7 @@ def test_lti11_graded_submission_reaches_basic_outcomes(lti: LtiHub) -> None:
     form = lti11_form(lti, "u-g11", context_id="c-g11", link_id="rl-g11")
     resp = session.post(lti.url + "hub/lti11/launch", data=form, allow_redirects=False)
     assert resp.status_code == 302, resp.text
-    assert resp.headers["Location"].endswith("/lab/tree/python-intro/01-values/values.ipynb")
+    assert resp.headers["Location"].endswith("/nbcampus/open/python-intro/01-values/values")
     student = whoami(lti, session)
     assert sorted(hub_group(lti, klass["id"])["users"]) == sorted([teacher, student])
     open_lesson(lti, teacher, klass["id"], [student])
