@@ -108,7 +108,8 @@ def transform_for(origins: FrameOrigins, https: bool) -> type[web.OutputTransfor
             finishing: bool,
         ) -> tuple[int, httputil.HTTPHeaders, bytes]:
             csp = headers.get("Content-Security-Policy")
-            if csp is not None and "frame-ancestors 'none'" in csp:
+            # no platform registered (nor configured): JupyterHub's 'none' stays
+            if csp is not None and "frame-ancestors 'none'" in csp and origins.origins():
                 headers["Content-Security-Policy"] = framed_csp(csp, origins.frame_ancestors())
             if self.framed and https:
                 cookies = headers.get_list("Set-Cookie")

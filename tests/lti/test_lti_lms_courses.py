@@ -252,6 +252,11 @@ def test_partitioned_cookies_for_frames_over_https() -> None:
             "frame-ancestors 'self' https://moodle.example.edu; report-uri /r"
         )
         assert out.get_list("Set-Cookie")[0].endswith("Partitioned") is expected
+    # without any registered or configured platform nobody may frame the Hub
+    nobody = transform_for(FrameOrigins(lambda: []), https=True)
+    headers = HTTPHeaders({"Content-Security-Policy": "frame-ancestors 'none'"})
+    _, out, _ = nobody(request).transform_first_chunk(200, headers, b"", True)
+    assert out["Content-Security-Policy"] == "frame-ancestors 'none'"
 
 
 @pytest.mark.browser
