@@ -378,3 +378,37 @@ def test_password_login_works_with_lti_on(lti: LtiHub) -> None:
         timeout=30,
     )
     assert resp.status_code != 302 and resp.status_code < 500, resp.status_code
+
+
+@pytest.mark.browser
+def test_a_launch_of_a_locked_lesson_shows_the_campus_panel(
+    lti: LtiHub, browser, output_dir
+) -> None:
+    """Item 2, in Chromium: a lesson with no notebook to open yet (not unlocked for the
+    class) lands on JupyterLab with the Campus panel shown."""
+    session = requests.Session()
+    locked = {LTI + "custom": {"nbcampus_course": COURSE, "nbcampus_lesson": "03-functions-lists"}}
+    resp = lti.platform.launch(
+        session, lti.url, "stu-panel", LEARNER, context_id="course-panel", **locked
+    )
+    assert resp.status_code == 302, resp.text
+    name = whoami(lti, session)
+    start_server(lti, name)
+    origin = lti.url.rsplit("/@/", 1)[0]
+    lab = session.get(origin + resp.headers["Location"], timeout=60)
+    assert lab.url.endswith(f"/user/{name}/lab?nbcampus-lesson={COURSE}%2F03-functions-lists")
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        context.add_cookies(
+            [
+                {"name": c.name, "value": c.value, "domain": "127.0.0.1", "path": c.path or "/"}
+                for c in session.cookies
+            ]
+        )
+        page = context.new_page()
+        page.goto(lab.url)
+        page.locator("#nbcampus-panel").wait_for(state="visible", timeout=90_000)
+        page.get_by_text("see it in the Campus panel").first.wait_for(timeout=30_000)
+        page.screenshot(path=str(output_dir / "lti-locked-lesson-campus-panel.png"))
+    finally:
+        context.close()

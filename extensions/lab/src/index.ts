@@ -221,6 +221,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.shell.add(panel, 'left', { rank: 50 });
     restorer?.add(panel, 'nbcampus-panel');
 
+    // An LMS launch of a lesson with no notebook to open yet (not unlocked for the class)
+    // lands on `lab?nbcampus-lesson=<course>/<lesson>` (the server part's nbcampus/open):
+    // show the Campus panel, where the lesson's lock state is.
+    const linked = new URLSearchParams(window.location.search).get('nbcampus-lesson');
+    if (linked) {
+      void app.restored.then(() => {
+        app.shell.activateById(panel.id);
+        toast('info', trans.__('Lesson %1: see it in the Campus panel.', linked));
+      });
+    }
+
     // The unread count rides on the panel's tab (data-unread, drawn by CSS).
     store.subscribe(() => {
       const unread = store.unread;
