@@ -140,7 +140,8 @@ def test_gigabyte_of_output_cut(course, tmp_path) -> None:
     # cell's time limit first; or the kernel's own output buffer meets the memory limit first,
     # a MemoryError in the student's cell, after which the tests run as in stock nbgrader).
     status = res.notebooks[0].status
-    assert res.notebooks[0].notes and "dropped" in res.notebooks[0].notes[0]
+    if status == "output limit":  # dropped past the first bound, stopped past the second
+        assert res.notebooks[0].notes and "dropped" in res.notebooks[0].notes[0]
     assert status in ("output limit", "time limit", "memory limit")
     assert len(nbformat.writes(res.notebooks[0].notebook)) < 2 * Limits().output_bytes
     if status != "memory limit":
