@@ -637,11 +637,18 @@ class Autograder:
             )
         feedback = None
         if visible is not None:
-            # Executed only when the graded run ended well: after a limit the student sees
-            # the code without outputs (and each test's pass or fail) instead.
-            if hidden_tests.graded_run_shows_nothing_late(nb, ex):
-                visible = hidden_tests.early_outputs(nb, visible)  # no second run needed
-            elif status == "ok" and not (cancelled is not None and cancelled.is_set()):
+            # The second run only when it is needed (the graded run showed something after its
+            # first hidden test began) and the graded run was an ordinary one: after a limit, a
+            # slow (demoted) cell or a lost lease, a hostile notebook is not run twice, and the
+            # student sees the outputs made before the first hidden test, pass or fail after.
+            if (
+                status != "ok"
+                or ex._demoted
+                or (cancelled is not None and cancelled.is_set())
+                or hidden_tests.graded_run_shows_nothing_late(nb, ex)
+            ):
+                visible = hidden_tests.early_outputs(nb, visible)
+            else:
                 end_b = time.monotonic() + limits.notebook_timeout
                 visible = hidden_tests.run_visible(
                     session,
