@@ -55,10 +55,14 @@ c.JupyterHub.tornado_settings = hub_tornado_settings()
 c.JupyterHub.authenticator_class = "nbcampus.hub.auth.CampusAuthenticator"
 c.CampusAuthenticator.db_url = settings.database_url("campus")
 c.CampusAuthenticator.allow_signup = settings.allow_signup
-c.JupyterHub.template_vars = {"nbcampus_allow_signup": settings.allow_signup}
+lti_on = os.environ.get("NBCAMPUS_LTI", "").strip().lower() in ("1", "true", "yes", "on")
+c.JupyterHub.template_vars = {
+    "nbcampus_allow_signup": settings.allow_signup,
+    "nbcampus_lti": lti_on,  # the navigation's "LMS courses" (roster sync) page
+}
 # NBCAMPUS_LTI=1: launches from Moodle/Canvas (LTI 1.3 and 1.1) next to local passwords.
 # Register platforms with `nbcampus lti add-platform`; the URLs for the LMS: `nbcampus lti urls`.
-if os.environ.get("NBCAMPUS_LTI", "").strip().lower() in ("1", "true", "yes", "on"):
+if lti_on:
     c.JupyterHub.authenticator_class = "nbcampus.hub.lti.auth.LtiCampusAuthenticator"
     c.LtiCampusAuthenticator.db_url = settings.database_url("campus")
     c.LtiCampusAuthenticator.allow_signup = settings.allow_signup

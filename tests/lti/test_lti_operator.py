@@ -155,7 +155,9 @@ def _browser_with(browser, lti: LtiHub, session: requests.Session):  # type: ign
     return context
 
 
-def test_sync_roster_button_for_the_instructor_not_the_student(lti: LtiHub, browser) -> None:  # type: ignore[no-untyped-def]
+def test_sync_roster_button_for_the_instructor_not_the_student(
+    lti: LtiHub, browser, output_dir
+) -> None:  # type: ignore[no-untyped-def]
     platform = lti.platform
     teacher, pupil = requests.Session(), requests.Session()
     platform.launch(teacher, lti.url, "t-btn", INSTRUCTOR, context_id="course-btn")
@@ -167,12 +169,15 @@ def test_sync_roster_button_for_the_instructor_not_the_student(lti: LtiHub, brow
     ]
     context = _browser_with(browser, lti, teacher)
     page = context.new_page()
-    page.goto(lti.url + "hub/lti/courses")
+    page.goto(lti.url + "hub/home")  # reached from the Hub's own navigation
+    page.get_by_role("link", name="LMS courses").click()
+    page.wait_for_url("**/hub/lti/courses")
     row = page.locator("tr", has_text="course-btn")
     row.get_by_role("button", name="Sync roster").click()
     result = page.locator("#roster-result")
     result.wait_for(timeout=30_000)
     assert "Roster synced: 3 in the LMS course, 1 new account(s), 0 left" in result.inner_text()
+    page.screenshot(path=str(output_dir / "lti-courses-synced.png"))
     context.close()
     # the student sees the page without any button, and cannot post to it either
     context = _browser_with(browser, lti, pupil)
