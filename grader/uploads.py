@@ -76,7 +76,9 @@ def check_notebook(name: str, content: bytes, limits: UploadLimits) -> None:
 
 def check_submission(files: dict[str, bytes], notebooks: list[str], limits: UploadLimits) -> None:
     """Every file of a submission: the assignment's notebooks (`notebooks`, names without
-    .ipynb) must come as .ipynb files, and every .ipynb file must be a valid notebook."""
+    .ipynb) must come as .ipynb files, every .ipynb file must be a valid notebook, and at least
+    one of the assignment's notebooks must be there (a submission of other files only would be
+    graded as missing and replace the counted one)."""
     expected = set(notebooks)
     for name, content in files.items():
         path = PurePosixPath(name)
@@ -90,3 +92,8 @@ def check_submission(files: dict[str, bytes], notebooks: list[str], limits: Uplo
                 name,
                 f"notebook {stem!r} of this assignment must be submitted as {stem}.ipynb",
             )
+    names = {PurePosixPath(n).name for n in files}
+    if expected and not any(f"{nb}.ipynb" in names for nb in expected):
+        wanted = ", ".join(f"{nb}.ipynb" for nb in sorted(expected))
+        first = sorted(files)[0] if files else ""
+        raise UploadRefused(400, first, f"none of this assignment's notebooks ({wanted}) is here")

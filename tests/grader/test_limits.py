@@ -253,6 +253,7 @@ def test_bad_uploads_refused_with_json_and_nothing_stored(campus_hub) -> None:
         (400, source.name, b"just some text", "not valid JSON"),
         (400, source.name, invalid.encode(), "not a valid notebook"),
         (400, f"{stem}.txt", source.read_bytes(), f"{stem}.ipynb"),
+        (400, "notes.md", b"my answers are in my head", f"{stem}.ipynb) is here"),
     ]
     for status, name, content, why in cases:
         resp = alice.post(url, json={"files": {name: _b64(content)}})
