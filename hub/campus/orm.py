@@ -494,3 +494,42 @@ class AnnouncementRead(Base):
     read_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     __table_args__ = (UniqueConstraint("announcement_id", "user", name="uq_announcement_read"),)
+
+
+# --- certificates and personal data requests ----------------------------------------------------
+class Certificate(Base):
+    """A course completion certificate: one per (user, course). Name and title are kept as
+    they were on the day it was issued, so the verification page tells what the PDF says."""
+
+    __tablename__ = "certificates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True, index=True)  # public, unguessable
+    user: Mapped[str] = mapped_column(UserName, index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    holder_name: Mapped[str] = mapped_column(String(200))
+    course_title: Mapped[str] = mapped_column(String(255))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(UserName, nullable=True)
+    revoke_reason: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (UniqueConstraint("user", "course_id", name="uq_certificate_user_course"),)
+
+
+class DeletionRequest(Base):
+    """A person's request that their account and data be deleted; staff act on it."""
+
+    __tablename__ = "deletion_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user: Mapped[str] = mapped_column(UserName, index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    handled_by: Mapped[str | None] = mapped_column(UserName, nullable=True)
+    handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'done', 'withdrawn')", name="ck_deletion_status"),
+    )
