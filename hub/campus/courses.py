@@ -41,6 +41,8 @@ def import_course(session: Session, manifest: CourseManifest) -> ImportSummary:
     course.title = manifest.title
     course.description = manifest.description
     course.kernel = manifest.kernel
+    course.category, course.level = manifest.category, manifest.level
+    course.language = manifest.language
     status = "published" if manifest.published else "draft"
     if status == "published" and course.published_at is None:
         course.published_at = now
@@ -79,6 +81,7 @@ def import_course(session: Session, manifest: CourseManifest) -> ImportSummary:
             lesson.section_id = section.id
             lesson.title, lesson.description = l_spec.title, l_spec.description
             lesson.order_index, lesson.retired = position, False
+            lesson.duration_minutes = l_spec.duration_minutes
             session.flush()
             kept_lessons.add(lesson.id)
             existing = {

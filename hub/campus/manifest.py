@@ -12,12 +12,16 @@ title: Introduction to Python
 description: ...
 kernel: python3          # the Jupyter kernel of the coding notebooks
 published: true
+category: programming    # optional, the public catalog's filters
+level: beginner          # beginner | intermediate | advanced
+language: en             # the language the course is taught in (a BCP 47 tag)
 sections:
   - slug: basics
     title: Basics
     lessons:
       - slug: 01-values
         title: Values and variables
+        duration: 45     # optional, minutes (shown on the public course page)
         exercises:
           - {slug: welcome, title: Welcome, type: material, xp: 5}
           - {slug: values, title: Values, type: coding, xp: 20}   # lessons/01-values/values.ipynb
@@ -44,6 +48,8 @@ EXERCISE_TYPES = ("video", "quiz", "material", "assignment", "coding")
 NOTEBOOK_TYPES = ("coding", "assignment")
 RARITIES = ("common", "rare", "epic", "legendary")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
+LEVELS = ("beginner", "intermediate", "advanced")
+LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 DEFAULT_XP = {"video": 5, "quiz": 10, "material": 5, "assignment": 30, "coding": 20}
 
 
@@ -67,6 +73,7 @@ class LessonSpec:
     title: str
     description: str
     exercises: tuple[ExerciseSpec, ...]
+    duration_minutes: int | None = None
 
     @property
     def notebooks(self) -> tuple[Path, ...]:
@@ -101,6 +108,9 @@ class CourseManifest:
     sections: tuple[SectionSpec, ...]
     directory: Path
     badges: tuple[BadgeSpec, ...] = ()
+    category: str = ""
+    level: str = ""
+    language: str = ""
 
     @property
     def lessons(self) -> tuple[LessonSpec, ...]:
@@ -194,6 +204,29 @@ def _badge(data: dict[str, Any], where: str) -> BadgeSpec:
     )
 
 
+def _duration(data: dict[str, Any], where: str) -> int | None:
+    value = data.get("duration")
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 10_000:
+        raise ManifestError(f"{where}: duration must be a whole number of minutes (1-10000)")
+    return value
+
+
+def _catalog_fields(data: dict[str, Any], where: str) -> dict[str, str]:
+    """category, level and language: the public catalog's filters (all optional)."""
+    category = _str(data, "category", where, default="").strip()
+    if len(category) > 64:
+        raise ManifestError(f"{where}: category must have at most 64 characters")
+    level = _str(data, "level", where, default="")
+    if level and level not in LEVELS:
+        raise ManifestError(f"{where}: level must be one of {', '.join(LEVELS)}")
+    language = _str(data, "language", where, default="")
+    if language and (len(language) > 16 or not LANGUAGE_RE.match(language)):
+        raise ManifestError(f"{where}: language must be a language tag such as en or pt-BR")
+    return {"category": category, "level": level, "language": language}
+
+
 def _title(slug: str) -> str:
     return re.sub(r"^\d+[-_]", "", slug).replace("-", " ").replace("_", " ").capitalize()
 
@@ -251,6 +284,7 @@ def load_manifest(course_dir: Path) -> CourseManifest:
                     title=_str(les, "title", les_where, default=les_slug),
                     description=_str(les, "description", les_where, default=""),
                     exercises=tuple(exercises),
+                    duration_minutes=_duration(les, les_where),
                 )
             )
         sections.append(
@@ -272,4 +306,5 @@ def load_manifest(course_dir: Path) -> CourseManifest:
         sections=tuple(sections),
         directory=course_dir.resolve(),
         badges=tuple(_badge(b, where) for b in _list(data, "badges", where)),
+        **_catalog_fields(data, where),
     )

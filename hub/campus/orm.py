@@ -55,6 +55,30 @@ class Account(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Set when the person proved they read mail at `email` (a sign-up's verification link).
+    email_verified_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+
+
+class AccountToken(Base):
+    """A one-time link mailed to an account's owner: email verification, password reset.
+    Only a hash of the token is kept; it is bound to one account and one purpose, expires,
+    and is spent on first use."""
+
+    __tablename__ = "account_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # What the token confirms besides the account (e.g. the address being verified).
+    payload: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 # --- courses (imported from course.yaml; see manifest.py) -----------------------------------
@@ -74,6 +98,10 @@ class Course(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The public catalog's filters, from course.yaml.
+    category: Mapped[str] = mapped_column(String(64), default="", index=True)
+    level: Mapped[str] = mapped_column(String(16), default="", index=True)
+    language: Mapped[str] = mapped_column(String(16), default="", index=True)
 
     sections: Mapped[list[Section]] = relationship(
         back_populates="course", order_by="Section.order_index"
@@ -111,6 +139,7 @@ class Lesson(Base):
     title: Mapped[str] = mapped_column(String(255))
     description: Mapped[str] = mapped_column(Text, default="")
     order_index: Mapped[int] = mapped_column(Integer)
+    duration_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # A lesson dropped from the manifest is retired, not deleted: progress stays.
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
 
