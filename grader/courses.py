@@ -50,7 +50,7 @@ def register_course(manifest: Any, settings: Settings) -> list[str]:
                 if not notebooks:
                     continue
                 src = root / "source" / lesson.slug
-                changed = _sync_sources(notebooks, src)
+                changed = _sync_sources(notebooks, _other_files(lesson), src)
                 if changed:  # generate again from the new sources
                     shutil.rmtree(root / "release" / lesson.slug, ignore_errors=True)
                     shutil.rmtree(root / "material" / lesson.slug, ignore_errors=True)
@@ -79,16 +79,31 @@ def register_course(manifest: Any, settings: Settings) -> list[str]:
     return done
 
 
-def _sync_sources(notebooks: list[Path], src: Path) -> bool:
-    """Make src hold exactly these notebooks; True if anything changed."""
+def _other_files(lesson: Any) -> dict[str, Path]:
+    """The lesson folder's files besides its notebooks (an image a notebook shows): nbgrader's
+    generate_assignment copies them into the release with the notebooks."""
+    folder = getattr(lesson, "directory", None)
+    if folder is None:
+        return {}
+    return {rel: folder / rel for rel in getattr(lesson, "files", ())}
+
+
+def _sync_sources(notebooks: list[Path], others: dict[str, Path], src: Path) -> bool:
+    """Make src hold exactly these notebooks and files; True if anything changed."""
     src.mkdir(parents=True, exist_ok=True)
     want = {nb.name: nb.read_bytes() for nb in notebooks}
-    have = {p.name: p.read_bytes() for p in src.glob("*.ipynb")}
+    want.update({rel: path.read_bytes() for rel, path in others.items()})
+    have = {
+        p.relative_to(src).as_posix(): p.read_bytes()
+        for p in sorted(src.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
     if want == have:
         return False
     for name in set(have) - set(want):
         (src / name).unlink()
     for name, data in want.items():
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
         (src / name).write_bytes(data)
     return True
 

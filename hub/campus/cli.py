@@ -18,7 +18,13 @@ from nbcampus.web import APIError
 
 from . import attendance, classes
 from .courses import ImportSummary, import_course
-from .manifest import CourseManifest, ManifestError, load_manifest
+from .manifest import (
+    CourseManifest,
+    ManifestError,
+    load_manifest,
+    nbgrader_course_data,
+    nbgrader_root,
+)
 from .orm import MIGRATIONS, Account, Course
 
 log = logging.getLogger("nbcampus.campus")
@@ -89,17 +95,49 @@ def cmd_course_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_course_manifest(args: argparse.Namespace) -> int:
+    """Print the course.yaml made for an nbgrader course folder (to save and edit)."""
+    import yaml
+
+    root = nbgrader_root(Path(args.course_dir))
+    if root is None:
+        print(
+            f"nbcampus: course manifest: {args.course_dir} is not an nbgrader course folder "
+            "(source/<assignment>/*.ipynb without a course.yaml)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        data = nbgrader_course_data(root)
+    except ManifestError as err:
+        print(f"nbcampus: course manifest: {err}", file=sys.stderr)
+        return 2
+    print(yaml.safe_dump(data, sort_keys=False), end="")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     course = sub.add_parser("course", help="manage course content")
     course_sub = course.add_subparsers(dest="course_command", metavar="ACTION", required=True)
     imp = course_sub.add_parser(
         "import",
-        help="create or update courses from their folders (course.yaml + lessons/)",
+        help="create or update courses from their folders (course.yaml + lessons/, or an "
+        "nbgrader course's source/)",
         description="Reads courses/<slug>/course.yaml and creates or updates the course, "
-        "keeping every student's progress; then registers it with the grader.",
+        "keeping every student's progress; then registers it with the grader. An nbgrader "
+        "course folder (source/<assignment>/, optional nbgrader_config.py) imports as it is, "
+        "with the manifest `nbcampus course manifest` prints.",
     )
     imp.add_argument("course_dirs", nargs="+", metavar="COURSE_DIR")
     imp.set_defaults(func=cmd_course_import)
+    man = course_sub.add_parser(
+        "manifest",
+        help="print the course.yaml made for an nbgrader course folder",
+        description="One lesson per source/<assignment>/ folder, one coding exercise per "
+        "notebook; save it as course.yaml beside source/ to edit titles, XP and sections.",
+    )
+    man.add_argument("course_dir", metavar="COURSE_DIR")
+    man.set_defaults(func=cmd_course_manifest)
 
 
 def ensure_demo_campus(settings: Settings, courses_dir: Path) -> list[str]:

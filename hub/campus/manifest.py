@@ -31,10 +31,17 @@ badges:                  # optional, course badges (see the engagement rules)
 
 Without `sections`, the course has one section whose lessons are the folders under `lessons/`
 in name order; a lesson without `exercises` has one coding exercise per notebook in its folder.
+A lesson's folder is `lessons/<slug>/`, or nbgrader's `source/<slug>/`.
+
+An nbgrader course folder (`source/<assignment>/*.ipynb`, an optional `nbgrader_config.py`, no
+`course.yaml`) is read as it is: `nbgrader_course_data` makes the manifest for it, one lesson
+per assignment folder with its name kept (capitals and dots included). Every file of a lesson's
+folder is released with its notebooks, within the limits below.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from dataclasses import dataclass, field
@@ -50,6 +57,14 @@ RARITIES = ("common", "rare", "epic", "legendary")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 LEVELS = ("beginner", "intermediate", "advanced")
 LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+# Lessons are nbgrader assignments and exercises their notebooks: nbgrader's names are kept as
+# they are (the grader accepts the same names).
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+# What a lesson folder may release besides its notebooks (nbgrader's own ignore list, dotfiles).
+IGNORED_PARTS = (".ipynb_checkpoints", "__pycache__", "feedback")
+MAX_LESSON_FILES = 100
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_LESSON_BYTES = 64 * 1024 * 1024
 DEFAULT_XP = {"video": 5, "quiz": 10, "material": 5, "assignment": 30, "coding": 20}
 
 
@@ -74,6 +89,8 @@ class LessonSpec:
     description: str
     exercises: tuple[ExerciseSpec, ...]
     duration_minutes: int | None = None
+    directory: Path | None = None  # the lesson's folder, when it has one
+    files: tuple[str, ...] = ()  # its other files (relative paths), released with the notebooks
 
     @property
     def notebooks(self) -> tuple[Path, ...]:
@@ -124,10 +141,10 @@ def _str(data: dict[str, Any], key: str, where: str, default: str | None = None)
     return value
 
 
-def _slug(data: dict[str, Any], where: str) -> str:
+def _slug(data: dict[str, Any], where: str, pattern: re.Pattern[str] = SLUG_RE) -> str:
     slug = data.get("slug")
-    if not isinstance(slug, str) or not SLUG_RE.match(slug):
-        raise ManifestError(f"{where}: 'slug' must match {SLUG_RE.pattern}, got {slug!r}")
+    if not isinstance(slug, str) or not pattern.match(slug):
+        raise ManifestError(f"{where}: 'slug' must match {pattern.pattern}, got {slug!r}")
     return slug
 
 
@@ -153,7 +170,7 @@ def notebook_points(path: Path) -> float:
 
 
 def _exercise(data: dict[str, Any], lesson_dir: Path, where: str) -> ExerciseSpec:
-    slug = _slug(data, where)
+    slug = _slug(data, where, NAME_RE)
     where = f"{where} exercise {slug}"
     kind = data.get("type", "coding")
     if kind not in EXERCISE_TYPES:
@@ -236,6 +253,42 @@ def _notebook_exercises(lesson_dir: Path) -> list[dict[str, Any]]:
     return [{"slug": nb.stem, "title": _title(nb.stem), "type": "coding"} for nb in notebooks]
 
 
+def _lesson_dir(course_dir: Path, slug: str) -> Path:
+    """`lessons/<slug>/`, or nbgrader's `source/<slug>/` when only that one exists."""
+    ours = course_dir / "lessons" / slug
+    nbgrader = course_dir / "source" / slug
+    return nbgrader if not ours.is_dir() and nbgrader.is_dir() else ours
+
+
+def _ignored(rel: Path) -> bool:
+    return any(part.startswith(".") or part in IGNORED_PARTS for part in rel.parts) or (
+        rel.suffix == ".pyc"
+    )
+
+
+def lesson_files(lesson_dir: Path, where: str) -> tuple[str, ...]:
+    """The files of a lesson folder other than its notebooks (an image a notebook shows, a data
+    file it reads), within the release limits; too many or too large names the file."""
+    if not lesson_dir.is_dir():
+        return ()
+    out: list[str] = []
+    total = 0
+    for path in sorted(lesson_dir.rglob("*")):
+        rel = path.relative_to(lesson_dir)
+        if path.is_symlink() or not path.is_file() or _ignored(rel) or path.suffix == ".ipynb":
+            continue
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ManifestError(f"{where}: {path} is larger than {MAX_FILE_BYTES} bytes")
+        total += size
+        out.append(rel.as_posix())
+    if len(out) > MAX_LESSON_FILES:
+        raise ManifestError(f"{where}: {lesson_dir} has more than {MAX_LESSON_FILES} files")
+    if total > MAX_LESSON_BYTES:
+        raise ManifestError(f"{where}: {lesson_dir} holds more than {MAX_LESSON_BYTES} bytes")
+    return tuple(out)
+
+
 def _folder_sections(course_dir: Path) -> list[dict[str, Any]]:
     root = course_dir / "lessons"
     folders = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
@@ -243,19 +296,96 @@ def _folder_sections(course_dir: Path) -> list[dict[str, Any]]:
     return [{"slug": "lessons", "title": "Lessons", "lessons": lessons}] if lessons else []
 
 
+def nbgrader_root(course_dir: Path) -> Path | None:
+    """The nbgrader course folder at `course_dir` (one holding `source/<assignment>/`), or the
+    one whose `source/` folder `course_dir` is; None when it is neither."""
+    course_dir = Path(course_dir)
+    if (course_dir / "course.yaml").exists():
+        return None
+    if (course_dir / "source").is_dir():
+        return course_dir
+    if course_dir.name == "source" and course_dir.is_dir():
+        return course_dir.parent
+    return None
+
+
+def _config_course_id(config: Path) -> str | None:
+    """`c.CourseDirectory.course_id = "..."` from an nbgrader_config.py, read without running it
+    (a course folder is content, not code the campus executes)."""
+    try:
+        tree = ast.parse(config.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+            for target in node.targets:
+                if (
+                    isinstance(target, ast.Attribute)
+                    and target.attr == "course_id"
+                    and isinstance(target.value, ast.Attribute)
+                    and target.value.attr == "CourseDirectory"
+                    and isinstance(node.value.value, str)
+                ):
+                    return node.value.value
+    return None
+
+
+def course_slug_for(name: str) -> str:
+    """A campus course slug from an nbgrader course id or a folder name."""
+    slug = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_")[:100]
+    return slug or "course"
+
+
+def nbgrader_course_data(root: Path) -> dict[str, Any]:
+    """The manifest made for an nbgrader course folder: one lesson per `source/<assignment>/`
+    folder (its name kept), one coding exercise per notebook in it. The course slug is the
+    nbgrader_config.py's course_id, else the folder's name. What `nbcampus course manifest`
+    prints, for an instructor who wants to edit it."""
+    root = Path(root)
+    source = root / "source"
+    course_id = None
+    for config in (root / "nbgrader_config.py", source / "nbgrader_config.py"):
+        course_id = course_id or (_config_course_id(config) if config.is_file() else None)
+    name = course_id or root.resolve().name
+    folders = sorted(p for p in source.iterdir() if p.is_dir() and not p.name.startswith("."))
+    lessons = [{"slug": f.name, "title": f.name} for f in folders if any(f.glob("*.ipynb"))]
+    if not lessons:
+        raise ManifestError(
+            f"{source}: no assignment found (an nbgrader course has its notebooks in "
+            f"source/<assignment>/*.ipynb)"
+        )
+    return {
+        "slug": course_slug_for(name),
+        "title": name,
+        "kernel": "python3",
+        "published": True,
+        "sections": [{"slug": "assignments", "title": "Assignments", "lessons": lessons}],
+    }
+
+
 def load_manifest(course_dir: Path) -> CourseManifest:
-    """Read and validate `course_dir/course.yaml`; raise ManifestError with the reason."""
+    """Read and validate `course_dir/course.yaml`, or make the manifest of an nbgrader course
+    folder; raise ManifestError with the reason."""
     course_dir = Path(course_dir)
     path = course_dir / "course.yaml"
+    root = nbgrader_root(course_dir)
+    if root is not None:
+        return _parse(nbgrader_course_data(root), root, f"{root / 'source'} (nbgrader course)")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as err:
-        raise ManifestError(f"{path}: cannot read ({err.strerror})") from None
+        raise ManifestError(
+            f"{path}: cannot read ({err.strerror}); nor is {course_dir} an nbgrader course "
+            "(source/<assignment>/*.ipynb)"
+        ) from None
     except yaml.YAMLError as err:
         raise ManifestError(f"{path}: not valid YAML ({err})") from None
     if not isinstance(data, dict):
         raise ManifestError(f"{path}: must be a mapping")
-    where = str(path)
+    return _parse(data, course_dir, str(path))
+
+
+def _parse(data: dict[str, Any], course_dir: Path, where: str) -> CourseManifest:
     slug = _slug(data, where)
     published = data.get("published", False)
     if not isinstance(published, bool):
@@ -267,13 +397,22 @@ def load_manifest(course_dir: Path) -> CourseManifest:
         sec_where = f"{where} section {sec_slug}"
         lessons: list[LessonSpec] = []
         for les in _list(sec, "lessons", sec_where):
-            les_slug = _slug(les, sec_where)
+            les_slug = _slug(les, sec_where, NAME_RE)
             if les_slug in seen_lessons:
                 raise ManifestError(f"{where}: lesson {les_slug} appears twice")
             seen_lessons.add(les_slug)
             les_where = f"{sec_where} lesson {les_slug}"
-            lesson_dir = course_dir / "lessons" / les_slug
-            specs = _list(les, "exercises", les_where) or _notebook_exercises(lesson_dir)
+            lesson_dir = _lesson_dir(course_dir, les_slug)
+            specs = _list(les, "exercises", les_where)
+            if "exercises" not in les:  # the notebooks of its folder: they must be there
+                if not lesson_dir.is_dir():
+                    raise ManifestError(
+                        f"{les_where}: its folder is missing (looked for {lesson_dir} "
+                        f"and {course_dir / 'source' / les_slug})"
+                    )
+                specs = _notebook_exercises(lesson_dir)
+                if not specs:
+                    raise ManifestError(f"{les_where}: no notebook (*.ipynb) in {lesson_dir}")
             exercises = [_exercise(e, lesson_dir, les_where) for e in specs]
             slugs = [e.slug for e in exercises]
             if len(set(slugs)) != len(slugs):
@@ -284,7 +423,8 @@ def load_manifest(course_dir: Path) -> CourseManifest:
                     title=_str(les, "title", les_where, default=les_slug),
                     description=_str(les, "description", les_where, default=""),
                     exercises=tuple(exercises),
-                    duration_minutes=_duration(les, les_where),
+                    directory=lesson_dir if lesson_dir.is_dir() else None,
+                    files=lesson_files(lesson_dir, les_where),
                 )
             )
         sections.append(
@@ -296,7 +436,12 @@ def load_manifest(course_dir: Path) -> CourseManifest:
             )
         )
     if not seen_lessons:
-        raise ManifestError(f"{where}: a course needs at least one lesson")
+        raise ManifestError(
+            f"{where}: a course needs at least one lesson (none listed, and no folder with "
+            f"notebooks under {course_dir / 'lessons'} or {course_dir / 'source'})"
+        )
+    if not any(lesson.exercises for sec in sections for lesson in sec.lessons):
+        raise ManifestError(f"{where}: the course has no exercise in any lesson")
     return CourseManifest(
         slug=slug,
         title=_str(data, "title", where),
