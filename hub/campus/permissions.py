@@ -83,6 +83,14 @@ PERMISSIONS: dict[str, Rule] = {
     "preferences:own": Rule(PEOPLE),
     "announcements:read": Rule(EVERYONE),
     "announcements:write": Rule(OFFICE, INSTRUCTOR),
+    # A person's own profile and data; overseers read anyone's (the handler checks which).
+    "profile:read": Rule(EVERYONE),
+    "data:export": Rule(EVERYONE),
+    "deletion:request": Rule(PEOPLE),
+    "deletion:list": Rule(OFFICE),
+    "certificates:read": Rule(EVERYONE),
+    # Course-level: the course's instructors (of any of its classes), staff and admins.
+    "certificates:revoke": Rule(OFFICE, INSTRUCTOR),
 }
 
 F = TypeVar("F", bound=Callable[..., Any])

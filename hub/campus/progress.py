@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from nbcampus.web import APIError
 
-from . import engagement, teaching
+from . import certificates, engagement, teaching
 from .orm import (
     Account,
     Base,
@@ -331,6 +331,8 @@ def complete_exercise(
             autograde=autograde,
             note=note,
         )
+    if events.lesson_completed:  # the course's last lesson done: its certificate
+        certificates.issue_if_complete(session, user, course_id)
     return events
 
 

@@ -9,6 +9,7 @@ from . import (
     engagement,
     info,
     openapi,
+    profile,
     progress,
 )
 
@@ -22,4 +23,5 @@ default_handlers = [
     *progress.default_handlers,
     *engagement.default_handlers,
     *announcements.default_handlers,
+    *profile.default_handlers,
 ]
