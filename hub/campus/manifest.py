@@ -423,6 +423,7 @@ def _parse(data: dict[str, Any], course_dir: Path, where: str) -> CourseManifest
                     title=_str(les, "title", les_where, default=les_slug),
                     description=_str(les, "description", les_where, default=""),
                     exercises=tuple(exercises),
+                    duration_minutes=_duration(les, les_where),
                     directory=lesson_dir if lesson_dir.is_dir() else None,
                     files=lesson_files(lesson_dir, les_where),
                 )
