@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -188,6 +189,8 @@ class CampusClass(Base):
     enrollment_deadline: Mapped[date | None] = mapped_column(Date, nullable=True)
     start_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     end_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # When the class meets, as JSON {"days": ["mon", "thu"], "time": "19:00-21:00"}.
+    schedule: Mapped[str | None] = mapped_column(Text, nullable=True)
     continued_from_class_id: Mapped[int | None] = mapped_column(
         ForeignKey("classes.id"), nullable=True
     )
@@ -259,6 +262,8 @@ class Enrollment(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     enrolled_by: Mapped[str | None] = mapped_column(UserName, nullable=True)
     enrolled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Follows the enrollment's payments (payments.py): pending until one is verified.
+    payment_status: Mapped[str] = mapped_column(String(16), default="pending")
 
     __table_args__ = (
         UniqueConstraint("class_id", "student", name="uq_enrollment"),
@@ -267,6 +272,9 @@ class Enrollment(Base):
             "meeting_credits + credits_adjusted - credits_used >= 0", name="ck_enrollment_balance"
         ),
         CheckConstraint("status IN ('active', 'completed', 'withdrawn')", name="ck_enroll_status"),
+        CheckConstraint(
+            "payment_status IN ('pending', 'verified', 'refunded')", name="ck_enroll_payment"
+        ),
     )
 
     @property
@@ -333,6 +341,54 @@ class CreditAdjustment(Base):
             name="ck_credit_reason",
         ),
     )
+
+
+class Payment(Base):
+    """A payment for an enrollment, recorded by staff (no gateway): pending until staff
+    verify it, refunded after. Amounts are in cents, so no currency arithmetic is inexact."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("class_enrollments.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    method: Mapped[str] = mapped_column(String(32))
+    reference: Mapped[str] = mapped_column(String(255), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    proof_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    proof_type: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    proof: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    recorded_by: Mapped[str] = mapped_column(UserName)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    verified_by: Mapped[str | None] = mapped_column(UserName, nullable=True)
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    refunded_by: Mapped[str | None] = mapped_column(UserName, nullable=True)
+    refunded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0", name="ck_payment_amount"),
+        CheckConstraint("status IN ('pending', 'verified', 'refunded')", name="ck_payment_status"),
+    )
+
+
+class OfficeAudit(Base):
+    """What a person changed in the office (classes, enrollments, payments): who, when, and
+    the record before and after (JSON). Attendance edits and credit adjustments keep their
+    own trails; the class audit reads all three."""
+
+    __tablename__ = "office_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    class_id: Mapped[int | None] = mapped_column(ForeignKey("classes.id"), index=True)
+    enrollment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("class_enrollments.id"), nullable=True
+    )
+    action: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(UserName)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    before: Mapped[str] = mapped_column(Text, default="")
+    after: Mapped[str] = mapped_column(Text, default="")
 
 
 class LessonUnlock(Base):
