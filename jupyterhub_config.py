@@ -47,6 +47,14 @@ chp = here / ".tools" / "node_modules" / ".bin" / "configurable-http-proxy"
 if chp.exists():
     c.ConfigurableHTTPProxy.command = [str(chp)]
 c.JupyterHub.template_paths = [str(here / "hub" / "templates")]
+# The school's front door (landing page, catalog): name, welcome text and colour are
+# c.CampusSite.school_name / .welcome_text / .primary_color (hub/site.py); its logo is a file
+# `logo.png` or `logo.svg` in the data directory (or c.JupyterHub.logo_file).
+c.CampusSite.db_url = settings.database_url("campus")
+for _logo in ("logo.png", "logo.svg"):
+    if (settings.data_dir / _logo).is_file():
+        c.JupyterHub.logo_file = str(settings.data_dir / _logo)
+        break
 # nosniff on every response; no JupyterHub or Tornado version for anonymous visitors
 # (nbcampus/headers.py). Extend it rather than replace it: c.JupyterHub.tornado_settings[...] = ...
 c.JupyterHub.tornado_settings = hub_tornado_settings()

@@ -19,6 +19,7 @@ from traitlets import Bool, Instance, Unicode, default
 from nbcampus.db import make_engine, session_factory
 from nbcampus.headers import HubRootAPIHandler
 from nbcampus.hub.campus.accounts import AccountError, AccountStore
+from nbcampus.hub.landing import landing_handlers
 from nbcampus.hub.throttle import LoginThrottle, Throttled, client_address
 
 
@@ -87,6 +88,8 @@ class CampusAuthenticator(Authenticator):
         # The Hub registers the authenticator's handlers before its own: this /login is the
         # one served, and so is this API root (no exact version for anonymous callers).
         handlers = [(r"/login", CampusLoginHandler), (r"/api/?", HubRootAPIHandler)]
+        # The front door: landing page, public catalog, course pages.
+        handlers += landing_handlers()
         if self.allow_signup:
             handlers.append((r"/signup", SignupHandler))
         return handlers

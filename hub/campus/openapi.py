@@ -24,6 +24,7 @@ PARAM_NAMES = {
     "users": "user",
     "attendance": "meeting_number",
     "access": "course",
+    "catalog": "course",
 }
 __all__ = ["ERROR_SCHEMA", "METHODS", "build_openapi"]
 
@@ -41,6 +42,8 @@ def _param_name(parts: list[str], i: int) -> str:
 def _annotate(method: str, fn: Any) -> dict[str, Any] | None:
     permission = getattr(fn, "__nbcampus_permission__", None)
     if permission is None:
+        if getattr(fn, "__nbcampus_public__", False):  # the public catalog: no token
+            return {"security": [], "x-actors": ["anyone"]}
         return None
     rule = PERMISSIONS[permission]
     out: dict[str, Any] = {
