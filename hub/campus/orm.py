@@ -82,6 +82,36 @@ class AccountToken(Base):
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class AuditEntry(Base):
+    """A change a person made in the office screens (accounts, course review, school
+    settings): who, when, what, and the object before and after, as JSON."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    target_type: Mapped[str] = mapped_column(String(20))
+    target: Mapped[str] = mapped_column(String(100))
+    before: Mapped[str] = mapped_column(Text, default="{}")
+    after: Mapped[str] = mapped_column(Text, default="{}")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+    __table_args__ = (Index("ix_audit_target", "target_type", "target"),)
+
+
+class SchoolSetting(Base):
+    """One school setting that is safe to change while the campus runs (name, logo, time
+    zone shown); pages read them on every request."""
+
+    __tablename__ = "school_settings"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+    updated_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 # --- courses (imported from course.yaml; see manifest.py) -----------------------------------
 # People are referred to by their Hub user name: local accounts, LMS users and services alike.
 UserName = String(64)
@@ -103,13 +133,18 @@ class Course(Base):
     category: Mapped[str] = mapped_column(String(64), default="", index=True)
     level: Mapped[str] = mapped_column(String(16), default="", index=True)
     language: Mapped[str] = mapped_column(String(16), default="", index=True)
+    # Course review: why a course went back to draft; the status an archived course had.
+    review_note: Mapped[str] = mapped_column(Text, default="")
+    archived_from: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
     sections: Mapped[list[Section]] = relationship(
         back_populates="course", order_by="Section.order_index"
     )
 
     __table_args__ = (
-        CheckConstraint("status IN ('draft', 'published', 'archived')", name="ck_course_status"),
+        CheckConstraint(
+            "status IN ('draft', 'in_review', 'published', 'archived')", name="ck_course_status"
+        ),
     )
 
 
