@@ -92,7 +92,11 @@ class CampusAuthenticator(Authenticator):
         handlers += landing_handlers()
         if self.allow_signup:
             handlers.append((r"/signup", SignupHandler))
-        return handlers
+        # A person's profile and certificates (hub/profile_page.py, hub/certificate_page.py).
+        from nbcampus.hub.certificate_page import page_handlers as certificate_pages
+        from nbcampus.hub.profile_page import page_handlers as profile_pages
+
+        return handlers + profile_pages() + certificate_pages()
 
 
 def refuse_throttled(handler: web.RequestHandler, err: Throttled) -> None:
