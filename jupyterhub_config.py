@@ -51,6 +51,11 @@ c.JupyterHub.template_paths = [str(here / "hub" / "templates")]
 # c.CampusSite.school_name / .welcome_text / .primary_color (hub/site.py); its logo is a file
 # `logo.png` or `logo.svg` in the data directory (or c.JupyterHub.logo_file).
 c.CampusSite.db_url = settings.database_url("campus")
+c.CampusSite.public_url = settings.bind_url  # the address in mailed links
+# Self-service accounts (hub/selfservice.py): c.SelfService.verify_email, .reset_link_minutes,
+# .min_password_length; their mail goes through c.CampusMailer.smtp_host, .smtp_port,
+# .smtp_tls, .smtp_user, .smtp_password_file, .sender (hub/mail.py). Without smtp_host the
+# links are written to the Hub's log.
 for _logo in ("logo.png", "logo.svg"):
     if (settings.data_dir / _logo).is_file():
         c.JupyterHub.logo_file = str(settings.data_dir / _logo)

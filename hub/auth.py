@@ -11,15 +11,15 @@ import asyncio
 from typing import Any
 
 from jupyterhub.auth import Authenticator
-from jupyterhub.handlers import BaseHandler
 from jupyterhub.handlers.login import LoginHandler
 from tornado import web
 from traitlets import Bool, Instance, Unicode, default
 
 from nbcampus.db import make_engine, session_factory
 from nbcampus.headers import HubRootAPIHandler
-from nbcampus.hub.campus.accounts import AccountError, AccountStore
+from nbcampus.hub.campus.accounts import AccountStore
 from nbcampus.hub.landing import landing_handlers
+from nbcampus.hub.selfservice import selfservice_handlers
 from nbcampus.hub.throttle import LoginThrottle, Throttled, client_address
 
 
@@ -90,8 +90,8 @@ class CampusAuthenticator(Authenticator):
         handlers = [(r"/login", CampusLoginHandler), (r"/api/?", HubRootAPIHandler)]
         # The front door: landing page, public catalog, course pages.
         handlers += landing_handlers()
-        if self.allow_signup:
-            handlers.append((r"/signup", SignupHandler))
+        # Self-service: sign-up (when allowed), forgotten and changed passwords.
+        handlers += selfservice_handlers(signup=self.allow_signup)
         # A person's profile and certificates (hub/profile_page.py, hub/certificate_page.py).
         from nbcampus.hub.certificate_page import page_handlers as certificate_pages
         from nbcampus.hub.profile_page import page_handlers as profile_pages
@@ -116,41 +116,3 @@ class CampusLoginHandler(LoginHandler):
             username = self.get_body_argument("username", default="", strip=True)
             html = await self._render(login_error=err.message, username=username[:64])
             self.finish(html)
-
-
-class SignupHandler(BaseHandler):
-    """Self sign-up: creates a student account, then sends the visitor to the login page."""
-
-    async def get(self) -> None:
-        html = await self.render_template("nbcampus-signup.html", error=None, username="")
-        self.finish(html)
-
-    async def post(self) -> None:
-        authenticator: CampusAuthenticator = self.authenticator
-        name = self.get_body_argument("username", default="")
-        password = self.get_body_argument("password", default="")
-        # Failed sign-ups (bad input, a name taken: which tells that the name exists) count
-        # against the client's address with its failed logins.
-        address = client_address(self)
-        try:
-            authenticator.throttle.begin(address=address)
-        except Throttled as err:
-            refuse_throttled(self, err)
-            html = await self.render_template(
-                "nbcampus-signup.html", error=err.message, username=name[:64]
-            )
-            self.finish(html)
-            return
-        try:
-            await asyncio.to_thread(
-                authenticator.accounts.create, name, "student", password, source="signup"
-            )
-        except AccountError as err:
-            self.set_status(409 if err.code == "CONFLICT" else 400)
-            html = await self.render_template(
-                "nbcampus-signup.html", error=str(err), username=name[:64]
-            )
-            self.finish(html)
-            return
-        authenticator.throttle.succeeded(address=address)
-        self.redirect(self.settings["login_url"])

@@ -1,4 +1,6 @@
-"""Password hashing for local accounts: scrypt from the standard library, salted, versioned."""
+"""Password hashing for local accounts (scrypt from the standard library, salted, versioned)
+and the rules a chosen password must meet: a minimum length, and not one of the 30,000 most
+common passwords of public leaks (the list the zxcvbn library ships and maintains)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from functools import cache
 
 # Cost parameters: ~50 ms and 16 MiB per hash on this class of machine.
 _N, _R, _P = 2**14, 8, 1
@@ -46,12 +49,26 @@ def generate_password() -> str:
     return secrets.token_urlsafe(9)
 
 
-def password_problem(password: object) -> str | None:
+@cache
+def _common_passwords() -> frozenset[str]:
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def is_common_password(password: str) -> bool:
+    """In the list of common passwords, ignoring case (the list is lower case)."""
+    return password.lower() in _common_passwords()
+
+
+def password_problem(password: object, min_length: int = MIN_PASSWORD_LENGTH) -> str | None:
     """Why a chosen password is unacceptable, or None when it is fine."""
     if not isinstance(password, str):
         return "password must be a string"
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"password must have at least {MIN_PASSWORD_LENGTH} characters"
+    if len(password) < min_length:
+        return f"password must have at least {min_length} characters"
     if len(password) > MAX_PASSWORD_LENGTH:
         return f"password must have at most {MAX_PASSWORD_LENGTH} characters"
+    if is_common_password(password):
+        return "this password is one of the most common ones: choose another"
     return None

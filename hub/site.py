@@ -50,6 +50,13 @@ class CampusSite(Configurable):
         Lab.""",
     ).tag(config=True)
 
+    public_url = Unicode(
+        "",
+        help="""The campus's public URL, base path included (e.g. https://campus.example/):
+        the address in mailed links. Set by nbcampus from NBCAMPUS_BIND_URL; never taken
+        from a request's Host header.""",
+    ).tag(config=True)
+
     db_url = Unicode(
         help="""SQLAlchemy URL of the campus database, where the catalog is read. Set by
         nbcampus from NBCAMPUS_DB_URL (or the data directory).""",
