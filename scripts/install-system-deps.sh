@@ -9,7 +9,8 @@ packages=(
   debootstrap       # building the base image without a registry
   gcc libc6-dev     # C kernel
   tcc libtcc-dev    # C kernel: in-memory compiler of the cell runner
-  fonts-dejavu-core # readable screenshots
+  fonts-dejavu-core # readable screenshots; the certificate PDF's Unicode font
+  poppler-utils     # tests: a certificate PDF turned into an image (pdftoppm) and text
 )
 missing=()
 for p in "${packages[@]}"; do

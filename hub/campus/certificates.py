@@ -172,9 +172,11 @@ def render_pdf(
     pdf.set_author(school)
     pdf.add_page()
     if (FONT_DIR / "DejaVuSerif.ttf").exists():
-        pdf.add_font("Body", "", str(FONT_DIR / "DejaVuSerif.ttf"))
-        pdf.add_font("Body", "B", str(FONT_DIR / "DejaVuSerif-Bold.ttf"))
-        pdf.add_font("Body", "I", str(FONT_DIR / "DejaVuSerif-Italic.ttf"))
+        # fonts-dejavu-core has regular and bold; italic (fonts-dejavu-extra) where present
+        for style, suffix in (("", ""), ("B", "-Bold"), ("I", "-Italic")):
+            path = FONT_DIR / f"DejaVuSerif{suffix}.ttf"
+            path = path if path.exists() else FONT_DIR / "DejaVuSerif.ttf"
+            pdf.add_font("Body", style, str(path))
         font, text = "Body", str
     else:
         font, text = "Times", _latin1
