@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from nbcampus.headers import hub_tornado_settings
+from nbcampus.hub.office.access import nav_flag as office_nav_flag
 from nbcampus.hub.profiles import configure_profile
 from nbcampus.hub.roles import campus_role_groups, hub_roles
 from nbcampus.hub.services import campus_services, service_roles
@@ -72,6 +73,8 @@ lti_on = os.environ.get("NBCAMPUS_LTI", "").strip().lower() in ("1", "true", "ye
 c.JupyterHub.template_vars = {
     "nbcampus_allow_signup": settings.allow_signup,
     "nbcampus_lti": lti_on,  # the navigation's "LMS courses" (roster sync) page
+    # the navigation's "Office" (staff's pages), for staff, admins and instructors
+    "nbcampus_office": office_nav_flag(settings.database_url("campus")),
 }
 # NBCAMPUS_LTI=1: launches from Moodle/Canvas (LTI 1.3 and 1.1) next to local passwords.
 # Register platforms with `nbcampus lti add-platform`; the URLs for the LMS: `nbcampus lti urls`.

@@ -92,6 +92,10 @@ class CampusAuthenticator(Authenticator):
         handlers += landing_handlers()
         # Self-service: sign-up (when allowed), forgotten and changed passwords.
         handlers += selfservice_handlers(signup=self.allow_signup)
+        # The school office: staff's pages and their relay to the campus API.
+        from nbcampus.hub.office import page_handlers as office_pages
+
+        handlers += office_pages()
         # A person's profile and certificates (hub/profile_page.py, hub/certificate_page.py).
         from nbcampus.hub.certificate_page import page_handlers as certificate_pages
         from nbcampus.hub.profile_page import page_handlers as profile_pages

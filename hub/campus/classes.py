@@ -7,6 +7,8 @@ another on PostgreSQL, and SQLite's single writer is taken up front instead of o
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date
 from typing import Any
 
@@ -21,6 +23,8 @@ from .engagement import notify_many
 from .orm import Account, CampusClass, Course, Enrollment, Lesson, LessonUnlock, utcnow
 
 CLASS_TYPES = ("group", "private")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_TIME_RANGE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
 CLASS_STATUSES = ("draft", "enrollment_open", "active", "completed", "cancelled")
 # Which status changes a school makes; anything else is a CONFLICT.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -58,6 +62,25 @@ def get_class(session: Session, class_id: int) -> CampusClass:
     return klass
 
 
+def check_schedule(schedule: Any) -> str | None:
+    """A weekly schedule {"days": ["mon", ...], "time": "19:00-21:00"} as stored JSON."""
+    if schedule is None:
+        return None
+    if not isinstance(schedule, dict):
+        raise APIError(400, "the schedule is {days, time}", field="schedule")
+    days = schedule.get("days")
+    if not isinstance(days, list) or not days or any(d not in WEEKDAYS for d in days):
+        raise APIError(400, f"pick the days from {', '.join(WEEKDAYS)}", field="schedule")
+    time = schedule.get("time")
+    if not isinstance(time, str) or not _TIME_RANGE.match(time):
+        raise APIError(400, "the time is HH:MM-HH:MM, e.g. 19:00-21:00", field="schedule")
+    start, end = time.split("-")
+    if end <= start:
+        raise APIError(400, "the meeting ends before it starts", field="schedule")
+    ordered = [d for d in WEEKDAYS if d in days]
+    return json.dumps({"days": ordered, "time": time})
+
+
 def _account_role(session: Session, name: str) -> str | None:
     return session.scalar(sa.select(Account.role).where(Account.name == name, Account.active))
 
@@ -77,6 +100,7 @@ def create_class(
     start_date: date | None = None,
     end_date: date | None = None,
     continued_from: int | None = None,
+    schedule: dict[str, Any] | None = None,
 ) -> CampusClass:
     course = session.scalar(sa.select(Course).where(Course.slug == course_slug))
     if course is None:
@@ -109,6 +133,7 @@ def create_class(
         start_date=start_date,
         end_date=end_date,
         continued_from_class_id=continued_from,
+        schedule=check_schedule(schedule),
         created_by=created_by,
     )
     session.add(klass)
@@ -121,7 +146,8 @@ def create_class(
 def update_class(
     session: Session, class_id: int, changes: dict[str, Any], by: str | None = None
 ) -> CampusClass:
-    """Apply validated changes (name, instructor, status, total_meetings, max_capacity)."""
+    """Apply validated changes (name, instructor, status, total_meetings, max_capacity,
+    schedule)."""
     klass = lock_class(session, class_id)
     if "status" in changes and changes["status"] != klass.status:
         new = changes["status"]
@@ -154,6 +180,8 @@ def update_class(
         teaching.set_lead_instructor(session, klass, changes["instructor"], by)
     if "name" in changes:
         klass.name = changes["name"]
+    if "schedule" in changes:
+        klass.schedule = check_schedule(changes["schedule"])
     session.flush()
     return klass
 
@@ -287,6 +315,9 @@ def class_dict(klass: CampusClass, course_slug: str | None = None) -> dict[str, 
         "start_date": klass.start_date,
         "end_date": klass.end_date,
         "continued_from_class_id": klass.continued_from_class_id,
+        "schedule": json.loads(klass.schedule) if klass.schedule else None,
+        # The status machine's next steps from here (any other move is refused).
+        "next_statuses": list(TRANSITIONS[klass.status]),
     }
 
 
@@ -302,4 +333,5 @@ def enrollment_dict(e: Enrollment) -> dict[str, Any]:
         "credits_remaining": e.credits_remaining,
         "attendance_rate": e.attendance_rate,
         "enrolled_at": e.enrolled_at.isoformat() if e.enrolled_at else None,
+        "payment_status": e.payment_status,
     }

@@ -24,6 +24,7 @@ PARAM_NAMES = {
     "users": "user",
     "attendance": "meeting_number",
     "access": "course",
+    "payments": "payment_id",
     "catalog": "course",
 }
 __all__ = ["ERROR_SCHEMA", "METHODS", "build_openapi"]

@@ -70,6 +70,10 @@ PERMISSIONS: dict[str, Rule] = {
     "attendance:edit": Rule(OFFICE, TEACHING_STAFF),
     "credits:read": Rule(EVERYONE, TEACHING_STAFF),
     "credits:adjust": Rule(OFFICE, INSTRUCTOR),
+    # The office: payments are staff's; a class's instructors may read its audit.
+    "payments:read": Rule(OFFICE),
+    "payments:write": Rule(OFFICE),
+    "audit:read": Rule(OFFICE, INSTRUCTOR),
     "progress:write": Rule(frozenset({"student", "instructor"})),
     "progress:read": Rule(EVERYONE),
     "access:read": Rule(OPERATORS),

@@ -93,10 +93,17 @@ class AttendanceHandler(CampusHandler):
 class MeetingHandler(CampusHandler):
     @needs_permission("attendance:edit")
     @body_schema(
-        S.obj(["records"], records=RECORDS, notes=S.text(NOTES_MAX, min_length=0, multiline=True))
+        S.obj(
+            ["records"],
+            records=RECORDS,
+            notes=S.text(NOTES_MAX, min_length=0, multiline=True),
+            meeting_date=S.DATE,
+            dry_run=S.BOOL,
+        )
     )
     async def put(self, class_id: str, meeting: str) -> None:
-        """Edit marks of a taken meeting; credits follow and each change is audited."""
+        """Edit marks (and the date) of a taken meeting; credits follow and each change is
+        audited. {"dry_run": true} answers the same changes and stores nothing (a preview)."""
         cid = validate.path_id(class_id, "class")
         number = validate.path_id(meeting, "meeting")
         body = self.json_body()
@@ -104,13 +111,24 @@ class MeetingHandler(CampusHandler):
         notes = validate.string(
             body, "notes", "", max_length=NOTES_MAX, allow_empty=True, multiline=True
         )
+        day = validate.day(body, "meeting_date", None)
+        dry_run = body.get("dry_run", False)
+        if not isinstance(dry_run, bool):
+            raise APIError(400, "'dry_run' must be true or false", field="dry_run")
 
         def work(s: Session) -> dict[str, Any]:
             self.check_class(s, cl.get_class(s, cid), teach=True)
-            changes = att.edit_attendance(s, cid, number, marks, self.actor.name, notes)
-            return {"changes": changes, "records": att.attendance_rows(s, cid, number)}
+            changes = att.edit_attendance(
+                s, cid, number, marks, self.actor.name, notes, meeting_date=day
+            )
+            return {
+                "changes": changes,
+                "records": att.attendance_rows(s, cid, number),
+                "dry_run": dry_run,
+            }
 
-        self.write_json(await self.tx(work))
+        # A preview runs every rule in a session that is never committed: nothing is kept.
+        self.write_json(await (self.read(work) if dry_run else self.tx(work)))
 
     patch = put
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from nbcampus import schemas as S
 from nbcampus.hub.campus import classes as cl
+from nbcampus.hub.campus import office_audit as audit
 from nbcampus.hub.campus import teaching, validate
 from nbcampus.hub.campus.courses import lesson_dict
 from nbcampus.hub.campus.hubsync import sync_class
@@ -19,6 +20,14 @@ from nbcampus.web import APIError, body_schema
 from .base import CampusHandler
 
 NAME_MAX = 255
+# When a class meets each week; classes.check_schedule holds the rules.
+SCHEDULE = S.nullable(
+    S.obj(
+        ["days", "time"],
+        days={"type": "array", "minItems": 1, "maxItems": 7, "items": S.one_of(cl.WEEKDAYS)},
+        time=S.text(11),
+    )
+)
 
 
 def _course_slug(s: Session, klass: CampusClass) -> str | None:
@@ -35,9 +44,12 @@ class ClassesHandler(ClassHandlerBase):
     @needs_permission("classes:read")
     async def get(self) -> None:
         """Classes: staff see all, everyone else the classes they teach or study in
-        (`?teaching=1`: only those they teach, or all for staff)."""
+        (`?teaching=1`: only those they teach, or all for staff); filters ?course=, ?status=,
+        ?type= (group or private) and ?instructor=."""
         course = self.query_arg("course")
         status = self.query_arg("status")
+        kind = self.query_arg("type", 20)
+        instructor = self.query_arg("instructor", 64)
         only_taught = self.query_arg("teaching") in ("1", "true")
 
         def work(s: Session) -> list[dict[str, Any]]:
@@ -57,6 +69,14 @@ class ClassesHandler(ClassHandlerBase):
                 query = query.where(Course.slug == course)
             if status:
                 query = query.where(CampusClass.status == status)
+            if kind:
+                query = query.where(CampusClass.type == kind)
+            if instructor:  # a class's instructors (not its TAs)
+                query = query.where(
+                    CampusClass.id.in_(
+                        teaching.taught_class_ids(instructor, frozenset({"instructor"}))
+                    )
+                )
             return [cl.class_dict(k, slug) for k, slug in s.execute(query.order_by(CampusClass.id))]
 
         self.write_json({"classes": await self.read(work)})
@@ -76,6 +96,7 @@ class ClassesHandler(ClassHandlerBase):
             start_date=S.nullable(S.DATE),
             end_date=S.nullable(S.DATE),
             continued_from_class_id=S.nullable(S.ID),
+            schedule=SCHEDULE,
         )
     )
     async def post(self) -> None:
@@ -98,11 +119,14 @@ class ClassesHandler(ClassHandlerBase):
             "continued_from": validate.integer(
                 body, "continued_from_class_id", None, low=1, high=S.MAX_ID
             ),
+            "schedule": body.get("schedule"),
         }
 
         def work(s: Session) -> dict[str, Any]:
             klass = cl.create_class(s, created_by=self.actor.name, **fields)
-            return cl.class_dict(klass, fields["course_slug"])
+            out = cl.class_dict(klass, fields["course_slug"])
+            audit.record(s, "class.create", self.actor.name, class_id=klass.id, after=out)
+            return out
 
         result = await self.tx(work)
         self.sync_later(result["id"])
@@ -131,10 +155,11 @@ class ClassHandler(ClassHandlerBase):
             status=S.one_of(cl.CLASS_STATUSES),
             total_meetings=S.integer(1, 1000),
             max_capacity=S.integer(1, 10_000),
+            schedule=SCHEDULE,
         )
     )
     async def patch(self, class_id: str) -> None:
-        """Change a class: name, instructor, status, total_meetings, max_capacity."""
+        """Change a class: name, instructor, status, total_meetings, max_capacity, schedule."""
         cid = validate.path_id(class_id, "class")
         body = self.json_body()
         changes: dict[str, Any] = {}
@@ -148,12 +173,21 @@ class ClassHandler(ClassHandlerBase):
             changes["total_meetings"] = validate.integer(body, "total_meetings", low=1, high=1000)
         if "max_capacity" in body:
             changes["max_capacity"] = validate.integer(body, "max_capacity", low=1, high=10_000)
+        if "schedule" in body:
+            changes["schedule"] = body["schedule"]
         if not changes:
             raise APIError(400, "nothing to change")
 
         def work(s: Session) -> dict[str, Any]:
+            klass = cl.lock_class(s, cid)
+            before = {k: cl.class_dict(klass)[k] for k in changes}
             klass = cl.update_class(s, cid, changes, by=self.actor.name)
-            return cl.class_dict(klass, _course_slug(s, klass))
+            out = cl.class_dict(klass, _course_slug(s, klass))
+            after = {k: out[k] for k in changes}
+            audit.record(
+                s, "class.update", self.actor.name, class_id=cid, before=before, after=after
+            )
+            return out
 
         result = await self.tx(work)
         if "instructor" in changes:
@@ -186,7 +220,16 @@ class EnrollmentsHandler(ClassHandlerBase):
         student = validate.string(self.json_body(), "student", max_length=64)
 
         def work(s: Session) -> dict[str, Any]:
-            return cl.enrollment_dict(cl.enroll(s, cid, student, self.actor.name))
+            out = cl.enrollment_dict(cl.enroll(s, cid, student, self.actor.name))
+            audit.record(
+                s,
+                "enrollment.enroll",
+                self.actor.name,
+                class_id=cid,
+                enrollment_id=out["id"],
+                after={"student": student, "status": "active", "credits": out["credits_remaining"]},
+            )
+            return out
 
         result = await self.tx(work)
         self.sync_later(cid)
@@ -200,7 +243,17 @@ class EnrollmentHandler(ClassHandlerBase):
         cid = validate.path_id(class_id, "class")
 
         def work(s: Session) -> dict[str, Any]:
-            return cl.enrollment_dict(cl.withdraw(s, cid, student))
+            out = cl.enrollment_dict(cl.withdraw(s, cid, student))
+            audit.record(
+                s,
+                "enrollment.withdraw",
+                self.actor.name,
+                class_id=cid,
+                enrollment_id=out["id"],
+                before={"student": student, "status": "active"},
+                after={"student": student, "status": out["status"]},
+            )
+            return out
 
         result = await self.tx(work)
         self.sync_later(cid)

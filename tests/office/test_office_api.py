@@ -1,0 +1,231 @@
+"""The office's API on a real Hub (SQLite and PostgreSQL): classes with every field and the
+status machine, enrolling many, payments and the enrollment's payment status, a meeting's
+edit previewed then saved (date included), concurrent credit adjustments, and the class audit
+with its CSV. Every refusal stores nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from harness.hub import CampusHub
+from office_world import PNG_1PX, C, days_ago, group_class, staff_client, students
+
+pytestmark = [pytest.mark.slow]
+
+
+def test_class_fields_filters_and_status_machine(campus_hub: CampusHub) -> None:
+    staff = staff_client(campus_hub)
+    klass = group_class(campus_hub)
+    assert klass["schedule"] == {"days": ["mon", "thu"], "time": "19:00-21:00"}
+    assert klass["next_statuses"] == ["active", "draft", "cancelled"]
+    # Filters: type, instructor, status.
+    mine = staff.get(
+        C + "classes",
+        params={"type": "group", "instructor": campus_hub.demo("instructor")["name"]},
+    ).json()["classes"]
+    assert klass["id"] in [k["id"] for k in mine]
+    assert staff.get(C + "classes", params={"type": "private"}).json()["classes"] == [
+        k for k in staff.get(C + "classes").json()["classes"] if k["type"] == "private"
+    ]
+    # A bad schedule is refused on its field and no class is made.
+    before = len(staff.get(C + "classes").json()["classes"])
+    bad = staff.post(
+        C + "classes",
+        json={
+            "name": "bad",
+            "course": "python-intro",
+            "type": "group",
+            "max_capacity": 5,
+            "total_meetings": 3,
+            "schedule": {"days": ["mon"], "time": "21:00-19:00"},
+        },
+    )
+    assert bad.status_code == 400 and bad.json()["details"]["field"] == "schedule"
+    assert len(staff.get(C + "classes").json()["classes"]) == before
+    # A refused move names the rule and changes nothing.
+    staff.patch(C + f"classes/{klass['id']}", json={"status": "active"}).raise_for_status()
+    refused = staff.patch(C + f"classes/{klass['id']}", json={"status": "enrollment_open"})
+    assert refused.status_code == 409
+    assert "cannot go from active to enrollment_open" in refused.json()["message"]
+    assert staff.get(C + f"classes/{klass['id']}").json()["status"] == "active"
+    audit = staff.get(C + f"classes/{klass['id']}/audit", params={"kind": "class"}).json()["audit"]
+    assert [a["action"] for a in audit] == ["class.create", "class.update"]
+    assert '"enrollment_open"' in audit[1]["before"] and '"active"' in audit[1]["after"]
+
+
+def test_enroll_many_payments_and_audit(
+    campus_hub: CampusHub, make_user: Callable[..., dict[str, Any]]
+) -> None:
+    staff = staff_client(campus_hub)
+    klass = group_class(campus_hub)
+    cid = klass["id"]
+    people = students(make_user, 3)
+    names = [p["name"] for p in people]
+    result = staff.post(
+        C + f"classes/{cid}/enroll-many", json={"students": [*names, "nobody-here", names[0]]}
+    ).json()
+    assert result["enrolled"] == 3 and result["refused"] == 1
+    assert "no account" in next(r for r in result["results"] if not r["ok"])["message"]
+    found = staff.get(C + f"classes/{cid}/candidates", params={"q": names[0][:9]}).json()
+    assert names[0] not in [c["name"] for c in found["candidates"]]  # already enrolled
+    enrollments = staff.get(C + f"classes/{cid}/enrollments").json()["enrollments"]
+    eid = next(e["id"] for e in enrollments if e["student"] == names[0])
+    assert {e["payment_status"] for e in enrollments} == {"pending"}
+
+    # Bad input: refused on its field, nothing stored.
+    for body, field in (
+        ({"amount": "12.345", "method": "cash"}, "amount"),
+        ({"amount": "0", "method": "cash"}, "amount"),
+        ({"amount": "10", "method": "cheque"}, "method"),
+        (
+            {
+                "amount": "10",
+                "method": "cash",
+                "proof": {"name": "x.png", "type": "image/png", "data": "JVBERi0x"},
+            },
+            "proof",
+        ),
+    ):
+        resp = staff.post(C + f"enrollments/{eid}/payments", json=body)
+        assert resp.status_code == 400, resp.text
+        assert resp.json()["details"]["field"] == field, resp.text
+    assert staff.get(C + f"enrollments/{eid}/payments").json()["payments"] == []
+
+    made = staff.post(
+        C + f"enrollments/{eid}/payments",
+        json={
+            "amount": "120.50",
+            "method": "bank_transfer",
+            "reference": "TRX-1",
+            "proof": {"name": "receipt.png", "type": "image/png", "data": PNG_1PX},
+        },
+    )
+    assert made.status_code == 201, made.text
+    pid = made.json()["payment"]["id"]
+    assert made.json()["payment"]["amount"] == "120.50"
+    assert made.json()["enrollment"]["payment_status"] == "pending"
+    proof = staff.get(C + f"payments/{pid}/proof")
+    assert proof.headers["Content-Type"] == "image/png" and proof.content.startswith(b"\x89PNG")
+    refused = staff.post(C + f"payments/{pid}/refund")
+    assert refused.status_code == 409 and "only a verified payment" in refused.json()["message"]
+    verified = staff.post(C + f"payments/{pid}/verify").json()
+    assert verified["payment"]["verified_by"] == "staff"
+    assert verified["enrollment"]["payment_status"] == "verified"
+    assert staff.post(C + f"payments/{pid}/verify").status_code == 409
+    refunded = staff.post(C + f"payments/{pid}/refund").json()
+    assert refunded["enrollment"]["payment_status"] == "refunded"
+
+    staff.delete(C + f"classes/{cid}/enrollments/{names[2]}").raise_for_status()
+    audit = staff.get(C + f"classes/{cid}/audit").json()["audit"]
+    actions = [a["action"] for a in audit]
+    for action in (
+        "enrollment.enroll",
+        "payment.record",
+        "payment.verify",
+        "payment.refund",
+        "enrollment.withdraw",
+    ):
+        assert action in actions, actions
+    payment_rows = staff.get(
+        C + f"classes/{cid}/audit", params={"kind": "payment", "student": names[0]}
+    ).json()["audit"]
+    assert [r["action"] for r in payment_rows] == [
+        "payment.record",
+        "payment.verify",
+        "payment.refund",
+    ]
+    assert all(r["actor"] == "staff" and r["at"] for r in payment_rows)
+    assert '"pending"' in payment_rows[1]["before"] and '"verified"' in payment_rows[1]["after"]
+    resp = staff.get(C + f"classes/{cid}/audit", params={"format": "csv", "kind": "payment"})
+    assert resp.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(resp.text)))
+    assert rows[0][:4] == ["at", "kind", "action", "actor"] and len(rows) == 4
+
+
+def test_meeting_edit_preview_then_save_and_concurrent_adjustments(
+    campus_hub: CampusHub, make_user: Callable[..., dict[str, Any]]
+) -> None:
+    staff = staff_client(campus_hub)
+    teacher = campus_hub.client(campus_hub.demo("instructor")["name"])
+    klass = group_class(campus_hub)
+    cid = klass["id"]
+    people = [p["name"] for p in students(make_user, 2)]
+    staff.post(C + f"classes/{cid}/enroll-many", json={"students": people}).raise_for_status()
+    staff.patch(C + f"classes/{cid}", json={"status": "active"}).raise_for_status()
+    taken = teacher.post(
+        C + f"classes/{cid}/attendance",
+        json={
+            "meeting_number": 1,
+            "meeting_date": days_ago(3),
+            "records": [
+                {"student": people[0], "status": "present"},
+                {"student": people[1], "status": "absent"},
+            ],
+        },
+    )
+    assert taken.status_code == 201, taken.text
+    edit = {
+        "records": [{"student": people[1], "status": "late"}],
+        "meeting_date": days_ago(2),
+        "notes": "the register was wrong",
+    }
+    preview = staff.put(C + f"classes/{cid}/attendance/1", json={**edit, "dry_run": True})
+    assert preview.status_code == 200, preview.text
+    changes = preview.json()["changes"]
+    assert {"student": people[1], "from": "absent", "to": "late", "credit_change": -1} in changes
+    assert any("meeting_date" in c for c in changes)
+    # The preview stored nothing: the old mark, the old date, no audit row.
+    rows = staff.get(C + f"classes/{cid}/attendance").json()["attendance"]
+    assert {r["meeting_date"] for r in rows} == {days_ago(3)}
+    assert staff.get(C + f"classes/{cid}/attendance/edits").json()["edits"] == []
+    saved = staff.put(C + f"classes/{cid}/attendance/1", json=edit)
+    assert saved.status_code == 200, saved.text
+    rows = staff.get(C + f"classes/{cid}/attendance").json()["attendance"]
+    assert {r["meeting_date"] for r in rows} == {days_ago(2)}
+    enrollments = {
+        e["student"]: e for e in staff.get(C + f"classes/{cid}/enrollments").json()["enrollments"]
+    }
+    assert enrollments[people[1]]["credits_remaining"] == klass["total_meetings"] - 1
+    # A future date is refused on its field.
+    future = staff.put(
+        C + f"classes/{cid}/attendance/1", json={**edit, "meeting_date": days_ago(-3)}
+    )
+    assert future.status_code == 400 and future.json()["details"]["field"] == "meeting_date"
+
+    # Two staff members adjusting the same student's credits at once lose nothing.
+    eid = enrollments[people[0]]["id"]
+    start = enrollments[people[0]]["credits_remaining"]
+    admin = campus_hub.client(campus_hub.demo("admin")["name"])
+    failures: list[str] = []
+
+    def adjust(client: Any, n: int) -> None:
+        for _ in range(n):
+            resp = client.post(
+                C + f"enrollments/{eid}/credits/adjust",
+                json={"adjustment": 1, "reason": "bonus", "reason_detail": "race"},
+            )
+            if resp.status_code != 201:
+                failures.append(resp.text)
+
+    threads = [threading.Thread(target=adjust, args=(c, 8)) for c in (staff, admin)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    balance = staff.get(C + f"enrollments/{eid}/credits").json()
+    assert balance["credits_remaining"] == start + 16
+    history = staff.get(C + f"enrollments/{eid}/credits/history").json()["history"]
+    assert len(history) == 16
+    # Each adjustment saw the one before it: before/after form one unbroken chain.
+    assert [h["credits_before"] for h in history] == list(range(start, start + 16))
+    assert [h["credits_after"] for h in history] == list(range(start + 1, start + 17))
+    audit = staff.get(C + f"classes/{cid}/audit", params={"kind": "credits"}).json()["audit"]
+    assert len(audit) == 16 and {a["actor"] for a in audit} == {"staff", "admin"}
+    edits = staff.get(C + f"classes/{cid}/audit", params={"kind": "attendance"}).json()["audit"]
+    assert any(a["before"] == "absent" and a["after"] == "late" for a in edits)
