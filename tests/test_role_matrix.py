@@ -56,7 +56,7 @@ EXPECTED: dict[str, str] = {
     "accounts POST":                   "401 401 403 403 403 403 403 ok  ok",
     "courses GET":                     "401 401 ok  ok  ok  ok  ok  ok  ok",
     "course GET":                      "401 401 ok  ok  ok  ok  ok  ok  ok",
-    "course PATCH publish":            "401 401 403 403 ok  403 403 ok  ok",
+    "course PATCH publish":            "401 401 403 403 ok  403 403 403 ok",
     "me/courses GET":                  "401 401 ok  ok  ok  ok  ok  ok  ok",
     # --- campus: class A ------------------------------------------------------------------
     "classes GET":                     "401 401 ok  ok  ok  ok  ok  ok  ok",

@@ -66,6 +66,36 @@ def normalize_username(name: object) -> str:
     return name
 
 
+def new_account(
+    name: str,
+    role: str = "student",
+    password: str | None = None,
+    *,
+    source: str = "local",
+    created_by: str | None = None,
+    display_name: str = "",
+    email: str = "",
+) -> tuple[Account, str]:
+    """A checked, not yet stored account and its password (generated when none is given)."""
+    name = normalize_username(name)
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+    if password is None:
+        password = generate_password()
+    elif problem := password_problem(password):
+        raise AccountError(problem)
+    account = Account(
+        name=name,
+        role=role,
+        password_hash=hash_password(password),
+        display_name=display_name[:200],
+        email=email[:254],
+        source=source,
+        created_by=created_by,
+    )
+    return account, password
+
+
 class AccountStore:
     def __init__(self, factory: sessionmaker[Session]) -> None:
         self.factory = factory
@@ -82,21 +112,14 @@ class AccountStore:
         email: str = "",
     ) -> tuple[AccountInfo, str]:
         """Create an account; returns it and its password (generated when none is given)."""
-        name = normalize_username(name)
-        if role not in ROLES:
-            raise AccountError(f"role must be one of {', '.join(ROLES)}")
-        if password is None:
-            password = generate_password()
-        elif problem := password_problem(password):
-            raise AccountError(problem)
-        account = Account(
-            name=name,
-            role=role,
-            password_hash=hash_password(password),
-            display_name=display_name[:200],
-            email=email[:254],
+        account, password = new_account(
+            name,
+            role,
+            password,
             source=source,
             created_by=created_by,
+            display_name=display_name,
+            email=email,
         )
         try:
             with transaction(self.factory) as session:

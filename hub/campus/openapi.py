@@ -22,6 +22,7 @@ PARAM_NAMES = {
     "exercises": "exercise_id",
     "enrollments": "enrollment_id",
     "users": "user",
+    "accounts": "account",
     "attendance": "meeting_number",
     "access": "course",
     "payments": "payment_id",

@@ -55,9 +55,17 @@ PERMISSIONS: dict[str, Rule] = {
     "campus:read": Rule(EVERYONE),
     "accounts:list": Rule(OPERATORS),
     "accounts:create": Rule(OPERATORS),
+    # Disable, enable, reset a password: staff on student accounts, admins on any (the
+    # handler checks the account's role, account_admin.MANAGES).
+    "accounts:manage": Rule(OFFICE),
+    "admin:audit": Rule(ADMINS),
+    "settings:read": Rule(EVERYONE),
+    "settings:write": Rule(ADMINS),
     "courses:read": Rule(EVERYONE),
-    # Course-level: the course's instructors (of any of its classes), staff and admins.
-    "courses:publish": Rule(OFFICE, INSTRUCTOR),
+    # Course review (course_review.py): the course's instructors (of any of its classes) send
+    # it for review or withdraw it; admins publish, return, archive and restore.
+    "courses:publish": Rule(ADMINS, INSTRUCTOR),
+    "courses:review": Rule(ADMINS, INSTRUCTOR),
     "classes:read": Rule(EVERYONE),
     "classes:create": Rule(OPERATORS),
     "classes:update": Rule(OPERATORS),

@@ -2,6 +2,7 @@
 
 from . import (
     accounts,
+    admin,
     announcements,
     attendance,
     catalog,
@@ -18,6 +19,7 @@ from . import (
 default_handlers = [
     *info.default_handlers,
     *accounts.default_handlers,
+    *admin.default_handlers,
     *openapi.default_handlers,
     *catalog.default_handlers,
     *courses.default_handlers,

@@ -58,6 +58,9 @@ class CampusHandler(JSONErrorMixin, HubOAuthenticated, web.RequestHandler):
             return Actor(model["name"], "service", "service")
         name = model["name"]
         account = self.accounts.get(name)
+        if account is not None and not account.active:
+            # A disabled account's tokens are revoked; one that slipped through acts as nobody.
+            raise APIError(403, "this account is disabled")
         if model.get("admin"):
             role = "admin"
         elif account is not None and account.active:

@@ -8,12 +8,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from nbcampus import schemas as S
+from nbcampus.hub.campus import course_review as review
 from nbcampus.hub.campus import courses as c
 from nbcampus.hub.campus import teaching, validate
-from nbcampus.hub.campus.orm import CampusClass, Course, Exercise, utcnow
+from nbcampus.hub.campus.orm import CampusClass, Course, Exercise
 from nbcampus.hub.campus.permissions import OPERATORS, needs_permission
 from nbcampus.web import APIError, body_schema
 
+from .admin import CourseReviewHandler
 from .base import CampusHandler
 
 
@@ -64,23 +66,15 @@ class CourseHandler(CourseHandlerBase):
         self.write_json(await self.read(work))
 
     @needs_permission("courses:publish")
-    @body_schema(S.obj(["status"], status=S.one_of(("draft", "published", "archived"))))
+    @body_schema(S.obj(["status"], status=S.one_of(review.STATUSES)))
     async def patch(self, slug: str) -> None:
-        """Publish, unpublish or archive a course: {"status": "published"} (its instructors,
-        staff and admins)."""
+        """Move a course to a status by its review rules (course_review.py): its instructors
+        send it for review ("in_review") or withdraw it ("draft"); admins publish, return,
+        unpublish, archive and restore. The current status answers 200, changing nothing."""
         body = self.json_body()
-        status = validate.choice(body, "status", ("draft", "published", "archived"))
-
-        def work(s: Session) -> dict[str, Any]:
-            course = c.course_by_slug(s, slug, published_only=False)
-            self.check_course(s, course.id)
-            course.status = status
-            if status == "published" and course.published_at is None:
-                course.published_at = utcnow()
-            course.updated_at = utcnow()
-            return c.course_dict(course)
-
-        self.write_json(await self.tx(work))
+        status = validate.choice(body, "status", review.STATUSES)
+        mover = CourseReviewHandler.move
+        self.write_json(await self.tx(lambda s: mover(self, s, slug, None, status, "")))
 
 
 class LessonHandler(CourseHandlerBase):
