@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import assignments, feedback, gradebook, grading, info, openapi, submissions
+from . import (
+    assignments,
+    feedback,
+    gradebook,
+    grading,
+    info,
+    openapi,
+    release,
+    stats,
+    submissions,
+)
 
 default_handlers: list[Any] = [
     *info.default_handlers,
@@ -15,4 +25,6 @@ default_handlers: list[Any] = [
     *gradebook.default_handlers,
     *feedback.default_handlers,
     *grading.default_handlers,
+    *release.default_handlers,
+    *stats.default_handlers,
 ]
