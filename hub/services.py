@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from typing import Any
+from urllib.parse import urlparse
 
 from nbcampus.lifeline import HUB_PID_ENV
 from nbcampus.ports import free_port
@@ -44,6 +45,7 @@ def campus_services(settings: Settings, idle_timeout: int) -> list[dict[str, Any
                 "display": False,
             }
         )
+    services.append(dashboards_service(settings, env, services))
     services.append(
         {
             "name": "idle-culler",
@@ -66,6 +68,39 @@ def campus_services(settings: Settings, idle_timeout: int) -> list[dict[str, Any
         }
     )
     return services
+
+
+def dashboards_service(
+    settings: Settings, env: dict[str, str], services: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Voila dashboards (hub/dashboards) under the Hub's OAuth. The token the Hub gives it for a
+    viewer may reach the campus and the grader and read the Hub's users and servers, within
+    what that viewer may do: the kernel calls them as the viewer, never with its own token."""
+    base = urlparse(settings.bind_url).path.strip("/")
+    base = f"/{base}/" if base else "/"
+    urls = {s["name"]: f"{s['url']}{base}services/{s['name']}/" for s in services}
+    return {
+        "name": "dashboards",
+        "url": f"http://127.0.0.1:{free_port()}",
+        "command": [sys.executable, "-m", "nbcampus.hub.dashboards"],
+        "environment": {
+            **env,
+            "NBCAMPUS_CAMPUS_URL": urls["campus"],
+            "NBCAMPUS_GRADER_URL": urls["grader"],
+            "NBCAMPUS_PUBLIC_BASE": base,
+        },
+        "cwd": str(settings.data_dir),
+        "oauth_no_confirm": True,
+        "oauth_client_allowed_scopes": [
+            "access:services!service=campus",
+            "access:services!service=grader",
+            "list:users",
+            "read:users:name",
+            "read:users:activity",
+            "read:servers",
+        ],
+        "display": False,
+    }
 
 
 def service_roles() -> list[dict[str, Any]]:
