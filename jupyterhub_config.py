@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from nbcampus.headers import hub_tornado_settings
+from nbcampus.hub.dashboards.nav import nav_dashboards
 from nbcampus.hub.office.access import nav_flag as office_nav_flag
 from nbcampus.hub.profiles import configure_profile
 from nbcampus.hub.roles import campus_role_groups, hub_roles
@@ -73,6 +74,8 @@ lti_on = os.environ.get("NBCAMPUS_LTI", "").strip().lower() in ("1", "true", "ye
 c.JupyterHub.template_vars = {
     "nbcampus_allow_signup": settings.allow_signup,
     "nbcampus_lti": lti_on,  # the navigation's "LMS courses" (roster sync) page
+    # the navigation's "Dashboards" menu (hub/dashboards): the ones for this person
+    "nbcampus_dashboards": nav_dashboards(settings.database_url("campus")),
     # the navigation's "Office" (staff's pages), for staff, admins and instructors
     "nbcampus_office": office_nav_flag(settings.database_url("campus")),
 }
