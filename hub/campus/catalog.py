@@ -23,11 +23,13 @@ from .orm import Account, CampusClass, ClassStaff, Course, Exercise, Lesson, Sec
 
 MAX_QUERY = 100  # characters of free text; longer is refused by the callers
 PAGE_SIZE = 50
+MAX_WORDS = 8  # of the free text; more words narrow nothing a visitor needs
 
 
 @dataclass(frozen=True)
 class CatalogQuery:
-    """A visitor's search: free text over title and description, and exact filters."""
+    """A visitor's search: free text over title and description (every word must appear),
+    and exact filters."""
 
     q: str = ""
     category: str = ""
@@ -102,8 +104,9 @@ def search(session: Session, query: CatalogQuery, today: date | None = None) -> 
     """The published courses matching `query`, by title, with the total count and facets."""
     today = today or date.today()
     where = [_published()]
-    if query.q.strip():
-        pattern = _like(query.q.strip())
+    # Every word of the free text must appear in the title or the description.
+    for word in query.q.split()[:MAX_WORDS]:
+        pattern = _like(word)
         where.append(
             sa.or_(
                 sa.func.lower(Course.title).like(pattern, escape="\\"),
