@@ -87,6 +87,9 @@ def voila_config() -> Config:
     cfg.Voila.root_dir = str(NOTEBOOKS)
     cfg.Voila.identity_provider_class = "jupyterhub.singleuser.extension.JupyterHubIdentityProvider"
     cfg.Voila.authorizer_class = "jupyterhub.singleuser.extension.JupyterHubAuthorizer"
+    # Jupyter Server's own CSP (frame-ancestors 'self': the Lab may frame them), plus nosniff
+    # as on every campus answer.
+    cfg.Voila.tornado_settings = {"headers": {"X-Content-Type-Options": "nosniff"}}
     cfg.VoilaConfiguration.prelaunch_hook = prelaunch_hook
     cfg.VoilaConfiguration.show_tracebacks = False
     cfg.VoilaConfiguration.file_allowlist = []  # no file of the folder is served as such

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -111,12 +112,18 @@ def bars(
         label=y_label,
         orientation="horizontal" if horizontal else "vertical",
         tick_format="d" if counts else "",
-        num_ticks=int(min(y_max or 5, 5)) if counts else None,
+        tick_values=whole_ticks(y_max or 4) if counts else None,
     )
     if horizontal:  # one row per label, and room on the left for the labels
         height = max(120, 28 * len(labels) + 60)
         return _figure([mark], [x_axis, y_axis], height, left=min(260, 24 + 8 * longest(labels)))
     return _figure([mark], [x_axis, y_axis], height)
+
+
+def whole_ticks(top: float) -> list[int]:
+    """Ticks on whole numbers only, at most six of them (bqplot spaces ticks evenly)."""
+    step = max(1, math.ceil(top / 5))
+    return list(range(0, int(top) + step, step))
 
 
 def longest(labels: Sequence[str]) -> int:
@@ -160,7 +167,8 @@ def scatter(
     colors: Sequence[str] | None = None,
     height: int = 260,
 ) -> bq.Figure:
-    xs, ys = bq.LinearScale(min=0.0, max=100.0), bq.LinearScale(min=0.0)
+    top = float(max([4, *ys_values]))
+    xs, ys = bq.LinearScale(min=0.0, max=100.0), bq.LinearScale(min=0.0, max=top)
     mark = bq.Scatter(
         x=list(xs_values),
         y=list(ys_values),
@@ -175,7 +183,13 @@ def scatter(
         [mark],
         [
             bq.Axis(scale=xs, label=x_label),
-            bq.Axis(scale=ys, label=y_label, orientation="vertical"),
+            bq.Axis(
+                scale=ys,
+                label=y_label,
+                orientation="vertical",
+                tick_format="d",
+                tick_values=whole_ticks(top),
+            ),
         ],
         height,
     )

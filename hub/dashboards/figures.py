@@ -112,7 +112,8 @@ def student_rows(
         if rate is not None and rate < min_attendance:
             risks.append(f"attendance {rate:.0%}")
         if e["credits_remaining"] <= min_credits:
-            risks.append(f"{e['credits_remaining']} credits left")
+            left = e["credits_remaining"]
+            risks.append(f"{left} credit left" if left == 1 else f"{left} credits left")
         sub = last.get(name)
         if sub is None:
             risks.append("no submission yet")

@@ -481,9 +481,9 @@ def admin(viewer: Viewer) -> w.Widget:
                 "Grading queue latency",
                 lines(
                     days,
-                    {
-                        "median": [d["latency_median_s"] for d in queue["days"]],
+                    {  # the median drawn last: on top where both are the same
                         "worst": [d["latency_max_s"] for d in queue["days"]],
+                        "median": [d["latency_median_s"] for d in queue["days"]],
                     },
                     y_label="seconds",
                 )

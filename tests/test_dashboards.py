@@ -1,0 +1,187 @@
+"""The dashboards (hub/dashboards) in a real Hub: Chromium renders each one with its charts from
+the demo campus (its classes, one more meeting taken by the instructor, graded submissions),
+reached from the Hub's "Dashboards" menu; whoever a dashboard is not for gets a 403 and no
+data, and so do the grader's figures behind them."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from harness.hub import CampusHub
+from harness.school import seed_submissions
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+BOARDS = {"instructor": "Class dashboard", "staff": "Office dashboard", "admin": "School dashboard"}
+# What each dashboard must show: card titles (each with a chart or its table).
+CARDS = {
+    "instructor": [
+        "Grade distribution",
+        "Pass rate per test",
+        "Submissions over time",
+        "Attendance and credits per student",
+        "Students at risk",
+    ],
+    "staff": [
+        "Classes filling up",
+        "Credits running out",
+        "Unpaid enrollments",
+        "Attendance rates",
+    ],
+    "admin": [
+        "Active users per day",
+        "Servers running",
+        "Submissions per day",
+        "Grading queue latency",
+        "Failed LMS grade sends",
+    ],
+}
+
+
+def board_url(hub: CampusHub, board: str) -> str:
+    return f"{hub.url}services/dashboards/voila/render/{board}.ipynb"
+
+
+@pytest.fixture(scope="module")
+def school(campus_hub: CampusHub) -> dict[str, Any]:
+    """The demo campus plus a meeting taken by its instructor and graded submissions of the
+    Python course (alice and bob; carol submits nothing and is at risk)."""
+    instructor = campus_hub.client(campus_hub.demo("instructor")["name"])
+    classes = instructor.get("services/campus/api/v1/classes", params={"teaching": "1"}).json()
+    klass = next(c for c in classes["classes"] if c["course"] == "python-intro")
+    students = [
+        e["student"]
+        for e in instructor.get(f"services/campus/api/v1/classes/{klass['id']}/enrollments").json()[
+            "enrollments"
+        ]
+    ]
+    marks = ["present", "absent", "late"]
+    resp = instructor.post(
+        f"services/campus/api/v1/classes/{klass['id']}/attendance",
+        json={
+            "meeting_number": klass["meetings_completed"] + 1,
+            "meeting_date": date.today().isoformat(),
+            "records": [
+                {"student": s, "status": marks[i % 3]} for i, s in enumerate(sorted(students))
+            ],
+        },
+    )
+    assert resp.status_code == 201, resp.text
+    grader_db = campus_hub.db_url or f"sqlite:///{campus_hub.data_dir / 'grader.sqlite'}"
+    silent = sorted(students)[-1]
+    count = seed_submissions(grader_db, "python-intro", students, skip=frozenset({silent}))
+    assert count > 0
+    return {"class": klass, "students": students, "silent": silent}
+
+
+def login(page: Any, hub: CampusHub, role: str) -> None:
+    account = hub.demo(role)
+    page.goto(hub.url + "hub/login")
+    page.fill("#username_input", account["name"])
+    page.fill("#password_input", account["password"])
+    page.click("#login_submit")
+    page.wait_for_load_state()
+
+
+@pytest.mark.parametrize("campus_hub", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("board", list(BOARDS))
+def test_each_dashboard_renders_its_charts(
+    campus_hub: CampusHub, school: dict[str, Any], browser: Any, output_dir: Path, board: str
+) -> None:
+    role = board  # the demo instructor, staff member and admin each open their own
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        login(page, campus_hub, role)
+        # From the Hub's own navigation: the "Dashboards" menu offers this one.
+        page.goto(campus_hub.url + "hub/home")
+        page.click("#nav-dashboards")
+        item = page.locator(f"#nav-dashboard-{board}")
+        item.wait_for(timeout=10_000)
+        started = time.monotonic()
+        item.click()
+        page.wait_for_selector(f"text={BOARDS[board]}", timeout=120_000)
+        page.locator(".bqplot").first.wait_for(timeout=60_000)
+        painted = time.monotonic() - started
+        page.wait_for_timeout(1000)  # the charts' transitions
+        text = page.inner_text("body")
+        for title in CARDS[board]:
+            assert title in text, f"{board}: no {title!r}"
+        charts = page.locator(".bqplot").count()
+        assert charts >= 3, f"{board}: {charts} charts"
+        assert "Not shown" not in text, text[:2000]  # no refusal or error in place of data
+        if board == "instructor":
+            # The silent student is at risk, with a link to the course's grading view.
+            risk = page.locator("text=no submission yet")
+            assert risk.count() >= 1
+            assert page.locator("a", has_text="course grading").count() >= 1
+        page.screenshot(path=str(output_dir / f"dashboard-{board}.png"), full_page=True)
+        print(f"{board} dashboard: charts painted {painted:.1f} s after the click")
+    finally:
+        page.close()
+
+
+def refused_page(hub: CampusHub, role: str, board: str) -> Any:
+    session = hub.login_session(hub.demo(role)["name"], hub.demo(role)["password"])
+    # Follows the Hub's OAuth round trip back to the dashboard, as a browser does.
+    return session.get(board_url(hub, board), timeout=120)
+
+
+@pytest.mark.parametrize(
+    ("role", "board"),
+    [
+        ("student", "instructor"),
+        ("student", "staff"),
+        ("student", "admin"),
+        ("instructor", "staff"),
+        ("instructor", "admin"),
+        ("staff", "admin"),
+    ],
+)
+def test_who_a_dashboard_is_not_for_is_refused(
+    campus_hub: CampusHub, school: dict[str, Any], role: str, board: str
+) -> None:
+    resp = refused_page(campus_hub, role, board)
+    assert resp.status_code == 403, (resp.status_code, resp.url, resp.text[:500])
+    assert "/services/dashboards/" in resp.url
+    for secret in (*school["students"], "Grade distribution", "credits left"):
+        assert secret not in resp.text
+    assert resp.headers.get("X-Content-Type-Options") == "nosniff"
+
+
+def test_the_navigation_offers_dashboards_to_those_they_are_for(
+    campus_hub: CampusHub, school: dict[str, Any]
+) -> None:
+    for role, boards in (
+        ("student", []),
+        ("instructor", ["instructor"]),
+        ("staff", ["instructor", "staff"]),
+        ("admin", ["instructor", "staff", "admin"]),
+    ):
+        session = campus_hub.login_session(
+            campus_hub.demo(role)["name"], campus_hub.demo(role)["password"]
+        )
+        home = session.get(campus_hub.url + "hub/home", timeout=30).text
+        shown = [b for b in BOARDS if f'id="nav-dashboard-{b}"' in home]
+        assert shown == boards, (role, shown)
+
+
+def test_the_grader_figures_follow_the_permission_table(
+    campus_hub: CampusHub, school: dict[str, Any]
+) -> None:
+    student = campus_hub.client(school["students"][0])
+    instructor = campus_hub.client(campus_hub.demo("instructor")["name"])
+    admin = campus_hub.client(campus_hub.demo("admin")["name"])
+    course_stats = "services/grader/api/v1/courses/python-intro/stats"
+    assert student.get(course_stats).status_code == 403
+    assert student.get("services/grader/api/v1/stats").status_code == 403
+    assert instructor.get("services/grader/api/v1/stats").status_code == 403
+    rows = instructor.get(course_stats).json()["submissions"]
+    assert rows and {r["student"] for r in rows} <= set(school["students"])
+    assert all(r["tests"] for r in rows if r["status"] == "graded")
+    figures = admin.get("services/grader/api/v1/stats", params={"days": "30"}).json()
+    assert sum(d["submissions"] for d in figures["days"]) == len(rows)
+    assert admin.get("services/grader/api/v1/stats", params={"days": "0"}).status_code == 400
