@@ -14,6 +14,7 @@ PARAM_NAMES: dict[str, tuple[str, ...]] = {
     "submissions": ("submission",),
     "grades": ("student", "notebook", "cell"),
     "comments": ("student", "notebook", "cell"),
+    "students": ("student",),
 }
 
 

@@ -18,8 +18,11 @@ from .base import INSTRUCTING, GraderHandler, slug
 
 class AssignmentsHandler(GraderHandler):
     async def get(self, course: str) -> None:
-        """The course's assignments; a student sees those unlocked for their class."""
+        """The course's assignments; a student sees those unlocked for their class. With
+        ?all=1 (an instructor's `nbgrader list --inbound`) the caller must teach the course."""
         course = slug(course, "course")
+        if self.get_query_argument("all", "") not in ("", "0"):
+            await self.require_teacher(course)
 
         def rows() -> list[dict[str, Any]]:
             with self.app.db() as s:

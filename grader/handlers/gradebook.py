@@ -32,10 +32,14 @@ def gradebook_url(app: Any, course: str) -> str:
 
 class GradebookCSVHandler(GraderHandler):
     async def get(self, course: str) -> None:
-        """One row per student and assignment: score, max score, late penalty, status."""
+        """One row per student and assignment: score, max score, late penalty, status. Every
+        enrolled student is listed, those who never submitted with the status "missing"."""
         course = slug(course, "course")
         await self.require_teacher(course)
         taught = await self.taught_students(course)
+        roster = set((await self.course_roles(course)).get("enrolled_students") or [])
+        if taught is not None:
+            roster &= taught
 
         def build() -> str:
             with self.app.db() as s:
@@ -47,13 +51,10 @@ class GradebookCSVHandler(GraderHandler):
                     )
                 )
             with self.app.db() as s:
-                rules = dict(
-                    s.execute(
-                        sa.select(Assignment.name, Assignment.counts).where(
-                            Assignment.course == course
-                        )
-                    ).all()
+                assignments = list(
+                    s.scalars(sa.select(Assignment).where(Assignment.course == course))
                 )
+            rules = {a.name: a.counts for a in assignments}
             if taught is not None:  # a teacher's own students only
                 subs = [x for x in subs if x.student in taught]
             groups: dict[tuple[str, str], list[Submission]] = {}
@@ -88,8 +89,15 @@ class GradebookCSVHandler(GraderHandler):
                 counts[(sub.student, sub.assignment)] = (
                     counts.get((sub.student, sub.assignment), 0) + 1
                 )
-            for key in sorted(newest):
-                sub = newest[key]
+            # The max score of an assignment, as its graded submissions show it.
+            top = {key[1]: sub.max_score for key, sub in newest.items() if sub.max_score}
+            released = [a.name for a in assignments if a.released]
+            missing = {(who, a) for who in roster for a in released} - set(newest)
+            for key in sorted(set(newest) | missing):
+                sub = newest.get(key)
+                if sub is None:
+                    w.writerow([key[0], key[1], "", top.get(key[1], ""), "", "missing", "", 0])
+                    continue
                 w.writerow(
                     [
                         sub.student,

@@ -97,10 +97,13 @@ class SubmissionsHandler(GraderHandler):
         self.write_json(submission_dict(sub), status=202)
 
     async def get(self, course: str, assignment: str) -> None:
-        """Submissions of an assignment: a student's own; a teacher's all (or ?student=)."""
+        """Submissions of an assignment: a student's own; a teacher's all (or ?student=).
+        With ?all=1 (nbgrader `collect` and `list --inbound`) the caller must teach the course."""
         course, assignment = slug(course, "course"), slug(assignment, "assignment")
         student = self.get_query_argument("student", None)
         taught: set[str] | None = None
+        if self.get_query_argument("all", "") not in ("", "0"):
+            await self.require_teacher(course)
         if student == self.actor.name:
             await self.require_member(course)
         elif await self.is_teacher(course):

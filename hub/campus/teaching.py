@@ -113,12 +113,26 @@ def course_roles(session: Session, course_slug: str, user: str) -> dict[str, Any
                 )
             )
         )
+    roster: list[str] = []
+    if class_roles or school_role in ("staff", "admin"):
+        # The course's enrolled students, for a teacher's or an overseer's gradebook: those
+        # who never submitted are listed too.
+        roster = sorted(
+            set(
+                session.scalars(
+                    sa.select(Enrollment.student)
+                    .join(CampusClass, CampusClass.id == Enrollment.class_id)
+                    .where(CampusClass.course_id == course_id, Enrollment.status != "withdrawn")
+                )
+            )
+        )
     return {
         "user": user,
         "course": course_slug,
         "school_role": school_role,
         "class_roles": class_roles,
         "taught_students": taught,
+        "enrolled_students": roster,
         "enrolled": enrolled is not None,
     }
 
