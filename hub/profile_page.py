@@ -64,7 +64,10 @@ class CampusPage(BaseHandler):
 
 
 class ProfilePage(CampusPage):
-    async def show(self, message: str = "", error: str = "", reason: str = "") -> None:
+    async def show(
+        self, message: str = "", error: str = "", reason: str = "", alert: str = ""
+    ) -> None:
+        """`error` goes beside the deletion request's field, `alert` above the page."""
         name = self.current_user.name
         role = await self.campus_role()
 
@@ -80,6 +83,7 @@ class ProfilePage(CampusPage):
             message=message,
             error=error,
             reason=reason,
+            alert=alert,
             xsrf=self.xsrf_token.decode("ascii"),
         )
         self.finish(html)
@@ -129,6 +133,23 @@ class DeletionRequestPage(ProfilePage):
         )
 
 
+class DeletionClosePage(ProfilePage):
+    """Staff mark a pending deletion request done, from the list on their profile page."""
+
+    @web.authenticated
+    async def post(self, request_id: str) -> None:
+        if await self.campus_role() not in OFFICE:
+            raise web.HTTPError(403, "only staff and admins handle deletion requests")
+        name = self.current_user.name
+        try:
+            closed = await self.tx(lambda s: pr.close_deletion(s, int(request_id), "done", name))
+        except APIError as err:
+            self.set_status(err.status_code)
+            await self.show(alert=err.message)
+            return
+        await self.show(message=f"The deletion request of {closed['user']} is marked done.")
+
+
 class ExportDownload(CampusPage):
     @web.authenticated
     async def get(self) -> None:
@@ -145,4 +166,5 @@ def page_handlers() -> list[tuple[str, type]]:
         (r"/profile/leaderboard", LeaderboardSwitch),
         (r"/profile/deletion", DeletionRequestPage),
         (r"/profile/export", ExportDownload),
+        (r"/profile/deletion-requests/([0-9]{1,10})/done", DeletionClosePage),
     ]

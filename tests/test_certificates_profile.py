@@ -155,6 +155,7 @@ def test_completion_certificate_pdf_verification_and_revocation(
             == 403
         )
         assert stranger.get(API + "courses/c-fundamentals/certificates").status_code == 403
+        assert me.get(API + "courses/c-fundamentals/certificates").status_code == 403
 
         # --- the course's instructor revokes it, with a reason --------------------------------
         teacher = campus_hub.client(campus_hub.demo("instructor")["name"])
@@ -216,3 +217,23 @@ def test_data_export_and_deletion_request_reach_staff(campus_hub: CampusHub) -> 
     assert 'id="office-deletion-requests"' not in hub_get(web, campus_hub.url + "hub/profile").text
     bad = campus_hub.client(staff["name"]).get(API + "deletion-requests?status=nope")
     assert bad.status_code == 400
+    # staff close it (from the page); a student cannot, through the API or the page
+    rid = made.json()["id"]
+    assert me.post(API + f"deletion-requests/{rid}", json={"status": "done"}).status_code == 403
+    own_page = hub_get(web, campus_hub.url + "hub/profile").text
+    done_url = campus_hub.url + f"hub/profile/deletion-requests/{rid}/done"
+    refused = web.post(done_url, data={"_xsrf": xsrf_of(own_page)}, timeout=30)
+    assert refused.status_code == 403
+    wrong = campus_hub.client(staff["name"]).post(
+        API + f"deletion-requests/{rid}", json={"status": "deleted"}
+    )
+    assert wrong.status_code == 400 and wrong.json()["code"] == "VALIDATION_ERROR"
+    closed = check_response(office.post(done_url, data={"_xsrf": xsrf_of(staff_page)}, timeout=30))
+    assert closed.status_code == 200 and 'id="profile-message"' in closed.text
+    again = campus_hub.client(staff["name"]).post(
+        API + f"deletion-requests/{rid}", json={"status": "done"}
+    )
+    assert again.status_code == 409
+    done = campus_hub.client(staff["name"]).get(API + "deletion-requests?status=done").json()
+    handled = {r["id"]: r["handled_by"] for r in done["deletion_requests"]}
+    assert handled[rid] == staff["name"]

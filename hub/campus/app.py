@@ -12,7 +12,7 @@ from traitlets import Float, Integer, Unicode, default
 from nbcampus.db import transaction
 from nbcampus.service import ServiceApp
 
-from . import announcements, engagement
+from . import announcements, certificates, engagement
 from .handlers import default_handlers
 from .hubsync import sync_all
 from .orm import MIGRATIONS
@@ -70,6 +70,9 @@ class CampusService(ServiceApp):
         )
         with transaction(self.db) as session:
             engagement.sync_badges(session, engagement.CONFIG.badges, None)
+        with transaction(self.db) as session:  # completions from before certificates existed
+            if issued := certificates.issue_missing(session):
+                self.log.info("campus: %d certificates issued for earlier completions", issued)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run background work without losing the task to the garbage collector."""

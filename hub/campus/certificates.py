@@ -89,6 +89,35 @@ def issue_if_complete(session: Session, user: str, course_id: int) -> Certificat
     return cert
 
 
+def issue_missing(session: Session) -> int:
+    """Certificates for courses completed before certificates existed (or while issuing
+    failed): every (person, course) with all active lessons done and no certificate yet.
+    Run at the campus service's start; returns how many were issued."""
+    totals = (
+        sa.select(Lesson.course_id, sa.func.count().label("lessons"))
+        .where(Lesson.retired.is_(False))
+        .group_by(Lesson.course_id)
+        .subquery()
+    )
+    done = (
+        sa.select(LessonProgress.user, Lesson.course_id, sa.func.count().label("done"))
+        .join(Lesson, Lesson.id == LessonProgress.lesson_id)
+        .where(LessonProgress.completed.is_(True), Lesson.retired.is_(False))
+        .group_by(LessonProgress.user, Lesson.course_id)
+        .subquery()
+    )
+    candidates = session.execute(
+        sa.select(done.c.user, done.c.course_id)
+        .join(totals, totals.c.course_id == done.c.course_id)
+        .outerjoin(
+            Certificate,
+            sa.and_(Certificate.user == done.c.user, Certificate.course_id == done.c.course_id),
+        )
+        .where(done.c.done >= totals.c.lessons, Certificate.id.is_(None))
+    ).all()
+    return sum(1 for user, course_id in candidates if issue_if_complete(session, user, course_id))
+
+
 def get(session: Session, uid: str) -> Certificate:
     cert = session.scalar(sa.select(Certificate).where(Certificate.uid == uid))
     if cert is None:

@@ -100,6 +100,7 @@ PERMISSIONS: dict[str, Rule] = {
     "data:export": Rule(EVERYONE),
     "deletion:request": Rule(PEOPLE),
     "deletion:list": Rule(OFFICE),
+    "deletion:handle": Rule(OFFICE),
     "certificates:read": Rule(EVERYONE),
     # Course-level: the course's instructors (of any of its classes), staff and admins.
     "certificates:revoke": Rule(OFFICE, INSTRUCTOR),

@@ -186,3 +186,18 @@ def deletion_requests(session: Session, status: str | None = "pending") -> list[
     if status:
         q = q.where(DeletionRequest.status == status)
     return [deletion_dict(r) for r in session.scalars(q)]
+
+
+def close_deletion(session: Session, request_id: int, status: str, by: str) -> dict[str, Any]:
+    """Staff close a pending request: done (the account and data were deleted or anonymised
+    by the school's procedure) or withdrawn (the person took it back)."""
+    if status not in ("done", "withdrawn"):
+        raise APIError(400, "status must be done or withdrawn", field="status")
+    row = session.get(DeletionRequest, request_id)
+    if row is None:
+        raise APIError(404, f"no deletion request {request_id}")
+    if row.status != "pending":
+        raise APIError(409, f"deletion request {request_id} is {row.status} already")
+    row.status, row.handled_by, row.handled_at = status, by, utcnow()
+    session.flush()
+    return deletion_dict(row)

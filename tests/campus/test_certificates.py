@@ -123,3 +123,16 @@ def test_pdf_names_holder_course_id_and_url(tmp_path: Path, output_dir: Path) ->
         check=True,
     )
     assert (output_dir / "cert-unit.png").stat().st_size > 10_000
+
+
+def test_completions_from_before_certificates_get_theirs(campus_db) -> None:
+    for e in exercises(campus_db):
+        complete(campus_db, "s06", e)
+    with transaction(campus_db) as s:  # as a campus from before certificates would have it
+        s.execute(sa.delete(Notification).where(Notification.type == "certificate_issued"))
+        s.execute(sa.delete(Certificate))
+    with transaction(campus_db) as s:
+        assert cert.issue_missing(s) == 1
+    with transaction(campus_db) as s:
+        assert cert.issue_missing(s) == 0  # once
+        assert [c.user for c in s.scalars(sa.select(Certificate))] == ["s06"]

@@ -79,6 +79,16 @@ class DeletionListHandler(CampusHandler):
         self.write_json({"deletion_requests": rows})
 
 
+class DeletionCloseHandler(CampusHandler):
+    @needs_permission("deletion:handle")
+    @body_schema(S.obj(["status"], status=S.one_of(("done", "withdrawn"))))
+    async def post(self, request_id: str) -> None:
+        """Close a pending deletion request: {"status": "done" | "withdrawn"}."""
+        rid = validate.path_id(request_id, "deletion request")
+        status = validate.choice(self.json_body(), "status", ("done", "withdrawn"))
+        self.write_json(await self.tx(lambda s: pr.close_deletion(s, rid, status, self.actor.name)))
+
+
 def _public(data: dict[str, Any]) -> dict[str, Any]:
     """What the verification page shows, to anyone who has the id."""
     keys = ("id", "holder_name", "course", "course_title", "issued_at", "valid", "revoked_at")
@@ -141,6 +151,7 @@ default_handlers = [
     (r"api/v1/users/([^/]+)/export", ExportHandler),
     (r"api/v1/me/deletion-request", DeletionRequestHandler),
     (r"api/v1/deletion-requests", DeletionListHandler),
+    (r"api/v1/deletion-requests/([^/]+)", DeletionCloseHandler),
     (r"api/v1/certificates/([^/]+)", CertificateHandler),
     (r"api/v1/certificates/([^/]+)/revoke", CertificateRevokeHandler),
     (r"api/v1/courses/([^/]+)/certificates", CourseCertificatesHandler),
