@@ -212,8 +212,10 @@ class GraderService(ServiceApp):
             # Keep accepting (and storing) submissions; they are graded once a sandbox works.
             self.log.exception("the grading sandbox could not start; submissions stay queued")
         else:
+            if self.stopping.is_set():
+                return  # stopped while the sandboxes started: no workers to stop again
             self.pool.start()
-        done = await loop.run_in_executor(None, generate_pending, self.data_dir)
+        done = await loop.run_in_executor(None, generate_pending, self.data_dir, self.stopping)
         if done:
             self.log.info("generated %d nbgrader assignments", len(done))
         asyncio.ensure_future(self.resend_loop())

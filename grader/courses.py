@@ -120,9 +120,12 @@ def ensure_generated(root: Path, course: str, assignment: str) -> bool:
         return True
 
 
-def generate_pending(data_dir: Path) -> list[tuple[str, str]]:
-    """Generate every assignment whose sources changed (the service runs this at start)."""
-    done = []
+def generate_pending(
+    data_dir: Path, stopping: threading.Event | None = None
+) -> list[tuple[str, str]]:
+    """Generate every assignment whose sources changed (the service runs this at start);
+    `stopping` set ends the work between two assignments (the rest waits for the next start)."""
+    done: list[tuple[str, str]] = []
     courses = data_dir / "grader" / "courses"
     if not courses.exists():
         return done
@@ -131,6 +134,8 @@ def generate_pending(data_dir: Path) -> list[tuple[str, str]]:
         if not source.exists():
             continue
         for assignment in sorted(p for p in source.iterdir() if p.is_dir()):
+            if stopping is not None and stopping.is_set():
+                return done
             try:
                 if ensure_generated(course, course.name, assignment.name):
                     done.append((course.name, assignment.name))

@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -33,11 +34,16 @@ from .settings import Settings
 from .web import NotFoundHandler
 
 
+def _start_failed(task: asyncio.Future[Any]) -> bool:
+    return not task.cancelled() and task.exception() is not None
+
+
 class ServiceApp(Application):
     """Base of the campus and grader services."""
 
     service_name: ClassVar[str] = ""
     migrations: ClassVar[MigrationSet | None] = None
+    stopping: threading.Event  # set once a stop signal came: start-up work ends early
 
     db_url = Unicode(
         help="SQLAlchemy URL of this service's database (default: from NBCAMPUS_DB_URL, or a "
@@ -149,8 +155,14 @@ class ServiceApp(Application):
             loop.call_soon_threadsafe(stop.set)
 
         self.hub_watch.start(hub_gone)
-        await self.on_start()
+        # Start-up work (the grader generates every changed assignment) runs beside the wait
+        # for a stop signal: a signal during a long start stops the service at its next step.
+        self.stopping = threading.Event()
+        starting = asyncio.ensure_future(self.on_start())
+        starting.add_done_callback(lambda _: stop.set() if _start_failed(starting) else None)
         await stop.wait()
+        self.stopping.set()
+        await starting  # ends at its next step; a failed start ends the service with its error
 
     @classmethod
     def launch(cls, argv: list[str] | None = None) -> None:

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from harness.hub import CampusHub
 
+from nbcampus.lifeline import read_pid_files
+
 pytestmark = pytest.mark.slow
 
 
@@ -119,6 +121,22 @@ def one_each(data: Path) -> dict[str, int]:
     return {name: found[0] for name, found in pids.items()}
 
 
+def settled(data: Path, timeout: float = 60) -> dict[str, int]:
+    """One process per service, each the one its pid file names: past start-up (the culler's
+    wrapper has exec'd it) and not being restarted by the Hub."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pids = service_pids(data)
+        recorded = {r.name: r.pid for r in read_pid_files(data) if r.running()}
+        if all(len(found) == 1 for found in pids.values()) and recorded == {
+            name: found[0] for name, found in pids.items()
+        }:
+            return recorded
+        if time.monotonic() > deadline:
+            raise AssertionError(f"services not settled: {pids} vs pid files {recorded}")
+        time.sleep(0.2)
+
+
 def kill_what_is_left(data: Path) -> None:
     for pid in processes_under(data):
         with contextlib.suppress(ProcessLookupError):
@@ -152,7 +170,7 @@ def test_a_new_run_stops_what_a_crashed_one_left(tmp_path: Path) -> None:
     first = CampusHub(data).start()
     second = None
     try:
-        old = one_each(data)
+        old = settled(data)
         # Services that cannot follow their Hub (as from a version without the death signal):
         # stopped, they keep running through the Hub's kill -9 until someone else stops them.
         for pid in old.values():
@@ -161,9 +179,11 @@ def test_a_new_run_stops_what_a_crashed_one_left(tmp_path: Path) -> None:
         os.kill(first.process.pid, signal.SIGKILL)
         first.process.wait(10)
         time.sleep(1)
-        assert {name: pids for name, pids in service_pids(data).items()} == {
-            name: [pid] for name, pid in old.items()
-        }, "the stopped services must still be there before the new run"
+        after = service_pids(data)
+        assert after == {name: [pid] for name, pid in old.items()}, (
+            f"the stopped services must still be there before the new run: {old} -> {after}\n"
+            f"{first.log_tail(3000)}"
+        )
 
         second = CampusHub(data).start()
         log = second.log_tail(100_000)
