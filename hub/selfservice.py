@@ -69,6 +69,7 @@ class SelfService(Configurable):
 # --- the pages' common part -----------------------------------------------------------------
 class AccountPage(BaseHandler):
     title = ""
+    mails_links = False  # the page sends a link: it says so when no mail server is set
 
     @property
     def rules(self) -> SelfService:
@@ -131,7 +132,7 @@ class AccountPage(BaseHandler):
             submit=submit,
             action=self.request.uri,
             links=links or [],
-            no_mail=not self.mailer.configured,
+            no_mail=self.mails_links and not self.mailer.configured,
         )
         self.finish(html)
 
@@ -179,6 +180,7 @@ def password_fields(rules: SelfService, label: str = "New password") -> list[dic
 # --- sign-up --------------------------------------------------------------------------------
 class SignupPage(AccountPage):
     title = "Create your student account"
+    mails_links = True
 
     def fields(self, name: str = "", email: str = "") -> list[dict[str, Any]]:
         return [
@@ -292,6 +294,7 @@ class VerifyPage(AccountPage):
 # --- forgotten password -----------------------------------------------------------------------
 class ForgotPage(AccountPage):
     title = "Forgot your password?"
+    mails_links = True
 
     def fields(self, email: str = "") -> list[dict[str, Any]]:
         return [

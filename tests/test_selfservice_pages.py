@@ -75,6 +75,7 @@ c.CampusMailer.smtp_port = {port}
 c.CampusMailer.smtp_tls = "none"
 c.CampusMailer.sender = "campus@school.test"
 c.CampusSite.school_name = "Orus School of Code"
+c.CampusSite.signed_in_to_lab = False
 """
 
 
@@ -190,6 +191,20 @@ def test_a_reset_link_works_once_through_the_pages(mail_hub: CampusHub, inbox: I
     assert again.status_code == 400 and "used already" in again.text
     assert requests.get(mail_hub.url + "hub/" + path, timeout=10).status_code == 400
     mail_hub.login_session("once", "fresh river 99")
+
+
+def test_signed_in_people_may_be_shown_the_landing_page_too(
+    mail_hub: CampusHub, inbox: Inbox
+) -> None:
+    """With c.CampusSite.signed_in_to_lab = False, `/hub/` shows the school's page to a
+    signed-in person too, with a way into their Lab instead of "Sign in"."""
+    verified_account(mail_hub, inbox, "lander", "river otter 42")
+    session = mail_hub.login_session("lander", "river otter 42")
+    page = session.get(mail_hub.url + "hub/", allow_redirects=False, timeout=10)
+    assert page.status_code == 200 and "Orus School of Code" in page.text
+    assert "Open my JupyterLab" in page.text and 'id="nbcampus-signin"' not in page.text
+    anonymous = requests.get(mail_hub.url + "hub/", allow_redirects=False, timeout=10)
+    assert anonymous.status_code == 200 and 'id="nbcampus-signup"' in anonymous.text
 
 
 # --- Chromium journeys ----------------------------------------------------------------------

@@ -19,7 +19,7 @@ def signup_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CampusHub]:
     data = tmp_path_factory.mktemp("signup") / "data"
     hub = CampusHub(data, env={"NBCAMPUS_ALLOW_SIGNUP": "1", "NBCAMPUS_DEMO": "0"}).start()
     yield hub
-    hub.stop()
+    hub.stop(timeout=90)  # a loaded machine may take a while
 
 
 def signup(hub: CampusHub, username: str, password: str, email: str = "") -> requests.Response:
