@@ -75,6 +75,21 @@ def _by_email(session: Session, email: str) -> list[Account]:
 
 
 # --- sign-up --------------------------------------------------------------------------------
+def _abandoned(session: Session, account: Account) -> bool:
+    """A signed-up account never verified, with no live verification link left."""
+    if account.source != "signup" or account.active or account.email_verified_at is not None:
+        return False
+    live = session.scalar(
+        sa.select(sa.func.count(tokens.AccountToken.id)).where(
+            tokens.AccountToken.account_id == account.id,
+            tokens.AccountToken.purpose == "verify",
+            tokens.AccountToken.used_at.is_(None),
+            tokens.AccountToken.expires_at > utcnow(),
+        )
+    )
+    return not live
+
+
 def sign_up(
     session: Session,
     name: str,
@@ -97,7 +112,12 @@ def sign_up(
         raise FieldError("username", str(err)[0].upper() + str(err)[1:] + ".") from None
     email = normalize_email(email)
     check_new_password(password, confirm, min_length)
-    if session.scalar(sa.select(Account.id).where(Account.name == name)) is not None:
+    holder = session.scalar(sa.select(Account).where(Account.name == name))
+    if holder is not None and _abandoned(session, holder):
+        # A sign-up never verified whose link has expired holds no name.
+        session.delete(holder)
+        session.flush()
+    elif holder is not None:
         raise FieldError("username", "This name is taken: choose another.")
     existing = _by_email(session, email)
     if existing:

@@ -183,3 +183,37 @@ def test_sign_up_needs_verification_and_hides_known_addresses(
     with pytest.raises(tokens.TokenError) as err:
         tx(people, lambda s: ss.verify_email(s, "newcomer", link.token))
     assert err.value.reason == "used"
+
+
+def test_an_expired_unverified_sign_up_frees_its_name(people: sessionmaker[Session]) -> None:
+    def sign_up(email: str, lifetime: timedelta):  # type: ignore[no-untyped-def]
+        chosen = "my own words 7"
+        return tx(
+            people,
+            lambda s: ss.sign_up(
+                s,
+                "squatter",
+                email,
+                chosen,
+                chosen,
+                min_length=8,
+                lifetime=lifetime,
+                verify=True,
+            ),
+        )
+
+    stale, _ = sign_up("first@school.test", timedelta(seconds=-1))
+    # its link has expired: a new sign-up may take the name (the old link is gone with it)
+    fresh, _ = sign_up("second@school.test", HOUR)
+    assert fresh is not None
+    account = tx(people, lambda s: s.scalar(sa.select(Account).filter_by(name="squatter")))
+    assert account.email == "second@school.test"
+    with pytest.raises(tokens.TokenError):
+        tx(people, lambda s: ss.verify_email(s, "squatter", stale.token))
+    with pytest.raises(ss.FieldError) as err:
+        sign_up("third@school.test", HOUR)
+    assert err.value.field == "username"
+    # a verified account's name is never freed
+    tx(people, lambda s: ss.verify_email(s, "squatter", fresh.token))
+    with pytest.raises(ss.FieldError):
+        sign_up("fourth@school.test", timedelta(seconds=-1))
