@@ -4,21 +4,26 @@ Why a Hub service and not the viewer's own server: staff and admins have no Lab 
 own, and a dashboard must not start one. The Hub's OAuth gives this service a token of the
 viewer (not of the service); the notebook's kernel calls the campus, grader and Hub APIs with
 it, so the services' permission tables decide, as for any request of that person. Before a
-kernel starts, the prelaunch hook asks the campus who the viewer is and refuses (403) anyone
-the dashboard is not for, so a student gets no kernel and no data.
+kernel is handed out, the page handler asks the campus who the viewer is and refuses (403)
+anyone the dashboard is not for, so a student gets no kernel and no data.
+
+Kernels wait in a warm pool (Voila's preheated kernels, the chart library imported); the
+viewer's token reaches the one a request takes through a one-time ticket (tickets.py).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urlencode, urlparse
 
-import nbformat
-import requests
 from tornado import web
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from traitlets.config import Config
+
+from .tickets import TICKETS, RedeemHandler
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 # Who may open which dashboard (school-wide roles from the campus); the instructor dashboard
@@ -36,45 +41,22 @@ REFUSAL = {
 }
 
 
-def _who(token: str) -> dict[str, Any]:
+async def who(token: str) -> dict[str, Any]:
     """The campus's word on the viewer (role, classes taught), asked with their own token."""
     url = os.environ["NBCAMPUS_CAMPUS_URL"].rstrip("/") + "/api/v1/me"
     try:
-        r = requests.get(url, headers={"Authorization": f"token {token}"}, timeout=30)
-    except requests.RequestException:
-        raise web.HTTPError(503, "the campus did not answer") from None
-    if r.status_code != 200:
-        raise web.HTTPError(403, "the campus does not know you")
-    return r.json()
-
-
-def prelaunch_hook(
-    handler: Any, notebook: nbformat.NotebookNode, cwd: str
-) -> nbformat.NotebookNode:
-    """Refuse viewers the dashboard is not for; hand the viewer's token to the kernel."""
-    board = Path(getattr(handler, "notebook_path", "") or handler.request.path).stem
-    if board not in AUDIENCE:
-        raise web.HTTPError(404)
-    hub_auth = handler.identity_provider.hub_auth
-    token = hub_auth.get_token(handler)
-    if not token:
-        raise web.HTTPError(403)
-    me = _who(token)
-    allowed = me["role"] in AUDIENCE[board] or (board == "instructor" and bool(me.get("teaches")))
-    if not allowed:
-        raise web.HTTPError(
-            403, f"the {board} dashboard is not for a {me['role']}", reason=REFUSAL[board]
+        resp = await AsyncHTTPClient().fetch(
+            url, headers={"Authorization": f"token {token}"}, request_timeout=30
         )
-    viewer = {"name": me["name"], "role": me["role"], "token": token, "teaches": me.get("teaches")}
-    args = {"class_id": handler.get_argument("class", None)}
-    # The first cell (never sent to the browser: Voila strips sources) makes the viewer.
-    source = (
-        "from nbcampus.hub.dashboards.client import Viewer\n"
-        f"VIEWER = Viewer(**{viewer!r})\n"
-        f"ARGS = {args!r}\n"
-    )
-    notebook.cells.insert(0, nbformat.v4.new_code_cell(source))
-    return notebook
+    except HTTPClientError:
+        raise web.HTTPError(403, "the campus does not know you") from None
+    except OSError:
+        raise web.HTTPError(503, "the campus did not answer") from None
+    return json.loads(resp.body)
+
+
+def allowed(board: str, me: dict[str, Any]) -> bool:
+    return me["role"] in AUDIENCE[board] or (board == "instructor" and bool(me.get("teaches")))
 
 
 def voila_config() -> Config:
@@ -90,7 +72,11 @@ def voila_config() -> Config:
     # Jupyter Server's own CSP (frame-ancestors 'self': the Lab may frame them), plus nosniff
     # as on every campus answer.
     cfg.Voila.tornado_settings = {"headers": {"X-Content-Type-Options": "nosniff"}}
-    cfg.VoilaConfiguration.prelaunch_hook = prelaunch_hook
+    # A warm kernel per dashboard (refilled after each use); more viewers at once get a
+    # kernel started for them. NBCAMPUS_DASHBOARD_POOL=0 turns the pool off.
+    pool = int(os.environ.get("NBCAMPUS_DASHBOARD_POOL", "1"))
+    cfg.VoilaConfiguration.preheat_kernel = pool > 0
+    cfg.VoilaConfiguration.default_pool_size = max(pool, 0)
     cfg.VoilaConfiguration.show_tracebacks = False
     cfg.VoilaConfiguration.file_allowlist = []  # no file of the folder is served as such
     # Only the widget front ends the dashboards use (not every Lab extension installed).
@@ -106,22 +92,57 @@ def voila_config() -> Config:
 def main() -> None:
     from jupyter_server.utils import url_path_join
     from voila.app import Voila
+    from voila.tornado.handler import TornadoVoilaHandler
+
+    class DashboardHandler(TornadoVoilaHandler):
+        """A dashboard page: only for those it is for; the kernel gets a ticket."""
+
+        async def prepare(self) -> None:
+            await super().prepare()
+            if self.current_user is None:
+                return  # get() is @authenticated: to the Hub's login, and back
+            board = Path(self.request.path).stem
+            if board not in AUDIENCE:
+                raise web.HTTPError(404)
+            token = self.identity_provider.hub_auth.get_token(self)
+            if not token:
+                raise web.HTTPError(403)
+            me = await who(token)
+            if not allowed(board, me):
+                raise web.HTTPError(
+                    403, f"the {board} dashboard is not for a {me['role']}", reason=REFUSAL[board]
+                )
+            ticket = TICKETS.mint(
+                {"name": me["name"], "role": me["role"], "token": token, "teaches": me["teaches"]}
+            )
+            # What the kernel reads (QUERY_STRING): the class asked for, and the ticket.
+            args = [("class", v) for v in self.get_arguments("class")[:1]]
+            self.request.query = urlencode([*args, ("nbcampus_ticket", ticket)])
 
     class DashboardsApp(Voila):
         def init_handlers(self) -> list:
             # Voila adds the identity provider's handlers (the Hub's OAuth callback) without
             # its URL prefix: put them under the service's prefix, where the Hub sends people.
             own = {h[0] for h in self.identity_provider.get_handlers()}
-            return [
+            handlers = [
                 (url_path_join(self.server_url, h[0]), *h[1:]) if h[0] in own else h
                 for h in super().init_handlers()
             ]
+            handlers = [
+                (h[0], DashboardHandler, *h[2:]) if h[1] is TornadoVoilaHandler else h
+                for h in handlers
+            ]
+            return [(url_path_join(self.server_url, "nbcampus-ticket"), RedeemHandler), *handlers]
 
     cfg = voila_config()
     # The service's own token stays with HubOAuth (config, not the environment): kernels
-    # inherit the environment, and get the viewer's token from the hook instead.
+    # inherit the environment, and get the viewer's token through a ticket instead.
     cfg.HubOAuth.api_token = os.environ.pop("JUPYTERHUB_API_TOKEN", "")
     os.environ.pop("JPY_API_TOKEN", None)
+    # Where a kernel trades its ticket: this service, directly (not through the proxy).
+    os.environ["NBCAMPUS_DASHBOARDS_TICKETS"] = (
+        f"http://{cfg.Voila.ip}:{cfg.Voila.port}{cfg.Voila.base_url}nbcampus-ticket"
+    )
     app = DashboardsApp(config=cfg)
     app.initialize([str(NOTEBOOKS)])
     app.start()

@@ -92,3 +92,25 @@ def parallel(calls: dict[str, Any]) -> dict[str, Any]:
             except Exception as err:  # noqa: BLE001 - shown beside the figure it concerns
                 out[name] = err
     return out
+
+
+def request_viewer() -> tuple[Viewer | Refused, dict[str, str]]:
+    """In a dashboard's kernel: wait for the page request (a warm kernel starts before it),
+    then trade its one-time ticket for the viewer. Returns the viewer (or why not) and the
+    page's own arguments (e.g. `class`)."""
+    from urllib.parse import parse_qs
+
+    from voila.utils import wait_for_request
+
+    wait_for_request()
+    query = {k: v[-1] for k, v in parse_qs(os.environ.get("QUERY_STRING", "")).items()}
+    ticket = query.pop("nbcampus_ticket", "")
+    try:
+        r = requests.post(
+            os.environ["NBCAMPUS_DASHBOARDS_TICKETS"], json={"ticket": ticket}, timeout=TIMEOUT
+        )
+    except (KeyError, requests.RequestException) as err:
+        return Refused(503, f"the dashboards service did not answer: {err}"), query
+    if r.status_code != 200:
+        return Refused(403, "this page has expired: reload it"), query
+    return Viewer(**r.json()), query

@@ -32,8 +32,10 @@ def _refused(err: Exception) -> w.HTML:
 
 
 # --- instructor, per class ----------------------------------------------------------------------
-def instructor(viewer: Viewer, class_id: str | None = None) -> w.Widget:
+def instructor(viewer: Viewer | Refused, class_id: str | None = None) -> w.Widget:
     """A class's grades, tests, submissions, attendance and credits, and who is at risk."""
+    if isinstance(viewer, Refused):
+        return _refused(viewer)
     try:
         classes = viewer.campus("classes", teaching="1")["classes"]
     except Refused as err:
@@ -235,8 +237,10 @@ def _work_link(viewer: Viewer, course: str, row: fig.StudentRow) -> str:
 
 
 # --- staff ---------------------------------------------------------------------------------
-def staff(viewer: Viewer) -> w.Widget:
+def staff(viewer: Viewer | Refused) -> w.Widget:
     """Classes filling up, credits running out, unpaid enrollments, attendance rates."""
+    if isinstance(viewer, Refused):
+        return _refused(viewer)
     head = _header("Office dashboard", viewer)
     try:
         classes = viewer.campus("classes")["classes"]
@@ -395,8 +399,10 @@ def staff(viewer: Viewer) -> w.Widget:
 
 
 # --- admin ---------------------------------------------------------------------------------
-def admin(viewer: Viewer) -> w.Widget:
+def admin(viewer: Viewer | Refused) -> w.Widget:
     """Active users, servers running, submissions and the grading queue, failed LMS sends."""
+    if isinstance(viewer, Refused):
+        return _refused(viewer)
     head = _header("School dashboard", viewer)
     got = parallel(
         {
