@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from tornado import web
 
 from nbcampus.hub.campus import certificates as cert
+from nbcampus.hub.landing import site_of
 from nbcampus.settings import Settings
 from nbcampus.web import APIError
 
@@ -50,6 +51,7 @@ class CertificatePage(CampusPage):
             "nbcampus-certificate.html",
             certificate=data,
             verify_url=verify_url(uid),
+            school=site_of(self).school_name,
             message=message,
             error=error,
             reason=reason,
@@ -99,7 +101,7 @@ class CertificatePdf(CampusPage):
             holder, title, issued = await self.read(work)
         except APIError as err:
             raise web.HTTPError(err.status_code, err.message) from None
-        school = self.settings.get("template_vars", {}).get("nbcampus_school_name") or "nbcampus"
+        school = site_of(self).school_name  # c.CampusSite.school_name
         pdf = await asyncio.to_thread(
             cert.render_pdf, holder, title, issued, uid, verify_url(uid), school
         )
