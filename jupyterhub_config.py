@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from nbcampus.headers import hub_tornado_settings
+from nbcampus.hub.admin.pages import nav_role
 from nbcampus.hub.dashboards.nav import nav_dashboards
 from nbcampus.hub.office.access import nav_flag as office_nav_flag
 from nbcampus.hub.profiles import configure_profile
@@ -78,6 +79,8 @@ c.JupyterHub.template_vars = {
     "nbcampus_dashboards": nav_dashboards(settings.database_url("campus")),
     # the navigation's "Office" (staff's pages), for staff, admins and instructors
     "nbcampus_office": office_nav_flag(settings.database_url("campus")),
+    # the navigation's "Admin" (accounts, course review, settings): admins and staff
+    "nbcampus_admin_role": nav_role(settings.database_url("campus")),
 }
 # NBCAMPUS_LTI=1: launches from Moodle/Canvas (LTI 1.3 and 1.1) next to local passwords.
 # Register platforms with `nbcampus lti add-platform`; the URLs for the LMS: `nbcampus lti urls`.

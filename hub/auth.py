@@ -100,7 +100,22 @@ class CampusAuthenticator(Authenticator):
         from nbcampus.hub.certificate_page import page_handlers as certificate_pages
         from nbcampus.hub.profile_page import page_handlers as profile_pages
 
-        return handlers + profile_pages() + certificate_pages()
+        handlers += profile_pages() + certificate_pages()
+        # The campus admin's pages (accounts, course review, settings).
+        from nbcampus.hub.admin.pages import admin_handlers
+
+        return handlers + admin_handlers()
+
+    @default("auth_refresh_age")
+    def _refresh_age_default(self) -> int:
+        # How soon an open login session of a disabled account ends (refresh_user).
+        return 60
+
+    async def refresh_user(self, user: Any, handler: Any = None) -> bool:
+        """False (log in again, which a disabled account cannot) when the campus account
+        is disabled; a user with no campus account (a service-made one) is left alone."""
+        account = await asyncio.to_thread(self.accounts.get, user.name)
+        return account is None or account.active
 
 
 def refuse_throttled(handler: web.RequestHandler, err: Throttled) -> None:

@@ -1,0 +1,1 @@
+"""The admin screens: Hub pages for accounts, course review and school settings."""

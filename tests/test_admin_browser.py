@@ -1,0 +1,151 @@
+"""The admin screens in Chromium, as an admin uses them: create an account (a bad name first),
+disable a student who then cannot log in (a real Hub login attempt), publish a course an
+instructor sent for review, change the school's name; light and dark mode. Screenshots go to
+test-output/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from harness.hub import CampusHub
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+C = "services/campus/api/v1/"
+COURSE = "c-fundamentals"
+
+
+def log_in(page, hub: CampusHub, name: str, password: str) -> None:
+    page.goto(hub.url + "hub/login")
+    page.fill("#username_input", name)
+    page.fill("#password_input", password)
+    page.click("#login_submit")
+
+
+@pytest.mark.parametrize("campus_hub", ["sqlite"], indirect=True)
+def test_admin_disables_an_account_and_publishes_a_reviewed_course(
+    campus_hub: CampusHub, browser, output_dir: Path
+) -> None:
+    hub = campus_hub
+    admin, student = hub.demo("admin"), next(a for a in hub.demo_accounts if a["name"] == "bob")
+    instructor = hub.demo("instructor")
+    # An instructor's course waiting for review: the admin took it back to draft earlier, the
+    # instructor teaches a class of it and sends it (from the API; the Lab has its own view).
+    api_admin = hub.client(admin["name"])
+    resp = api_admin.post(
+        C + f"courses/{COURSE}/review", json={"action": "unpublish", "note": "v2"}
+    )
+    assert resp.status_code == 200, resp.text
+    resp = hub.client(hub.demo("staff")["name"]).post(
+        C + "classes",
+        json={
+            "name": "C evening",
+            "course": COURSE,
+            "total_meetings": 6,
+            "max_capacity": 8,
+            "instructor": instructor["name"],
+        },
+    )
+    assert resp.status_code == 201, resp.text
+    resp = hub.client(instructor["name"]).post(
+        C + f"courses/{COURSE}/review", json={"action": "submit"}
+    )
+    assert resp.json()["status"] == "in_review", resp.text
+
+    # Bob is logged in somewhere when the admin disables him.
+    bob_context = browser.new_context(viewport={"width": 1280, "height": 800})
+    bob = bob_context.new_page()
+    bob.goto(hub.url + "hub/login")
+    bob.fill("#username_input", student["name"])
+    bob.fill("#password_input", student["password"])
+    with bob.expect_navigation():
+        bob.click("#login_submit")
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        log_in(page, hub, admin["name"], admin["password"])
+        page.wait_for_url("**/hub/**", timeout=60_000)
+        page.goto(hub.url + "hub/home")
+        page.click("#nav-campus-admin")
+        page.wait_for_selector("#accounts")
+        assert page.locator('.navbar a.nav-link[href$="/hub/admin"]').is_hidden()
+        page.screenshot(path=str(output_dir / "admin-accounts.png"), full_page=True)
+
+        # a bad name: the error beside the field, what was typed kept, nothing created
+        page.fill("#new-name", "Erin Example!")
+        page.fill("#new-display", "Erin Example")
+        page.fill("#new-email", "erin@example.org")
+        page.click("#create-submit")
+        page.wait_for_selector("#new-name.is-invalid")
+        assert "a-z" in page.inner_text("#new-name-error")
+        assert page.input_value("#new-display") == "Erin Example"
+        page.screenshot(path=str(output_dir / "admin-accounts-bad-name.png"), full_page=True)
+        assert page.locator('tr[data-account="erin"]').count() == 0
+        page.fill("#new-name", "erin")
+        page.select_option("#new-role", "instructor")
+        page.click("#create-submit")
+        page.wait_for_selector("#one-time-password")
+        erin_password = page.inner_text("#secret-password").strip()
+        assert page.locator('tr[data-account="erin"]').count() == 1
+        page.screenshot(path=str(output_dir / "admin-account-created.png"), full_page=True)
+        assert hub.login_session("erin", erin_password)  # a working account, with its role
+
+        # disable Bob
+        page.fill("#q", "bob")
+        page.click("#search-accounts button[type=submit]")
+        page.click('button[aria-label="Disable bob"]')
+        page.wait_for_selector("#admin-message")
+        assert "bob disabled" in page.inner_text("#admin-message")
+        assert page.locator('tr[data-account="bob"] .badge').inner_text() == "disabled"
+        page.screenshot(path=str(output_dir / "admin-account-disabled.png"), full_page=True)
+
+        # Bob's open session has ended, and a real login attempt fails
+        bob.goto(hub.url + "hub/home")
+        assert "/hub/login" in bob.url
+        log_in(bob, hub, student["name"], student["password"])
+        bob.wait_for_selector(".login_error, #login_error, .alert-danger", timeout=30_000)
+        assert "/hub/login" in bob.url
+        bob.screenshot(path=str(output_dir / "admin-disabled-login-refused.png"))
+
+        # course review: return needs a reason (beside its field), then publish
+        page.click("text=Course review")
+        row = page.locator(f'tr[data-course="{COURSE}"]')
+        assert "in review" in row.inner_text()
+        row.locator('button[value="return"]').click()
+        page.wait_for_selector(f"#note-{COURSE}.is-invalid")
+        page.screenshot(path=str(output_dir / "admin-review-needs-reason.png"), full_page=True)
+        page.locator(f'tr[data-course="{COURSE}"] button[value="publish"]').click()
+        page.wait_for_selector("#admin-message")
+        assert "published" in page.inner_text("#admin-message")
+        row = page.locator(f'tr[data-course="{COURSE}"]')
+        assert "published" in row.locator(".badge").inner_text()
+        page.screenshot(path=str(output_dir / "admin-course-review.png"), full_page=True)
+        # the student's API sees the course again
+        alice = hub.client("alice")
+        listed = [c["slug"] for c in alice.get(C + "courses").json()["courses"]]
+        assert COURSE in listed
+
+        # school settings: a bad time zone beside its field, then a new name shown at once
+        page.click("text=School settings")
+        page.fill("#setting-timezone", "Mars/Olympus")
+        page.fill("#setting-name", "Orus School")
+        page.click("#settings-submit")
+        page.wait_for_selector("#setting-timezone.is-invalid")
+        assert page.input_value("#setting-name") == "Orus School"
+        assert page.inner_text("#school-name") != "Orus School"  # nothing stored
+        page.fill("#setting-timezone", "Asia/Jakarta")
+        page.click("#settings-submit")
+        page.wait_for_selector("#admin-message")
+        assert page.inner_text("#school-name") == "Orus School"
+        assert "Asia/Jakarta" in page.inner_text("#audit")
+        page.screenshot(path=str(output_dir / "admin-settings.png"), full_page=True)
+
+        # dark mode (the Hub's own toggle)
+        page.click("text=Accounts")
+        page.click("#dark-theme-toggle")
+        assert page.get_attribute("html", "data-bs-theme") == "dark"
+        page.screenshot(path=str(output_dir / "admin-accounts-dark.png"), full_page=True)
+    finally:
+        context.close()
+        bob_context.close()
