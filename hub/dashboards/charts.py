@@ -153,7 +153,18 @@ def lines(
         for i, (name, values) in enumerate(series.items())
     ]
     x_axis = bq.Axis(scale=xs, tick_rotate=-45, tick_style={"font-size": "10px"})
-    y_axis = bq.Axis(scale=ys, label=y_label, orientation="vertical")
+    known = [v for values in series.values() for v in values if v is not None]
+    if known and all(float(v).is_integer() for v in known):  # people: whole ticks
+        ys.max = float(max([4, *known]))
+        y_axis = bq.Axis(
+            scale=ys,
+            label=y_label,
+            orientation="vertical",
+            tick_format="d",
+            tick_values=whole_ticks(ys.max),
+        )
+    else:
+        y_axis = bq.Axis(scale=ys, label=y_label, orientation="vertical")
     return _figure(marks, [x_axis, y_axis], height)
 
 
