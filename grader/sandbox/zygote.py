@@ -119,6 +119,23 @@ def warm_tracebacks() -> None:
         linecache.cache.pop(name, None)
 
 
+def warm_kernel_start(argv: list[str]) -> None:
+    """Parse a kernel's command line and transform one cell as an IPython kernel would.
+
+    Every kernel compiled the same regular expressions again (argparse's patterns for the
+    kernel's options, the tokenizer's, on its first cell): they go into the caches of this
+    process, which every fork inherits. A throwaway application object, never the kernel's
+    singleton, and no socket or thread is made."""
+    try:
+        from ipykernel.kernelapp import IPKernelApp
+        from IPython.core.inputtransformer2 import TransformerManager
+    except ImportError:
+        return
+    app = IPKernelApp()
+    app.parse_command_line(argv)
+    TransformerManager().transform_cell("def f(n):\n    return n\n\nassert f(1) == 1\n")
+
+
 def reap_user(uid: int) -> None:
     """Kill every process of the sandbox user: a fork that becomes the user and kills -1."""
     pid = os.fork()
@@ -144,10 +161,16 @@ def main() -> None:
             importlib.import_module(module)
         except ImportError as exc:
             sys.stderr.write(f"preload {module} failed: {exc}\n")
-    try:
-        warm_tracebacks()
-    except Exception as exc:  # noqa: BLE001 - a warm-up never stops the fork server
-        sys.stderr.write(f"traceback warm-up failed: {exc!r}\n")
+    # What every kernel would compute again on its way to its first cell and traceback.
+    warm_ups = (
+        warm_tracebacks,
+        lambda: warm_kernel_start(["-f", "/dev/null", "--HistoryManager.hist_file=:memory:"]),
+    )
+    for warm_up in warm_ups:
+        try:
+            warm_up()
+        except Exception as exc:  # noqa: BLE001 - a warm-up never stops the fork server
+            sys.stderr.write(f"kernel warm-up failed: {exc!r}\n")
     reply({"event": "ready"})
     children: set[int] = set()
     buf = b""
