@@ -114,6 +114,9 @@ def ps1_class(campus_hub: CampusHub, tmp_path_factory: pytest.TempPathFactory) -
     return {"id": cid, "course_dir": course, **names}
 
 
+# A dozen nbgrader commands, each a fresh Python process, two of them running notebooks: more
+# than the suite's default limit on a loaded machine.
+@pytest.mark.timeout(900)
 def test_instructor_commands_over_http(
     campus_hub: CampusHub, ps1_class: dict, tmp_path: Path
 ) -> None:
