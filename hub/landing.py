@@ -18,7 +18,7 @@ from jupyterhub.handlers.pages import RootHandler
 from sqlalchemy.orm import Session
 from tornado import web
 
-from nbcampus.hub.campus import catalog
+from nbcampus.hub.campus import catalog, school
 from nbcampus.hub.site import CampusSite
 from nbcampus.web import APIError
 
@@ -64,10 +64,20 @@ class FrontDoorPage(BaseHandler):
 
         return await asyncio.to_thread(run)
 
+    async def identity(self) -> dict[str, str]:
+        """The school's name and logo: an admin's change on the settings page (stored in the
+        campus database, no restart) over the configured c.CampusSite / logo file."""
+        stored = await self.read(school.read)
+        default_name = school.FIELDS["name"].default
+        name = stored["name"] if stored["name"] != default_name else self.site.school_name
+        logo = stored["logo_url"] or f"{self.hub.base_url}logo"
+        return {"school_name": name, "logo_src": logo}
+
     async def render_page(self, template: str, **ns: Any) -> None:
         html = await self.render_template(
             template,
             site=self.site,
+            **await self.identity(),
             level_names=LEVEL_NAMES,
             type_names=TYPE_NAMES,
             minutes_text=minutes_text,

@@ -18,7 +18,7 @@ from harness.hub import CampusHub
 from nbcampus.db import make_engine, session_factory, transaction
 from nbcampus.hub.campus.courses import import_course
 from nbcampus.hub.campus.manifest import load_manifest
-from nbcampus.hub.campus.orm import CampusClass, ClassStaff, Course
+from nbcampus.hub.campus.orm import CampusClass, ClassStaff, Course, SchoolSetting
 
 pytestmark = pytest.mark.slow
 CATALOG = "services/campus/api/v1/catalog"
@@ -184,6 +184,14 @@ def test_visitor_lands_on_the_school_page_and_a_signed_in_person_in_the_lab(
     assert 'id="nbcampus-signin"' in html
     logo = requests.get(front_hub.url + "hub/logo", timeout=10)
     assert logo.status_code == 200 and b"ORUS" in logo.content
+    # an admin's rename on the school settings page shows at once, over the configured name
+    factory = session_factory(make_engine(campus_db_url(front_hub)))
+    with transaction(factory) as session:
+        session.merge(SchoolSetting(key="name", value="Orus Academy"))
+    renamed = requests.get(front_hub.url + "hub/", timeout=10).text
+    assert 'id="school-name" class="mb-0">Orus Academy<' in renamed
+    with transaction(factory) as session:
+        session.execute(sa.delete(SchoolSetting).where(SchoolSetting.key == "name"))
     # search: the visitor's words stay in the box; bad input is named beside it
     found = requests.get(front_hub.url + "hub/catalog", params={"q": "pointers"}, timeout=10)
     assert "C Programming Fundamentals" in found.text and "Introduction to Python" not in found.text
