@@ -20,7 +20,7 @@ from tornado import web
 
 from nbcampus.db import transaction
 from nbcampus.hub.campus import profile as pr
-from nbcampus.hub.campus.orm import Account, UserLevel
+from nbcampus.hub.campus.orm import Account
 from nbcampus.web import APIError
 
 T = TypeVar("T")
@@ -100,14 +100,7 @@ class LeaderboardSwitch(ProfilePage):
         opt_out = self.get_body_argument("leaderboard_opt_out", default="") == "on"
         name = self.current_user.name
 
-        def work(s: Session) -> None:
-            row = s.get(UserLevel, name)
-            if row is None:
-                row = UserLevel(user=name)
-                s.add(row)
-            row.leaderboard_opt_out = opt_out
-
-        await self.tx(work)
+        await self.tx(lambda s: pr.set_leaderboard_opt_out(s, name, opt_out))
         await self.show(
             message="You are hidden from leaderboards."
             if opt_out

@@ -103,6 +103,11 @@ def test_completion_certificate_pdf_verification_and_revocation(
         assert page.is_checked("#leaderboard-opt-out")
         level = me.get(API + f"users/{student['name']}/level").json()
         assert level["leaderboard_opt_out"] is True
+        # the API's switch is the same one
+        back = me.put(API + "me/preferences", json={"leaderboard_opt_out": False})
+        assert back.status_code == 200 and back.json()["leaderboard_opt_out"] is False
+        page.goto(campus_hub.url + "hub/profile")
+        assert not page.is_checked("#leaderboard-opt-out")
         with page.expect_download() as download:
             page.click("#profile-certificates >> text=Download PDF")
         pdf = tmp_path / "certificate.pdf"

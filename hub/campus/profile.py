@@ -28,6 +28,7 @@ from .orm import (
     LessonProgress,
     Notification,
     UserBadge,
+    UserLevel,
     XpTransaction,
     utcnow,
 )
@@ -144,6 +145,17 @@ def export(session: Session, user: str) -> dict[str, Any]:
         "certificates": certificates.with_slugs(session, certificates.for_user(session, user)),
         "deletion_requests": _rows(session, DeletionRequest, DeletionRequest.user == user),
     }
+
+
+def set_leaderboard_opt_out(session: Session, user: str, value: bool) -> dict[str, Any]:
+    """Hide (or show) a person on leaderboards; returns their level, as the API shows it."""
+    row = session.get(UserLevel, user)
+    if row is None:
+        row = UserLevel(user=user)
+        session.add(row)
+    row.leaderboard_opt_out = value
+    session.flush()
+    return engagement.level_dict(session, user)
 
 
 # --- deletion requests ----------------------------------------------------------------------------

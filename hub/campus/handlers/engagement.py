@@ -22,11 +22,11 @@ from nbcampus.hub.campus.orm import (
     Badge,
     Notification,
     UserBadge,
-    UserLevel,
     XpTransaction,
     utcnow,
 )
 from nbcampus.hub.campus.permissions import needs_permission
+from nbcampus.hub.campus.profile import set_leaderboard_opt_out
 from nbcampus.web import APIError, body_schema, parse_id
 
 from .base import CampusHandler
@@ -189,17 +189,7 @@ class PreferencesHandler(CampusHandler):
                 400, "'leaderboard_opt_out' must be true or false", field="leaderboard_opt_out"
             )
         name = self.actor.name
-
-        def work(s: Session) -> dict[str, Any]:
-            row = s.get(UserLevel, name)
-            if row is None:
-                row = UserLevel(user=name)
-                s.add(row)
-            row.leaderboard_opt_out = value
-            s.flush()
-            return en.level_dict(s, name)
-
-        self.write_json(await self.tx(work))
+        self.write_json(await self.tx(lambda s: set_leaderboard_opt_out(s, name, value)))
 
 
 class BadgesHandler(CampusHandler):
