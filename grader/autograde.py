@@ -233,13 +233,24 @@ class SandboxExecute(Execute):
 
             if self.guard is None:
                 return await run()
-            return await run_guarded(self, self.guard, cell, run)
+            return await run_guarded(self, self.guard, cell, run, self._next_cell(cell_index))
         finally:
             if timer is not None:
                 timer.cancel()
 
     # nbclient binds its synchronous wrapper to its own coroutine: bind it to this one.
     execute_cell = run_sync(async_execute_cell)
+
+    def _next_cell(self, cell_index: int) -> nbformat.NotebookNode | None:
+        """The next cell nbclient will send to the kernel (it skips empty and tagged ones)."""
+        cells = self.nb.cells if self.nb is not None else []
+        for cell in cells[cell_index + 1 :]:
+            if cell.cell_type != "code" or not cell.source.strip():
+                continue
+            if self.skip_cells_with_tag in cell.metadata.get("tags", []):
+                continue
+            return cell
+        return None
 
     def _slow_cell(self) -> None:
         # In the timer's thread: the kernel yields the CPU, the worker may be replaced.

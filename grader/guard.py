@@ -310,13 +310,14 @@ class Guard:
         return f"__import__('builtins').{self.name}.{step}({nonce!r})"
 
     @staticmethod
-    def parse(reply: dict[str, Any] | None, nonce: str) -> dict[str, Any] | None:
-        """The guard's answer in an execute_reply, or None if it did not answer with the nonce."""
+    def parse(reply: dict[str, Any] | None, nonce: str, key: str = "r") -> dict[str, Any] | None:
+        """The guard's answer in an execute_reply (user expression `key`), or None if it did
+        not answer with the nonce."""
         try:
             content = reply["content"] if reply else {}
             if content.get("status") != "ok":
                 return None
-            value = content["user_expressions"]["r"]
+            value = content["user_expressions"][key]
             if value.get("status") != "ok":
                 return None
             report = json.loads(ast.literal_eval(value["data"]["text/plain"]))
@@ -346,10 +347,15 @@ async def _request(ex: Any, code: str, expr: str) -> dict[str, Any] | None:
 
 
 @contextlib.contextmanager
-def _after_in_reply(ex: Any, expr: str) -> Iterator[list[dict[str, Any]]]:
-    """While the test cell runs: its execute request carries `expr` as a user expression,
-    and its execute_reply is collected (nbclient hands it only to `on_cell_executed`)."""
+def _with_checks(ex: Any, exprs: dict[str, str]) -> Iterator[list[dict[str, Any]]]:
+    """While a cell runs: its execute request carries `exprs` as user expressions (a kernel
+    evaluates them in order once the cell has run, before its reply, and none after a cell
+    that failed), and its execute_reply is collected (nbclient hands it only to
+    `on_cell_executed`)."""
     replies: list[dict[str, Any]] = []
+    if not exprs:
+        yield replies
+        return
     kc, hook = ex.kc, ex.on_cell_executed
     execute = kc.execute
     own = kc.__dict__.get("execute")
@@ -360,16 +366,16 @@ def _after_in_reply(ex: Any, expr: str) -> Iterator[list[dict[str, Any]]]:
         else:
             kc.execute = own
 
-    def execute_with_check(code: str, **kwargs: Any) -> str:
-        kwargs["user_expressions"] = {**(kwargs.get("user_expressions") or {}), "r": expr}
-        restore()  # the test cell's request only
+    def execute_with_checks(code: str, **kwargs: Any) -> str:
+        kwargs["user_expressions"] = {**(kwargs.get("user_expressions") or {}), **exprs}
+        restore()  # this cell's request only
         return execute(code, **kwargs)
 
     def collect(**kwargs: Any) -> Any:
         replies.append(kwargs.get("execute_reply"))
         return hook(**kwargs) if hook is not None else None
 
-    kc.execute = execute_with_check
+    kc.execute = execute_with_checks
     ex.on_cell_executed = collect
     try:
         yield replies
@@ -378,13 +384,23 @@ def _after_in_reply(ex: Any, expr: str) -> Iterator[list[dict[str, Any]]]:
         ex.on_cell_executed = hook
 
 
+def guarded(cell: Any) -> bool:
+    """Whether a cell is a test cell: run between the guard's checks."""
+    return cell.cell_type == "code" and is_grade(cell) and not is_solution(cell)
+
+
 async def run_guarded(
     ex: Any,
     guard: Guard,
     cell: nbformat.NotebookNode,
     run: Callable[[], Awaitable[nbformat.NotebookNode]],
+    next_cell: nbformat.NotebookNode | None = None,
 ) -> nbformat.NotebookNode:
     """Run one cell through `run`; a graded test cell between the guard's two checks.
+
+    `next_cell` is the cell that will run after this one (None: none, or not known). When it
+    is a test cell, the check before it rides on this cell's request, right after this cell
+    ran: nothing else runs in the kernel in between, as with a request of its own.
 
     The guard is set up before the first cell of the kernel (no student code has run yet);
     a kernel that does not answer it (not IPython: the C kernel) runs unguarded."""
@@ -392,21 +408,37 @@ async def run_guarded(
         guard.tried = True  # type: ignore[attr-defined]
         code, expr, nonce = guard.setup_request()
         guard.active = Guard.parse(await _request(ex, code, expr), nonce) is not None
-    if not (guard.active and cell.cell_type == "code" and is_grade(cell) and not is_solution(cell)):
+    if not guard.active:
         return await run()
-    nonce = secrets.token_hex(16)
-    # The check before the test is not waited for (the kernel answers requests in order; its
-    # reply is dropped by nbclient): the check after it reports both, saving a round trip.
-    _send(ex, "", guard.expr("before", nonce))
-    after_expr = guard.expr("after", nonce)
-    with _after_in_reply(ex, after_expr) as replies:
+    # The check before this test, if the previous cell's request made it: (cell, nonce).
+    armed, guard.armed = getattr(guard, "armed", None), None  # type: ignore[attr-defined]
+    exprs: dict[str, str] = {}
+    test = guarded(cell)
+    nonce = ""
+    if test:
+        if armed is not None and armed[0] is cell:
+            nonce = armed[1]
+        else:
+            nonce = secrets.token_hex(16)
+            # Not waited for (the kernel answers requests in order; nbclient drops the
+            # reply): the check after the test reports both, saving a round trip.
+            _send(ex, "", guard.expr("before", nonce))
+        exprs["r"] = guard.expr("after", nonce)
+    upcoming = next_cell if next_cell is not None and guarded(next_cell) else None
+    next_nonce = secrets.token_hex(16)
+    if upcoming is not None:
+        exprs["b"] = guard.expr("before", next_nonce)
+    with _with_checks(ex, exprs) as replies:
         result = await run()
-    # The check after the test rides on the test's own request (user expressions are
-    # evaluated once the cell has run, before the reply); a kernel evaluates none after a
-    # cell that failed, so then it is asked on its own.
-    after = Guard.parse(replies[0], nonce) if replies else None
-    if after is None:
-        after = Guard.parse(await _request(ex, "", after_expr), nonce)
+    reply = replies[0] if replies else None
+    if upcoming is not None and Guard.parse(reply, next_nonce, "b") is not None:
+        guard.armed = (upcoming, next_nonce)  # type: ignore[attr-defined]
+    if not test:
+        return result
+    after = Guard.parse(reply, nonce)
+    if after is None:  # the test failed (no user expressions then), or the check was blocked
+        guard.armed = None  # type: ignore[attr-defined]  # this request ends what was armed
+        after = Guard.parse(await _request(ex, "", exprs["r"]), nonce)
     seen: set[str] = set()
     if after is None:
         seen.add(BLOCKED)
