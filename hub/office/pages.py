@@ -27,7 +27,9 @@ class OfficePage(BaseHandler):
         role = await office_role(self, self.current_user)
         if role is None:
             raise web.HTTPError(
-                403, "The office is for the school's staff, admins and instructors."
+                403,
+                "The office is for the school's staff, admins and instructors.",
+                reason="Forbidden",
             )
         return role
 
@@ -70,5 +72,5 @@ class ClassPage(OfficePage):
             # Read-only, and only a class they teach: the campus API decides, as for any call.
             resp = await campus_fetch(self, "GET", f"classes/{int(class_id)}/enrollments")
             if resp.code != 200:
-                raise web.HTTPError(403, "You do not teach this class.")
+                raise web.HTTPError(403, "You do not teach this class.", reason="Forbidden")
         await self.show("nbcampus-office-class.html", class_id=int(class_id))

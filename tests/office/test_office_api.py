@@ -229,3 +229,43 @@ def test_meeting_edit_preview_then_save_and_concurrent_adjustments(
     assert len(audit) == 16 and {a["actor"] for a in audit} == {"staff", "admin"}
     edits = staff.get(C + f"classes/{cid}/audit", params={"kind": "attendance"}).json()["audit"]
     assert any(a["before"] == "absent" and a["after"] == "late" for a in edits)
+
+
+def test_private_continuation_takes_one_student_and_adds_meetings(
+    campus_hub: CampusHub, make_user: Callable[..., dict[str, Any]]
+) -> None:
+    staff = staff_client(campus_hub)
+    group = group_class(campus_hub)
+    one, two = (p["name"] for p in students(make_user, 2))
+    private = staff.post(
+        C + "classes",
+        json={
+            "name": "One-to-one follow-up",
+            "course": "python-intro",
+            "type": "private",
+            "total_meetings": 4,
+            "status": "active",
+            "continued_from_class_id": group["id"],
+            "schedule": {"days": ["sat"], "time": "10:00-11:00"},
+        },
+    )
+    assert private.status_code == 201, private.text
+    pid = private.json()["id"]
+    assert private.json()["max_capacity"] == 1
+    assert private.json()["continued_from_class_id"] == group["id"]
+    result = staff.post(C + f"classes/{pid}/enroll-many", json={"students": [one, two]}).json()
+    assert [r["ok"] for r in result["results"]] == [True, False]
+    assert "full" in result["results"][1]["message"]
+    # A private class adds meetings while active; the student's credits grow with them.
+    grown = staff.patch(C + f"classes/{pid}", json={"total_meetings": 6})
+    assert grown.status_code == 200, grown.text
+    enrollment = staff.get(C + f"classes/{pid}/enrollments").json()["enrollments"][0]
+    assert enrollment["credits_remaining"] == 6
+    # A group class's meetings are fixed once it is active: refused, and the rule is named.
+    staff.patch(C + f"classes/{group['id']}", json={"status": "active"}).raise_for_status()
+    fixed = staff.patch(C + f"classes/{group['id']}", json={"total_meetings": 9})
+    assert fixed.status_code == 409 and "fixed once it is active" in fixed.json()["message"]
+    audit = staff.get(C + f"classes/{pid}/audit", params={"kind": "class"}).json()["audit"]
+    assert audit[-1]["action"] == "class.update"
+    assert '"total_meetings": 4' in audit[-1]["before"]
+    assert '"total_meetings": 6' in audit[-1]["after"]

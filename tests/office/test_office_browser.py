@@ -71,7 +71,11 @@ def test_staff_runs_a_term_in_the_browser(
         error.wait_for()
         assert "ends before it starts" in error.inner_text()
         assert page.input_value("#c-name") == "Python Evening A"  # nothing typed is lost
-        page.screenshot(path=str(output_dir / "office-create-class-error.png"), full_page=True)
+        page.screenshot(
+            path=str(output_dir / "office-create-class-error.png"),
+            full_page=True,
+            animations="disabled",
+        )
         page.fill("#c-time", "19:00-21:00")
         page.click("#create-submit")
         page.wait_for_url(re.compile(r"office/classes/\d+"))
@@ -92,7 +96,9 @@ def test_staff_runs_a_term_in_the_browser(
             "document.querySelectorAll('#enrollments-table tbody tr').length === 10"
         )
         assert "2 seats left of 12" in page.inner_text("#seats-left")
-        page.screenshot(path=str(output_dir / "office-enrollment.png"), full_page=True)
+        page.screenshot(
+            path=str(output_dir / "office-enrollment.png"), full_page=True, animations="disabled"
+        )
 
         # A payment, recorded with its proof, then verified.
         page.click("#tab-payments")
@@ -111,7 +117,9 @@ def test_staff_runs_a_term_in_the_browser(
         page.click("#payments-table [data-pay=verify]")
         page.wait_for_selector("#payments-table [data-pay=refund]")
         assert "verified" in page.inner_text("#payments-table")
-        page.screenshot(path=str(output_dir / "office-payments.png"), full_page=True)
+        page.screenshot(
+            path=str(output_dir / "office-payments.png"), full_page=True, animations="disabled"
+        )
         api = staff_client(campus_hub)
         rows = api.get(C + f"classes/{cid}/enrollments").json()["enrollments"]
         assert next(e for e in rows if e["student"] == people[0])["payment_status"] == "verified"
@@ -126,7 +134,11 @@ def test_staff_runs_a_term_in_the_browser(
         refused = page.locator("#move-to ~ .invalid-feedback")
         refused.wait_for()
         assert "may go to: completed, cancelled" in refused.inner_text()
-        page.screenshot(path=str(output_dir / "office-status-refused.png"), full_page=True)
+        page.screenshot(
+            path=str(output_dir / "office-status-refused.png"),
+            full_page=True,
+            animations="disabled",
+        )
 
         # The instructor holds two meetings (through the API, as the Lab's Class view does).
         teacher = campus_hub.client(instructor["name"])
@@ -156,11 +168,17 @@ def test_staff_runs_a_term_in_the_browser(
         preview = page.locator("#edit-preview-result")
         preview.wait_for()
         assert f"{people[1]}: absent → present, credits -1" in preview.inner_text()
-        page.screenshot(path=str(output_dir / "office-attendance-preview.png"), full_page=True)
+        page.screenshot(
+            path=str(output_dir / "office-attendance-preview.png"),
+            full_page=True,
+            animations="disabled",
+        )
         page.click("#edit-meeting button[type=submit]")
         page.wait_for_selector("#edit-preview .alert-success")
         page.wait_for_selector(f"#attendance-grid th:has-text('{days_ago(5)}')")
-        page.screenshot(path=str(output_dir / "office-attendance.png"), full_page=True)
+        page.screenshot(
+            path=str(output_dir / "office-attendance.png"), full_page=True, animations="disabled"
+        )
 
         # Credits: a reason is required in detail for "other"; a makeup class adds two.
         page.click("#tab-credits")
@@ -179,7 +197,9 @@ def test_staff_runs_a_term_in_the_browser(
         page.click("#credit-adjust button[type=submit]")
         page.wait_for_selector(f"#credit-balance:has-text('{balance + 2} credits left')")
         assert "makeup class" in page.inner_text("#credit-history")
-        page.screenshot(path=str(output_dir / "office-credits.png"), full_page=True)
+        page.screenshot(
+            path=str(output_dir / "office-credits.png"), full_page=True, animations="disabled"
+        )
 
         # The PDF report, one click away on the attendance tab.
         page.click("#tab-attendance")
@@ -194,7 +214,7 @@ def test_staff_runs_a_term_in_the_browser(
 
         # The audit shows every change, filterable and as CSV.
         page.click("#tab-audit")
-        page.wait_for_selector("#audit-table tbody tr td")
+        page.wait_for_selector("#audit-table tbody tr td", state="visible")
         text = page.inner_text("#audit-table")
         for action in (
             "class.create",
@@ -205,7 +225,9 @@ def test_staff_runs_a_term_in_the_browser(
             "credits.makeup_class",
         ):
             assert action in text, action
-        page.screenshot(path=str(output_dir / "office-audit.png"), full_page=True)
+        page.screenshot(
+            path=str(output_dir / "office-audit.png"), full_page=True, animations="disabled"
+        )
         page.select_option("#audit-kind", "credits")
         page.click("#audit-filters button[type=submit]")
         page.wait_for_function(
@@ -224,12 +246,18 @@ def test_staff_runs_a_term_in_the_browser(
         dark.goto(campus_hub.url + f"hub/office/classes/{cid}")
         dark.wait_for_selector("#class-details dt")
         dark.click("#tab-enrollment")
-        dark.wait_for_selector("#enrollments-table tbody tr")
+        dark.wait_for_selector("#enrollments-table tbody tr", state="visible")
         assert dark.get_attribute("html", "data-bs-theme") == "dark"
-        dark.screenshot(path=str(output_dir / "office-enrollment-dark.png"), full_page=True)
+        dark.screenshot(
+            path=str(output_dir / "office-enrollment-dark.png"),
+            full_page=True,
+            animations="disabled",
+        )
         dark.goto(campus_hub.url + "hub/office/classes")
         dark.wait_for_selector("#classes-table tbody tr td a")
-        dark.screenshot(path=str(output_dir / "office-classes-dark.png"), full_page=True)
+        dark.screenshot(
+            path=str(output_dir / "office-classes-dark.png"), full_page=True, animations="disabled"
+        )
     finally:
         dark.context.close()
 
@@ -267,7 +295,7 @@ def test_students_and_instructors_are_refused(
             assert resp.status == 403, (url, resp.status)
             assert "office/" not in page.content() or "403" in page.content()
         page.goto(campus_hub.url + "hub/office/classes")
-        page.screenshot(path=str(output_dir / "office-student-refused.png"))
+        page.screenshot(path=str(output_dir / "office-student-refused.png"), animations="disabled")
         # The API relay refuses a student's writes too (with the Hub's XSRF token).
         status = page.evaluate(
             """async ([url]) => {
@@ -300,7 +328,11 @@ def test_students_and_instructors_are_refused(
         assert (
             page.locator("#move-status, #enroll-many, #credit-adjust, #record-payment").count() == 0
         )
-        page.screenshot(path=str(output_dir / "office-instructor-read-only.png"), full_page=True)
+        page.screenshot(
+            path=str(output_dir / "office-instructor-read-only.png"),
+            full_page=True,
+            animations="disabled",
+        )
         assert page.goto(campus_hub.url + f"hub/office/classes/{other['id']}").status == 403
         for url in (
             f"hub/office/api/classes/{mine['id']}/payments",
