@@ -280,3 +280,22 @@ def test_hub_add_users_is_replaced_by_the_campus_screen(campus_hub: CampusHub) -
     page = session.get(campus_hub.url + "hub/admin", timeout=30)
     assert page.status_code == 200
     assert "campus-admin/accounts" in page.text and ".add-users-button" in page.text
+
+
+def test_staff_pages_offer_students_only(campus_hub: CampusHub) -> None:
+    session, xsrf = page_session(campus_hub, "staff")
+    page = session.get(campus_hub.url + "hub/campus-admin/accounts", timeout=30)
+    assert page.status_code == 200 and 'id="nav-campus-admin"' in page.text
+    create_select = page.text.split('id="new-role"')[1].split("</select>")[0]
+    assert re.findall(r'<option value="(\w+)"', create_select) == ["student"]
+    # a forged instructor: refused beside the role field, nothing created
+    resp = session.post(
+        campus_hub.url + "hub/campus-admin/accounts",
+        data={"name": "forged", "role": "instructor", "_xsrf": xsrf},
+        timeout=30,
+    )
+    assert resp.status_code == 400 and "may create student accounts" in resp.text
+    admin = campus_hub.client(campus_hub.demo("admin")["name"])
+    assert admin.get(C + "accounts/forged").status_code == 404
+    for path in ("campus-admin/courses", "campus-admin/settings"):
+        assert session.get(campus_hub.url + "hub/" + path, timeout=30).status_code == 403
