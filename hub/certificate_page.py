@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from tornado import web
 
 from nbcampus.hub.campus import certificates as cert
+from nbcampus.hub.campus import school
 from nbcampus.hub.landing import site_of
 from nbcampus.settings import Settings
 from nbcampus.web import APIError
@@ -27,7 +28,17 @@ def verify_url(uid: str) -> str:
     return Settings.from_env().bind_url + cert.verify_path(uid)
 
 
-class CertificatePage(CampusPage):
+class SchoolNamed(CampusPage):
+    async def school_name(self) -> str:
+        """As the landing page shows it: the admin's setting (campus database) over the
+        configured c.CampusSite.school_name."""
+        stored = await self.read(school.read)
+        if stored["name"] != school.FIELDS["name"].default:
+            return stored["name"]
+        return site_of(self).school_name
+
+
+class CertificatePage(SchoolNamed):
     async def show(self, uid: str, *, message: str = "", error: str = "", reason: str = "") -> None:
         user = self.current_user
         role = await self.campus_role()
@@ -51,7 +62,7 @@ class CertificatePage(CampusPage):
             "nbcampus-certificate.html",
             certificate=data,
             verify_url=verify_url(uid),
-            school=site_of(self).school_name,
+            school=await self.school_name(),
             message=message,
             error=error,
             reason=reason,
@@ -85,7 +96,7 @@ class RevokePage(CertificatePage):
         await self.show(uid, message="The certificate is revoked.")
 
 
-class CertificatePdf(CampusPage):
+class CertificatePdf(SchoolNamed):
     @web.authenticated
     async def get(self, uid: str) -> None:
         name = self.current_user.name
@@ -101,9 +112,8 @@ class CertificatePdf(CampusPage):
             holder, title, issued = await self.read(work)
         except APIError as err:
             raise web.HTTPError(err.status_code, err.message) from None
-        school = site_of(self).school_name  # c.CampusSite.school_name
         pdf = await asyncio.to_thread(
-            cert.render_pdf, holder, title, issued, uid, verify_url(uid), school
+            cert.render_pdf, holder, title, issued, uid, verify_url(uid), await self.school_name()
         )
         self.set_header("Content-Type", "application/pdf")
         self.set_header("Content-Disposition", f'attachment; filename="certificate-{uid}.pdf"')

@@ -68,6 +68,10 @@ def test_completion_certificate_pdf_verification_and_revocation(
     student, other = students(campus_hub)[-1], students(campus_hub)[0]
     me = campus_hub.client(student["name"])
     assert me.get(API + f"users/{student['name']}/profile").json()["certificates"] == []
+    # the school's name as an admin set it is the one on the certificate
+    admin = campus_hub.client(campus_hub.demo("admin")["name"])
+    named = admin.put(API + "settings", json={"name": "Orus School of Code"})
+    assert named.status_code == 200, named.text
     complete_c_course(campus_hub, student["name"])
 
     profile = me.get(API + f"users/{student['name']}/profile").json()
@@ -117,6 +121,7 @@ def test_completion_certificate_pdf_verification_and_revocation(
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
     assert "C Programming Fundamentals" in text and uid in text
     assert "Certificate of Completion" in text and verify_url.split("://")[1][:30] in text
+    assert "ORUS SCHOOL OF CODE" in text
     png = output_dir / f"certificate-{db}"
     subprocess.run(["pdftoppm", "-png", "-r", "80", "-singlefile", str(pdf), str(png)], check=True)
     assert png.with_suffix(".png").stat().st_size > 10_000
@@ -128,6 +133,7 @@ def test_completion_certificate_pdf_verification_and_revocation(
         status = anon.locator("#certificate-status")
         assert "Valid" in status.inner_text()
         assert "C Programming Fundamentals" in anon.inner_text("#certificate-course")
+        assert anon.inner_text("#certificate-school") == "Orus School of Code"
         assert anon.locator("#revoke-form").count() == 0  # a visitor cannot revoke
         anon.screenshot(path=str(output_dir / f"certificate-verify-{db}.png"), full_page=True)
         assert check_response(requests.get(campus_hub.url + "hub/certificates/" + "0" * 32,
@@ -150,7 +156,6 @@ def test_completion_certificate_pdf_verification_and_revocation(
         )  # fmt: skip
         assert resp.status_code == 403
         # an instructor who teaches no class of the course cannot either
-        admin = campus_hub.client(campus_hub.demo("admin")["name"])
         outsider = f"inst-{uuid.uuid4().hex[:8]}"
         made = admin.post(API + "accounts", json={"name": outsider, "role": "instructor"})
         assert made.status_code == 201, made.text
