@@ -88,6 +88,8 @@ def dashboards_service(
             "NBCAMPUS_CAMPUS_URL": urls["campus"],
             "NBCAMPUS_GRADER_URL": urls["grader"],
             "NBCAMPUS_PUBLIC_BASE": base,
+            # warm kernels per dashboard (hub/dashboards/app.py); 0: none, each view starts one
+            "NBCAMPUS_DASHBOARD_POOL": os.environ.get("NBCAMPUS_DASHBOARD_POOL", "1"),
         },
         "cwd": str(settings.data_dir),
         "oauth_no_confirm": True,

@@ -6,11 +6,13 @@ data, and so do the grader's figures behind them."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import DB_PARAMS
 from harness.hub import CampusHub
 from harness.school import seed_submissions
 
@@ -44,6 +46,20 @@ CARDS = {
 
 def board_url(hub: CampusHub, board: str) -> str:
     return f"{hub.url}services/dashboards/voila/render/{board}.ipynb"
+
+
+@pytest.fixture(scope="module", params=DB_PARAMS)
+def campus_hub(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[CampusHub]:
+    """The campus Hub of conftest.py, with the dashboards' warm kernels on (as deployed)."""
+    db = None
+    if request.param == "postgresql":
+        db = request.getfixturevalue("pg_cluster").create_database()
+    data_dir = tmp_path_factory.mktemp("campus") / "data dir"
+    hub = CampusHub(data_dir, db_url=db, env={"NBCAMPUS_DASHBOARD_POOL": "1"}).start(timeout=180)
+    yield hub
+    hub.stop()
 
 
 @pytest.fixture(scope="module")

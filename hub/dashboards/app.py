@@ -34,6 +34,8 @@ AUDIENCE: dict[str, frozenset[str]] = {
     "admin": frozenset({"admin"}),
 }
 
+POOL_START_DELAY = 20.0  # seconds
+
 REFUSAL = {
     "instructor": "This dashboard is for the teachers of a class, staff and admins",
     "staff": "This dashboard is for staff and admins",
@@ -90,6 +92,30 @@ def voila_config() -> Config:
 
 
 def main() -> None:
+    # Live and die with the Hub, as the campus and the grader do (nbcampus/lifeline.py): a
+    # death signal when the Hub goes, a watch thread, and a pid file for `nbcampus run`.
+    # Our kernels follow us: each polls its parent (JPY_PARENT_PID) and exits when we do.
+    import logging
+
+    from nbcampus import lifeline
+    from nbcampus.settings import Settings
+
+    lifeline.die_with_hub()
+    pid_file = lifeline.write_pid_file(Settings.from_env().data_dir, "dashboards")
+
+    def hub_gone(reason: str) -> None:
+        logging.getLogger(__name__).error("dashboards: %s; stopping", reason)
+        lifeline.remove_pid_file(pid_file)
+        os._exit(1)  # the kernels see their parent go and exit
+
+    lifeline.Lifeline.from_env().start(hub_gone)
+    try:
+        _serve()
+    finally:
+        lifeline.remove_pid_file(pid_file)
+
+
+def _serve() -> None:
     from jupyter_server.utils import url_path_join
     from voila.app import Voila
     from voila.tornado.handler import TornadoVoilaHandler
@@ -118,6 +144,32 @@ def main() -> None:
             # What the kernel reads (QUERY_STRING): the class asked for, and the ticket.
             args = [("class", v) for v in self.get_arguments("class")[:1]]
             self.request.query = urlencode([*args, ("nbcampus_ticket", ticket)])
+
+    import voila.app as voila_app
+
+    make_manager = voila_app.voila_kernel_manager_factory
+
+    def delayed_pool(*args: Any, **kwargs: Any) -> Any:
+        """Voila fills the warm pool as it starts; wait POOL_START_DELAY first, so that the
+        kernels' start does not slow the Hub's own start (its services start together)."""
+        base = make_manager(*args, **kwargs)
+        if not hasattr(base, "fill_if_needed"):
+            return base  # no pool
+
+        class DelayedPool(base):  # type: ignore[misc, valid-type]
+            _starting = False
+
+            def __init__(self, **kw: Any) -> None:
+                self._starting = True
+                super().__init__(**kw)
+                self._starting = False
+
+            def fill_if_needed(self, delay: float | None = None, **kw: Any) -> None:
+                super().fill_if_needed(POOL_START_DELAY if self._starting else delay, **kw)
+
+        return DelayedPool
+
+    voila_app.voila_kernel_manager_factory = delayed_pool
 
     class DashboardsApp(Voila):
         def init_handlers(self) -> list:

@@ -75,6 +75,9 @@ class CampusHub:
             env.setdefault("NBCAMPUS_LOCAL_TRUSTED", "1")
         if self.db_url:
             env["NBCAMPUS_DB_URL"] = self.db_url
+        # No warm dashboard kernels in test Hubs (three Python kernels each); the dashboards'
+        # own tests and benchmark ask for them.
+        env["NBCAMPUS_DASHBOARD_POOL"] = "0"
         env.update(self.extra_env)
         return env
 
