@@ -269,3 +269,42 @@ def test_private_continuation_takes_one_student_and_adds_meetings(
     assert audit[-1]["action"] == "class.update"
     assert '"total_meetings": 4' in audit[-1]["before"]
     assert '"total_meetings": 6' in audit[-1]["after"]
+
+
+def test_students_and_instructors_are_refused_the_office_api(
+    campus_hub: CampusHub, make_user: Callable[..., dict[str, Any]]
+) -> None:
+    staff = staff_client(campus_hub)
+    klass = group_class(campus_hub)  # taught by the demo instructor
+    cid = klass["id"]
+    name = students(make_user, 1)[0]["name"]
+    enrollment = staff.post(C + f"classes/{cid}/enrollments", json={"student": name}).json()
+    eid = enrollment["id"]
+    pid = staff.post(
+        C + f"enrollments/{eid}/payments", json={"amount": "10", "method": "cash"}
+    ).json()["payment"]["id"]
+    calls = [
+        ("GET", f"classes/{cid}/candidates?q=a", None),
+        ("POST", f"classes/{cid}/enroll-many", {"students": ["alice"]}),
+        ("GET", f"classes/{cid}/payments", None),
+        ("GET", f"enrollments/{eid}/payments", None),
+        ("POST", f"enrollments/{eid}/payments", {"amount": "10", "method": "cash"}),
+        ("POST", f"payments/{pid}/verify", None),
+        ("POST", f"payments/{pid}/refund", None),
+        ("GET", f"payments/{pid}/proof", None),
+        ("PATCH", f"classes/{cid}", {"schedule": {"days": ["fri"], "time": "08:00-09:00"}}),
+    ]
+    student = campus_hub.client(name)  # a student of this very class
+    teacher = campus_hub.client(campus_hub.demo("instructor")["name"])
+    for who, client in (("student", student), ("instructor", teacher)):
+        for method, path, body in calls:
+            resp = client.request(method, C + path, json=body)
+            assert resp.status_code == 403, (who, method, path, resp.status_code, resp.text)
+    # A student never reads the audit; the class's instructor does (read-only).
+    assert student.get(C + f"classes/{cid}/audit").status_code == 403
+    assert teacher.get(C + f"classes/{cid}/audit").status_code == 200
+    # Nothing the refused calls tried was stored.
+    payments = staff.get(C + f"enrollments/{eid}/payments").json()["payments"]
+    assert [(p["id"], p["status"]) for p in payments] == [(pid, "pending")]
+    assert staff.get(C + f"classes/{cid}").json()["schedule"]["days"] == ["mon", "thu"]
+    assert len(staff.get(C + f"classes/{cid}/enrollments").json()["enrollments"]) == 1
