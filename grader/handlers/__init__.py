@@ -13,6 +13,7 @@ from . import (
     info,
     openapi,
     release,
+    similarity,
     stats,
     submissions,
 )
@@ -26,5 +27,6 @@ default_handlers: list[Any] = [
     *feedback.default_handlers,
     *grading.default_handlers,
     *release.default_handlers,
+    *similarity.default_handlers,
     *stats.default_handlers,
 ]

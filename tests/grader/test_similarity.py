@@ -46,7 +46,7 @@ def disguised(files: dict[str, bytes]) -> dict[str, bytes]:
                     src = re.sub(r"\bs\b", "result", cell.source)
                     src = re.sub(r"\btotal\b", "acc", re.sub(r"\bi\b", "k", src))
                     src = src.replace("    ", "  ").replace(" = ", "=")
-                    cell.source = src.replace("return", "# my own work\n  return", 1)
+                    cell.source = re.sub(r"\n( *)return ", r"\n\1# my own work\n\1return ", src)
             data = nbformat.writes(nb).encode()
         out[name] = data
     return out
