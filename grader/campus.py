@@ -87,6 +87,12 @@ class CampusClient:
             )
         return out
 
+    async def course_outline(self, course: str) -> dict[str, Any]:
+        """The course's sections, lessons and exercises (what an instructor's release of an
+        assignment is checked against)."""
+        base = await self.campus_base()
+        return await self._call("GET", f"{base}api/v1/courses/{quote(course, safe='')}")
+
     async def course_roles(self, course: str, user: str) -> dict[str, Any]:
         """The user's school role, class roles in the course, the students they teach in it,
         and whether they study in it: the only source of the grader's permissions."""

@@ -126,6 +126,7 @@ class ReleaseAssignmentHandler(GraderHandler):
         bad = [n for n in notebooks if not SLUG.match(n)]
         if bad:
             raise APIError(400, f"notebook name {bad[0]!r} is not usable", field="files")
+        await self._check_exercises(course, assignment, notebooks)
         root = course_root(self.app.data_dir, course)
 
         def release() -> bool:
@@ -186,6 +187,30 @@ class ReleaseAssignmentHandler(GraderHandler):
                 "changed": changed,
             }
         )
+
+    async def _check_exercises(self, course: str, assignment: str, notebooks: list[str]) -> None:
+        """Every released notebook must be an exercise of the campus's lesson, or its grades
+        would have nowhere to go: a new notebook is added to the course first."""
+        try:
+            outline = await self.app.campus.course_outline(course)
+        except Exception as err:
+            raise APIError(503, f"the campus could not give the course: {err}") from None
+        known = {
+            str(ex.get("notebook") or "").removesuffix(".ipynb")
+            for section in outline.get("sections") or []
+            for lesson in section.get("lessons") or []
+            if lesson.get("slug") == assignment
+            for ex in lesson.get("exercises") or []
+        }
+        extra = sorted(set(notebooks) - known)
+        if extra:
+            raise APIError(
+                409,
+                f"{', '.join(n + '.ipynb' for n in extra)} is not an exercise of lesson "
+                f"{assignment!r}; add it to the course (nbcampus course import) first",
+                code="NOT_IN_COURSE",
+                field="files",
+            )
 
 
 def _feedback_folder(root: Path, assignment: str, student: str) -> Path:

@@ -245,6 +245,9 @@ def test_a_student_is_refused_every_instructor_command(
         GRADER + f"courses/{COURSE}/assignments/ps9/release", json={"files": {"a.ipynb": "e30="}}
     )
     assert resp.status_code == 404 and resp.json()["code"] == "NO_LESSON", resp.text
+    # a notebook the campus's lesson does not have: its grades would have nowhere to go
+    resp = teacher.post(path + "release", json={"files": {"problem3.ipynb": "e30="}})
+    assert resp.status_code == 409 and "problem3.ipynb" in resp.json()["message"], resp.text
     resp = teacher.post(
         path + "students/not-in-class/feedback", json={"timestamp": "x", "notebooks": {"a": "<p>"}}
     )
