@@ -150,8 +150,10 @@ class SubmissionGradingPage(GradingPage):
         course, assignment = slug(course, "course"), slug(assignment, "assignment")
         await self.require_grader_of(course, student)
         root = course_root(self.app.data_dir, course)
+        taught = await self.taught_students(course)
+        me = self.actor.name
 
-        def load() -> tuple[str | None, list, Submission | None]:
+        def load() -> tuple[str | None, list, Submission | None, list[str]]:
             try:
                 uid, notebooks = submission_view(root, course, assignment, student)
             except MissingEntry:
@@ -160,9 +162,15 @@ class SubmissionGradingPage(GradingPage):
                 sub = s.scalar(sa.select(Submission).where(Submission.uid == uid)) if uid else None
                 if sub is not None:
                     s.expunge(sub)
-            return uid, notebooks, sub
+            # The students one may step through: graded, theirs to grade, in the list's order.
+            graded = gradebook_rows(root, course, assignment)
+            order = sorted(x for x in graded if x != me and (taught is None or x in taught))
+            return uid, notebooks, sub, order
 
-        uid, notebooks, sub = await self.blocking(load)
+        uid, notebooks, sub, order = await self.blocking(load)
+        at = order.index(student) if student in order else -1
+        prev = order[at - 1] if at > 0 else None
+        nxt = order[at + 1] if 0 <= at < len(order) - 1 else None
         self.render(
             "grading/submission.html",
             course=course,
@@ -171,6 +179,8 @@ class SubmissionGradingPage(GradingPage):
             uid=uid,
             submission=sub,
             notebooks=notebooks,
+            prev_student=prev,
+            next_student=nxt,
             total=sum(nb.score for nb in notebooks),
             max_total=sum(nb.max_score for nb in notebooks),
             api=self.api_base(course, assignment),

@@ -3,6 +3,45 @@
 (function () {
   'use strict';
   var body = document.body;
+
+  // Keyboard: j/k or Alt+arrows move between students, n to the next cell needing a grade
+  // (Alt+n from inside a field). Typing in a field is left alone.
+  document.addEventListener('keydown', function (event) {
+    var target = event.target;
+    if (event.ctrlKey || event.metaKey || event.defaultPrevented) {
+      return;
+    }
+    if (target && /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName) && !event.altKey) {
+      return;
+    }
+    var step = null;
+    if ((event.altKey && event.key === 'ArrowRight') || (!event.altKey && event.key === 'j')) {
+      step = document.querySelector('a[data-key-next]');
+    } else if ((event.altKey && event.key === 'ArrowLeft') || (!event.altKey && event.key === 'k')) {
+      step = document.querySelector('a[data-key-prev]');
+    } else if (event.key === 'n' || event.key === 'N' || (event.altKey && event.code === 'KeyN')) {
+      var forms = Array.prototype.filter.call(document.querySelectorAll('form.grade'), function (f) {
+        return f.querySelector('[data-needs]');
+      });
+      if (!forms.length) {
+        return;
+      }
+      var after = forms.filter(function (f) {
+        return target && target.compareDocumentPosition(f) & Node.DOCUMENT_POSITION_FOLLOWING && !f.contains(target);
+      });
+      var form = after.length ? after[0] : forms[0];
+      var field = form.querySelector('input, textarea');
+      event.preventDefault();
+      form.scrollIntoView({ block: 'center' });
+      (field || form).focus();
+      return;
+    }
+    if (step) {
+      event.preventDefault();
+      window.location.href = step.href;
+    }
+  });
+
   var api = body.getAttribute('data-api');
   var xsrf = body.getAttribute('data-xsrf');
   var student = body.getAttribute('data-student');

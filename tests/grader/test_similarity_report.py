@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,7 @@ def submitted_class(campus_hub: CampusHub, tmp_path_factory: pytest.TempPathFact
         "alyssa": submitted("hacker"),
         "eve": disguised(submitted("bitdiddle")),
     }
+    uids = {}
     for key, files in work.items():
         student = campus_hub.client(NAMES[key])
         released = student.get(API + f"courses/{COURSE}/assignments/ps1/files")
@@ -86,7 +88,8 @@ def submitted_class(campus_hub: CampusHub, tmp_path_factory: pytest.TempPathFact
         }
         resp = student.post(API + f"courses/{COURSE}/assignments/ps1/submissions", json=body)
         assert resp.status_code == 202, resp.text
-    return {"id": cid, "passwords": passwords}
+        uids[key] = resp.json()["id"]
+    return {"id": cid, "passwords": passwords, "uids": uids}
 
 
 def test_the_copied_pair_and_no_other(campus_hub: CampusHub, submitted_class: dict) -> None:
@@ -135,6 +138,14 @@ def test_students_and_other_teachers_are_refused(
             assert page.status_code == 403, page.text
 
 
+def login(page, campus_hub: CampusHub, submitted_class: dict) -> None:
+    page.goto(campus_hub.url + "hub/login")
+    page.fill("#username_input", NAMES["teacher"])
+    page.fill("#password_input", submitted_class["passwords"]["teacher"])
+    page.click("#login_submit")
+    page.wait_for_load_state()
+
+
 @pytest.mark.browser
 def test_report_and_pair_in_the_browser(
     campus_hub: CampusHub, submitted_class: dict, browser, output_dir: Path
@@ -156,5 +167,48 @@ def test_report_and_pair_in_the_browser(
         page.get_by_role("heading", name=re.compile(r"alike")).wait_for()
         assert page.locator("pre .hit").count() > 0
         page.screenshot(path=str(output_dir / "grader-similarity-pair.png"), full_page=True)
+    finally:
+        page.close()
+
+
+@pytest.mark.browser
+def test_grading_view_moves_between_students_by_keyboard(
+    campus_hub: CampusHub, submitted_class: dict, browser, output_dir: Path
+) -> None:
+    """The same three graded submissions in the grading view: j/k and Alt+arrows step
+    through the students in the list's order, n goes to the next cell needing a grade."""
+    for key, uid in submitted_class["uids"].items():
+        student = campus_hub.client(NAMES[key])
+        deadline = time.monotonic() + 240
+        while (status := student.get(API + f"submissions/{uid}").json()["status"]) != "graded":
+            assert status != "failed" and time.monotonic() < deadline, status
+            time.sleep(0.5)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    base = campus_hub.url + PAGES + f"{COURSE}/grading/ps1/"
+    try:
+        login(page, campus_hub, submitted_class)
+        page.goto(base + NAMES["alyssa"])
+        page.get_by_role("heading", name=f"{NAMES['alyssa']}: ps1").wait_for()
+        assert page.locator("a[rel=prev]").count() == 0  # the first student
+        page.keyboard.press("j")
+        page.get_by_role("heading", name=f"{NAMES['ben']}: ps1").wait_for()
+        page.keyboard.press("Alt+ArrowRight")
+        page.get_by_role("heading", name=f"{NAMES['eve']}: ps1").wait_for()
+        page.keyboard.press("k")
+        page.get_by_role("heading", name=f"{NAMES['ben']}: ps1").wait_for()
+        page.screenshot(path=str(output_dir / "grader-grading-steps.png"))
+        needing = page.locator("form.grade:has([data-needs])")
+        assert needing.count() >= 2
+        first, second = (needing.nth(i).get_attribute("data-cell") for i in range(2))
+        page.keyboard.press("n")
+        focused = "document.activeElement.closest('form.grade').dataset.cell"
+        assert page.evaluate(focused) == first
+        page.keyboard.press("j")  # typed into the field: no page change
+        assert page.url.endswith(NAMES["ben"])
+        page.keyboard.press("Alt+n")
+        assert page.evaluate(focused) == second
+        page.screenshot(path=str(output_dir / "grader-grading-keyboard.png"))
+        page.keyboard.press("Alt+ArrowLeft")
+        page.get_by_role("heading", name=f"{NAMES['alyssa']}: ps1").wait_for()
     finally:
         page.close()
