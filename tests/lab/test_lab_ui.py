@@ -222,6 +222,23 @@ def test_instructor_takes_attendance_and_unlocks(
     student.screenshot(path=str(output_dir / "lab-campus-leaderboard.png"))
     student.keyboard.press("Alt+W")  # close the leaderboard tab again
 
+    # Back in the Teach tab: the class's dashboard (the dashboards service, Voila) opens at the
+    # Hub in a new tab.
+    dashboard = teach.locator("a.nbc-dashboard-link")
+    assert dashboard.get_attribute("target") == "_blank"
+    assert "/services/dashboards/voila/render/instructor.ipynb?class=" in (
+        dashboard.get_attribute("href") or ""
+    )
+    with page.context.expect_page(timeout=20_000) as opened:
+        dashboard.click()
+    view = opened.value
+    view.locator(".bqplot").first.wait_for(timeout=120_000)
+    # ... on the class chosen in the Teach tab (ipywidgets spaces labels with U+00A0).
+    chosen = view.locator("select").first.evaluate("s => s.options[s.selectedIndex].text")
+    assert chosen.replace("\xa0", " ").startswith("Introduction to Python (demo group)"), chosen
+    view.screenshot(path=str(output_dir / "lab-teach-dashboard.png"))
+    view.close()
+
 
 @pytest.mark.browser
 def test_student_opens_a_lesson_runs_a_cell_submits_and_sees_the_score(

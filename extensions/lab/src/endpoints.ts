@@ -35,6 +35,11 @@ export const grader = {
   submission: (id: string) => `submissions/${q(id)}`
 };
 
+/** The dashboards service's pages (Voila, relative to its root), opened in a browser tab. */
+export const dashboardPages = {
+  klass: (classId: number) => `voila/render/instructor.ipynb?class=${encodeURIComponent(String(classId))}`
+};
+
 /** The grader's own pages (relative to the service's root), opened in a browser tab. */
 export const graderPages = {
   grading: (course: string) => `courses/${q(course)}/grading`,

@@ -201,6 +201,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
         return client.url(service, path);
       },
 
+      dashboardUrl(classId: number) {
+        // A Hub service like the grader's pages: it logs the browser in through the Hub.
+        return ep.hubServiceUrl(
+          PageConfig.getOption('hubPrefix'),
+          PageConfig.getOption('hubHost'),
+          'dashboards',
+          ep.dashboardPages.klass(classId)
+        );
+      },
+
       graderPageUrl(path: string) {
         // At the Hub itself: the grader logs the browser in through the Hub (OAuth).
         return ep.hubServiceUrl(

@@ -28,6 +28,8 @@ export interface IPanelActions {
   /** A grader page at the Hub for a new browser tab (manual grading, feedback); null when
    * the Lab runs without a Hub. */
   graderPageUrl(path: string): string | null;
+  /** A class's dashboard (the dashboards service at the Hub); null without a Hub. */
+  dashboardUrl(classId: number): string | null;
 }
 
 type Tab = 'lessons' | 'messages' | 'credits' | 'teach';

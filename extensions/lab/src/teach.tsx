@@ -154,6 +154,7 @@ export function TeachTab(props: { store: CampusStore; actions: IPanelActions }):
   const gradingUrl = current?.course
     ? actions.graderPageUrl(ep.graderPages.grading(current.course))
     : null;
+  const dashboardUrl = current ? actions.dashboardUrl(current.id) : null;
   const previous = meetings.find(m => m.meeting === meeting);
   const previousMap = Object.fromEntries((previous?.records ?? []).map(r => [r.user, r.status]));
 
@@ -288,6 +289,17 @@ export function TeachTab(props: { store: CampusStore; actions: IPanelActions }):
                   aria-label={trans.__('Open manual grading of %1 (opens in a new tab)', current.course)}
                 >
                   {trans.__('Open manual grading')}
+                </a>
+              )}
+              {dashboardUrl && (
+                <a
+                  className="nbc-dashboard-link"
+                  href={dashboardUrl}
+                  target="_blank"
+                  rel="noopener noreferrer"
+                  aria-label={trans.__('Open the class dashboard (opens in a new tab)')}
+                >
+                  {trans.__('Class dashboard')}
                 </a>
               )}
               <a href={actions.serviceUrl('grader', `courses/${encodeURIComponent(current.course)}/gradebook.csv`)} target="_blank" rel="noopener noreferrer">
