@@ -1,7 +1,8 @@
 """What the manual grading view shows, read from the gradebook and the kept graded notebooks.
 
 Plain functions returning plain data; the handlers turn it into pages. Student content is
-never interpreted here: cells keep their source as text, and outputs become text, an error's
+never trusted here: cells are rendered as nbconvert does with the Markdown's HTML cut to an
+allow-list (rendering.py), and outputs become text, an error's
 name, message and traceback (ANSI colours stripped), or a PNG/JPEG image; HTML, SVG and
 JavaScript outputs are shown as their plain-text form only.
 """
@@ -18,6 +19,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.utils import is_grade, is_solution, is_task
 
 from .feedback import graded_notebooks, graded_submission_id
+from .rendering import code_html, markdown_html
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 BASE64 = re.compile(r"^[A-Za-z0-9+/=\s]+$")
@@ -57,6 +59,7 @@ class CellView:
     outputs: list[Output] = field(default_factory=list)
     grade: dict[str, Any] | None = None
     comment: dict[str, Any] | None = None
+    html: str = ""  # the source rendered as nbconvert does (rendering.py), safe to show
 
 
 @dataclass
@@ -140,6 +143,12 @@ def _cells(
     nb: nbformat.NotebookNode, grades: dict[str, dict], comments: dict[str, dict]
 ) -> list[CellView]:
     out = []
+    meta_nb = nb.get("metadata") or {}
+    language = str(
+        (meta_nb.get("kernelspec") or {}).get("language")
+        or (meta_nb.get("language_info") or {}).get("name")
+        or "python"
+    )
     for i, cell in enumerate(nb.cells):
         meta = cell.metadata.get("nbgrader") or {}
         grade_id = str(meta.get("grade_id") or "") if isinstance(meta, dict) else ""
@@ -160,9 +169,19 @@ def _cells(
                 outputs=[o for o in map(_output, cell.get("outputs", [])) if o is not None],
                 grade=grades.get(grade_id) if kind in ("test", "answer", "task") else None,
                 comment=comments.get(grade_id) if grade_id else None,
+                html=_rendered(cell, language),
             )
         )
     return out
+
+
+def _rendered(cell: Any, language: str) -> str:
+    source = str(cell.source or "")
+    if cell.cell_type == "markdown":
+        return markdown_html(source)
+    if cell.cell_type == "code":
+        return code_html(source, language)
+    return ""  # raw cells stay plain text
 
 
 def _text(value: Any) -> str:

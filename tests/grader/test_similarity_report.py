@@ -196,6 +196,9 @@ def test_grading_view_moves_between_students_by_keyboard(
         page.get_by_role("heading", name=f"{NAMES['eve']}: ps1").wait_for()
         page.keyboard.press("k")
         page.get_by_role("heading", name=f"{NAMES['ben']}: ps1").wait_for()
+        # cells rendered as nbconvert does: Markdown as HTML, code highlighted
+        assert page.locator(".rendered-markdown strong").count() > 0
+        assert page.locator(".rendered-code .highlight .k").count() > 0
         page.screenshot(path=str(output_dir / "grader-grading-steps.png"))
         needing = page.locator("form.grade:has([data-needs])")
         assert needing.count() >= 2
