@@ -53,6 +53,17 @@ def markdown_html(source: str) -> str:
     )
 
 
+def output_html(html: str) -> str:
+    """A text/html output (a pandas table, say) cut to the same allow-list plus captions."""
+    return bleach.clean(
+        html,
+        tags=ALLOWED_TAGS | {"caption"},
+        attributes={**ALLOWED_ATTRIBUTES, "table": ["class"], "th": ["colspan", "rowspan"]},
+        protocols=["http", "https", "mailto", "data"],
+        strip=True,  # an output's markup is a program's, not a person's: drop what is not allowed
+    )
+
+
 def code_html(source: str, language: str = "python") -> str:
     """A code cell's source, highlighted (Pygments escapes the text itself)."""
     return str(_highlight(source, language=language or "python"))

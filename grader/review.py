@@ -2,9 +2,9 @@
 
 Plain functions returning plain data; the handlers turn it into pages. Student content is
 never trusted here: cells are rendered as nbconvert does with the Markdown's HTML cut to an
-allow-list (rendering.py), and outputs become text, an error's
-name, message and traceback (ANSI colours stripped), or a PNG/JPEG image; HTML, SVG and
-JavaScript outputs are shown as their plain-text form only.
+allow-list (rendering.py), and outputs become text, an error's name, message and traceback
+(ANSI colours stripped), a PNG/JPEG image, or HTML cut to the same allow-list (tables and
+text); SVG and JavaScript outputs are shown as their plain-text form only.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.utils import is_grade, is_solution, is_task
 
 from .feedback import graded_notebooks, graded_submission_id
-from .rendering import code_html, markdown_html
+from .rendering import code_html, markdown_html, output_html
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 BASE64 = re.compile(r"^[A-Za-z0-9+/=\s]+$")
@@ -43,7 +43,7 @@ class StudentRow:
 
 @dataclass
 class Output:
-    kind: str  # text, error, image
+    kind: str  # text, error, image, html (already cut to an allow-list)
     text: str = ""
     mime: str = ""
     data: str = ""
@@ -206,6 +206,9 @@ def _output(out: Any) -> Output | None:
             raw = data.get(mime)
             if isinstance(raw, str) and len(raw) <= MAX_IMAGE and BASE64.match(raw):
                 return Output("image", mime=mime, data=re.sub(r"\s", "", raw))
+        raw_html = data.get("text/html")
+        if isinstance(raw_html, (str, list)) and len(_text(raw_html)) < MAX_TEXT:
+            return Output("html", data=output_html(_text(raw_html)))
         if "text/plain" in data:
             return Output("text", _text(data["text/plain"]))
         if data:

@@ -28,3 +28,18 @@ def test_an_inline_image_stays_and_a_file_image_shows_its_name() -> None:
     html = markdown_html("![plot](data:image/png;base64,iVBORw0KGgo=)\n\n![](jupyter.png)")
     assert '<img src="data:image/png;base64,iVBORw0KGgo=" alt="plot">' in html
     assert "[image: jupyter.png]" in html
+
+
+def test_an_html_output_keeps_its_table_and_loses_its_script() -> None:
+    from nbcampus.grader.review import _output
+
+    table = '<table class="dataframe"><tr><th>a</th></tr><tr><td>1</td></tr></table>'
+    out = _output(
+        {
+            "output_type": "execute_result",
+            "data": {"text/html": table + "<script>alert(1)</script>", "text/plain": "a 1"},
+        }
+    )
+    assert out is not None and out.kind == "html"
+    assert '<table class="dataframe">' in out.data and "<td>1</td>" in out.data
+    assert "script" not in out.data
