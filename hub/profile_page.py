@@ -21,7 +21,7 @@ from tornado import web
 from nbcampus.db import transaction
 from nbcampus.hub.campus import profile as pr
 from nbcampus.hub.campus.orm import Account
-from nbcampus.web import APIError
+from nbcampus.web import APIError, attachment
 
 T = TypeVar("T")
 OFFICE = ("staff", "admin")
@@ -149,7 +149,7 @@ class ExportDownload(CampusPage):
         name = self.current_user.name
         data = await self.read(lambda s: pr.export(s, name))
         self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.set_header("Content-Disposition", f'attachment; filename="{name}-data.json"')
+        self.set_header("Content-Disposition", attachment(f"{name}-data.json"))
         self.finish(json.dumps(data, indent=2, ensure_ascii=False))
 
 

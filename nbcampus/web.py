@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from http import HTTPStatus
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import fastjsonschema
 from tornado import web
@@ -48,6 +49,13 @@ _CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Every date the campus stores or schedules falls in this range.
 EARLIEST_DATE = date(2000, 1, 1)
 LATEST_DATE = date(2100, 12, 31)
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition for a download named after user data (RFC 6266): an ASCII
+    fallback and the UTF-8 name, since a header carries Latin-1 at most."""
+    fallback = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def parse_id(raw: str | None, field: str, *, high: int = MAX_ID) -> int:

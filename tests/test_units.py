@@ -13,6 +13,7 @@ from nbcampus.hub.campus.orm import MIGRATIONS
 from nbcampus.hub.passwords import hash_password, verify_password
 from nbcampus.secretfiles import InsecureSecretError, check_private, ensure_secret
 from nbcampus.settings import Settings, SettingsError, normalize_db_url
+from nbcampus.web import attachment
 
 
 def test_settings_defaults_and_parts(tmp_path: Path) -> None:
@@ -67,3 +68,17 @@ def test_account_store(db_url: str) -> None:
         store.create("eve", password="short")
     assert [a.name for a in store.all()] == ["dana"]
     engine.dispose()
+
+
+def test_download_names_from_any_user_name_fit_a_header() -> None:
+    from urllib.parse import unquote
+
+    from tornado.httputil import HTTPHeaders
+
+    for name in ("bob", "zoë", "日本", 'a"b;c', "x\u2028y"):
+        value = attachment(f"{name}-data.json")
+        value.encode("latin-1")  # what a response header can carry
+        HTTPHeaders({"Content-Disposition": value})
+        fallback = value.split('filename="', 1)[1].split('"', 1)[0]
+        assert fallback.isascii() and '"' not in fallback
+        assert unquote(value.split("UTF-8''", 1)[1]) == f"{name}-data.json"

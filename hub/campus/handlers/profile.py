@@ -21,7 +21,7 @@ from nbcampus.hub.campus import validate
 from nbcampus.hub.campus.courses import course_by_slug
 from nbcampus.hub.campus.orm import Certificate
 from nbcampus.hub.campus.permissions import needs_permission
-from nbcampus.web import APIError, body_schema
+from nbcampus.web import APIError, attachment, body_schema
 
 from .base import CampusHandler
 
@@ -50,7 +50,7 @@ class ExportHandler(SelfOrOverseer):
         """Everything the campus keeps about a person, as one JSON document."""
         self.check_self(user)
         data = await self.read(lambda s: pr.export(s, user))
-        self.set_header("Content-Disposition", f'attachment; filename="{user}-data.json"')
+        self.set_header("Content-Disposition", attachment(f"{user}-data.json"))
         self.write_json(data)
 
 
