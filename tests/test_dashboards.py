@@ -201,3 +201,4 @@ def test_the_grader_figures_follow_the_permission_table(
     figures = admin.get("services/grader/api/v1/stats", params={"days": "30"}).json()
     assert sum(d["submissions"] for d in figures["days"]) == len(rows)
     assert admin.get("services/grader/api/v1/stats", params={"days": "0"}).status_code == 400
+    assert admin.get("services/grader/api/v1/stats", params={"days": "²"}).status_code == 400

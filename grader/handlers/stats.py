@@ -86,7 +86,8 @@ class QueueStatsHandler(GraderHandler):
         if self.actor.role not in ("admin", "service"):
             raise APIError(403, "admins only")
         raw = self.get_query_argument("days", "14")
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_DAYS:
+        # ASCII digits only: str.isdigit() accepts "²", which int() refuses
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_DAYS:
             raise APIError(400, f"days must be a whole number from 1 to {MAX_DAYS}", field="days")
         since = datetime.now(UTC) - timedelta(days=int(raw))
 
