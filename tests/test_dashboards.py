@@ -140,6 +140,26 @@ def test_each_dashboard_renders_its_charts(
         page.close()
 
 
+@pytest.mark.parametrize("campus_hub", ["sqlite"], indirect=True)
+def test_a_dashboard_opens_in_the_hubs_dark_mode(
+    campus_hub: CampusHub, school: dict[str, Any], browser: Any, output_dir: Path
+) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, color_scheme="dark")
+    try:
+        login(page, campus_hub, "admin")
+        page.goto(campus_hub.url + "hub/home")
+        assert page.get_attribute("html", "data-bs-theme") == "dark"
+        page.click("#nav-dashboards")
+        page.locator("#nav-dashboard-admin").click()
+        page.locator(".bqplot").first.wait_for(timeout=120_000)
+        assert "theme=dark" in page.url
+        assert page.get_attribute("body", "data-jp-theme-light") == "false"
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(output_dir / "dashboard-admin-dark.png"))
+    finally:
+        page.close()
+
+
 def refused_page(hub: CampusHub, role: str, board: str) -> Any:
     session = hub.login_session(hub.demo(role)["name"], hub.demo(role)["password"])
     # Follows the Hub's OAuth round trip back to the dashboard, as a browser does.
