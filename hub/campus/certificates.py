@@ -32,25 +32,7 @@ def new_uid() -> str:
     return secrets.token_hex(16)
 
 
-def course_completed(session: Session, user: str, course_id: int) -> bool:
-    """Every active lesson of the course completed by the user (a course with none: never)."""
-    total = session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Lesson)
-        .where(Lesson.course_id == course_id, Lesson.retired.is_(False))
-    )
-    done = session.scalar(
-        sa.select(sa.func.count())
-        .select_from(LessonProgress)
-        .join(Lesson, Lesson.id == LessonProgress.lesson_id)
-        .where(
-            LessonProgress.user == user,
-            LessonProgress.completed.is_(True),
-            Lesson.course_id == course_id,
-            Lesson.retired.is_(False),
-        )
-    )
-    return bool(total) and int(done or 0) >= int(total or 0)
+course_completed = engagement.course_completed  # one rule for the badge and the certificate
 
 
 def issue_if_complete(session: Session, user: str, course_id: int) -> Certificate | None:

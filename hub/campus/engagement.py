@@ -404,6 +404,28 @@ RELEVANT = {
 }
 
 
+def course_completed(session: Session, user: str, course_id: int) -> bool:
+    """Every active lesson of the course completed by the user (a course with none: never);
+    the "course_complete" badge and the course's certificate both ask this."""
+    total = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Lesson)
+        .where(Lesson.course_id == course_id, Lesson.retired.is_(False))
+    )
+    done = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(LessonProgress)
+        .join(Lesson, Lesson.id == LessonProgress.lesson_id)
+        .where(
+            LessonProgress.user == user,
+            LessonProgress.completed.is_(True),
+            Lesson.course_id == course_id,
+            Lesson.retired.is_(False),
+        )
+    )
+    return bool(total) and int(done or 0) >= int(total or 0)
+
+
 def _met(session: Session, user: str, criteria: dict[str, Any], level: UserLevel | None) -> bool:
     kind = criteria.get("kind")
     if kind == "xp_total":
@@ -431,23 +453,7 @@ def _met(session: Session, user: str, criteria: dict[str, Any], level: UserLevel
         )
         if course_id is None:
             return False
-        total = session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Lesson)
-            .where(Lesson.course_id == course_id, Lesson.retired.is_(False))
-        )
-        done = session.scalar(
-            sa.select(sa.func.count())
-            .select_from(LessonProgress)
-            .join(Lesson, Lesson.id == LessonProgress.lesson_id)
-            .where(
-                LessonProgress.user == user,
-                LessonProgress.completed.is_(True),
-                Lesson.course_id == course_id,
-                Lesson.retired.is_(False),
-            )
-        )
-        return bool(total) and done == total
+        return course_completed(session, user, course_id)
     if kind == "perfect_attendance":
         need = int(criteria.get("meetings", 5))
         present = sa.func.sum(sa.case((Attendance.status == "present", 1), else_=0))
