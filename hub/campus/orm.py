@@ -653,3 +653,17 @@ class DeletionRequest(Base):
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'done', 'withdrawn')", name="ck_deletion_status"),
     )
+
+
+class MailDigest(Base):
+    """A person's opt-in to the daily email digest (off unless a row says on) and when their
+    last digest went out: the digest holds what came after `since`, and a restart that finds
+    `sent_at` less than a day old sends nothing."""
+
+    __tablename__ = "mail_digests"
+
+    user: Mapped[str] = mapped_column(UserName, primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The start of the next digest: the opt-in time, then each sent digest's time.
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
