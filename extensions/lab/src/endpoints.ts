@@ -63,3 +63,20 @@ export function hubServiceUrl(
   const base = prefix.replace(/hub\/$/, '');
   return `${hubHost.replace(/\/+$/, '')}${base}services/${q(service)}/${path.replace(/^\/+/, '')}`;
 }
+
+/** The Hub's own account pages (relative to `<base>/hub/`), opened in a browser tab. */
+export const hubPages = {
+  profile: 'profile',
+  password: 'password'
+};
+
+/**
+ * A page of the Hub itself: `<hubHost><hubPrefix><path>`. Null when the Lab runs without a Hub.
+ */
+export function hubPageUrl(hubPrefix: string, hubHost: string, path: string): string | null {
+  if (!hubPrefix) {
+    return null;
+  }
+  const prefix = hubPrefix.endsWith('/') ? hubPrefix : hubPrefix + '/';
+  return `${hubHost.replace(/\/+$/, '')}${prefix}${path.replace(/^\/+/, '')}`;
+}

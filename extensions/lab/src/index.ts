@@ -211,6 +211,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
         );
       },
 
+      hubPageUrl(page: 'profile' | 'password') {
+        return ep.hubPageUrl(
+          PageConfig.getOption('hubPrefix'),
+          PageConfig.getOption('hubHost'),
+          ep.hubPages[page]
+        );
+      },
+
       graderPageUrl(path: string) {
         // At the Hub itself: the grader logs the browser in through the Hub (OAuth).
         return ep.hubServiceUrl(

@@ -30,6 +30,9 @@ export interface IPanelActions {
   graderPageUrl(path: string): string | null;
   /** A class's dashboard (the dashboards service at the Hub); null without a Hub. */
   dashboardUrl(classId: number): string | null;
+  /** One of the Hub's own account pages (profile, password change) for a new browser tab;
+   * null without a Hub. */
+  hubPageUrl(page: 'profile' | 'password'): string | null;
 }
 
 type Tab = 'lessons' | 'messages' | 'credits' | 'teach';
@@ -65,6 +68,45 @@ export function SectionStatus(props: {
   return null;
 }
 
+/** The person's own account pages at the Hub: they live outside the Lab, so a new tab. */
+function AccountLinks(props: { store: CampusStore; actions: IPanelActions }): JSX.Element | null {
+  const { store, actions } = props;
+  const trans = store.trans;
+  const links: [string, string | null, string][] = [
+    [
+      trans.__('Profile'),
+      actions.hubPageUrl('profile'),
+      trans.__('Your profile (opens in a new tab)')
+    ],
+    [
+      trans.__('Change password'),
+      actions.hubPageUrl('password'),
+      trans.__('Change your password (opens in a new tab)')
+    ]
+  ];
+  if (links.every(([, href]) => !href)) {
+    return null;
+  }
+  return (
+    <nav className="nbc-account" aria-label={trans.__('Your account')}>
+      {links.map(([label, href, aria]) =>
+        href ? (
+          <a
+            key={label}
+            className="nbc-link"
+            href={href}
+            target="_blank"
+            rel="noopener noreferrer"
+            aria-label={aria}
+          >
+            {label}
+          </a>
+        ) : null
+      )}
+    </nav>
+  );
+}
+
 function Header(props: { store: CampusStore; actions: IPanelActions }): JSX.Element {
   const { store, actions } = props;
   const trans = store.trans;
@@ -91,6 +133,7 @@ function Header(props: { store: CampusStore; actions: IPanelActions }): JSX.Elem
           ↻
         </button>
       </div>
+      <AccountLinks store={store} actions={actions} />
       {store.isTeacher ? null : level ? (
         <div className="nbc-level" aria-label={trans.__('Level %1, %2 XP', level.level, level.xp)}>
           <div className="nbc-level-line">

@@ -1,4 +1,4 @@
-import { graderPages, hubServiceUrl } from '../endpoints';
+import { graderPages, hubPages, hubPageUrl, hubServiceUrl } from '../endpoints';
 
 describe('hubServiceUrl', () => {
   it('puts a service page beside the Hub prefix', () => {
@@ -21,5 +21,18 @@ describe('hubServiceUrl', () => {
 
   it('is null without a Hub', () => {
     expect(hubServiceUrl('', '', 'grader', 'x')).toBeNull();
+  });
+});
+
+describe('hubPageUrl', () => {
+  it('puts an account page under the Hub prefix, keeping the base URL and host', () => {
+    expect(hubPageUrl('/hub/', '', hubPages.password)).toBe('/hub/password');
+    expect(hubPageUrl('/base/hub', 'https://campus.example/', hubPages.profile)).toBe(
+      'https://campus.example/base/hub/profile'
+    );
+  });
+
+  it('is null without a Hub', () => {
+    expect(hubPageUrl('', '', hubPages.profile)).toBeNull();
   });
 });
