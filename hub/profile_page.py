@@ -1,7 +1,7 @@
 """The profile page, `/hub/profile`: a signed-in person's name, email, badges (earned and
-still to earn), XP history, completed courses and certificates; the leaderboard opt-out as a
-switch; "download my data" (JSON) and a deletion request. Staff and admins also find the
-pending deletion requests there.
+still to earn), XP history, completed courses and certificates; the leaderboard opt-out and the
+daily email digest (hub/digest_mail.py) as switches; "download my data" (JSON) and a deletion
+request. Staff and admins also find the pending deletion requests there.
 
 A plain Hub page (the Hub's cookie and XSRF token) that reads the campus database through the
 same domain functions as the campus API (`GET /services/campus/api/v1/users/<me>/profile`).
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tornado import web
 
 from nbcampus.db import transaction
+from nbcampus.hub.campus import digest as dg
 from nbcampus.hub.campus import profile as pr
 from nbcampus.hub.campus.orm import Account
 from nbcampus.web import APIError, attachment
@@ -74,11 +75,15 @@ class ProfilePage(CampusPage):
         def work(s: Session) -> dict[str, Any]:
             data = pr.profile(s, name)
             data["office_requests"] = pr.deletion_requests(s) if role in OFFICE else None
+            data["daily_digest"] = dg.preference(s, name)
             return data
+
+        profile = await self.read(work)
 
         html = await self.render_template(
             "nbcampus-profile.html",
-            profile=await self.read(work),
+            profile=profile,
+            daily_digest=profile.pop("daily_digest"),
             role=role,
             message=message,
             error=error,
@@ -105,6 +110,20 @@ class LeaderboardSwitch(ProfilePage):
             message="You are hidden from leaderboards."
             if opt_out
             else "You are shown on leaderboards."
+        )
+
+
+class DigestSwitch(ProfilePage):
+    @web.authenticated
+    async def post(self) -> None:
+        enabled = self.get_body_argument("daily_digest", default="") == "on"
+        name = self.current_user.name
+
+        await self.tx(lambda s: dg.set_preference(s, name, enabled))
+        await self.show(
+            message="You will get a daily email digest."
+            if enabled
+            else "You will get no daily email digest."
         )
 
 
@@ -157,6 +176,7 @@ def page_handlers() -> list[tuple[str, type]]:
     return [
         (r"/profile", ProfilePage),
         (r"/profile/leaderboard", LeaderboardSwitch),
+        (r"/profile/digest", DigestSwitch),
         (r"/profile/deletion", DeletionRequestPage),
         (r"/profile/export", ExportDownload),
         (r"/profile/deletion-requests/([0-9]{1,10})/done", DeletionClosePage),
