@@ -44,6 +44,10 @@ class SelfService(Configurable):
         to the address they gave. False: accounts work at once (no mail is sent).""",
     ).tag(config=True)
 
+    email_link_hours = Integer(
+        24, help="Hours the link that confirms a new email address stays valid."
+    ).tag(config=True)
+
     verify_link_hours = Integer(48, help="Hours a sign-up's verification link stays valid.").tag(
         config=True
     )
@@ -445,11 +449,98 @@ class PasswordPage(AccountPage):
         )
 
 
+# --- changing one's email address -------------------------------------------------------------
+class EmailPage(AccountPage):
+    """A new address counts once the link mailed to it is opened (profile: "Change")."""
+
+    title = "Change your email address"
+    mails_links = True
+
+    async def fields(self, email: str = "") -> list[dict[str, Any]]:
+        name = self.current_user.name
+        fields = [_field("email", "New email address", "email", email, autocomplete="email")]
+        if await self.tx(lambda s: ss.has_password(s, name)):
+            fields.insert(
+                0,
+                _field("current", "Current password", "password", autocomplete="current-password"),
+            )
+        return fields
+
+    @web.authenticated
+    async def get(self) -> None:
+        await self.show(fields=await self.fields(), submit="Send the confirmation link")
+
+    @web.authenticated
+    async def post(self) -> None:
+        name = self.current_user.name
+        current, email = self.arg("current", 2000), self.arg("email", 300)
+        lifetime = timedelta(hours=self.rules.email_link_hours)
+        try:
+            link = await self.tx(
+                lambda s: ss.request_email_change(s, name, current, email, lifetime)
+            )
+        except ss.FieldError as err:
+            await self.show(
+                fields=await self.fields(email),
+                errors={err.field: str(err)},
+                submit="Send the confirmation link",
+                status=400,
+            )
+            return
+        url = self.link("email/confirm", link.account, link.token)
+        await self.mail(
+            link.email,
+            "confirm your new email address",
+            f"Hello {link.display_name or link.account},\n\nTo use this address for the account "
+            f"'{link.account}', open this link within {self.rules.email_link_hours} hours:\n\n"
+            f"{url}\n\nIf you did not ask for this, ignore this mail: nothing changes.\n",
+        )
+        self.log.info("%s asked to change their email address", name)
+        await self.show(
+            message=f"We sent a link to {link.email}. Your address changes when you open it.",
+            links=[("Back to my profile", "profile")],
+        )
+
+
+class EmailConfirmPage(AccountPage):
+    """The link from the mail. Opening it shows a button; the POST spends the link (mail
+    scanners that fetch links must not use it up)."""
+
+    title = "Confirm your new email address"
+
+    async def get(self) -> None:
+        user, token = self.get_argument("user", ""), self.get_argument("token", "")
+        try:
+            row = await self.tx(lambda s: tokens.check(s, token, "email", user))
+        except tokens.TokenError as err:
+            await self.show(message=str(err), links=[self.sign_in], status=400)
+            return
+        await self.show(
+            intro=f"Use {row.payload} for the account '{user}'.",
+            fields=[_field("token", "", "hidden", token), _field("user", "", "hidden", user)],
+            submit="Use this address",
+        )
+
+    async def post(self) -> None:
+        user, token = self.arg("user", 100), self.arg("token", 200)
+        try:
+            account = await self.tx(lambda s: ss.confirm_email_change(s, user, token))
+        except tokens.TokenError as err:
+            await self.show(message=str(err), links=[self.sign_in], status=400)
+            return
+        await self.show(
+            message=f"The account '{user}' now uses {account.email}.",
+            links=[("My profile", "profile")],
+        )
+
+
 def selfservice_handlers(signup: bool) -> list[tuple[str, type]]:
     handlers: list[tuple[str, type]] = [
         (r"/forgot", ForgotPage),
         (r"/reset", ResetPage),
         (r"/password", PasswordPage),
+        (r"/email", EmailPage),
+        (r"/email/confirm", EmailConfirmPage),
     ]
     if signup:
         handlers += [(r"/signup", SignupPage), (r"/verify", VerifyPage)]

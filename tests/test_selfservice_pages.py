@@ -24,7 +24,7 @@ from nbcampus.ports import free_port
 
 pytestmark = pytest.mark.slow
 DB_PARAMS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-LINK_RE = re.compile(r"https?://\S+/hub/(?:verify|reset)\?\S+")
+LINK_RE = re.compile(r"https?://\S+/hub/(?:verify|reset|email/confirm)\?\S+")
 
 
 class Inbox:
@@ -281,3 +281,46 @@ def test_sign_up_verify_forget_reset_and_change_in_the_browser(
     finally:
         context.close()
     mail_hub.login_session("journey", "third walk home 9")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("mail_hub", ["sqlite"], indirect=True)
+def test_an_email_change_is_confirmed_from_the_new_address(
+    mail_hub: CampusHub, inbox: Inbox, browser: Any, output_dir: Path
+) -> None:
+    old = verified_account(mail_hub, inbox, "mover", "moving day 2026")
+    next_path = urlsplit(mail_hub.url).path + "hub/email"
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(mail_hub.url + "hub/login?" + urlencode({"next": next_path}))
+        page.fill("#username_input", "mover")
+        page.fill("#password_input", "moving day 2026")
+        page.click("#login_submit")
+        page.wait_for_url(re.compile(r".*/hub/email$"), timeout=30_000)
+        # a wrong password is named beside its field; the typed address stays
+        page.fill("#account-current", "not my password")
+        page.fill("#account-email", "mover@new-school.test")
+        page.click("#account-submit")
+        page.wait_for_selector("#account-error-current")
+        assert page.input_value("#account-email") == "mover@new-school.test"
+        page.screenshot(path=str(output_dir / "account-email-error.png"), full_page=True)
+        page.fill("#account-current", "moving day 2026")
+        page.click("#account-submit")
+        page.wait_for_selector("#account-message")
+        assert "mover@new-school.test" in page.inner_text("#account-message")
+        # nothing changes until the link mailed to the new address is opened
+        page.goto(mail_hub.url + "hub/profile")
+        assert page.inner_text("#profile-email") == old
+        page.goto(inbox.link_in("mover@new-school.test", "confirm your new email address"))
+        page.screenshot(path=str(output_dir / "account-email-confirm.png"), full_page=True)
+        page.click("#account-submit")
+        page.wait_for_selector("#account-message")
+        assert "now uses mover@new-school.test" in page.inner_text("#account-message")
+        page.goto(mail_hub.url + "hub/profile")
+        assert page.inner_text("#profile-email") == "mover@new-school.test"
+    finally:
+        context.close()
+    # the old address no longer gets a reset link for this account; the new one does
+    form_post(mail_hub, "hub/forgot", {"email": "mover@new-school.test"})
+    assert inbox.link_in("mover@new-school.test", "choose a new password")

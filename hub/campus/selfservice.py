@@ -1,5 +1,6 @@
 """What a person does to their own local account without staff: sign up (with a verified
-email), reset a forgotten password by mail, change their password.
+email), reset a forgotten password by mail, change their password, change their email
+address (the new one verified by a mailed link before it counts).
 
 Each function works inside the caller's transaction and raises FieldError naming the form
 field at fault. Answers that would tell whether an email address has an account (sign-up,
@@ -204,6 +205,35 @@ def change_password(
         )
         .values(used_at=utcnow())
     )
+
+
+# --- changing one's email address ------------------------------------------------------------
+def request_email_change(
+    session: Session, name: str, current: str, new_email: str, lifetime: timedelta
+) -> Link:
+    """A link to mail to the new address; the account keeps its old one until it is used.
+    An account with a password confirms the change with it (a session left open elsewhere
+    must not be enough to take over the mail that resets the password)."""
+    account = session.scalar(sa.select(Account).where(Account.name == name))
+    if account is None:
+        raise FieldError("email", "Your account has no campus record to change.")
+    if account.password_hash is not None and not verify_password(current, account.password_hash):
+        raise FieldError("current", "This is not your current password.")
+    email = normalize_email(new_email)
+    if (account.email or "").lower() == email.lower():
+        raise FieldError("email", "This is your address already.")
+    token = tokens.issue(session, account, "email", lifetime, payload=email)
+    return Link(email, account.name, account.display_name, token)
+
+
+def confirm_email_change(session: Session, name: str, token: str) -> Account:
+    """Spend the link mailed to the new address: it becomes the account's, verified."""
+    row = tokens.redeem(session, token, "email", name)
+    account = session.get(Account, row.account_id)
+    assert account is not None  # the token is bound to it (ON DELETE CASCADE)
+    account.email = row.payload
+    account.email_verified_at = utcnow()
+    return account
 
 
 def has_password(session: Session, name: str) -> bool:

@@ -217,3 +217,52 @@ def test_an_expired_unverified_sign_up_frees_its_name(people: sessionmaker[Sessi
     tx(people, lambda s: ss.verify_email(s, "squatter", fresh.token))
     with pytest.raises(ss.FieldError):
         sign_up("fourth@school.test", timedelta(seconds=-1))
+
+
+def email_of(factory: sessionmaker[Session], name: str) -> str:
+    return tx(factory, lambda s: s.scalar(sa.select(Account.email).filter_by(name=name)))
+
+
+def test_an_email_change_counts_once_its_link_is_used(people: sessionmaker[Session]) -> None:
+    # The current password is asked for, and the address checked, before any link is made.
+    for current, new, field in (
+        ("wrong", "ada@new.test", "current"),
+        (GOOD, "not an address", "email"),
+        (GOOD, "ADA@school.test", "email"),  # the same address
+    ):
+        with pytest.raises(ss.FieldError) as bad:
+            tx(people, lambda s, c=current, n=new: ss.request_email_change(s, "ada", c, n, HOUR))
+        assert bad.value.field == field
+    link = tx(people, lambda s: ss.request_email_change(s, "ada", GOOD, "ada@new.test", HOUR))
+    assert (link.email, link.account) == ("ada@new.test", "ada")
+    assert email_of(people, "ada") == "ada@school.test"  # unchanged until the link is used
+    # bound to its account and purpose
+    with pytest.raises(tokens.TokenError):
+        tx(people, lambda s: ss.confirm_email_change(s, "bob", link.token))
+    with pytest.raises(tokens.TokenError):
+        reset(people, "ada", link.token, "new secret words")
+    account = tx(people, lambda s: ss.confirm_email_change(s, "ada", link.token))
+    assert account.email == "ada@new.test" and account.email_verified_at is not None
+    assert email_of(people, "ada") == "ada@new.test"
+    with pytest.raises(tokens.TokenError) as used:  # single use
+        tx(people, lambda s: ss.confirm_email_change(s, "ada", link.token))
+    assert used.value.reason == "used"
+
+
+def test_an_email_change_link_expires_and_a_newer_one_replaces_it(
+    people: sessionmaker[Session],
+) -> None:
+    old = tx(people, lambda s: ss.request_email_change(s, "bob", GOOD, "bob@one.test", HOUR))
+    expired = tx(
+        people,
+        lambda s: ss.request_email_change(s, "bob", GOOD, "bob@two.test", timedelta(seconds=-1)),
+    )
+    for token in (old.token, expired.token):
+        with pytest.raises(tokens.TokenError):
+            tx(people, lambda s, t=token: ss.confirm_email_change(s, "bob", t))
+    assert email_of(people, "bob") == "bob@school.test"
+    # an account without a password here (LMS, single sign-on) is not asked for one
+    link = tx(people, lambda s: ss.request_email_change(s, "lti-user", "", "l@new.test", HOUR))
+    assert tx(people, lambda s: ss.confirm_email_change(s, "lti-user", link.token)).email == (
+        "l@new.test"
+    )
