@@ -101,10 +101,27 @@ class CampusAuthenticator(Authenticator):
         from nbcampus.hub.profile_page import page_handlers as profile_pages
 
         handlers += profile_pages() + certificate_pages()
+        # The daily email digest leaves from here, where the SMTP settings are (hub/digest_mail.py).
+        self._start_digests()
         # The campus admin's pages (accounts, course review, settings).
         from nbcampus.hub.admin.pages import admin_handlers
 
         return handlers + admin_handlers()
+
+    def _start_digests(self) -> None:
+        from nbcampus.hub.digest_mail import DigestSchedule
+        from nbcampus.hub.mail import CampusMailer
+        from nbcampus.hub.site import CampusSite
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # handlers asked for outside a running Hub: nothing to schedule
+            return
+        mailer = CampusMailer(config=self.config, log=self.log)
+        school = CampusSite(config=self.config).school_name
+        self._digests = DigestSchedule(config=self.config, log=self.log).start(
+            self.accounts.factory, mailer, school
+        )
 
     @default("auth_refresh_age")
     def _refresh_age_default(self) -> int:
