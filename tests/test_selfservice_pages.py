@@ -289,7 +289,7 @@ def test_an_email_change_is_confirmed_from_the_new_address(
     mail_hub: CampusHub, inbox: Inbox, browser: Any, output_dir: Path
 ) -> None:
     old = verified_account(mail_hub, inbox, "mover", "moving day 2026")
-    next_path = urlsplit(mail_hub.url).path + "hub/email"
+    next_path = urlsplit(mail_hub.url).path + "hub/profile"
     context = browser.new_context(viewport={"width": 1100, "height": 900})
     page = context.new_page()
     try:
@@ -297,6 +297,8 @@ def test_an_email_change_is_confirmed_from_the_new_address(
         page.fill("#username_input", "mover")
         page.fill("#password_input", "moving day 2026")
         page.click("#login_submit")
+        page.wait_for_url(re.compile(r".*/hub/profile$"), timeout=30_000)
+        page.click("#profile-email-change")  # from the profile, beside the address
         page.wait_for_url(re.compile(r".*/hub/email$"), timeout=30_000)
         # a wrong password is named beside its field; the typed address stays
         page.fill("#account-current", "not my password")
