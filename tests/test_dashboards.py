@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DB_PARAMS
 from harness.hub import CampusHub
 from harness.school import seed_submissions
+
+# collected with tests/lti/conftest.py in the whole suite: `from conftest` is ambiguous
+DB_PARAMS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

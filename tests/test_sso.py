@@ -17,9 +17,11 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import pytest
 import requests
-from conftest import DB_PARAMS
 from harness.hub import CampusHub
 from harness.oidc import OidcProvider
+
+# collected with tests/lti/conftest.py in the whole suite: `from conftest` is ambiguous
+DB_PARAMS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 pytestmark = [pytest.mark.slow]
 API = "services/campus/api/v1/"
