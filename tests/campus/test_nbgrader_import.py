@@ -12,20 +12,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from harness.reference import PS1
 
 from nbcampus.grader.courses import generate_pending
 from nbcampus.hub.campus import manifest as mf
 from nbcampus.hub.campus.manifest import ManifestError, load_manifest
 
-PS1 = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "nbgrader-ps1"
-PS1 = Path(os.environ.get("NBCAMPUS_PS1", PS1))
-
 
 @pytest.fixture
 def ps1(tmp_path: Path) -> Path:
     """nbgrader's example course: its source/ folder, copied unchanged."""
-    if not (PS1 / "source" / "ps1").is_dir():
-        pytest.skip(f"nbgrader's example course is not at {PS1}")
     dest = tmp_path / "ps1-course"
     shutil.copytree(PS1 / "source", dest / "source")
     return dest

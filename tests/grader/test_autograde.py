@@ -9,6 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from harness.procs import nice_values
+from harness.reference import PS1
 from nbgrader.utils import determine_grade, is_grade, parse_utc
 
 from nbcampus.grader.autograde import Autograder, generate_assignment
@@ -16,10 +17,6 @@ from nbcampus.grader.sandbox.base import Limits
 from nbcampus.grader.sandbox.local import DEMOTED_NICE
 
 from .notebooks import ANSWER, TESTS, source_notebook, student_version, write
-
-PS1 = Path("/work/shared/reference/nbgrader-ps1")
-if not PS1.exists():
-    PS1 = Path(__file__).resolve().parents[2] / "shared/reference/nbgrader-ps1"
 
 
 def stock_grades(notebook: Path) -> dict[str, float | None]:

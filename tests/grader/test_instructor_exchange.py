@@ -17,13 +17,12 @@ from pathlib import Path
 
 import pytest
 from harness.hub import CampusHub
+from harness.reference import PS1
 
 pytestmark = pytest.mark.slow
 CAMPUS = "services/campus/api/v1/"
 GRADER = "services/grader/api/v1/"
 COURSE = "ps1-course"
-PS1 = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "nbgrader-ps1"
-PS1 = Path(os.environ.get("NBCAMPUS_PS1", PS1))
 NBGRADER = str(Path(sys.executable).parent / "nbgrader")
 NBCAMPUS = str(Path(sys.executable).parent / "nbcampus")
 CONFIG = """
@@ -66,8 +65,6 @@ class Terminal:
 def ps1_class(campus_hub: CampusHub, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """nbgrader's example course imported with one command into the running campus, and a
     class of it: an instructor, two students; no lesson unlocked yet."""
-    if not (PS1 / "source" / "ps1").is_dir():
-        pytest.skip(f"nbgrader's example course is not at {PS1}")
     course = tmp_path_factory.mktemp("ps1") / COURSE
     shutil.copytree(PS1 / "source", course / "source")
     out = subprocess.run(
