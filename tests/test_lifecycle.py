@@ -74,6 +74,7 @@ SERVICES = {
     "campus": "nbcampus.hub.campus",
     "grader": "nbcampus.grader",
     "idle-culler": "jupyterhub_idle_culler",
+    "dashboards": "nbcampus.hub.dashboards",
 }
 
 

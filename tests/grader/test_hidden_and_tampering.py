@@ -285,6 +285,8 @@ def test_the_grading_view_flags_tampering(course) -> None:
         uid="uid-t_view",
         submission=sub,
         notebooks=[],
+        prev_student=None,
+        next_student=None,
         total=0.0,
         max_total=4.0,
         api="/api",

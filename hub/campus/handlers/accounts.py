@@ -128,7 +128,7 @@ class AccountHandler(CampusHandler):
 
 class AccountPasswordHandler(CampusHandler):
     @needs_permission("accounts:manage")
-    @body_schema(S.obj([], closed=True))
+    @body_schema(None)
     async def post(self, name: str) -> None:
         """Reset the password: a new temporary password, returned once and stored hashed."""
         self.json_body()

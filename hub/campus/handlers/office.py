@@ -267,6 +267,7 @@ class PaymentVerifyHandler(PaymentActionHandler):
     action = "verify"
 
     @needs_permission("payments:write")
+    @body_schema(None)
     async def post(self, payment_id: str) -> None:
         """Verify a pending payment; the enrollment's payment status becomes verified."""
         await self.move(payment_id)
@@ -276,6 +277,7 @@ class PaymentRefundHandler(PaymentActionHandler):
     action = "refund"
 
     @needs_permission("payments:write")
+    @body_schema(None)
     async def post(self, payment_id: str) -> None:
         """Refund a verified payment; the enrollment's payment status follows."""
         await self.move(payment_id)
