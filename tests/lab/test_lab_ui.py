@@ -215,7 +215,7 @@ def test_instructor_takes_attendance_and_unlocks(
     )
     student.click("#nbc-tab-lessons")
     # The class leaderboard is one click away, in the main area.
-    student.click(".nbc-header .nbc-link")
+    student.locator(".nbc-header button.nbc-link", has_text="Leaderboard").click()
     board = student.locator(".nbc-leaderboard table")
     board.wait_for(timeout=20_000)
     assert "alice" in board.locator("tr.nbc-me").inner_text()

@@ -315,6 +315,8 @@ def test_students_and_instructors_are_refused(
     instructor = campus_hub.demo("instructor")
     page = login(browser, campus_hub, instructor["name"], instructor["password"])
     try:
+        # From a Hub page (a sign-in may land in the person's own JupyterLab instead)
+        page.goto(campus_hub.url + "hub/home")
         page.click("#nav-office")
         page.wait_for_selector("#classes-table tbody tr td a")
         assert page.locator("#read-only-note").is_visible()
