@@ -50,6 +50,17 @@ def nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def base64_files(max_files: int, description: str) -> dict[str, Any]:
+    """An upload's files: relative path -> base64 content, at least one, at most `max_files`."""
+    return {
+        "type": "object",
+        "minProperties": 1,
+        "maxProperties": max_files,
+        "additionalProperties": {"type": "string", "contentEncoding": "base64"},
+        "description": description,
+    }
+
+
 def obj(
     required: Iterable[str] = (), *, closed: bool = False, min_properties: int = 0, **props: Any
 ) -> dict[str, Any]:

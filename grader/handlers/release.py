@@ -91,13 +91,9 @@ class ReleaseAssignmentHandler(GraderHandler):
     @body_schema(
         S.obj(
             ["files"],
-            files={
-                "type": "object",
-                "minProperties": 1,
-                "maxProperties": MAX_FILES,
-                "additionalProperties": {"type": "string", "contentEncoding": "base64"},
-                "description": "the source folder's files: relative path -> base64 content",
-            },
+            files=S.base64_files(
+                MAX_FILES, "the source folder's files: relative path -> base64 content"
+            ),
         )
     )
     async def post(self, course: str, assignment: str) -> None:

@@ -42,13 +42,7 @@ class SubmissionsHandler(GraderHandler):
     @body_schema(
         S.obj(
             ["files"],
-            files={
-                "type": "object",
-                "minProperties": 1,
-                "maxProperties": MAX_FILES,
-                "additionalProperties": {"type": "string", "contentEncoding": "base64"},
-                "description": "file name (relative path) -> base64 content",
-            },
+            files=S.base64_files(MAX_FILES, "file name (relative path) -> base64 content"),
         )
     )
     async def post(self, course: str, assignment: str) -> None:
