@@ -263,32 +263,60 @@ class SignupPage(AccountPage):
         )
 
 
-class VerifyPage(AccountPage):
-    """The link from the sign-up mail. Opening it shows a button; the POST spends the link
-    (mail scanners that fetch links must not use it up)."""
+class LinkPage(AccountPage):
+    """A page a mailed one-time link opens. Opening it shows a button; the POST spends the
+    link (mail scanners that fetch links must not use it up)."""
 
-    title = "Confirm your email address"
+    purpose = ""
+    submit = ""
+
+    def intro(self, user: str, row: tokens.AccountToken) -> str:
+        raise NotImplementedError
+
+    def spend(self, session: Session, user: str, token: str) -> Any:
+        """Use the link; what `done` gets."""
+        raise NotImplementedError
+
+    async def done(self, user: str, spent: Any) -> None:
+        raise NotImplementedError
 
     async def get(self) -> None:
         user, token = self.get_argument("user", ""), self.get_argument("token", "")
         try:
-            await self.tx(lambda s: tokens.check(s, token, "verify", user))
+            row = await self.tx(lambda s: tokens.check(s, token, self.purpose, user))
         except tokens.TokenError as err:
             await self.show(message=str(err), links=[self.sign_in], status=400)
             return
         await self.show(
-            intro=f"Activate the account '{user}'.",
+            intro=self.intro(user, row),
             fields=[_field("token", "", "hidden", token), _field("user", "", "hidden", user)],
-            submit="Activate my account",
+            submit=self.submit,
         )
 
     async def post(self) -> None:
         user, token = self.arg("user", 100), self.arg("token", 200)
         try:
-            await self.tx(lambda s: ss.verify_email(s, user, token))
+            spent = await self.tx(lambda s: self.spend(s, user, token))
         except tokens.TokenError as err:
             await self.show(message=str(err), links=[self.sign_in], status=400)
             return
+        await self.done(user, spent)
+
+
+class VerifyPage(LinkPage):
+    """The link from the sign-up mail."""
+
+    title = "Confirm your email address"
+    purpose = "verify"
+    submit = "Activate my account"
+
+    def intro(self, user: str, row: tokens.AccountToken) -> str:
+        return f"Activate the account '{user}'."
+
+    def spend(self, session: Session, user: str, token: str) -> Any:
+        return ss.verify_email(session, user, token)
+
+    async def done(self, user: str, spent: Any) -> None:
         await self.show(
             message=f"Your address is confirmed and the account '{user}' is ready.",
             links=[self.sign_in],
@@ -502,34 +530,22 @@ class EmailPage(AccountPage):
         )
 
 
-class EmailConfirmPage(AccountPage):
-    """The link from the mail. Opening it shows a button; the POST spends the link (mail
-    scanners that fetch links must not use it up)."""
+class EmailConfirmPage(LinkPage):
+    """The link mailed to a new address."""
 
     title = "Confirm your new email address"
+    purpose = "email"
+    submit = "Use this address"
 
-    async def get(self) -> None:
-        user, token = self.get_argument("user", ""), self.get_argument("token", "")
-        try:
-            row = await self.tx(lambda s: tokens.check(s, token, "email", user))
-        except tokens.TokenError as err:
-            await self.show(message=str(err), links=[self.sign_in], status=400)
-            return
-        await self.show(
-            intro=f"Use {row.payload} for the account '{user}'.",
-            fields=[_field("token", "", "hidden", token), _field("user", "", "hidden", user)],
-            submit="Use this address",
-        )
+    def intro(self, user: str, row: tokens.AccountToken) -> str:
+        return f"Use {row.payload} for the account '{user}'."
 
-    async def post(self) -> None:
-        user, token = self.arg("user", 100), self.arg("token", 200)
-        try:
-            account = await self.tx(lambda s: ss.confirm_email_change(s, user, token))
-        except tokens.TokenError as err:
-            await self.show(message=str(err), links=[self.sign_in], status=400)
-            return
+    def spend(self, session: Session, user: str, token: str) -> Any:
+        return ss.confirm_email_change(session, user, token)
+
+    async def done(self, user: str, spent: Any) -> None:
         await self.show(
-            message=f"The account '{user}' now uses {account.email}.",
+            message=f"The account '{user}' now uses {spent.email}.",
             links=[("My profile", "profile")],
         )
 
