@@ -119,3 +119,83 @@ class Submission(Base):
     # them returned without raising). The grader's retry loop sends whatever is left.
     posted: Mapped[bool] = mapped_column(default=False)
     hooks_due: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class RubricItem(Base):
+    """A rubric line of a manually graded cell: what earns how many points. Ticking items
+    for a student sets that cell's manual score in nbgrader's gradebook (their sum)."""
+
+    __tablename__ = "grader_rubric_items"
+    __table_args__ = (Index("ix_grader_rubric_cell", "course", "assignment", "notebook", "cell"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course: Mapped[str] = mapped_column(String(100))
+    assignment: Mapped[str] = mapped_column(String(100))
+    notebook: Mapped[str] = mapped_column(String(200))
+    cell: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    label: Mapped[str] = mapped_column(String(500))
+    points: Mapped[float] = mapped_column(Float)
+
+
+class RubricMark(Base):
+    """A rubric item ticked for one student."""
+
+    __tablename__ = "grader_rubric_marks"
+    __table_args__ = (UniqueConstraint("item_id", "student", name="uq_grader_rubric_mark"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(Integer, index=True)
+    student: Mapped[str] = mapped_column(String(100))
+    marked_by: Mapped[str] = mapped_column(String(100))
+    marked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class BankComment(Base):
+    """A reusable comment of an assignment's comment bank, picked from while grading."""
+
+    __tablename__ = "grader_comment_bank"
+    __table_args__ = (Index("ix_grader_comment_bank", "course", "assignment"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course: Mapped[str] = mapped_column(String(100))
+    assignment: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LineComment(Base):
+    """A teacher's comment on one line (1-based) of a student's cell, shown in the feedback."""
+
+    __tablename__ = "grader_line_comments"
+    __table_args__ = (Index("ix_grader_line_comments", "course", "assignment", "student"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course: Mapped[str] = mapped_column(String(100))
+    assignment: Mapped[str] = mapped_column(String(100))
+    student: Mapped[str] = mapped_column(String(100))
+    notebook: Mapped[str] = mapped_column(String(200))
+    cell: Mapped[str] = mapped_column(String(200))
+    line: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Extension(Base):
+    """A student's own due date for an assignment; the late penalty is counted from it."""
+
+    __tablename__ = "grader_extensions"
+    __table_args__ = (
+        UniqueConstraint("course", "assignment", "student", name="uq_grader_extension"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course: Mapped[str] = mapped_column(String(100))
+    assignment: Mapped[str] = mapped_column(String(100))
+    student: Mapped[str] = mapped_column(String(100))
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    granted_by: Mapped[str] = mapped_column(String(100))
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

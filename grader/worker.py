@@ -236,6 +236,7 @@ class GradingPool:
 
         from .orm import Assignment
         from .policy import late_penalty
+        from .rubric import due_for
 
         with self.queue.db() as s:
             a = s.scalar(
@@ -243,12 +244,14 @@ class GradingPool:
                     Assignment.course == claimed.course, Assignment.name == claimed.assignment
                 )
             )
+            # A student's extension moves their due date (rubric.py).
+            due = due_for(s, claimed.course, claimed.assignment, claimed.student)
         if a is None:
             return 0.0
         return late_penalty(
             raw,
             claimed.submitted_at,
-            a.due_at,
+            due,
             a.late_penalty_per_hour,
             a.late_penalty_max_fraction,
         )
