@@ -25,9 +25,27 @@ sections:
         exercises:
           - {slug: welcome, title: Welcome, type: material, xp: 5}
           - {slug: values, title: Values, type: coding, xp: 20}   # lessons/01-values/values.ipynb
+      - slug: 02-essay
+        exercises:
+          - slug: reflection       # a written assignment: no notebook, graded by hand
+            type: assignment
+            points: 10             # default 10
+            due: 2026-12-20T23:59:00Z   # optional; resubmittable until then, refused after
+            submit: {kinds: [text, link, file], max_bytes: 5242880, extensions: [.pdf, .md]}
 badges:                  # optional, course badges (see the engagement rules)
   - {slug: py-finisher, name: Finisher, rarity: rare, criteria: {kind: course_complete}}
 ```
+
+An `assignment` exercise with a notebook (`notebook:`, or `<slug>.ipynb` in the lesson folder) is
+graded by nbgrader as a coding one; without one it is a *written* assignment: the student submits
+text, a link or a file (the `submit` limits; defaults in WRITTEN_DEFAULTS) and a teacher grades it
+by hand in the grading view.
+
+Scores out of 100: every exercise and every section may have a `weight` (a non-negative number).
+An exercise's weight defaults to its points (so material and video, with no points, count
+nothing); a section's weight defaults to the sum of its exercises' weights. A student's course
+total is the sum over sections of section weight x (the section's weighted share of points
+earned), divided by the sum of the section weights, times 100 (hub/campus/scores.py).
 
 Without `sections`, the course has one section whose lessons are the folders under `lessons/`
 in name order; a lesson without `exercises` has one coding exercise per notebook in its folder.
@@ -45,6 +63,7 @@ import ast
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +85,16 @@ MAX_LESSON_FILES = 100
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_LESSON_BYTES = 64 * 1024 * 1024
 DEFAULT_XP = {"video": 5, "quiz": 10, "material": 5, "assignment": 30, "coding": 20}
+# A written assignment's submission limits when the manifest names none.
+WRITTEN_KINDS = ("text", "link", "file")
+WRITTEN_DEFAULTS: dict[str, Any] = {
+    "kinds": list(WRITTEN_KINDS),
+    "max_bytes": 10 * 1024 * 1024,
+    "max_chars": 50_000,
+    "extensions": [".pdf", ".txt", ".md", ".py", ".c", ".ipynb", ".png", ".jpg", ".jpeg", ".zip"],
+}
+WRITTEN_MAX_BYTES = 32 * 1024 * 1024  # the most a manifest may allow (the grader's body limit)
+WRITTEN_POINTS = 10.0
 
 
 class ManifestError(ValueError):
@@ -80,6 +109,14 @@ class ExerciseSpec:
     notebook: Path | None
     xp: int
     points: float
+    weight: float | None = None  # None: its points (see the module doc)
+    # A written assignment's limits (kinds, max_bytes, max_chars, extensions); None otherwise.
+    submit: dict[str, Any] | None = field(default=None, hash=False, compare=False)
+    due: str | None = None  # ISO-8601 in UTC, or None
+
+    @property
+    def written(self) -> bool:
+        return self.submit is not None
 
 
 @dataclass(frozen=True)
@@ -103,6 +140,7 @@ class SectionSpec:
     title: str
     description: str
     lessons: tuple[LessonSpec, ...]
+    weight: float | None = None  # None: the sum of its exercises' weights
 
 
 @dataclass(frozen=True)
@@ -176,7 +214,8 @@ def _exercise(data: dict[str, Any], lesson_dir: Path, where: str) -> ExerciseSpe
     if kind not in EXERCISE_TYPES:
         raise ManifestError(f"{where}: type must be one of {', '.join(EXERCISE_TYPES)}")
     notebook: Path | None = None
-    if kind in NOTEBOOK_TYPES:
+    submit = _written(data, lesson_dir, where) if kind == "assignment" else None
+    if kind in NOTEBOOK_TYPES and submit is None:
         name = data.get("notebook", f"{slug}.ipynb")
         if not isinstance(name, str) or "/" in name or not name.endswith(".ipynb"):
             raise ManifestError(f"{where}: notebook must be a file name ending in .ipynb")
@@ -189,6 +228,8 @@ def _exercise(data: dict[str, Any], lesson_dir: Path, where: str) -> ExerciseSpe
     if not isinstance(xp, int) or isinstance(xp, bool) or not 0 <= xp <= 10_000:
         raise ManifestError(f"{where}: xp must be an integer between 0 and 10000")
     points = data.get("points")
+    if points is None and submit is not None:
+        points = WRITTEN_POINTS
     if points is None:
         points = notebook_points(notebook) if notebook is not None else 0.0
     if not isinstance(points, int | float) or isinstance(points, bool) or points < 0:
@@ -200,7 +241,63 @@ def _exercise(data: dict[str, Any], lesson_dir: Path, where: str) -> ExerciseSpe
         notebook=notebook,
         xp=xp,
         points=float(points),
+        weight=_weight(data, where),
+        submit=submit,
+        due=_due(data, where),
     )
+
+
+def _weight(data: dict[str, Any], where: str) -> float | None:
+    value = data.get("weight")
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 10_000:
+        raise ManifestError(f"{where}: weight must be a number between 0 and 10000")
+    return float(value)
+
+
+def _due(data: dict[str, Any], where: str) -> str | None:
+    value = data.get("due")
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            value = None
+    if not isinstance(value, datetime):
+        raise ManifestError(f"{where}: due must be an ISO-8601 moment like 2026-12-20T23:59:00Z")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat()
+
+
+def _written(data: dict[str, Any], lesson_dir: Path, where: str) -> dict[str, Any] | None:
+    """The limits of a written assignment, or None for an assignment graded from a notebook."""
+    has_notebook = "notebook" in data or (lesson_dir / f"{data.get('slug')}.ipynb").is_file()
+    if has_notebook and "submit" not in data:
+        return None
+    if "notebook" in data:
+        raise ManifestError(f"{where}: an assignment has either a notebook or submit limits")
+    raw = data.get("submit") or {}
+    if not isinstance(raw, dict) or set(raw) - set(WRITTEN_DEFAULTS):
+        raise ManifestError(f"{where}: submit may name {', '.join(WRITTEN_DEFAULTS)}")
+    out = {**WRITTEN_DEFAULTS, **raw}
+    kinds = out["kinds"]
+    if not isinstance(kinds, list) or not kinds or set(kinds) - set(WRITTEN_KINDS):
+        raise ManifestError(f"{where}: submit kinds must be a list of {', '.join(WRITTEN_KINDS)}")
+    for key, top in (("max_bytes", WRITTEN_MAX_BYTES), ("max_chars", 1_000_000)):
+        value = out[key]
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= top:
+            raise ManifestError(f"{where}: submit {key} must be a whole number from 1 to {top}")
+    exts = out["extensions"]
+    if not isinstance(exts, list) or not all(
+        isinstance(e, str) and re.fullmatch(r"\.[A-Za-z0-9]{1,10}", e) for e in exts
+    ):
+        raise ManifestError(f"{where}: submit extensions must be a list such as [.pdf, .md]")
+    out["kinds"] = [k for k in WRITTEN_KINDS if k in kinds]
+    out["extensions"] = sorted({e.lower() for e in exts})
+    return out
 
 
 def _badge(data: dict[str, Any], where: str) -> BadgeSpec:
@@ -434,6 +531,7 @@ def _parse(data: dict[str, Any], course_dir: Path, where: str) -> CourseManifest
                 title=_str(sec, "title", sec_where, default=sec_slug),
                 description=_str(sec, "description", sec_where, default=""),
                 lessons=tuple(lessons),
+                weight=_weight(sec, sec_where),
             )
         )
     if not seen_lessons:
