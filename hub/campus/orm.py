@@ -667,3 +667,71 @@ class MailDigest(Base):
     # The start of the next digest: the opt-in time, then each sent digest's time.
     since: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+# --- quizzes and timed exams (quiz.py) ----------------------------------------------------------
+class Quiz(Base):
+    """A quiz exercise's questions (its .quiz.yaml, checked, as JSON; replaced at each import)
+    and what its instructors changed through the API, which an import keeps: the exam window
+    and time limit, score visibility, and when an exam's scores were released."""
+
+    __tablename__ = "quizzes"
+
+    exercise_id: Mapped[int] = mapped_column(
+        ForeignKey("exercises.id", ondelete="CASCADE"), primary_key=True
+    )
+    spec: Mapped[str] = mapped_column(Text)
+    # None: the manifest's value.
+    opens_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    time_limit_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    scores_visible: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    updated_by: Mapped[str | None] = mapped_column(UserName, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class QuizAttempt(Base):
+    """One attempt of a student at a quiz: open (answers saved as they go) until submitted by
+    the student or, for a timed exam, closed by its deadline with what was saved by then."""
+
+    __tablename__ = "quiz_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    exercise_id: Mapped[int] = mapped_column(
+        ForeignKey("exercises.id", ondelete="CASCADE"), index=True
+    )
+    user: Mapped[str] = mapped_column(UserName, index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The server's deadline for this student (timed exams): nothing is accepted after it.
+    deadline_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    answers: Mapped[str] = mapped_column(Text, default="{}")
+    saved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    auto_submitted: Mapped[bool] = mapped_column(Boolean, default=False)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    max_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    results: Mapped[str] = mapped_column(Text, default="{}")  # points per question
+    receipt: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("exercise_id", "user", "number", name="uq_quiz_attempt"),
+        CheckConstraint("status IN ('open', 'submitted')", name="ck_quiz_attempt_status"),
+    )
+
+
+class ExamAccommodation(Base):
+    """A student's time multiplier for the timed exams of a course (1.5: half as long again),
+    set by the course's teachers or the office."""
+
+    __tablename__ = "exam_accommodations"
+
+    course_id: Mapped[int] = mapped_column(
+        ForeignKey("courses.id", ondelete="CASCADE"), primary_key=True
+    )
+    user: Mapped[str] = mapped_column(UserName, primary_key=True)
+    multiplier: Mapped[float] = mapped_column(Float, default=1.0)
+    set_by: Mapped[str] = mapped_column(UserName)
+    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
