@@ -199,3 +199,50 @@ class Extension(Base):
     reason: Mapped[str] = mapped_column(String(500), default="")
     granted_by: Mapped[str] = mapped_column(String(100))
     granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WrittenExercise(Base):
+    """A written assignment of a lesson (manifest: type assignment without a notebook): what
+    a student may submit and until when. Recorded at course import."""
+
+    __tablename__ = "grader_written_exercises"
+    __table_args__ = (
+        UniqueConstraint("course", "lesson", "exercise", name="uq_grader_written_exercise"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course: Mapped[str] = mapped_column(String(100), index=True)
+    lesson: Mapped[str] = mapped_column(String(100))
+    exercise: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    points: Mapped[float] = mapped_column(Float, default=10.0)
+    # {"kinds": [...], "max_bytes": n, "max_chars": n, "extensions": [...]} (manifest.py)
+    limits: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class WrittenSubmission(Base):
+    """One submission of a written assignment: text, a link or one stored file (by hash).
+    The newest of a student's counts; a teacher grades it with points and a comment."""
+
+    __tablename__ = "grader_written_submissions"
+    __table_args__ = (Index("ix_grader_written_who", "course", "lesson", "exercise", "student"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True)
+    course: Mapped[str] = mapped_column(String(100))
+    lesson: Mapped[str] = mapped_column(String(100))
+    exercise: Mapped[str] = mapped_column(String(100))
+    student: Mapped[str] = mapped_column(String(100))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(8))  # text | link | file
+    text: Mapped[str] = mapped_column(Text, default="")  # the text, or the link
+    file_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    file_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    file_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    max_score: Mapped[float] = mapped_column(Float, default=0.0)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    graded_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    graded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    posted: Mapped[bool] = mapped_column(default=False)  # the campus has taken the grade
