@@ -25,6 +25,8 @@ sections:
         exercises:
           - {slug: welcome, title: Welcome, type: material, xp: 5}
           - {slug: values, title: Values, type: coding, xp: 20}   # lessons/01-values/values.ipynb
+          - {slug: intro, type: material, file: intro.md}         # or a read-only .ipynb
+          - {slug: clip, type: video, file: clip.mp4, complete_at: 0.9}  # or url: https://...
       - slug: 02-essay
         exercises:
           - slug: reflection       # a written assignment: no notebook, graded by hand
@@ -85,6 +87,11 @@ MAX_LESSON_FILES = 100
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_LESSON_BYTES = 64 * 1024 * 1024
 DEFAULT_XP = {"video": 5, "quiz": 10, "material": 5, "assignment": 30, "coding": 20}
+# What a material or video exercise shows: a file of the lesson folder (served by the campus,
+# not released with the notebooks) or, for a video, an external URL.
+MATERIAL_SUFFIXES = (".md", ".markdown", ".ipynb")
+VIDEO_SUFFIXES = (".mp4", ".webm", ".ogv", ".ogg", ".m4v")
+DEFAULT_COMPLETE_AT = 0.9  # share of a video watched that completes it
 # A written assignment's submission limits when the manifest names none.
 WRITTEN_KINDS = ("text", "link", "file")
 WRITTEN_DEFAULTS: dict[str, Any] = {
@@ -113,6 +120,8 @@ class ExerciseSpec:
     # A written assignment's limits (kinds, max_bytes, max_chars, extensions); None otherwise.
     submit: dict[str, Any] | None = field(default=None, hash=False, compare=False)
     due: str | None = None  # ISO-8601 in UTC, or None
+    # material/video: what it shows (file or url) and when a video is complete (complete_at)
+    settings: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def written(self) -> bool:
@@ -207,6 +216,53 @@ def notebook_points(path: Path) -> float:
     return total
 
 
+def _content_file(name: Any, lesson_dir: Path, suffixes: tuple[str, ...], where: str) -> str:
+    """A material or video file: a relative path inside the lesson folder that exists."""
+    if not isinstance(name, str) or not name or name.startswith("/") or "\\" in name:
+        raise ManifestError(f"{where}: file must be a path inside the lesson folder")
+    rel = Path(name)
+    if ".." in rel.parts or _ignored(rel) or rel.suffix.lower() not in suffixes:
+        raise ManifestError(f"{where}: file must be a {', '.join(suffixes)} file of the lesson")
+    path = lesson_dir / rel
+    if not path.is_file() or path.is_symlink():
+        raise ManifestError(f"{where}: file {path} is missing")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise ManifestError(f"{where}: {path} is larger than {MAX_FILE_BYTES} bytes")
+    return rel.as_posix()
+
+
+def _content_settings(
+    kind: str, slug: str, data: dict[str, Any], lesson_dir: Path, where: str
+) -> dict[str, Any]:
+    """material: `file` (default <slug>.md); video: `file` or `url`, `complete_at` (0-1]."""
+    if kind == "material":
+        name = data.get("file", f"{slug}.md")
+        if "file" not in data and not (lesson_dir / name).is_file():
+            return {}  # a title alone, marked done by the student
+        return {"file": _content_file(name, lesson_dir, MATERIAL_SUFFIXES, where)}
+    if kind != "video":
+        return {}
+    share = data.get("complete_at", DEFAULT_COMPLETE_AT)
+    if not isinstance(share, int | float) or isinstance(share, bool) or not 0 < share <= 1:
+        raise ManifestError(f"{where}: complete_at must be a share of the video, 0 < x <= 1")
+    out: dict[str, Any] = {"complete_at": float(share)}
+    url, name = data.get("url"), data.get("file")
+    if (url is None) == (name is None):
+        raise ManifestError(f"{where}: a video needs one of 'file' or 'url'")
+    if url is not None:
+        if not isinstance(url, str) or not re.match(r"^https://[^\s]{1,2000}$", url):
+            raise ManifestError(f"{where}: url must be an https:// address")
+        out["url"] = url
+    else:
+        out["file"] = _content_file(name, lesson_dir, VIDEO_SUFFIXES, where)
+    seconds = data.get("seconds")  # the length, for an external video (else the player's)
+    if seconds is not None:
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds <= 0:
+            raise ManifestError(f"{where}: seconds must be a positive number")
+        out["seconds"] = float(seconds)
+    return out
+
+
 def _exercise(data: dict[str, Any], lesson_dir: Path, where: str) -> ExerciseSpec:
     slug = _slug(data, where, NAME_RE)
     where = f"{where} exercise {slug}"
@@ -244,6 +300,7 @@ def _exercise(data: dict[str, Any], lesson_dir: Path, where: str) -> ExerciseSpe
         weight=_weight(data, where),
         submit=submit,
         due=_due(data, where),
+        settings=_content_settings(kind, slug, data, lesson_dir, where),
     )
 
 
@@ -514,6 +571,8 @@ def _parse(data: dict[str, Any], course_dir: Path, where: str) -> CourseManifest
             slugs = [e.slug for e in exercises]
             if len(set(slugs)) != len(slugs):
                 raise ManifestError(f"{les_where}: exercise slugs must be unique")
+            # material and video files are served by the campus, not released to students
+            shown = {e.settings["file"] for e in exercises if "file" in e.settings}
             lessons.append(
                 LessonSpec(
                     slug=les_slug,
@@ -522,7 +581,7 @@ def _parse(data: dict[str, Any], course_dir: Path, where: str) -> CourseManifest
                     exercises=tuple(exercises),
                     duration_minutes=_duration(les, les_where),
                     directory=lesson_dir if lesson_dir.is_dir() else None,
-                    files=lesson_files(lesson_dir, les_where),
+                    files=tuple(f for f in lesson_files(lesson_dir, les_where) if f not in shown),
                 )
             )
         sections.append(
