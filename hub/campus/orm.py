@@ -735,3 +735,40 @@ class ExamAccommodation(Base):
     multiplier: Mapped[float] = mapped_column(Float, default=1.0)
     set_by: Mapped[str] = mapped_column(UserName)
     set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# --- material and video exercises ----------------------------------------------------------
+class ExerciseMedia(Base):
+    """What a material or video exercise shows, from the manifest at import: a file of the
+    lesson folder (`path` on the campus's machine, served by the campus) or a video's URL."""
+
+    __tablename__ = "exercise_media"
+
+    exercise_id: Mapped[int] = mapped_column(
+        ForeignKey("exercises.id", ondelete="CASCADE"), primary_key=True
+    )
+    file: Mapped[str | None] = mapped_column(String(255), nullable=True)  # as the manifest names it
+    path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    complete_at: Mapped[float] = mapped_column(Float, default=0.9)
+    seconds: Mapped[float | None] = mapped_column(Float, nullable=True)  # a video's length
+
+
+class VideoWatch(Base):
+    """The seconds of a video a student has actually played: the union of the played ranges
+    their player reported in heartbeats, each clipped to the time that passed since the last."""
+
+    __tablename__ = "video_watches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user: Mapped[str] = mapped_column(UserName, index=True)
+    exercise_id: Mapped[int] = mapped_column(
+        ForeignKey("exercises.id", ondelete="CASCADE"), index=True
+    )
+    ranges: Mapped[str] = mapped_column(Text, default="[]")  # JSON [[start, end], ...], merged
+    watched: Mapped[float] = mapped_column(Float, default=0.0)
+    duration: Mapped[float | None] = mapped_column(Float, nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("user", "exercise_id", name="uq_video_watch"),)
