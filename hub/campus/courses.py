@@ -109,6 +109,12 @@ def import_course(session: Session, manifest: CourseManifest) -> ImportSummary:
             retired += 1
     sync_badges(session, manifest.badges, course.id)
     session.flush()
+    from .media import sync_media  # (media.py reads exercises through this module)
+
+    sync_media(session, course.id, manifest)
+    from .quiz import sync_quizzes  # (quiz.py reads courses through this module)
+
+    sync_quizzes(session, course.id, manifest)
     return ImportSummary(course.id, course.slug, created, position, n_exercises, retired)
 
 

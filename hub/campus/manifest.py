@@ -71,6 +71,8 @@ from typing import Any
 
 import yaml
 
+from .quizspec import QUIZ_SUFFIX, QuizError, load_quiz, max_points
+
 EXERCISE_TYPES = ("video", "quiz", "material", "assignment", "coding")
 # Exercises graded by nbgrader from a notebook in the lesson folder.
 NOTEBOOK_TYPES = ("coding", "assignment")
@@ -122,6 +124,8 @@ class ExerciseSpec:
     due: str | None = None  # ISO-8601 in UTC, or None
     # material/video: what it shows (file or url) and when a video is complete (complete_at)
     settings: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    # A quiz's checked questions and settings (quizspec.parse_quiz), from its .quiz.yaml file.
+    quiz: dict[str, Any] | None = field(default=None, hash=False, compare=False)
 
     @property
     def written(self) -> bool:
@@ -280,10 +284,13 @@ def _exercise(data: dict[str, Any], lesson_dir: Path, where: str) -> ExerciseSpe
         notebook = lesson_dir / name
         if not notebook.is_file():
             raise ManifestError(f"{where}: notebook {notebook} is missing")
+    quiz = _quiz(data, kind, lesson_dir, where)
     xp = data.get("xp", DEFAULT_XP[kind])
     if not isinstance(xp, int) or isinstance(xp, bool) or not 0 <= xp <= 10_000:
         raise ManifestError(f"{where}: xp must be an integer between 0 and 10000")
     points = data.get("points")
+    if points is None and quiz is not None:
+        points = max_points(quiz)
     if points is None and submit is not None:
         points = WRITTEN_POINTS
     if points is None:
@@ -301,7 +308,27 @@ def _exercise(data: dict[str, Any], lesson_dir: Path, where: str) -> ExerciseSpe
         submit=submit,
         due=_due(data, where),
         settings=_content_settings(kind, slug, data, lesson_dir, where),
+        quiz=quiz,
     )
+
+
+def _quiz(data: dict[str, Any], kind: str, lesson_dir: Path, where: str) -> dict[str, Any] | None:
+    """A quiz exercise's questions: the file `quiz:` names, else `<slug>.quiz.yaml` when the
+    lesson folder has one (a quiz without a file is completed by marking it done)."""
+    if kind != "quiz":
+        return None
+    name = data.get("quiz", f"{data['slug']}{QUIZ_SUFFIX}")
+    if not isinstance(name, str) or "/" in name or not name.endswith(QUIZ_SUFFIX):
+        raise ManifestError(f"{where}: quiz must be a file name ending in {QUIZ_SUFFIX}")
+    path = lesson_dir / name
+    if not path.is_file():
+        if "quiz" in data:
+            raise ManifestError(f"{where}: quiz file {path} is missing")
+        return None
+    try:
+        return load_quiz(path)
+    except QuizError as err:
+        raise ManifestError(f"{where}: {err}") from None
 
 
 def _weight(data: dict[str, Any], where: str) -> float | None:
@@ -415,8 +442,9 @@ def _lesson_dir(course_dir: Path, slug: str) -> Path:
 
 
 def _ignored(rel: Path) -> bool:
+    # A quiz file holds its answer key: never released to students (quizspec.py).
     return any(part.startswith(".") or part in IGNORED_PARTS for part in rel.parts) or (
-        rel.suffix == ".pyc"
+        rel.suffix == ".pyc" or rel.name.endswith(QUIZ_SUFFIX)
     )
 
 
