@@ -27,6 +27,7 @@ PARAM_NAMES = {
     "access": "course",
     "payments": "payment_id",
     "catalog": "course",
+    "media": "token",  # a signed, expiring media URL
 }
 __all__ = ["ERROR_SCHEMA", "METHODS", "build_openapi"]
 

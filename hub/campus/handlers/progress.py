@@ -49,6 +49,8 @@ class CompleteExerciseHandler(CampusHandler):
             if course.status != "published":
                 raise APIError(404, f"no exercise {eid}")
             p.require_unlocked(s, user, lesson, course)
+            if exercise.type == "video":  # counted from the player's heartbeats (POST watch)
+                raise APIError(409, "a video is complete once watched", code="WATCH")
             if exercise.type in ("coding", "assignment"):
                 raise APIError(
                     409, "coding exercises are completed by passing the autograder", code="GRADED"
