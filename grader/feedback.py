@@ -22,7 +22,7 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -35,6 +35,7 @@ from traitlets.config import Config
 
 from .autograde import HIDDEN_TESTS, NotebookResult
 from .hidden import HIDDEN_PLACEHOLDER
+from .linenotes import Note, mark_notebook, replace_markers
 
 log = logging.getLogger(__name__)
 
@@ -306,8 +307,10 @@ def render_feedback(
     student: str,
     notebook: str,
     late_penalty: float = 0.0,
+    line_notes: Mapping[str, list[Note]] | None = None,
 ) -> str:
-    """nbgrader-style feedback HTML of one graded notebook, with the gradebook's scores."""
+    """nbgrader-style feedback HTML of one graded notebook, with the gradebook's scores and
+    the teachers' line comments ({grade id: [(line, text)]}) at their lines."""
     nbs = graded_notebooks(course_root, student, assignment)
     if notebook not in nbs:
         raise FeedbackMissing(f"no graded notebook {notebook!r}")
@@ -331,7 +334,8 @@ def render_feedback(
         # The grader applies its late policy itself (not in the gradebook): show it here.
         resources["nbgrader"]["late_penalty"] = late_penalty
         resources["nbgrader"]["score"] = max(0.0, resources["nbgrader"]["score"] - late_penalty)
+    markers = mark_notebook(nb, line_notes) if line_notes else {}
     html, _ = _exporter().from_notebook_node(nb, resources=resources)
     # The template's own scripts (MathJax from a CDN) would be blocked by the CSP anyway;
     # student outputs are sanitized by the exporter, so these are the only script elements.
-    return TEMPLATE_SCRIPT.sub("", html)
+    return replace_markers(TEMPLATE_SCRIPT.sub("", html), markers)

@@ -15,6 +15,11 @@ PARAM_NAMES: dict[str, tuple[str, ...]] = {
     "grades": ("student", "notebook", "cell"),
     "comments": ("student", "notebook", "cell"),
     "students": ("student",),
+    "rubric": ("notebook", "cell"),
+    "marks": ("student", "notebook", "cell"),
+    "comment-bank": ("comment",),
+    "line-comments": ("student", "comment"),
+    "extensions": ("student",),
 }
 
 

@@ -144,6 +144,23 @@ def set_marks(
 ) -> float:
     """Tick exactly `item_ids` of the cell's rubric for the student; returns their points
     (the manual score the caller writes to nbgrader's gradebook)."""
+    points = points_for(session, course, assignment, notebook, cell, item_ids)
+    items = rubric_items(session, course, assignment, notebook).get((notebook, cell), [])
+    session.execute(
+        sa.delete(RubricMark).where(
+            RubricMark.student == student, RubricMark.item_id.in_([i.id for i in items])
+        )
+    )
+    for item_id in sorted(set(item_ids)):
+        session.add(RubricMark(item_id=item_id, student=student, marked_by=by))
+    session.flush()
+    return points
+
+
+def points_for(
+    session: Session, course: str, assignment: str, notebook: str, cell: str, item_ids: list[int]
+) -> float:
+    """The points of these items of a cell's rubric (refused: an item of another cell)."""
     items = {
         i.id: i
         for i in rubric_items(session, course, assignment, notebook).get((notebook, cell), [])
@@ -153,14 +170,6 @@ def set_marks(
     unknown = sorted(set(item_ids) - set(items))
     if unknown:
         raise RubricError(f"no rubric item {unknown[0]} on this cell", "items")
-    session.execute(
-        sa.delete(RubricMark).where(
-            RubricMark.student == student, RubricMark.item_id.in_(list(items))
-        )
-    )
-    for item_id in sorted(set(item_ids)):
-        session.add(RubricMark(item_id=item_id, student=student, marked_by=by))
-    session.flush()
     return round(sum(items[i].points for i in set(item_ids)), 6)
 
 

@@ -13,9 +13,11 @@ from . import (
     info,
     openapi,
     release,
+    rubric,
     similarity,
     stats,
     submissions,
+    written,
 )
 
 default_handlers: list[Any] = [
@@ -28,5 +30,7 @@ default_handlers: list[Any] = [
     *grading.default_handlers,
     *release.default_handlers,
     *similarity.default_handlers,
+    *rubric.default_handlers,
     *stats.default_handlers,
+    *written.default_handlers,
 ]

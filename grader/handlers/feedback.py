@@ -10,6 +10,7 @@ from nbcampus.web import APIError
 
 from ..feedback import FEEDBACK_CSP, FeedbackMissing, kept_grading, render_feedback
 from ..orm import GRADED, Submission
+from ..rubric import line_comments
 from ..worker import course_root
 from .submissions import SubmissionHandler
 
@@ -57,9 +58,22 @@ class FeedbackHandler(SubmissionHandler):
         penalty = float(sub.late_penalty or 0.0) if len(names) == 1 else 0.0
 
         def render(name: str) -> str:
+            with self.app.db() as s:  # the teachers' comments on lines of the answers
+                notes = line_comments(s, sub.course, sub.assignment, sub.student)
+            mine = {
+                cell: [(n.line, n.text) for n in rows]
+                for (nb, cell), rows in notes.items()
+                if nb == name
+            }
             try:
                 return render_feedback(
-                    root, sub.course, sub.assignment, sub.student, name, late_penalty=penalty
+                    root,
+                    sub.course,
+                    sub.assignment,
+                    sub.student,
+                    name,
+                    late_penalty=penalty,
+                    line_notes=mine,
                 )
             except FeedbackMissing as err:
                 raise APIError(404, str(err), code="NO_FEEDBACK") from None

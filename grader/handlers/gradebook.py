@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy.orm import Session
 
 from nbcampus import schemas as S
 from nbcampus.web import APIError, body_schema, clean_text
@@ -174,37 +176,55 @@ class GradeHandler(GraderHandler):
             isinstance(score, bool) or not isinstance(score, int | float) or score < 0
         ):
             raise APIError(400, "manual_score must be a number >= 0 or null", field="manual_score")
-        url = gradebook_url(self.app, course)
-
-        def write() -> tuple[dict[str, Any], int | None]:
-            try:
-                with Gradebook(url, course) as gb:
-                    grade = gb.find_grade(cell, notebook, assignment, student)
-                    if score is not None and score > grade.max_score:
-                        raise APIError(
-                            400, f"manual_score is above the cell's {grade.max_score} points"
-                        )
-                    grade.manual_score = score
-                    grade.needs_manual_grade = False
-                    gb.db.commit()
-                    scores = read_scores(gb, assignment, student)
-                    out = {
-                        "cell": cell,
-                        "manual_score": grade.manual_score,
-                        "score": grade.score,
-                        "total": scores.score,
-                    }
-            except MissingEntry:
-                raise APIError(404, f"no graded cell {cell!r} in {notebook!r}") from None
-            with self.app.db() as s, s.begin():
-                return out, apply_scores(s, course, assignment, student, scores)
-
-        out, sub_id = await self.blocking(write)
+        out, sub_id = await self.blocking(
+            lambda: write_manual_score(self.app, course, assignment, student, notebook, cell, score)
+        )
         if sub_id is not None:
             # The new score goes to the campus and the result hooks as an autograde's does,
             # in the background: the teacher's answer does not wait for them.
             self.app.result_changed(sub_id)
         self.write_json(out)
+
+
+def write_manual_score(
+    app: Any,
+    course: str,
+    assignment: str,
+    student: str,
+    notebook: str,
+    cell: str,
+    score: float | None,
+    also: Callable[[Session], None] | None = None,
+) -> tuple[dict[str, Any], int | None]:
+    """A cell's manual score into nbgrader's gradebook (its Grade row), then the gradebook's
+    scores onto the student's submission; `also` runs in that transaction (rubric marks).
+    Returns the answer and the id of the submission to send on."""
+    url = gradebook_url(app, course)
+    try:
+        with Gradebook(url, course) as gb:
+            grade = gb.find_grade(cell, notebook, assignment, student)
+            if score is not None and score > grade.max_score:
+                raise APIError(
+                    400,
+                    f"manual_score is above the cell's {grade.max_score} points",
+                    field="manual_score",
+                )
+            grade.manual_score = score
+            grade.needs_manual_grade = False
+            gb.db.commit()
+            scores = read_scores(gb, assignment, student)
+            out = {
+                "cell": cell,
+                "manual_score": grade.manual_score,
+                "score": grade.score,
+                "total": scores.score,
+            }
+    except MissingEntry:
+        raise APIError(404, f"no graded cell {cell!r} in {notebook!r}") from None
+    with app.db() as s, s.begin():
+        if also is not None:
+            also(s)
+        return out, apply_scores(s, course, assignment, student, scores)
 
 
 class CommentHandler(GraderHandler):

@@ -11,6 +11,7 @@ static/grading.js; the pages themselves run no inline script (CSP below).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
@@ -22,8 +23,10 @@ from nbcampus.web import APIError
 
 from ..orm import Assignment, Submission
 from ..review import assignment_counts, gradebook_rows, submission_view
+from ..rubric import due_for
 from ..worker import course_root
 from .base import GraderHandler, slug
+from .rubric import page_aids
 
 PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -108,6 +111,11 @@ class AssignmentGradingPage(GradingPage):
         await self.require_teacher(course)
         taught = await self.taught_students(course)
         me = self.actor.name
+        # Every enrolled student of the teacher's classes is listed, submitted or not.
+        roster = set((await self.course_roles(course)).get("enrolled_students") or [])
+        if taught is not None:
+            roster &= taught
+        roster.discard(me)
 
         def load() -> tuple[list[dict[str, Any]], dict]:
             with self.app.db() as s:
@@ -132,6 +140,12 @@ class AssignmentGradingPage(GradingPage):
                     tampering=bool((sub.result or {}).get("tampering")),
                 )
             rows = gradebook_rows(course_root(self.app.data_dir, course), course, assignment)
+            with self.app.db() as s:  # late: after the due date that counts for the student
+                for who, row in latest.items():
+                    due = due_for(s, course, assignment, who)
+                    row["late"] = due is not None and _aware(row["submitted_at"]) > _aware(due)
+            for who in roster - set(latest):
+                latest[who] = {"student": who, "count": 0, "status": "not submitted"}
             return sorted(latest.values(), key=lambda r: r["student"]), rows
 
         students, grades = await self.blocking(load)
@@ -168,6 +182,10 @@ class SubmissionGradingPage(GradingPage):
             return uid, notebooks, sub, order
 
         uid, notebooks, sub, order = await self.blocking(load)
+        # Rubrics, comment bank, line comments and the extension (handlers/rubric.py).
+        aids = await self.blocking(
+            lambda: page_aids(self.app, course, assignment, student, notebooks)
+        )
         at = order.index(student) if student in order else -1
         prev = order[at - 1] if at > 0 else None
         nxt = order[at + 1] if 0 <= at < len(order) - 1 else None
@@ -184,10 +202,15 @@ class SubmissionGradingPage(GradingPage):
             total=sum(nb.score for nb in notebooks),
             max_total=sum(nb.max_score for nb in notebooks),
             api=self.api_base(course, assignment),
+            aids=aids,
             xsrf=self.xsrf_token.decode()
             if isinstance(self.xsrf_token, bytes)
             else self.xsrf_token,
         )
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _q(part: str) -> str:
