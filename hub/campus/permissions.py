@@ -66,6 +66,9 @@ PERMISSIONS: dict[str, Rule] = {
     # it for review or withdraw it; admins publish, return, archive and restore.
     "courses:publish": Rule(ADMINS, INSTRUCTOR),
     "courses:review": Rule(ADMINS, INSTRUCTOR),
+    # Authoring from a course folder (authoring.py): an instructor account may start a new
+    # course; an existing one only its instructors (of any of its classes) and admins.
+    "courses:author": Rule(frozenset({"instructor", "admin"}), INSTRUCTOR),
     "classes:read": Rule(EVERYONE),
     "classes:create": Rule(OPERATORS),
     "classes:update": Rule(OPERATORS),
@@ -104,6 +107,13 @@ PERMISSIONS: dict[str, Rule] = {
     "certificates:read": Rule(EVERYONE),
     # Course-level: the course's instructors (of any of its classes), staff and admins.
     "certificates:revoke": Rule(OFFICE, INSTRUCTOR),
+    # Quizzes and timed exams (quiz.py): students take them in their unlocked lessons; the
+    # course's teachers read results; its instructors set the exam window, time limit and score
+    # visibility; instructors or the office set a student's exam time multiplier.
+    "quizzes:take": Rule(frozenset({"student", "instructor"})),
+    "quizzes:results": Rule(OFFICE, TEACHING_STAFF),
+    "quizzes:manage": Rule(OFFICE, INSTRUCTOR),
+    "exams:accommodate": Rule(OFFICE, INSTRUCTOR),
 }
 
 F = TypeVar("F", bound=Callable[..., Any])

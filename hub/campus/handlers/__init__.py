@@ -5,6 +5,7 @@ from . import (
     admin,
     announcements,
     attendance,
+    authoring,
     catalog,
     classes,
     courses,
@@ -15,6 +16,7 @@ from . import (
     openapi,
     profile,
     progress,
+    quizzes,
 )
 
 default_handlers = [
@@ -24,10 +26,12 @@ default_handlers = [
     *openapi.default_handlers,
     *catalog.default_handlers,
     *courses.default_handlers,
+    *authoring.default_handlers,
     *classes.default_handlers,
     *office.default_handlers,
     *attendance.default_handlers,
     *progress.default_handlers,
+    *quizzes.default_handlers,
     *media.default_handlers,
     *engagement.default_handlers,
     *announcements.default_handlers,
