@@ -141,6 +141,7 @@ def test_course_review_and_what_students_see(campus_hub: CampusHub, make_user) -
             "course": course,
             "total_meetings": 4,
             "max_capacity": 5,
+            "enrollment_deadline": "2099-12-31",
             "instructor": teacher["name"],
         },
     )

@@ -43,6 +43,7 @@ def test_admin_disables_an_account_and_publishes_a_reviewed_course(
             "course": COURSE,
             "total_meetings": 6,
             "max_capacity": 8,
+            "enrollment_deadline": "2099-12-31",
             "instructor": instructor["name"],
         },
     )

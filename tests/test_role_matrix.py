@@ -30,6 +30,8 @@ PAGES = "services/grader/courses/"
 COURSE = "python-intro"
 OTHER_COURSE = "c-fundamentals"
 LESSON = "01-values"
+# A group class closes enrollment on a known day (domain rules); far enough not to matter here.
+DEADLINE = (dt.date.today() + dt.timedelta(days=90)).isoformat()
 
 # Column order of the table below.
 ACTORS = ("anon", "noscope", "S1", "S2", "I", "J", "T", "staff", "admin")
@@ -169,7 +171,13 @@ def world(campus_hub: CampusHub) -> dict[str, Any]:
     newcomer = {a: account("student", f"n{a}") for a in ACTORS}
 
     def klass(course: str, name: str) -> int:
-        body = {"name": name, "course": course, "total_meetings": 20, "max_capacity": 50}
+        body = {
+            "name": name,
+            "course": course,
+            "total_meetings": 20,
+            "max_capacity": 50,
+            "enrollment_deadline": DEADLINE,
+        }
         body["status"] = "enrollment_open"
         resp = admin.post(C + "classes", json=body)
         assert resp.status_code == 201, resp.text
@@ -295,7 +303,7 @@ def operations(w: dict[str, Any]) -> dict[str, Any]:
         "classes GET": fixed("GET", C + "classes"),
         "classes POST": lambda actor: ("POST", C + "classes", {
             "name": f"new {actor} {w['tag']}", "course": COURSE, "total_meetings": 3,
-            "max_capacity": 10}),
+            "max_capacity": 10, "enrollment_deadline": DEADLINE}),
         "class GET": fixed("GET", C + f"classes/{a}"),
         "class PATCH": fixed("PATCH", C + f"classes/{a}", {"max_capacity": 50}),
         "class staff GET": fixed("GET", C + f"classes/{a}/staff"),

@@ -44,6 +44,11 @@ def _active_enrollments(session: Session, class_id: int) -> dict[str, Enrollment
     }
 
 
+def credit_balances(session: Session, class_id: int) -> dict[str, int]:
+    """Each active student's credits left, as the session sees them now."""
+    return {name: e.credits_remaining for name, e in _active_enrollments(session, class_id).items()}
+
+
 def _recalculate_rates(session: Session, enrollments: list[Enrollment]) -> None:
     """attendance_rate = meetings attended (present or late) / meetings recorded, in percent."""
     ids = [e.id for e in enrollments]
@@ -197,19 +202,20 @@ def edit_attendance(
     now = utcnow()
     old_date = next(iter(rows.values()))[0].meeting_date
     if meeting_date is not None and meeting_date != old_date:
+        # One change of the meeting, one audit row (the class audit's), not one per student;
+        # the marks' own changes below keep their per-student rows.
+        from . import office_audit  # it reads this module's trail: imported late
+
+        office_audit.record(
+            session,
+            "attendance.meeting_date",
+            by,
+            class_id=klass.id,
+            before={"meeting": meeting_number, "meeting_date": old_date},
+            after={"meeting": meeting_number, "meeting_date": meeting_date}
+            | ({"notes": notes} if notes else {}),
+        )
         for record, _ in rows.values():
-            session.add(
-                AttendanceEdit(
-                    attendance_id=record.id,
-                    old_status=record.status,
-                    new_status=record.status,
-                    credit_change=0,
-                    edited_by=by,
-                    edited_at=now,
-                    notes=f"meeting date {old_date.isoformat()} -> {meeting_date.isoformat()}"
-                    + (f": {notes}" if notes else ""),
-                )
-            )
             record.meeting_date = meeting_date
             record.updated_by, record.updated_at = by, now
         changes.append({"meeting_date": {"from": old_date, "to": meeting_date}})

@@ -17,9 +17,8 @@ from sqlalchemy.orm import Session
 
 from nbcampus.web import APIError
 
-from . import teaching
+from . import engagement, teaching
 from .courses import active_lessons
-from .engagement import notify_many
 from .orm import Account, CampusClass, Course, Enrollment, Lesson, LessonUnlock, utcnow
 
 CLASS_TYPES = ("group", "private")
@@ -143,23 +142,38 @@ def create_class(
     return klass
 
 
+# The dates a class keeps; a change may set or clear each (a group class's deadline stays).
+DATE_FIELDS = ("enrollment_deadline", "start_date", "end_date")
+
+
 def update_class(
     session: Session, class_id: int, changes: dict[str, Any], by: str | None = None
 ) -> CampusClass:
     """Apply validated changes (name, instructor, status, total_meetings, max_capacity,
-    schedule)."""
+    schedule, enrollment_deadline, start_date, end_date). A refusal names the field it
+    concerns, so a form shows the rule beside it."""
     klass = lock_class(session, class_id)
     if "status" in changes and changes["status"] != klass.status:
         new = changes["status"]
         if new not in TRANSITIONS[klass.status]:
-            raise APIError(409, f"a class cannot go from {klass.status} to {new}")
+            raise APIError(409, f"a class cannot go from {klass.status} to {new}", field="status")
         klass.status = new
     if "total_meetings" in changes:
         meetings = changes["total_meetings"]
-        if klass.type == "group" and klass.status not in ("draft", "enrollment_open"):
-            raise APIError(409, "a group class's meetings are fixed once it is active")
+        if (
+            klass.type == "group"
+            and klass.status not in ("draft", "enrollment_open")
+            and meetings != klass.total_meetings
+        ):
+            raise APIError(
+                409, "a group class's meetings are fixed once it is active", field="total_meetings"
+            )
         if meetings < klass.meetings_completed:
-            raise APIError(409, f"{klass.meetings_completed} meetings are already completed")
+            raise APIError(
+                409,
+                f"{klass.meetings_completed} meetings are already completed",
+                field="total_meetings",
+            )
         added = meetings - klass.total_meetings
         klass.total_meetings = meetings
         # Every student's package follows the class's (1 meeting = 1 credit).
@@ -167,15 +181,34 @@ def update_class(
             sa.select(Enrollment).filter_by(class_id=klass.id, status="active")
         ):
             if enrollment.credits_remaining + added < 0:
-                raise APIError(409, f"{enrollment.student} has used more credits than that")
+                raise APIError(
+                    409,
+                    f"{enrollment.student} has used more credits than that",
+                    field="total_meetings",
+                )
             enrollment.meeting_credits += added
     if "max_capacity" in changes:
         capacity = changes["max_capacity"]
         if klass.type == "private" and capacity != 1:
-            raise APIError(409, "a private class has exactly one student")
+            raise APIError(409, "a private class has exactly one student", field="max_capacity")
         if capacity < klass.current_capacity:
-            raise APIError(409, f"{klass.current_capacity} students are already enrolled")
+            raise APIError(
+                409,
+                f"{klass.current_capacity} students are already enrolled: the capacity "
+                f"cannot go below {klass.current_capacity}",
+                field="max_capacity",
+            )
         klass.max_capacity = capacity
+    for key in DATE_FIELDS:
+        if key in changes:
+            setattr(klass, key, changes[key])
+    if "enrollment_deadline" in changes and klass.type == "group" and not klass.enrollment_deadline:
+        raise APIError(
+            400, "a group class needs an enrollment deadline", field="enrollment_deadline"
+        )
+    if klass.start_date and klass.end_date and klass.end_date < klass.start_date:
+        field = "end_date" if "end_date" in changes else "start_date"
+        raise APIError(400, "the end date is before the start date", field=field)
     if "instructor" in changes:
         teaching.set_lead_instructor(session, klass, changes["instructor"], by)
     if "name" in changes:
@@ -208,13 +241,19 @@ def enroll(
         raise APIError(409, f"the class is {klass.status}")
     if klass.type == "group" and klass.status not in ("draft", "enrollment_open") and not by_lms:
         raise APIError(409, "a group class takes no enrollments once it is active")
+    # The deadline's last day counts in the school's time zone, as meetings' dates do.
     if (
         not by_lms
         and klass.enrollment_deadline
         and klass.type == "group"
-        and date.today() > klass.enrollment_deadline
+        and engagement.CONFIG.today() > klass.enrollment_deadline
     ):
-        raise APIError(409, "the enrollment deadline has passed")
+        raise APIError(
+            409,
+            f"the enrollment deadline ({klass.enrollment_deadline.isoformat()}) has passed: "
+            "this group class takes no more enrollments",
+            code="DEADLINE_PASSED",
+        )
     existing = session.scalar(sa.select(Enrollment).filter_by(class_id=klass.id, student=student))
     if existing is not None and existing.status == "active":
         raise APIError(409, f"{student} is already enrolled")
@@ -284,7 +323,7 @@ def unlock_lesson(
     students = list(
         session.scalars(sa.select(Enrollment.student).filter_by(class_id=klass.id, status="active"))
     )
-    notify_many(
+    engagement.notify_many(
         session,
         students,
         "lesson_unlocked",

@@ -6,7 +6,7 @@ import argparse
 import json
 import logging
 import sys
-from datetime import date
+from datetime import date, timedelta
 from importlib import import_module
 from pathlib import Path
 
@@ -31,6 +31,7 @@ log = logging.getLogger("nbcampus.campus")
 
 DEMO_COURSES = ("python-intro", "c-fundamentals")
 DEMO_INSTRUCTOR = "instructor"
+DEMO_DEADLINE_DAYS = 60  # the demo group classes take enrollments for two months
 
 
 class CourseImportError(RuntimeError):
@@ -174,6 +175,8 @@ def ensure_demo_campus(settings: Settings, courses_dir: Path) -> list[str]:
                     instructor=DEMO_INSTRUCTOR if has_instructor else None,
                     created_by="nbcampus",
                     status="enrollment_open",
+                    # A group class closes its enrollment on a known day (domain rules).
+                    enrollment_deadline=date.today() + timedelta(days=DEMO_DEADLINE_DAYS),
                 )
                 class_id = klass.id
             with transaction(factory) as session:

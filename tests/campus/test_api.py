@@ -77,6 +77,7 @@ def klass(campus_hub: CampusHub) -> dict:
             "type": "group",
             "total_meetings": 3,
             "max_capacity": 2,
+            "enrollment_deadline": "2099-12-31",
             "instructor": campus_hub.demo("instructor")["name"],
             "status": "enrollment_open",
         },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import date
 
@@ -12,7 +13,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from nbcampus.db import transaction
 from nbcampus.hub.campus import attendance as att
 from nbcampus.hub.campus import classes
-from nbcampus.hub.campus.orm import AttendanceEdit, CampusClass, CreditAdjustment, Enrollment
+from nbcampus.hub.campus.orm import (
+    AttendanceEdit,
+    CampusClass,
+    CreditAdjustment,
+    Enrollment,
+    OfficeAudit,
+)
 from nbcampus.hub.campus.progress import access, my_courses
 from nbcampus.web import APIError
 
@@ -226,9 +233,16 @@ def test_a_meeting_in_the_future_cannot_open_lessons(campus_db) -> None:
         changes = att.edit_attendance(s, class_id, 1, [], "ines", "typo", meeting_date=today)
     assert changes == [{"meeting_date": {"from": TODAY, "to": today}}]
     with campus_db() as s:
-        (edit,) = s.scalars(sa.select(AttendanceEdit)).all()
-        assert edit.notes == f"meeting date {TODAY.isoformat()} -> {today.isoformat()}: typo"
-        assert (edit.old_status, edit.new_status, edit.credit_change) == ("present", "present", 0)
+        # The date change is one row of the class audit; no student's mark changed.
+        assert s.scalars(sa.select(AttendanceEdit)).all() == []
+        (row,) = s.scalars(sa.select(OfficeAudit).filter_by(class_id=class_id)).all()
+        assert row.action == "attendance.meeting_date" and row.actor == "ines"
+        assert json.loads(row.before) == {"meeting": 1, "meeting_date": TODAY.isoformat()}
+        assert json.loads(row.after) == {
+            "meeting": 1,
+            "meeting_date": today.isoformat(),
+            "notes": "typo",
+        }
 
 
 def test_concurrent_takes_of_one_meeting_count_once(campus_db) -> None:

@@ -42,6 +42,7 @@ def group_class(hub: CampusHub, name: str | None = None, meetings: int = 6) -> d
             "status": "enrollment_open",
             "schedule": {"days": ["thu", "mon"], "time": "19:00-21:00"},
             "start_date": (dt.date.today() - dt.timedelta(days=14)).isoformat(),
+            "enrollment_deadline": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
         },
     )
     assert resp.status_code == 201, resp.text

@@ -34,17 +34,18 @@ def test_class_fields_filters_and_status_machine(campus_hub: CampusHub) -> None:
     ]
     # A bad schedule is refused on its field and no class is made.
     before = len(staff.get(C + "classes").json()["classes"])
-    bad = staff.post(
-        C + "classes",
-        json={
-            "name": "bad",
-            "course": "python-intro",
-            "type": "group",
-            "max_capacity": 5,
-            "total_meetings": 3,
-            "schedule": {"days": ["mon"], "time": "21:00-19:00"},
-        },
-    )
+    body = {
+        "name": "bad",
+        "course": "python-intro",
+        "type": "group",
+        "max_capacity": 5,
+        "total_meetings": 3,
+        "schedule": {"days": ["mon"], "time": "21:00-19:00"},
+    }
+    # A group class needs its enrollment deadline (the domain rules); a private one does not.
+    bad = staff.post(C + "classes", json=body)
+    assert bad.status_code == 400 and bad.json()["details"]["field"] == "enrollment_deadline"
+    bad = staff.post(C + "classes", json=body | {"enrollment_deadline": days_ago(-7)})
     assert bad.status_code == 400 and bad.json()["details"]["field"] == "schedule"
     assert len(staff.get(C + "classes").json()["classes"]) == before
     # A refused move names the rule and changes nothing.
@@ -191,6 +192,12 @@ def test_meeting_edit_preview_then_save_and_concurrent_adjustments(
         e["student"]: e for e in staff.get(C + f"classes/{cid}/enrollments").json()["enrollments"]
     }
     assert enrollments[people[1]]["credits_remaining"] == klass["total_meetings"] - 1
+    # The audit: one row for the meeting's new date (not one per student), one for the mark.
+    audit = staff.get(C + f"classes/{cid}/audit", params={"kind": "attendance"}).json()["audit"]
+    assert sorted(a["action"] for a in audit) == ["attendance.edit", "attendance.meeting_date"]
+    moved = next(a for a in audit if a["action"] == "attendance.meeting_date")
+    assert days_ago(3) in moved["before"] and days_ago(2) in moved["after"]
+    assert "the register was wrong" in moved["after"] and moved["student"] == ""
     # A future date is refused on its field.
     future = staff.put(
         C + f"classes/{cid}/attendance/1", json={**edit, "meeting_date": days_ago(-3)}
@@ -308,3 +315,126 @@ def test_students_and_instructors_are_refused_the_office_api(
     assert [(p["id"], p["status"]) for p in payments] == [(pid, "pending")]
     assert staff.get(C + f"classes/{cid}").json()["schedule"]["days"] == ["mon", "thu"]
     assert len(staff.get(C + f"classes/{cid}/enrollments").json()["enrollments"]) == 1
+
+
+def test_class_edit_every_field_with_the_rule_on_refusal(
+    campus_hub: CampusHub, make_user: Callable[..., dict[str, Any]]
+) -> None:
+    staff = staff_client(campus_hub)
+    klass = group_class(campus_hub)
+    cid = klass["id"]
+    people = [p["name"] for p in students(make_user, 3)]
+    staff.post(C + f"classes/{cid}/enroll-many", json={"students": people}).raise_for_status()
+    change = {
+        "name": "Renamed evening",
+        "max_capacity": 20,
+        "total_meetings": 9,
+        "schedule": {"days": ["tue"], "time": "18:00-20:00"},
+        "enrollment_deadline": days_ago(-10),
+        "start_date": days_ago(1),
+        "end_date": days_ago(-90),
+        "instructor": None,
+    }
+    saved = staff.patch(C + f"classes/{cid}", json=change)
+    assert saved.status_code == 200, saved.text
+    got = staff.get(C + f"classes/{cid}").json()
+    assert {k: got[k] for k in change} == change
+    audit = staff.get(C + f"classes/{cid}/audit", params={"kind": "class"}).json()["audit"]
+    assert audit[-1]["action"] == "class.update" and "Renamed evening" in audit[-1]["after"]
+
+    # Each refusal names its field and the rule, and changes nothing.
+    refusals = [
+        ({"max_capacity": 2}, 409, "max_capacity", "3 students are already enrolled"),
+        ({"enrollment_deadline": None}, 400, "enrollment_deadline", "needs an enrollment deadline"),
+        ({"end_date": days_ago(5)}, 400, "end_date", "before the start date"),
+        ({"start_date": "2026-02-30"}, 400, "start_date", "start_date"),
+        ({"schedule": {"days": ["mon"], "time": "9-10"}}, 400, "schedule", "HH:MM-HH:MM"),
+        ({"name": ""}, 400, "name", "name"),
+    ]
+    for body, status, field, words in refusals:
+        resp = staff.patch(C + f"classes/{cid}", json=body)
+        assert resp.status_code == status, (body, resp.text)
+        assert resp.json()["details"]["field"] == field, (body, resp.text)
+        assert words in resp.json()["message"], (body, resp.text)
+    assert staff.get(C + f"classes/{cid}").json() == got
+    # Once active, a group class's meetings are fixed (the same number is no change).
+    staff.patch(C + f"classes/{cid}", json={"status": "active"}).raise_for_status()
+    same = staff.patch(C + f"classes/{cid}", json={"total_meetings": 9, "name": "Still"})
+    assert same.status_code == 200, same.text
+    fixed = staff.patch(C + f"classes/{cid}", json={"total_meetings": 10})
+    assert fixed.status_code == 409 and fixed.json()["details"]["field"] == "total_meetings"
+
+
+def test_group_enrollment_deadline_required_and_enforced(
+    campus_hub: CampusHub, make_user: Callable[..., dict[str, Any]]
+) -> None:
+    staff = staff_client(campus_hub)
+    base = {"course": "python-intro", "total_meetings": 4, "status": "enrollment_open"}
+    # Required for a group class, not for a private one.
+    missing = staff.post(C + "classes", json=base | {"name": "No deadline", "max_capacity": 5})
+    assert missing.status_code == 400
+    assert missing.json()["details"]["field"] == "enrollment_deadline"
+    private = staff.post(C + "classes", json=base | {"name": "One to one", "type": "private"})
+    assert private.status_code == 201, private.text
+    assert private.json()["enrollment_deadline"] is None
+    # A deadline that has passed: staff's enrollment is refused with the rule and the day.
+    late = staff.post(
+        C + "classes",
+        json=base | {"name": "Closed", "max_capacity": 5, "enrollment_deadline": days_ago(1)},
+    )
+    assert late.status_code == 201, late.text
+    cid = late.json()["id"]
+    one, two = (p["name"] for p in students(make_user, 2))
+    refused = staff.post(C + f"classes/{cid}/enrollments", json={"student": one})
+    assert refused.status_code == 409 and refused.json()["code"] == "DEADLINE_PASSED"
+    assert f"enrollment deadline ({days_ago(1)}) has passed" in refused.json()["message"]
+    many = staff.post(C + f"classes/{cid}/enroll-many", json={"students": [one]}).json()
+    assert many["enrolled"] == 0 and "has passed" in many["results"][0]["message"]
+    assert staff.get(C + f"classes/{cid}/enrollments").json()["enrollments"] == []
+    # The deadline's own day still takes enrollments.
+    staff.patch(C + f"classes/{cid}", json={"enrollment_deadline": days_ago(0)}).raise_for_status()
+    ok = staff.post(C + f"classes/{cid}/enrollments", json={"student": two})
+    assert ok.status_code == 201, ok.text
+
+
+def test_staff_record_a_new_meeting_previewed_then_saved(
+    campus_hub: CampusHub, make_user: Callable[..., dict[str, Any]]
+) -> None:
+    staff = staff_client(campus_hub)
+    klass = group_class(campus_hub, meetings=3)
+    cid = klass["id"]
+    people = [p["name"] for p in students(make_user, 2)]
+    staff.post(C + f"classes/{cid}/enroll-many", json={"students": people}).raise_for_status()
+    take = {
+        "meeting_number": 1,
+        "meeting_date": days_ago(1),
+        "records": [
+            {"student": people[0], "status": "present"},
+            {"student": people[1], "status": "absent"},
+        ],
+    }
+    preview = staff.post(C + f"classes/{cid}/attendance", json=take | {"dry_run": True})
+    assert preview.status_code == 200, preview.text
+    body = preview.json()
+    assert body["dry_run"] is True and body["credits_used"] == 1
+    assert body["changes"] == [
+        {"student": people[0], "status": "present", "credits_before": 3, "credits_after": 2},
+        {"student": people[1], "status": "absent", "credits_before": 3, "credits_after": 3},
+    ]
+    # Nothing stored by the preview: no record, credits untouched, the class still open.
+    assert staff.get(C + f"classes/{cid}/attendance").json()["attendance"] == []
+    after = staff.get(C + f"classes/{cid}").json()
+    assert after["meetings_completed"] == 0 and after["status"] == "enrollment_open"
+    saved = staff.post(C + f"classes/{cid}/attendance", json=take)
+    assert saved.status_code == 201, saved.text
+    assert saved.json()["changes"] == body["changes"] and saved.json()["dry_run"] is False
+    assert len(staff.get(C + f"classes/{cid}/attendance").json()["attendance"]) == 2
+    # The rules still apply to a preview: the same meeting again, or out of order.
+    again = staff.post(C + f"classes/{cid}/attendance", json=take | {"dry_run": True})
+    assert again.status_code == 409 and again.json()["code"] == "ALREADY_TAKEN"
+    skip = staff.post(
+        C + f"classes/{cid}/attendance", json=take | {"meeting_number": 3, "dry_run": True}
+    )
+    assert skip.status_code == 409 and skip.json()["code"] == "MEETING_ORDER"
+    bad = staff.post(C + f"classes/{cid}/attendance", json=take | {"dry_run": "yes"})
+    assert bad.status_code == 400

@@ -54,27 +54,49 @@ class AttendanceHandler(CampusHandler):
             meeting_number=S.integer(1, 1000),
             meeting_date=S.DATE,
             records=RECORDS,
+            dry_run=S.BOOL,
         )
     )
     async def post(self, class_id: str) -> None:
-        """Take attendance for a meeting: {"meeting_number", "meeting_date", "records": [...]}."""
+        """Take attendance for a meeting: {"meeting_number", "meeting_date", "records": [...]};
+        the answer's `changes` give each student's credits before and after.
+        {"dry_run": true} runs every rule and stores nothing (a preview, answered 200)."""
         cid = validate.path_id(class_id, "class")
         body = self.json_body()
         meeting = validate.integer(body, "meeting_number", low=1, high=1000)
         day = validate.day(body, "meeting_date")
         marks = parse_marks(body)
+        dry_run = body.get("dry_run", False)
+        if not isinstance(dry_run, bool):
+            raise APIError(400, "'dry_run' must be true or false", field="dry_run")
 
         def work(s: Session) -> dict[str, Any]:
             self.check_class(s, cl.get_class(s, cid), teach=True)
+            before = att.credit_balances(s, cid)
             klass, records = att.take_attendance(s, cid, meeting, day, marks, self.actor.name)
+            after = att.credit_balances(s, cid)
             return {
                 "class": cl.class_dict(klass),
                 "meeting_number": meeting,
                 "credits_used": sum(1 for r in records if r.credit_deducted),
                 "records": att.attendance_rows(s, cid, meeting),
+                "changes": [
+                    {
+                        "student": m.student,
+                        "status": m.status,
+                        "credits_before": before[m.student],
+                        "credits_after": after[m.student],
+                    }
+                    for m in marks
+                ],
+                "dry_run": dry_run,
             }
 
-        self.write_json(await self.tx(work), status=201)
+        # A preview runs every rule in a session that is never committed: nothing is kept.
+        if dry_run:
+            self.write_json(await self.read(work))
+        else:
+            self.write_json(await self.tx(work), status=201)
 
     @needs_permission("attendance:read")
     async def get(self, class_id: str) -> None:

@@ -121,6 +121,12 @@ class ClassesHandler(ClassHandlerBase):
             ),
             "schedule": body.get("schedule"),
         }
+        # The domain's rule: a group class closes its enrollment on a known day (a private
+        # class has one student and needs none). Classes made by an LMS follow its roster.
+        if kind == "group" and fields["enrollment_deadline"] is None:
+            raise APIError(
+                400, "a group class needs an enrollment deadline", field="enrollment_deadline"
+            )
 
         def work(s: Session) -> dict[str, Any]:
             klass = cl.create_class(s, created_by=self.actor.name, **fields)
@@ -156,10 +162,15 @@ class ClassHandler(ClassHandlerBase):
             total_meetings=S.integer(1, 1000),
             max_capacity=S.integer(1, 10_000),
             schedule=SCHEDULE,
+            enrollment_deadline=S.nullable(S.DATE),
+            start_date=S.nullable(S.DATE),
+            end_date=S.nullable(S.DATE),
         )
     )
     async def patch(self, class_id: str) -> None:
-        """Change a class: name, instructor, status, total_meetings, max_capacity, schedule."""
+        """Change a class: name, instructor, status, total_meetings, max_capacity, schedule,
+        enrollment_deadline, start_date, end_date (a date may be null; a group class keeps
+        its deadline)."""
         cid = validate.path_id(class_id, "class")
         body = self.json_body()
         changes: dict[str, Any] = {}
@@ -175,6 +186,9 @@ class ClassHandler(ClassHandlerBase):
             changes["max_capacity"] = validate.integer(body, "max_capacity", low=1, high=10_000)
         if "schedule" in body:
             changes["schedule"] = body["schedule"]
+        for key in cl.DATE_FIELDS:
+            if key in body:
+                changes[key] = validate.day(body, key, None)
         if not changes:
             raise APIError(400, "nothing to change")
 
