@@ -23,6 +23,7 @@ import { Widget } from '@lumino/widgets';
 
 import { CampusClient, CampusError } from './api';
 import * as ep from './endpoints';
+import { registerMediaExercises } from './exercises';
 import { campusIcon } from './icon';
 import { escapeHtml } from './markdown';
 import { lessonDir, lessonOfPath, pollInterval } from './model';
@@ -229,6 +230,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
         );
       }
     };
+
+    // Material and video exercises open in main-area tabs (exercises.tsx).
+    registerMediaExercises(
+      {
+        add: widget => app.shell.add(widget, 'main'),
+        activate: id => app.shell.activateById(id),
+        has: id => [...app.shell.widgets('main')].some(w => w.id === id)
+      },
+      client,
+      trans,
+      toast
+    );
 
     const panel = new CampusPanel(store, actions);
     panel.id = 'nbcampus-panel';

@@ -6,6 +6,7 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import React, { useEffect, useState } from 'react';
 
 import { graderPages } from './endpoints';
+import { LessonExercises } from './exercises';
 import { renderMarkdown } from './markdown';
 import {
   courseProgress,
@@ -318,6 +319,7 @@ function LessonRow(props: {
       ) : (
         <div className="nbc-lock-reason">{lockReason(lesson, trans)}</div>
       )}
+      {isOpenable(lesson) && <LessonExercises store={store} course={course} lesson={lesson} />}
       {result && <ResultView store={store} actions={actions} result={result} />}
     </li>
   );
