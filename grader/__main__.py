@@ -1,3 +1,9 @@
-from .app import main
+"""`python -m nbcampus.grader`: the grading service, started by the Hub."""
+
+from nbcampus.imports import skip_unneeded_imports
+
+skip_unneeded_imports()  # before anything imports jsonschema (nbcampus/imports.py)
+
+from .app import main  # noqa: E402
 
 main()

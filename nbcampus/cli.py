@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from . import __version__
 from .hub.roles import ROLES
+from .imports import skip_unneeded_imports
 from .settings import Settings, SettingsError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -215,12 +216,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         from .hub.demo import format_demo_accounts
 
         print(format_demo_accounts(demo, settings.bind_url + "hub/login"), flush=True)
-    jupyterhub = str(Path(sys.executable).parent / "jupyterhub")
-    argv = [jupyterhub, "-f", str(hub_config_path()), *args.hub_args]
+    # `jupyterhub` itself, without an import it does not need (nbcampus/hub_process.py).
+    argv = [sys.executable, "-m", "nbcampus.hub_process", "-f", str(hub_config_path())]
     os.chdir(settings.data_dir)
     # Hand the process over to the Hub: Ctrl-C then reaches it directly, and it stops the
     # proxy, the services and every student server it started.
-    os.execv(jupyterhub, argv)  # noqa: S606 - argv is ours, no shell involved
+    os.execv(sys.executable, [*argv, *args.hub_args])  # noqa: S606 - argv is ours, no shell
     return 0  # not reached
 
 
@@ -331,6 +332,7 @@ EXTRA_COMMANDS.append(lambda sub: import_module("nbcampus.images").register(sub)
 
 
 def main(argv: list[str] | None = None) -> int:
+    skip_unneeded_imports()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -1,16 +1,19 @@
 """`python -m nbcampus.singleuser`: the stock jupyterhub-singleuser without the grammar build
-that jsonschema's optional `rfc3987_syntax` import costs on every server start."""
+that jsonschema's optional `rfc3987_syntax` import costs on every server start (and the same
+for the Hub's process, the services and the command line, nbcampus/imports.py)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
 
 PROBE = """
 import sys
-from nbcampus import singleuser
-for name in singleuser.SKIPPED_IMPORTS:
-    sys.modules.setdefault(name, None)
+from nbcampus.imports import skip_unneeded_imports
+skip_unneeded_imports()
 import jupyter_events.logger, jsonschema
 from jupyterhub.singleuser import main  # the server itself still imports
 # Jupyter's event schemas still validate, with the format checks that remain.
@@ -40,3 +43,23 @@ def test_the_module_is_jupyterhub_singleuser() -> None:
     assert [o.returncode for o in outputs] == [0, 0], outputs[1].stderr
     assert "JupyterHubSingleUser" in outputs[1].stdout
     assert outputs[1].stdout == outputs[0].stdout
+
+
+def test_campus_processes_start_without_the_grammar_build() -> None:
+    """The Hub's process, the grader (nbgrader) and the command line import jsonschema; none
+    of them may build the grammar."""
+    probe = """
+import sys
+from nbcampus.imports import skip_unneeded_imports
+skip_unneeded_imports()
+import jupyterhub.app, nbgrader.apps, nbcampus.grader.app, nbcampus.cli
+print(sys.modules.get("rfc3987_syntax", "imported"))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    ).stdout.split()
+    assert out == ["None"]
+    entries = ("nbcampus/hub_process.py", "nbcampus/cli.py", "grader/__main__.py")
+    for entry in (*entries, "hub/campus/__main__.py", "hub/dashboards/__main__.py"):
+        source = (REPO / entry).read_text()
+        assert "skip_unneeded_imports()" in source, entry
