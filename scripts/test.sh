@@ -12,7 +12,8 @@ ruff format --check . || exit 1
 
 echo "== pytest"
 started=$(date +%s)
-python -m pytest -ra -p no:cacheprovider "$@"
+# The slowest tests are listed at the end: where the suite's time goes, run after run.
+python -m pytest -ra -p no:cacheprovider --durations=30 "$@"
 status=$?
 echo "== pytest finished in $(( $(date +%s) - started )) s (exit $status)"
 if [ "$status" -eq 5 ]; then
