@@ -22,6 +22,7 @@ from nbcampus.settings import Settings
 from .autograde import generate_assignment
 from .orm import MIGRATIONS, Assignment
 from .worker import course_root
+from .written import register_written
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ def register_course(manifest: Any, settings: Settings) -> list[str]:
                     for ex in lesson.exercises
                     if ex.notebook is not None and ex.type in ("coding", "assignment")
                 ]
+                with transaction(factory) as s:  # written assignments: no notebook
+                    register_written(s, manifest.slug, lesson)
                 if not notebooks:
                     continue
                 src = root / "source" / lesson.slug

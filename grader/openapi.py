@@ -20,6 +20,8 @@ PARAM_NAMES: dict[str, tuple[str, ...]] = {
     "comment-bank": ("comment",),
     "line-comments": ("student", "comment"),
     "extensions": ("student",),
+    "written": ("exercise",),
+    "written-submissions": ("submission",),
 }
 
 

@@ -18,6 +18,7 @@ from . import (
     stats,
     submissions,
     written,
+    written_pages,
 )
 
 default_handlers: list[Any] = [
@@ -33,4 +34,5 @@ default_handlers: list[Any] = [
     *rubric.default_handlers,
     *stats.default_handlers,
     *written.default_handlers,
+    *written_pages.default_handlers,
 ]

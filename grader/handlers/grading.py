@@ -93,14 +93,19 @@ class CourseGradingPage(GradingPage):
                 s.expunge_all()
             return rows, assignment_counts(course_root(self.app.data_dir, course), course)
 
+        from .written_pages import written_counts, written_exercises
+
         assignments, counts = await self.blocking(load)
-        if not assignments:
+        written = await self.blocking(lambda: written_exercises(self.app, course))
+        if not assignments and not written:
             raise APIError(404, f"no course {course!r} in the grader")
         self.render(
             "grading/course.html",
             course=course,
             assignments=assignments,
             counts=counts,
+            written=written,
+            written_counts=await self.blocking(lambda: written_counts(self.app, course)),
         )
 
 
