@@ -5,6 +5,8 @@ data, and so do the grader's figures behind them."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -12,8 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from harness.hub import CampusHub
 from harness.school import seed_submissions
+from requests.cookies import get_cookie_header
+from tornado.httpclient import HTTPClientError, HTTPRequest
+from tornado.websocket import websocket_connect
 
 # collected with tests/lti/conftest.py in the whole suite: `from conftest` is ambiguous
 DB_PARAMS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -224,3 +230,70 @@ def test_the_grader_figures_follow_the_permission_table(
     assert sum(d["submissions"] for d in figures["days"]) == len(rows)
     assert admin.get("services/grader/api/v1/stats", params={"days": "0"}).status_code == 400
     assert admin.get("services/grader/api/v1/stats", params={"days": "²"}).status_code == 400
+
+
+# --- a dashboard kernel answers the viewer it was handed to, no one else ------------------------
+def kernel_of(page: requests.Response) -> str:
+    found = re.search(r'"kernelId":\s*"([0-9a-f-]{36})"', page.text)
+    assert found, page.text[:2000]
+    return found.group(1)
+
+
+def channels(hub: CampusHub, session: requests.Session | None, kernel_id: str) -> int | str:
+    """Open the kernel's websocket as `session`'s browser would: the handshake's status, or
+    'open'."""
+    url = f"{hub.url}services/dashboards/api/kernels/{kernel_id}/channels"
+    headers = {}
+    if session is not None:
+        headers["Cookie"] = get_cookie_header(session.cookies, requests.Request("GET", url))
+
+    async def connect() -> int | str:
+        request = HTTPRequest(url.replace("http://", "ws://", 1), headers=headers)
+        try:
+            ws = await websocket_connect(request)
+        except HTTPClientError as err:
+            return err.code
+        ws.close()
+        return "open"
+
+    return asyncio.run(connect())
+
+
+@pytest.mark.parametrize("campus_hub", ["sqlite"], indirect=True)
+def test_a_dashboard_kernel_is_its_viewers_alone(
+    campus_hub: CampusHub, school: dict[str, Any]
+) -> None:
+    """Two staff-side people open the office dashboard; each reaches their own kernel (its
+    websocket and REST API) and is refused (403) the other's; a stranger gets nothing either."""
+    hub = campus_hub
+    sessions = {
+        role: hub.login_session(hub.demo(role)["name"], hub.demo(role)["password"])
+        for role in ("staff", "admin")
+    }
+    kernels = {}
+    for role, session in sessions.items():
+        page = session.get(board_url(hub, "staff"), timeout=120)
+        assert page.status_code == 200, page.text[:500]
+        kernels[role] = kernel_of(page)
+    assert kernels["staff"] != kernels["admin"]
+    api = f"{hub.url}services/dashboards/api/kernels/"
+    for role, other in (("staff", "admin"), ("admin", "staff")):
+        session = sessions[role]
+        assert session.get(api + kernels[role], timeout=30).status_code == 200
+        assert channels(hub, session, kernels[role]) == "open"
+        theirs = kernels[other]
+        assert session.get(api + theirs, timeout=30).status_code == 403
+        assert channels(hub, session, theirs) == 403
+        # Through a token of their own (not the browser's cookie) just the same, and Voila's
+        # shutdown URL (a page's unload) cannot end the other's kernel.
+        token = {"Authorization": f"token {hub.token_for(hub.demo(role)['name'])}"}
+        assert requests.get(api + theirs, headers=token, timeout=30).status_code == 403
+        shut = requests.post(
+            f"{hub.url}services/dashboards/voila/api/shutdown/{theirs}", headers=token, timeout=30
+        )
+        assert shut.status_code == 403, shut.text[:300]
+        assert requests.delete(api + theirs, headers=token, timeout=30).status_code == 403
+        assert requests.get(api + kernels[role], headers=token, timeout=30).status_code == 200
+    # Neither kernel was shut by the other's attempt, and no one signed out reaches either.
+    assert sessions["admin"].get(api + kernels["admin"], timeout=30).status_code == 200
+    assert channels(hub, None, kernels["staff"]) == 403

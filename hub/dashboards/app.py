@@ -13,8 +13,11 @@ viewer's token reaches the one a request takes through a one-time ticket (ticket
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import shutil
+import signal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlparse
@@ -23,6 +26,7 @@ from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from traitlets.config import Config
 
+from .kernels import VISITOR, once_only_query, owner_bound_manager, owner_only
 from .tickets import TICKETS, RedeemHandler
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
@@ -118,6 +122,8 @@ def main() -> None:
 def _serve() -> None:
     from jupyter_server.utils import url_path_join
     from voila.app import Voila
+    from voila.request_info_handler import RequestInfoSocketHandler
+    from voila.shutdown_kernel_handler import VoilaShutdownKernelHandler
     from voila.tornado.handler import TornadoVoilaHandler
 
     class DashboardHandler(TornadoVoilaHandler):
@@ -138,6 +144,7 @@ def _serve() -> None:
                 raise web.HTTPError(
                     403, f"the {board} dashboard is not for a {me['role']}", reason=REFUSAL[board]
                 )
+            VISITOR.set(self.current_user.username)  # the kernel this request takes is theirs
             ticket = TICKETS.mint(
                 {"name": me["name"], "role": me["role"], "token": token, "teaches": me["teaches"]}
             )
@@ -149,29 +156,83 @@ def _serve() -> None:
 
     make_manager = voila_app.voila_kernel_manager_factory
 
-    def delayed_pool(*args: Any, **kwargs: Any) -> Any:
-        """Voila fills the warm pool as it starts; wait POOL_START_DELAY first, so that the
-        kernels' start does not slow the Hub's own start (its services start together)."""
-        base = make_manager(*args, **kwargs)
+    def campus_manager(*args: Any, **kwargs: Any) -> Any:
+        """Voila's kernel manager, its kernels bound to their viewers (kernels.py), and its warm
+        pool (if any) starting POOL_START_DELAY late and refilling nothing once stopping."""
+        base = owner_bound_manager(make_manager(*args, **kwargs))
         if not hasattr(base, "fill_if_needed"):
             return base  # no pool
 
-        class DelayedPool(base):  # type: ignore[misc, valid-type]
+        class CampusPool(base):  # type: ignore[misc, valid-type]
             _starting = False
+            _stopping = False
 
             def __init__(self, **kw: Any) -> None:
+                # Voila fills the pool as it starts; wait first, so that the kernels' start
+                # does not slow the Hub's own start (its services start together).
                 self._starting = True
                 super().__init__(**kw)
                 self._starting = False
 
             def fill_if_needed(self, delay: float | None = None, **kw: Any) -> None:
+                if self._stopping:
+                    return
                 super().fill_if_needed(POOL_START_DELAY if self._starting else delay, **kw)
 
-        return DelayedPool
+            async def shutdown_all(self, *args: Any, **kw: Any) -> None:
+                # Stopping: no refill, and a warm kernel still waiting to start never does.
+                self._stopping = True
+                for pool in self._pools.values():
+                    for task in pool:
+                        if not task.done():
+                            task.cancel()
+                await asyncio.gather(
+                    *(t for pool in self._pools.values() for t in pool), return_exceptions=True
+                )
+                for pool in self._pools.values():
+                    pool[:] = [t for t in pool if not t.cancelled() and t.exception() is None]
+                await super().shutdown_all(*args, **kw)
 
-    voila_app.voila_kernel_manager_factory = delayed_pool
+        return CampusPool
+
+    voila_app.voila_kernel_manager_factory = campus_manager
 
     class DashboardsApp(Voila):
+        _stopping = False
+
+        def initialize(self, argv: Any = None) -> None:
+            super().initialize(argv)
+            # Ctrl-C at `nbcampus run` reaches the Hub, which stops its services with SIGINT
+            # first: stop at once, as for SIGTERM (the same handler, ours below).
+            signal.signal(signal.SIGINT, self._handle_signal_stop)
+
+        def _handle_signal_stop(self, sig: int, frame: Any) -> None:
+            loop = getattr(self, "ioloop", None)
+            if loop is None:
+                raise SystemExit(0)  # not serving yet: nothing to shut down
+            loop.add_callback_from_signal(self._stop_now, sig)
+
+        async def _stop_now(self, sig: int) -> None:
+            """End every kernel while the loop still runs (Voila's own stop runs a second
+            loop for it, which the pool's tasks do not belong to), then stop the loop."""
+            if self._stopping:
+                return
+            self._stopping = True
+            self.log.info("dashboards: signal %s; stopping", sig)
+            try:
+                # The kernels hold nothing worth a polite shutdown: end them now (a polite one
+                # waits for each to answer, seconds on a busy machine).
+                await asyncio.wait_for(self.kernel_manager.shutdown_all(now=True), 10)
+            except Exception:  # noqa: BLE001 - stopping anyway; the kernels follow us out
+                self.log.exception("dashboards: stopping the kernels")
+            finally:
+                self.ioloop.stop()
+
+        def stop(self) -> None:
+            # After _stop_now (or any end of the loop): a kernel still running sees its
+            # parent go and exits (it polls JPY_PARENT_PID).
+            shutil.rmtree(self.connection_dir, ignore_errors=True)
+
         def init_handlers(self) -> list:
             # Voila adds the identity provider's handlers (the Hub's OAuth callback) without
             # its URL prefix: put them under the service's prefix, where the Hub sends people.
@@ -180,11 +241,18 @@ def _serve() -> None:
                 (url_path_join(self.server_url, h[0]), *h[1:]) if h[0] in own else h
                 for h in super().init_handlers()
             ]
-            handlers = [
-                (h[0], DashboardHandler, *h[2:]) if h[1] is TornadoVoilaHandler else h
-                for h in handlers
-            ]
+            handlers = [(h[0], _guarded(h[0], h[1]), *h[2:]) for h in handlers]
             return [(url_path_join(self.server_url, "nbcampus-ticket"), RedeemHandler), *handlers]
+
+    def _guarded(pattern: str, handler: type) -> type:
+        """Our page handler for Voila's; each kernel's URLs for its own viewer alone."""
+        if handler is TornadoVoilaHandler:
+            return DashboardHandler
+        if handler is RequestInfoSocketHandler:
+            return once_only_query(handler)
+        if "(?P<kernel_id>" in pattern or handler is VoilaShutdownKernelHandler:
+            return owner_only(handler)
+        return handler
 
     cfg = voila_config()
     # The service's own token stays with HubOAuth (config, not the environment): kernels
