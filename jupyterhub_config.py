@@ -25,6 +25,7 @@ from urllib.parse import urlparse
 
 from nbcampus.headers import hub_tornado_settings
 from nbcampus.hub.admin.pages import nav_role
+from nbcampus.hub.authoring import authoring_env
 from nbcampus.hub.dashboards.nav import nav_dashboards
 from nbcampus.hub.office.access import nav_flag as office_nav_flag
 from nbcampus.hub.profiles import configure_profile
@@ -118,6 +119,9 @@ for _service in c.JupyterHub.services:
         _name = _service["name"]
         _prefix = f"{_hub_base}services/{_name}/"
         c.Spawner.environment[f"NBCAMPUS_{_name.upper()}_URL"] = _service["url"] + _prefix
+# nbgrader's Create Assignment panel in the Labs of those the campus's records name as course
+# authors (hub/authoring.py; JupyterHub calls it with the spawner at each start).
+c.Spawner.environment["NBCAMPUS_AUTHORING"] = authoring_env
 configure_profile(c, settings)
 
 # --- the operator's own additions -----------------------------------------------------------

@@ -22,10 +22,14 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
-    from . import nbgrader_lazy
+    from . import authoring_tools, courseview, nbgrader_lazy
     from .handlers import setup_handlers
 
+    base = serverapp.web_app.settings.get("base_url", "/")
+    # the Course view's folders, preview and publishing (nbcampus-courses/)
+    serverapp.web_app.add_handlers(".*$", courseview.handlers(base))
     setup_handlers(serverapp.web_app)
+    authoring_tools.install(serverapp.web_app)
     if not nbgrader_lazy.enabled_elsewhere(serverapp):
         nbgrader_lazy.setup_handlers(serverapp)
     serverapp.log.info(
