@@ -30,6 +30,7 @@ import { lessonDir, lessonOfPath, pollInterval } from './model';
 import { NotificationPush } from './notifications';
 import { CampusPanel, IPanelActions } from './panel';
 import { CampusStore, ToastKind } from './store';
+import { registerWrittenExercises } from './written';
 
 const PLUGIN_ID = '@nbcampus/lab:plugin';
 
@@ -233,6 +234,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     // Material and video exercises open in main-area tabs (exercises.tsx).
     registerMediaExercises(
+      {
+        add: widget => app.shell.add(widget, 'main'),
+        activate: id => app.shell.activateById(id),
+        has: id => [...app.shell.widgets('main')].some(w => w.id === id)
+      },
+      client,
+      trans,
+      toast
+    );
+    // Written assignments (text, link or file) open in a tab of their own (written.tsx).
+    registerWrittenExercises(
       {
         add: widget => app.shell.add(widget, 'main'),
         activate: id => app.shell.activateById(id),

@@ -1,2 +1,3 @@
 import './base.css';
 import './exercises.css';
+import './written.css';
