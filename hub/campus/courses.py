@@ -71,6 +71,7 @@ def import_course(session: Session, manifest: CourseManifest) -> ImportSummary:
             spec.description,
             s_index,
         )
+        section.weight = spec.weight
         session.flush()
         for l_spec in spec.lessons:
             position += 1
@@ -96,6 +97,7 @@ def import_course(session: Session, manifest: CourseManifest) -> ImportSummary:
                 exercise.title, exercise.type = e_spec.title, e_spec.type
                 exercise.notebook = e_spec.notebook.name if e_spec.notebook else None
                 exercise.xp, exercise.points = e_spec.xp, e_spec.points
+                exercise.weight = e_spec.weight
                 exercise.order_index, exercise.retired = e_index, False
                 n_exercises += 1
             for gone in existing.values():

@@ -157,6 +157,8 @@ class Section(Base):
     title: Mapped[str] = mapped_column(String(255))
     description: Mapped[str] = mapped_column(Text, default="")
     order_index: Mapped[int] = mapped_column(Integer)
+    # Its share of the course total out of 100 (NULL: its exercises' weights summed).
+    weight: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     course: Mapped[Course] = relationship(back_populates="sections")
 
@@ -193,6 +195,8 @@ class Exercise(Base):
     notebook: Mapped[str | None] = mapped_column(String(255), nullable=True)
     xp: Mapped[int] = mapped_column(Integer, default=0)
     points: Mapped[float] = mapped_column(Float, default=0.0)
+    # Its share of its section's score (NULL: its points).
+    weight: Mapped[float | None] = mapped_column(Float, nullable=True)
     order_index: Mapped[int] = mapped_column(Integer)
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
 
