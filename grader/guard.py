@@ -38,24 +38,51 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import json
+import hashlib
+import hmac
+import inspect
 import secrets
+import textwrap
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import nbformat
+from IPython.core.inputtransformer2 import TransformerManager
 from nbgrader.utils import is_grade, is_solution
 
 TAMPER_ENAME = "TamperingDetected"
 BLOCKED = "the grader's check was blocked (run_cell or the kernel patched)"
 INCOMPLETE = "the test did not run to its end"
+REWRITTEN = "the test did not run as written"
 
 # Kernel side: defines the guard in builtins under a per-kernel random name. `{name}` is
 # replaced before sending; the code runs before any student cell.
 _KERNEL_CODE = r"""
-def __nbcampus_guard_setup(name):
-    import ast, builtins, json, os, sys
+def __nbcampus_guard_setup(name, key):
+    import ast, builtins, hashlib, os, sys
     import importlib.util
+
+    # Bound now, before any student code: later replacements of these module attributes
+    # (a lying sys.gettrace, a spying hashlib) never reach the guard. Its builtins are a copy
+    # taken now too (the globals it is run in).
+    gettrace, getprofile, settrace, setprofile = (
+        sys.gettrace, sys.getprofile, sys.settrace, sys.setprofile)
+    sha256, AST = hashlib.sha256, ast.AST
+    ast_Call, ast_Name, ast_Load, ast_Constant, ast_Expr, ast_Module = (
+        ast.Call, ast.Name, ast.Load, ast.Constant, ast.Expr, ast.Module)
+    copy_location, fix_missing_locations = ast.copy_location, ast.fix_missing_locations
+    # HMAC-SHA256 of each report: a report rewritten on its way out (a display formatter, a
+    # patched user_expressions, do_execute or session) no longer verifies.
+    key = key.encode().ljust(64, b"\0")
+    inner0 = sha256(bytes(b ^ 0x36 for b in key))
+    outer0 = sha256(bytes(b ^ 0x5C for b in key))
+
+    def sign(text):
+        inner = inner0.copy()
+        inner.update(text.encode())
+        outer = outer0.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
 
     shell = get_ipython()
     kernel = getattr(shell, "kernel", None)
@@ -129,6 +156,12 @@ def __nbcampus_guard_setup(name):
     events = shell.events.callbacks
     events_snap = {k: list(v) for k, v in events.items()}
     sys_snap = {}  # taken by snap(): run_code swaps sys.excepthook while a cell runs
+    # The reports come back formatted by IPython's display formatter: its text/plain part as
+    # it was at kernel start (a report that does not verify is a blocked check anyway).
+    _plain = shell.display_formatter.formatters["text/plain"]
+    fmt_snap = {"display": shell.display_formatter, "plain": _plain,
+                "type_printers": dict(_plain.type_printers),
+                "deferred_printers": dict(_plain.deferred_printers)}
     builtins_snap = {}
 
     def audit(event, args):
@@ -191,14 +224,35 @@ def __nbcampus_guard_setup(name):
                     if not any(o is cb for cb in kept):
                         kept.append(o)
                 now[:] = kept
-            trace, profile = sys.gettrace(), sys.getprofile()
+            trace, profile = gettrace(), getprofile()
             if trace is not sys_snap["trace"] or profile is not sys_snap["profile"]:
                 seen.add("sys.settrace")
-                sys.settrace(sys_snap["trace"])
-                sys.setprofile(sys_snap["profile"])
+                settrace(sys_snap["trace"])
+                setprofile(sys_snap["profile"])
             if sys.excepthook is not sys_snap["excepthook"]:
                 seen.add("sys.excepthook")
                 sys.excepthook = sys_snap["excepthook"]
+            df = getattr(shell, "display_formatter", None)
+            if df is not fmt_snap["display"]:
+                seen.add("display formatters")
+                shell.display_formatter = df = fmt_snap["display"]
+            if df.formatters.get("text/plain") is not fmt_snap["plain"]:
+                seen.add("display formatters")
+                df.formatters["text/plain"] = fmt_snap["plain"]
+            plain = fmt_snap["plain"]
+            if not plain.enabled:
+                seen.add("display formatters")
+                plain.enabled = True
+            deferred = (("builtins", "str"), ("builtins", "object"))
+            for attr, keys in (("type_printers", (str, object)), ("deferred_printers", deferred)):
+                table, orig = getattr(plain, attr), fmt_snap[attr]
+                for k in keys:
+                    if table.get(k, MISSING) is not orig.get(k, MISSING):
+                        seen.add("display formatters")
+                        if k in orig:
+                            table[k] = orig[k]
+                        else:
+                            table.pop(k, None)
             current = builtins.__dict__
             for k, v in builtins_snap.items():
                 if current.get(k, MISSING) is not v:
@@ -208,30 +262,35 @@ def __nbcampus_guard_setup(name):
             state["self"] = False
         return seen
 
+{fingerprint}
+
     class Marker(ast.NodeTransformer):
         nonce = ""
 
         def visit(self, node):
-            if not isinstance(node, ast.Module):
+            if not isinstance(node, ast_Module):
                 return node
-            call = lambda *args: ast.Call(
-                func=ast.Name(id=name + "_mark", ctx=ast.Load()),
-                args=[ast.Constant(self.nonce), *args], keywords=[])
-            if node.body and isinstance(node.body[-1], ast.Expr):
+            # What is about to run, as the grader will compute it from the cell it sent: a
+            # request rewritten on its way in (session, shell handlers) runs other code.
+            fp = fingerprint(node, AST, sha256)
+            call = lambda *args: ast_Call(
+                func=ast_Name(id=name + "_mark", ctx=ast_Load()),
+                args=[ast_Constant(self.nonce), ast_Constant(fp), *args], keywords=[])
+            if node.body and isinstance(node.body[-1], ast_Expr):
                 last = node.body[-1]
-                last.value = ast.copy_location(call(last.value), last.value)
+                last.value = copy_location(call(last.value), last.value)
             else:
                 line = node.body[-1].end_lineno if node.body else 1
-                stmt = ast.Expr(call())
+                stmt = ast_Expr(call())
                 stmt.lineno = stmt.end_lineno = line
                 stmt.col_offset = stmt.end_col_offset = 0
                 node.body.append(stmt)
-            return ast.fix_missing_locations(node)
+            return fix_missing_locations(node)
 
     marker = Marker()
 
-    def mark(nonce, *value):
-        state["marked"] = nonce
+    def mark(nonce, fp, *value):
+        state["marked"] = (nonce, fp)
         return value[0] if value else None
 
     class Guard:
@@ -245,8 +304,9 @@ def __nbcampus_guard_setup(name):
             state["asked"].add(nonce)
             return self.report(nonce, [])
 
-        def report(self, nonce, seen, marked=False):
-            return json.dumps({"nonce": nonce, "seen": sorted(seen), "marked": bool(marked)})
+        def report(self, nonce, seen, marked=False, fp=""):
+            text = "|".join([nonce, "1" if marked else "0", fp, "\t".join(sorted(seen))])
+            return text + "|" + sign(text)
 
         def before(self, nonce):
             seen = check()
@@ -268,15 +328,55 @@ def __nbcampus_guard_setup(name):
             ran, before = state.pop("before", (None, []))
             if ran != nonce:  # the check before the test never ran
                 seen.add(BLOCKED)
-            return self.report(nonce, seen | set(before), state["marked"] == nonce)
+            got = state["marked"]
+            marked = got is not None and got[0] == nonce
+            fp = got[1] if marked else ""
+            return self.report(nonce, seen | set(before), marked, fp)
 
     builtins.__dict__[name] = Guard()
     builtins.__dict__[name + "_mark"] = mark
 
 
-__nbcampus_guard_setup({name!r})
+__nbcampus_guard_setup({name!r}, {key!r})
 del __nbcampus_guard_setup
 """
+
+
+def fingerprint(node, node_type, sha256):  # no annotations: also run in the kernel
+    """A digest of a module's syntax tree (node types, fields and values; no positions).
+
+    The same function runs in the kernel (on what is about to run, its source sent along with
+    the guard's) and in the grader (on the test cell it sent), each with its own `ast.AST` and
+    `hashlib.sha256`."""
+    out: list[str] = []
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        if isinstance(n, node_type):
+            out.append(type(n).__name__)
+            todo.extend(reversed([getattr(n, f, None) for f in n._fields]))
+        elif isinstance(n, list):
+            out.append("[" + str(len(n)))
+            todo.extend(reversed(n))
+        else:
+            out.append(repr(n))
+    digest = sha256()
+    digest.update("\x00".join(out).encode())
+    return digest.hexdigest()
+
+
+_FINGERPRINT_SOURCE = textwrap.indent(inspect.getsource(fingerprint), "    ")
+_TRANSFORMER = TransformerManager()
+
+
+def expected_fingerprint(source: str) -> str | None:
+    """What the kernel's fingerprint of a test cell run as written is (None: not Python the
+    grader can parse; the test then fails on its own)."""
+    try:
+        tree = ast.parse(_TRANSFORMER.transform_cell(source))
+    except (SyntaxError, ValueError, TypeError):
+        return None
+    return fingerprint(tree, ast.AST, hashlib.sha256)
 
 
 class Guard:
@@ -284,6 +384,7 @@ class Guard:
 
     def __init__(self) -> None:
         self.name = "_nbcampus_" + secrets.token_hex(8)
+        self.key = secrets.token_hex(32)  # signs the kernel's reports (HMAC-SHA256)
         self.active = False
         self.findings: list[dict[str, Any]] = []
 
@@ -296,10 +397,12 @@ class Guard:
         costs a few. Nothing of the student's has run in the kernel yet either way."""
         nonce = secrets.token_hex(16)
         code = _KERNEL_CODE.replace("{name!r}", repr(self.name))
-        code = code.replace("{blocked!r}", repr(BLOCKED))
+        code = code.replace("{blocked!r}", repr(BLOCKED)).replace("{key!r}", repr(self.key))
+        code = code.replace("{fingerprint}", _FINGERPRINT_SOURCE)
         run = (
             f"__import__('builtins').exec(__import__('builtins').compile({code!r}, "
-            "'<nbcampus-guard>', 'exec'), {'get_ipython': __import__('IPython').get_ipython})"
+            "'<nbcampus-guard>', 'exec'), {'get_ipython': __import__('IPython').get_ipython, "
+            "'__builtins__': dict(__import__('builtins').__dict__)})"
         )
         return "", f"({run}, {self._expr('snap', nonce)})[1]", nonce
 
@@ -309,10 +412,11 @@ class Guard:
     def _expr(self, step: str, nonce: str) -> str:
         return f"__import__('builtins').{self.name}.{step}({nonce!r})"
 
-    @staticmethod
-    def parse(reply: dict[str, Any] | None, nonce: str, key: str = "r") -> dict[str, Any] | None:
+    def parse(
+        self, reply: dict[str, Any] | None, nonce: str, key: str = "r"
+    ) -> dict[str, Any] | None:
         """The guard's answer in an execute_reply (user expression `key`), or None if it did
-        not answer with the nonce."""
+        not answer with the nonce, signed with this guard's key."""
         try:
             content = reply["content"] if reply else {}
             if content.get("status") != "ok":
@@ -320,12 +424,20 @@ class Guard:
             value = content["user_expressions"][key]
             if value.get("status") != "ok":
                 return None
-            report = json.loads(ast.literal_eval(value["data"]["text/plain"]))
-        except (KeyError, TypeError, ValueError, SyntaxError):
+            text = ast.literal_eval(value["data"]["text/plain"])
+            body, _, mac = text.rpartition("|")
+            got_nonce, marked, fp, seen = body.split("|")
+        except (KeyError, TypeError, ValueError, SyntaxError, AttributeError, MemoryError):
             return None
-        if not isinstance(report, dict) or report.get("nonce") != nonce:
+        good = hmac.new(self.key.encode(), body.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(mac, good) or got_nonce != nonce:
             return None
-        return report
+        return {
+            "nonce": got_nonce,
+            "marked": marked == "1",
+            "fingerprint": fp,
+            "seen": seen.split("\t") if seen else [],
+        }
 
 
 def tamper_output(seen: list[str]) -> nbformat.NotebookNode:
@@ -407,7 +519,7 @@ async def run_guarded(
     if not getattr(guard, "tried", False):
         guard.tried = True  # type: ignore[attr-defined]
         code, expr, nonce = guard.setup_request()
-        guard.active = Guard.parse(await _request(ex, code, expr), nonce) is not None
+        guard.active = guard.parse(await _request(ex, code, expr), nonce) is not None
     if not guard.active:
         return await run()
     # The check before this test, if the previous cell's request made it: (cell, nonce).
@@ -431,14 +543,14 @@ async def run_guarded(
     with _with_checks(ex, exprs) as replies:
         result = await run()
     reply = replies[0] if replies else None
-    if upcoming is not None and Guard.parse(reply, next_nonce, "b") is not None:
+    if upcoming is not None and guard.parse(reply, next_nonce, "b") is not None:
         guard.armed = (upcoming, next_nonce)  # type: ignore[attr-defined]
     if not test:
         return result
-    after = Guard.parse(reply, nonce)
+    after = guard.parse(reply, nonce)
     if after is None:  # the test failed (no user expressions then), or the check was blocked
         guard.armed = None  # type: ignore[attr-defined]  # this request ends what was armed
-        after = Guard.parse(await _request(ex, "", exprs["r"]), nonce)
+        after = guard.parse(await _request(ex, "", exprs["r"]), nonce)
     seen: set[str] = set()
     if after is None:
         seen.add(BLOCKED)
@@ -447,6 +559,13 @@ async def run_guarded(
     failed = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
     if after is not None and not after.get("marked") and not failed:
         seen.add(INCOMPLETE)
+    if (
+        after is not None
+        and after.get("marked")
+        and after.get("fingerprint")
+        != (expected_fingerprint(cell.source) or after.get("fingerprint"))
+    ):
+        seen.add(REWRITTEN)
     if seen:
         cell.outputs = [tamper_output(sorted(seen))]
         guard.findings.append(

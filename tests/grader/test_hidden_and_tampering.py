@@ -319,3 +319,52 @@ def test_a_run_silent_after_the_hidden_tests_needs_no_second_run(course, monkeyp
     # One output after the hidden test: the second run gives what the student sees.
     result, html = grade(course, "late", RIGHT, after=["print('late ' + 'bird')"])
     assert runs == [1] and "late bird" in html and not leaks(html)
+
+
+# Every test cell's request is rewritten on its way in, before IPython sees it: what runs is
+# `pass`, which no snapshot of IPython's own state shows.
+REWRITE_REQUESTS = (
+    "import inspect\n"
+    "kernel = get_ipython().kernel\n"
+    "real = kernel.shell_handlers['execute_request']\n"
+    "async def rewrite(stream, ident, msg):\n"
+    "    if 'assert add' in msg['content'].get('code', ''):\n"
+    "        msg['content']['code'] = 'pass'\n"
+    "    result = real(stream, ident, msg)\n"
+    "    return await result if inspect.isawaitable(result) else result\n"
+    "kernel.shell_handlers['execute_request'] = rewrite"
+)
+# A text/plain formatter for str rewrites every report the guard sends back (the nonce is in
+# the string it formats) to "nothing seen, ran to its end", in either report format.
+REWRITE_REPORTS = (
+    "import re\n"
+    "def honest_looking(s, p, cycle):\n"
+    "    s = re.sub(r'\"seen\": \\[[^\\]]*\\]', '\"seen\": []', s)\n"
+    "    s = s.replace('\"marked\": false', '\"marked\": true')\n"
+    "    parts = s.split('|')\n"
+    "    if len(parts) == 5:\n"
+    "        parts[1], parts[3] = '1', ''\n"
+    "    p.text(repr('|'.join(parts)))\n"
+    "get_ipython().display_formatter.formatters['text/plain'].for_type(str, honest_looking)"
+)
+
+
+def test_a_request_rewritten_on_its_way_in_is_caught(course) -> None:
+    result, tests, seen = tampered(course, "t_rewrite", REWRITE_REQUESTS)
+    assert "the test did not run as written" in seen
+    assert tests["t_visible"]["score"] == 0 and tests["t_visible"]["error"] == "TamperingDetected"
+    assert result.score == 0.0
+
+
+def test_a_display_formatter_cannot_rewrite_the_reports(course) -> None:
+    cell = REWRITE_REQUESTS + "\n" + REWRITE_REPORTS
+    result, tests, seen = tampered(course, "t_formatter", cell)
+    assert tests["t_visible"]["score"] == 0 and tests["t_visible"]["error"] == "TamperingDetected"
+    assert result.score == 0.0
+    assert seen  # what was seen reached the grader (a rewritten report does not verify)
+
+
+def test_a_display_formatter_alone_is_put_back_and_named(course) -> None:
+    result, tests, seen = tampered(course, "t_formatter_only", REWRITE_REPORTS, RIGHT)
+    assert seen == {"display formatters"}
+    assert tests["t_hidden"]["score"] == 2.0  # put back before the first test: the rest count
