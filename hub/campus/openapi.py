@@ -28,6 +28,9 @@ PARAM_NAMES = {
     "payments": "payment_id",
     "catalog": "course",
     "media": "token",  # a signed, expiring media URL
+    "quizzes": "exercise_id",
+    "attempts": "attempt",
+    "accommodations": "user",
 }
 __all__ = ["ERROR_SCHEMA", "METHODS", "build_openapi"]
 

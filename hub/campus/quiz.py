@@ -319,8 +319,9 @@ def submit(
     now: datetime,
 ) -> bool:
     """Submit (True), or find it already submitted with the same answers (False: counted
-    once); other answers to a submitted attempt are refused."""
-    if attempt.status == "submitted":
+    once); other answers to a submitted attempt are refused, and so is anything after an
+    attempt's deadline closed it (the student's own submit came too late)."""
+    if attempt.status == "submitted" and not attempt.auto_submitted:
         same = answers is None or {
             **json.loads(attempt.answers),
             **clean_answers(quiz, answers),
@@ -521,3 +522,14 @@ def hidden_exercise_ids(session: Session, exercise_ids: list[int]) -> set[int]:
         return set()
     rows = session.scalars(sa.select(Quiz.exercise_id).where(Quiz.exercise_id.in_(exercise_ids)))
     return {eid for eid in rows if not Loaded(session, eid).scores_visible}
+
+
+def mask_hidden_scores(session: Session, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Exercise progress dicts (`exercise_id`, `score`, `max_score`) as a student may see
+    them: the score of a quiz whose scores are hidden is left out (None)."""
+    hidden = hidden_exercise_ids(session, sorted({i["exercise_id"] for i in items}))
+    for item in items:
+        if item["exercise_id"] in hidden and "score" in item:
+            item["score"] = item["max_score"] = None
+            item["score_hidden"] = True
+    return items

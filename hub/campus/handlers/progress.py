@@ -12,6 +12,7 @@ from nbcampus import schemas as S
 from nbcampus.hub.campus import courses as c
 from nbcampus.hub.campus import engagement as en
 from nbcampus.hub.campus import progress as p
+from nbcampus.hub.campus import quiz as qz
 from nbcampus.hub.campus import teaching, validate
 from nbcampus.hub.campus.orm import (
     CampusClass,
@@ -19,6 +20,7 @@ from nbcampus.hub.campus.orm import (
     Exercise,
     ExerciseProgress,
     LessonProgress,
+    Quiz,
 )
 from nbcampus.hub.campus.permissions import needs_permission
 from nbcampus.hub.campus.results import ResultPayload, record_result
@@ -51,6 +53,8 @@ class CompleteExerciseHandler(CampusHandler):
             p.require_unlocked(s, user, lesson, course)
             if exercise.type == "video":  # counted from the player's heartbeats (POST watch)
                 raise APIError(409, "a video is complete once watched", code="WATCH")
+            if exercise.type == "quiz" and s.get(Quiz, eid) is not None:
+                raise APIError(409, "a quiz is complete once an attempt is submitted", code="QUIZ")
             if exercise.type in ("coding", "assignment"):
                 raise APIError(
                     409, "coding exercises are completed by passing the autograder", code="GRADED"
@@ -111,6 +115,8 @@ class UserProgressHandler(CampusHandler):
                     .order_by(ExerciseProgress.id)
                 )
             ]
+            if user == self.actor.name:  # a student's own view: hidden quiz scores stay hidden
+                exercises = qz.mask_hidden_scores(s, exercises)
             return {"user": user, "lessons": lessons, "exercises": exercises}
 
         self.write_json(await self.read(work))
@@ -129,7 +135,10 @@ class LessonProgressHandler(CampusHandler):
             if not overseer and not teaching.teaches_course(s, course.id, actor.name):
                 if course.status != "published":
                     raise APIError(404, f"no lesson {lid}")
-                users = [actor.name]
+                mine = p.lesson_progress_for(s, lesson, [actor.name])
+                for row in mine:  # hidden quiz scores stay hidden from their student
+                    qz.mask_hidden_scores(s, row["exercises"])
+                return mine
             else:
                 query = (
                     sa.select(Enrollment.student)
