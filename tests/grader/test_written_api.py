@@ -293,3 +293,29 @@ def test_grading_view_lists_and_grades_written_work(campus_hub: CampusHub, schoo
     # students and outsiders get no grading page
     assert ann.get(page_url, headers=html).status_code == 403
     assert ann.post(page_url, data={**form, "score": "8"}).status_code == 403
+
+
+def test_course_total_out_of_100_for_the_student_and_the_teacher(
+    campus_hub: CampusHub, school: dict
+) -> None:
+    """The written grade counts in the course total (default weights: the points)."""
+    ann = campus_hub.client(NAMES["ann"])
+    url = CAMPUS + f"courses/{COURSE}/scores"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        mine = ann.get(url)
+        assert mine.status_code == 200, mine.text
+        (row,) = mine.json()["students"]
+        if row["graded"]:
+            break
+        time.sleep(0.5)
+    # essay 7 of 8; note, late and later 0 of 10 each: 7 / 38 of the course
+    assert row["user"] == NAMES["ann"] and row["total"] == round(100 * 7 / 38, 1)
+    assert mine.json()["out_of"] == 100
+    assert ann.get(url + f"?user={NAMES['bob']}").status_code == 403
+    teacher = campus_hub.client(NAMES["teacher"])
+    every = teacher.get(url).json()["students"]
+    assert {r["user"]: r["total"] for r in every} == {
+        NAMES["ann"]: row["total"],
+        NAMES["bob"]: 0.0,
+    }

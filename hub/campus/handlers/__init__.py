@@ -17,6 +17,7 @@ from . import (
     profile,
     progress,
     quizzes,
+    scores,
 )
 
 default_handlers = [
@@ -32,6 +33,7 @@ default_handlers = [
     *attendance.default_handlers,
     *progress.default_handlers,
     *quizzes.default_handlers,
+    *scores.default_handlers,
     *media.default_handlers,
     *engagement.default_handlers,
     *announcements.default_handlers,
