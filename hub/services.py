@@ -24,7 +24,7 @@ def service_environment(settings: Settings) -> dict[str, str]:
     # This config is read by the Hub's own process: the services die with it (nbcampus/lifeline.py).
     env[HUB_PID_ENV] = str(os.getpid())
     # The school's own switches reach the services as they reach the Hub.
-    for name in ("NBCAMPUS_LTI", "NBCAMPUS_TIMEZONE"):
+    for name in ("NBCAMPUS_LTI", "NBCAMPUS_TIMEZONE", "NBCAMPUS_CURRENCY"):
         if os.environ.get(name):
             env[name] = os.environ[name]
     return env

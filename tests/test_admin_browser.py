@@ -129,18 +129,26 @@ def test_admin_disables_an_account_and_publishes_a_reviewed_course(
 
         # school settings: a bad time zone beside its field, then a new name shown at once
         page.click("text=School settings")
+        currency = page.input_value("#setting-currency")  # the default (config) or as set
         page.fill("#setting-timezone", "Mars/Olympus")
+        page.fill("#setting-currency", "euro")
         page.fill("#setting-name", "Orus School")
         page.click("#settings-submit")
         page.wait_for_selector("#setting-timezone.is-invalid")
+        assert "ISO 4217" in page.inner_text("#setting-currency-error")
         assert page.input_value("#setting-name") == "Orus School"
         assert page.inner_text("#school-name") != "Orus School"  # nothing stored
         page.fill("#setting-timezone", "Asia/Jakarta")
+        page.fill("#setting-currency", "EUR")
         page.click("#settings-submit")
         page.wait_for_selector("#admin-message")
         assert page.inner_text("#school-name") == "Orus School"
-        assert "Asia/Jakarta" in page.inner_text("#audit")
+        assert "Asia/Jakarta" in page.inner_text("#audit") and "EUR" in page.inner_text("#audit")
+        assert hub.client("alice").get(C + "settings").json()["currency"] == "EUR"
         page.screenshot(path=str(output_dir / "admin-settings.png"), full_page=True)
+        page.fill("#setting-currency", currency)  # back as it was, for the tests after this one
+        page.click("#settings-submit")
+        page.wait_for_selector("#admin-message")
 
         # dark mode (the Hub's own toggle)
         page.click("text=Accounts")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import csv
+import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from nbcampus.web import APIError
 
+from . import school
 from .attendance import get_enrollment
 from .classes import lock_class
 from .orm import Enrollment, Payment, utcnow
@@ -135,13 +138,16 @@ def move(session: Session, payment_id: int, action: str, by: str) -> Payment:
     return payment
 
 
-def payment_dict(p: Payment, student: str | None = None) -> dict[str, Any]:
+def payment_dict(p: Payment, student: str | None, currency: str) -> dict[str, Any]:
+    """A payment as the API shows it; `currency` is the school's setting (school.currency),
+    shown beside the amount (amounts are stored in cents, without a currency)."""
     return {
         "id": p.id,
         "enrollment_id": p.enrollment_id,
         "student": student,
         "amount": f"{p.amount_cents // 100}.{p.amount_cents % 100:02d}",
         "amount_cents": p.amount_cents,
+        "currency": currency,
         "method": p.method,
         "reference": p.reference,
         "notes": p.notes,
@@ -163,4 +169,33 @@ def class_payments(session: Session, class_id: int) -> list[dict[str, Any]]:
         .where(Enrollment.class_id == class_id)
         .order_by(Payment.id)
     )
-    return [payment_dict(p, student) for p, student in rows]
+    code = school.currency(session)
+    return [payment_dict(p, student, code) for p, student in rows]
+
+
+CSV_COLUMNS = (
+    "id",
+    "student",
+    "amount",
+    "currency",
+    "method",
+    "reference",
+    "status",
+    "recorded_by",
+    "recorded_at",
+    "verified_by",
+    "verified_at",
+    "refunded_by",
+    "refunded_at",
+)
+
+
+def payments_csv(rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for r in rows:
+        cells = ["" if r[c] is None else str(r[c]) for c in CSV_COLUMNS]
+        # A leading = + - @ would be a formula in a spreadsheet: quote it as text.
+        writer.writerow([("'" + c) if c[:1] in ("=", "+", "-", "@") else c for c in cells])
+    return out.getvalue()

@@ -1,10 +1,13 @@
-"""School settings that are safe to change while the campus runs: its name, its logo and the
-time zone in which pages show times. Stored in the campus database and read by pages on every
-request (no restart); the time zone of streaks and weekly boards stays the service's
-`school_timezone` setting, which needs a restart to change counting days safely."""
+"""School settings that are safe to change while the campus runs: its name, its logo, the
+time zone in which pages show times and the currency payments are recorded in (an ISO 4217
+code shown beside every amount; amounts are stored in cents as before). Stored in the campus
+database and read by pages on every request (no restart); the time zone of streaks and weekly
+boards stays the service's `school_timezone` setting, which needs a restart to change counting
+days safely."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +15,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, available_timezones
 
 import sqlalchemy as sa
+from babel.numbers import list_currencies
 from sqlalchemy.orm import Session
 
 from nbcampus.web import _CONTROL  # the one definition of "control character"
@@ -27,11 +31,23 @@ class Field:
     max_length: int
 
 
+def default_currency() -> str:
+    """The currency before an admin picks one: $NBCAMPUS_CURRENCY when it is an ISO 4217
+    code, else USD."""
+    code = os.environ.get("NBCAMPUS_CURRENCY", "").strip().upper()
+    return code if code in list_currencies() else "USD"
+
+
 FIELDS: dict[str, Field] = {
     "name": Field("School name", "nbcampus", 100),
     "logo_url": Field("Logo URL", "", 500),
     "timezone": Field("Time zone shown", "UTC", 64),
+    "currency": Field("Currency of payments", default_currency(), 3),
 }
+
+
+def currency(session: Session) -> str:
+    return read(session)["currency"]
 
 
 class SettingsError(ValueError):
@@ -66,6 +82,8 @@ def problem(key: str, value: Any) -> str | None:
         relative = value.startswith("/") and not value.startswith("//")
         if not relative and (parts.scheme not in ("https", "http") or not parts.netloc):
             return "an http(s) address, or a path on this site starting with /"
+    if key == "currency" and value not in list_currencies():
+        return "an ISO 4217 currency code in capitals, such as USD, EUR or IDR"
     if key == "timezone":
         if value not in available_timezones():
             return "an IANA time zone name, such as Europe/Berlin or UTC"

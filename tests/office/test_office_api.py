@@ -438,3 +438,47 @@ def test_staff_record_a_new_meeting_previewed_then_saved(
     assert skip.status_code == 409 and skip.json()["code"] == "MEETING_ORDER"
     bad = staff.post(C + f"classes/{cid}/attendance", json=take | {"dry_run": "yes"})
     assert bad.status_code == 400
+
+
+def test_payments_carry_the_school_currency(
+    campus_hub: CampusHub, make_user: Callable[..., dict[str, Any]]
+) -> None:
+    staff = staff_client(campus_hub)
+    admin = campus_hub.client(campus_hub.demo("admin")["name"])
+    before = admin.get(C + "settings").json()["currency"]
+    assert len(before) == 3 and before.isupper()
+    for bad in ("eur", "XYZ", "EURO", ""):
+        resp = admin.put(C + "settings", json={"currency": bad})
+        assert resp.status_code == 400, (bad, resp.text)
+        assert resp.json()["details"]["field"] == "currency", (bad, resp.text)
+    assert admin.get(C + "settings").json()["currency"] == before
+    # Staff may read the settings but not change the currency.
+    assert staff.put(C + "settings", json={"currency": "EUR"}).status_code == 403
+    klass = group_class(campus_hub)
+    cid = klass["id"]
+    (who,) = (p["name"] for p in students(make_user, 1))
+    enrolled = staff.post(C + f"classes/{cid}/enrollments", json={"student": who})
+    eid = enrolled.json()["id"]
+    try:
+        assert admin.put(C + "settings", json={"currency": "IDR"}).json()["currency"] == "IDR"
+        made = staff.post(
+            C + f"enrollments/{eid}/payments",
+            json={"amount": "150000", "method": "cash", "reference": "R-7"},
+        )
+        assert made.status_code == 201, made.text
+        assert made.json()["payment"]["currency"] == "IDR"
+        assert made.json()["payment"]["amount_cents"] == 15_000_000  # stored as before
+        listed = staff.get(C + f"classes/{cid}/payments").json()
+        assert listed["currency"] == "IDR" and listed["payments"][0]["currency"] == "IDR"
+        own = staff.get(C + f"enrollments/{eid}/payments").json()
+        assert own["currency"] == "IDR"
+        table = list(csv.DictReader(io.StringIO(staff.get(
+            C + f"classes/{cid}/payments", params={"format": "csv"}
+        ).text)))  # fmt: skip
+        assert [(r["student"], r["amount"], r["currency"]) for r in table] == [
+            (who, "150000.00", "IDR")
+        ]
+        audit = staff.get(C + f"classes/{cid}/audit", params={"kind": "payment"}).json()["audit"]
+        assert '"currency": "IDR"' in audit[0]["after"]
+    finally:
+        admin.put(C + "settings", json={"currency": before}).raise_for_status()

@@ -65,6 +65,7 @@ def test_staff_runs_a_term_in_the_browser(
         page.check("#c-day-thu")
         page.fill("#c-time", "21:00-19:00")  # ends before it starts
         page.fill("#c-start", days_ago(10))
+        page.fill("#c-deadline", days_ago(-20))
         page.fill("#c-end", days_ago(-60))
         page.click("#create-submit")
         error = page.locator("#c-time ~ .invalid-feedback")
@@ -117,6 +118,14 @@ def test_staff_runs_a_term_in_the_browser(
         page.click("#payments-table [data-pay=verify]")
         page.wait_for_selector("#payments-table [data-pay=refund]")
         assert "verified" in page.inner_text("#payments-table")
+        # The amount with the school's currency (Admin → School settings), in the CSV too.
+        code = staff_client(campus_hub).get(C + "settings").json()["currency"]
+        assert f"120.50 {code}" in page.inner_text("#payments-table")
+        assert page.inner_text("#pay-currency") == code
+        with page.expect_download() as download:
+            page.click("#payments-csv")
+        paid = Path(download.value.path()).read_text().splitlines()
+        assert paid[0].startswith("id,student,amount,currency,") and f"120.50,{code}," in paid[1]
         page.screenshot(
             path=str(output_dir / "office-payments.png"), full_page=True, animations="disabled"
         )
@@ -275,6 +284,7 @@ def test_students_and_instructors_are_refused(
             "type": "group",
             "max_capacity": 5,
             "total_meetings": 3,
+            "enrollment_deadline": days_ago(-30),
         },
     ).json()
     student = campus_hub.demo("student")
@@ -342,5 +352,101 @@ def test_students_and_instructors_are_refused(
             f"hub/office/api/classes/{other['id']}/audit",
         ):
             assert page.goto(campus_hub.url + url).status == 403, url
+    finally:
+        page.context.close()
+
+
+def test_staff_edit_a_class_and_record_a_meeting(
+    campus_hub: CampusHub,
+    make_user: Callable[..., dict[str, Any]],
+    browser: Any,
+    output_dir: Path,
+) -> None:
+    staff = campus_hub.demo("staff")
+    api = staff_client(campus_hub)
+    klass = group_class(campus_hub, meetings=6)
+    cid = klass["id"]
+    people = sorted(p["name"] for p in students(make_user, 3))
+    api.post(C + f"classes/{cid}/enroll-many", json={"students": people}).raise_for_status()
+    page = login(browser, campus_hub, staff["name"], staff["password"])
+    try:
+        page.goto(campus_hub.url + f"hub/office/classes/{cid}")
+        page.wait_for_selector("#class-details dt")
+        assert page.input_value("#e-name") == klass["name"]
+        assert page.input_value("#e-capacity") == "12"
+        # Below the students enrolled: refused with the rule beside the capacity.
+        page.fill("#e-name", "Python Evening B")
+        page.fill("#e-capacity", "2")
+        page.click("#edit-class-submit")
+        error = page.locator("#e-capacity ~ .invalid-feedback")
+        error.wait_for()
+        assert "3 students are already enrolled" in error.inner_text()
+        assert page.input_value("#e-name") == "Python Evening B"  # nothing typed is lost
+        page.locator("#edit-class").scroll_into_view_if_needed()
+        page.screenshot(
+            path=str(output_dir / "office-class-edit-refused.png"),
+            full_page=True,
+            animations="disabled",
+        )
+        # A group class keeps its deadline: emptying it is refused beside the field.
+        page.fill("#e-capacity", "15")
+        page.fill("#e-deadline", "")
+        page.click("#edit-class-submit")
+        page.locator("#e-deadline ~ .invalid-feedback").wait_for()
+        page.fill("#e-deadline", days_ago(-21))
+        page.fill("#e-end", days_ago(-80))
+        page.check("#e-day-sat")
+        page.click("#edit-class-submit")
+        page.wait_for_selector("#class-title:has-text('Python Evening B')")
+        details = page.inner_text("#class-details")
+        assert "0 of 15" not in details and "3 of 15 taken" in details
+        assert days_ago(-21) in details and days_ago(-80) in details
+        assert "sat" in details
+        got = api.get(C + f"classes/{cid}").json()
+        assert got["name"] == "Python Evening B" and got["max_capacity"] == 15
+        assert got["enrollment_deadline"] == days_ago(-21)
+        assert got["schedule"]["days"] == ["mon", "thu", "sat"]
+        page.screenshot(
+            path=str(output_dir / "office-class-edit.png"), full_page=True, animations="disabled"
+        )
+
+        # Staff record meeting 1 (the instructor was away): each credit change previewed.
+        page.click("#tab-attendance")
+        page.wait_for_selector("#rec-records [data-student]")
+        assert page.input_value("#rec-number") == "1"
+        page.fill("#rec-date", days_ago(1))
+        page.select_option(f"#rec-records [data-student='{people[2]}']", "absent")
+        page.click("#rec-preview-btn")
+        preview = page.locator("#rec-preview-result")
+        preview.wait_for()
+        text = preview.inner_text()
+        assert f"{people[0]}: present, credits 6 → 5" in text
+        assert f"{people[2]}: absent, credits 6 → 6" in text
+        assert api.get(C + f"classes/{cid}/attendance").json()["attendance"] == []
+        page.locator("#record-meeting").scroll_into_view_if_needed()
+        page.screenshot(
+            path=str(output_dir / "office-record-meeting-preview.png"),
+            full_page=True,
+            animations="disabled",
+        )
+        page.click("#rec-submit")
+        page.wait_for_selector("#rec-saved")
+        page.wait_for_selector(f"#attendance-grid th:has-text('{days_ago(1)}')")
+        assert page.input_value("#rec-number") == "2"  # the next meeting is offered
+        rows = api.get(C + f"classes/{cid}/attendance").json()["attendance"]
+        assert {(r["student"], r["status"], r["marked_by"]) for r in rows} == {
+            (people[0], "present", staff["name"]),
+            (people[1], "present", staff["name"]),
+            (people[2], "absent", staff["name"]),
+        }
+        # A meeting dated in the future is refused beside the date.
+        page.fill("#rec-date", days_ago(-2))
+        page.click("#rec-preview-btn")
+        assert "in the future" in page.locator("#rec-date ~ .invalid-feedback").inner_text()
+        page.screenshot(
+            path=str(output_dir / "office-record-meeting.png"),
+            full_page=True,
+            animations="disabled",
+        )
     finally:
         page.context.close()

@@ -81,7 +81,8 @@ class AuditHandler(CampusHandler):
 class SettingsHandler(CampusHandler):
     @needs_permission("settings:read")
     async def get(self) -> None:
-        """The school's settings that pages show: name, logo URL, time zone shown."""
+        """The school's settings that pages show: name, logo URL, time zone shown, currency of
+        payments (ISO 4217)."""
         self.write_json(await self.read(school.read))
 
     @needs_permission("settings:write")
@@ -93,6 +94,7 @@ class SettingsHandler(CampusHandler):
             name=S.text(school.FIELDS["name"].max_length),
             logo_url=S.text(school.FIELDS["logo_url"].max_length, min_length=0),
             timezone=S.text(school.FIELDS["timezone"].max_length),
+            currency=S.text(school.FIELDS["currency"].max_length),
         )
     )
     async def put(self) -> None:

@@ -13,7 +13,7 @@ from nbcampus import schemas as S
 from nbcampus.hub.campus import classes as cl
 from nbcampus.hub.campus import office_audit as audit
 from nbcampus.hub.campus import payments as pay
-from nbcampus.hub.campus import validate
+from nbcampus.hub.campus import school, validate
 from nbcampus.hub.campus.attendance import get_enrollment
 from nbcampus.hub.campus.orm import Account, Enrollment, Payment
 from nbcampus.hub.campus.permissions import needs_permission
@@ -146,14 +146,26 @@ class ClassAuditHandler(ClassHandlerBase):
 class ClassPaymentsHandler(ClassHandlerBase):
     @needs_permission("payments:read")
     async def get(self, class_id: str) -> None:
-        """Every payment recorded for the class's enrollments."""
+        """Every payment recorded for the class's enrollments, with the school's currency
+        (?format=csv to download)."""
         cid = validate.path_id(class_id, "class")
+        fmt = self.query_arg("format", 10) or "json"
+        if fmt not in ("json", "csv"):
+            raise APIError(400, "format must be json or csv", field="format")
 
-        def work(s: Session) -> list[dict[str, Any]]:
+        def work(s: Session) -> tuple[list[dict[str, Any]], str]:
             cl.get_class(s, cid)
-            return pay.class_payments(s, cid)
+            return pay.class_payments(s, cid), school.currency(s)
 
-        self.write_json({"payments": await self.read(work)})
+        rows, currency = await self.read(work)
+        if fmt == "csv":
+            self.set_header("Content-Type", "text/csv; charset=utf-8")
+            self.set_header(
+                "Content-Disposition", f'attachment; filename="payments-class-{cid}.csv"'
+            )
+            self.finish(pay.payments_csv(rows))
+            return
+        self.write_json({"currency": currency, "payments": rows})
 
 
 class EnrollmentPaymentsHandler(ClassHandlerBase):
@@ -165,9 +177,11 @@ class EnrollmentPaymentsHandler(ClassHandlerBase):
         def work(s: Session) -> dict[str, Any]:
             e = get_enrollment(s, eid)
             rows = s.scalars(sa.select(Payment).filter_by(enrollment_id=eid).order_by(Payment.id))
+            currency = school.currency(s)
             return {
                 "enrollment": cl.enrollment_dict(e),
-                "payments": [pay.payment_dict(p, e.student) for p in rows],
+                "currency": currency,
+                "payments": [pay.payment_dict(p, e.student, currency) for p in rows],
             }
 
         self.write_json(await self.read(work))
@@ -224,14 +238,15 @@ class EnrollmentPaymentsHandler(ClassHandlerBase):
                 by=self.actor.name,
             )
             e = get_enrollment(s, eid)
-            out = pay.payment_dict(p, e.student)
+            out = pay.payment_dict(p, e.student, school.currency(s))
+            keep = ("id", "amount", "currency", "method", "reference", "status")
             audit.record(
                 s,
                 "payment.record",
                 self.actor.name,
                 class_id=e.class_id,
                 enrollment_id=eid,
-                after={k: out[k] for k in ("id", "amount", "method", "reference", "status")},
+                after={k: out[k] for k in keep},
             )
             return {"payment": out, "enrollment": cl.enrollment_dict(e)}
 
@@ -258,7 +273,10 @@ class PaymentActionHandler(ClassHandlerBase):
                 before={"payment": pid, "status": before},
                 after={"payment": pid, "status": p.status, "enrollment": e.payment_status},
             )
-            return {"payment": pay.payment_dict(p, e.student), "enrollment": cl.enrollment_dict(e)}
+            return {
+                "payment": pay.payment_dict(p, e.student, school.currency(s)),
+                "enrollment": cl.enrollment_dict(e),
+            }
 
         self.write_json(await self.tx(work))
 
