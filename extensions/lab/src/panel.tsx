@@ -19,6 +19,7 @@ import {
 } from './model';
 import { CampusStore, IResult, Section } from './store';
 import { TeachTab } from './teach';
+import { CourseScore } from './scores';
 
 export interface IPanelActions {
   openLesson(course: string, lesson: string): Promise<void>;
@@ -361,6 +362,7 @@ function LessonsTab(props: { store: CampusStore; actions: IPanelActions }): JSX.
                 {trans.__('%1 of %2 lessons', progress.done, progress.total)}
               </span>
             </div>
+            <CourseScore store={store} course={course} version={progress.done} />
             {course.sections.map(section => (
               <div className="nbc-section" key={section.slug}>
                 {section.title && <h4>{section.title}</h4>}
