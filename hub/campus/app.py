@@ -12,7 +12,7 @@ from traitlets import Float, Integer, Unicode, default
 from nbcampus.db import transaction
 from nbcampus.service import ServiceApp
 
-from . import announcements, certificates, engagement
+from . import announcements, certificates, engagement, quiz
 from .handlers import default_handlers
 from .hubsync import sync_all
 from .orm import MIGRATIONS
@@ -86,6 +86,7 @@ class CampusService(ServiceApp):
         # Heal the Hub's class groups from the campus database (calls may have failed before).
         self.spawn(self._sync_groups())
         self.spawn(self._announcement_scheduler())
+        self.spawn(self._exam_sweep())
 
     async def _sync_groups(self) -> None:
         count = await sync_all(self.db)
@@ -109,6 +110,26 @@ class CampusService(ServiceApp):
             except Exception:  # a bad moment of the database must not stop the scheduler
                 self.log.exception("campus: announcement delivery failed; retrying")
             await asyncio.sleep(self.announcement_interval)
+
+    exam_sweep_interval = Float(
+        15.0,
+        help="Seconds between sweeps that submit timed-exam attempts past their deadline with "
+        "the answers saved by then (any read of the attempt also closes it; the sweep records "
+        "progress and XP for students who never come back).",
+    ).tag(config=True)
+
+    def close_expired_attempts(self) -> int:
+        with transaction(self.db) as session:
+            return quiz.close_expired(session)
+
+    async def _exam_sweep(self) -> None:
+        while True:
+            try:
+                if closed := await asyncio.to_thread(self.close_expired_attempts):
+                    self.log.info("campus: %d exam attempts closed at their deadline", closed)
+            except Exception:  # a bad moment of the database must not stop the sweep
+                self.log.exception("campus: closing expired exam attempts failed; retrying")
+            await asyncio.sleep(self.exam_sweep_interval)
 
 
 main = CampusService.launch

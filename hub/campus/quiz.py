@@ -222,9 +222,15 @@ def close_expired(session: Session, now: datetime | None = None) -> int:
             )
         )
     )
+    closed = 0
     for attempt in due:
-        close_if_due(session, Loaded(session, attempt.exercise_id), attempt, now)
-    return len(due)
+        try:
+            quiz = Loaded(session, attempt.exercise_id)
+        except APIError:  # its exercise was retired: nothing to record it against
+            continue
+        close_if_due(session, quiz, attempt, now)
+        closed += 1
+    return closed
 
 
 def _window_check(quiz: Loaded, now: datetime) -> None:
@@ -412,8 +418,10 @@ def student_view(session: Session, quiz: Loaded, user: str, now: datetime) -> di
     }
     if quiz.timed:
         out["multiplier"] = multiplier(session, quiz.course.id, user)
-    # A timed exam's questions only inside its attempt: its clock starts when they are shown.
-    if current is not None or (not quiz.timed and state == "open"):
+    # A timed exam's questions only inside its attempt (its clock starts when they are shown)
+    # and after it, beside the feedback; they never carry the answer key.
+    submitted = any(a.status == "submitted" for a in attempts)
+    if current is not None or submitted or (not quiz.timed and state == "open"):
         out["questions"] = qs.public_questions(quiz.spec, user)
     return out
 
@@ -454,6 +462,26 @@ def my_quizzes(session: Session, user: str) -> list[dict[str, Any]]:
 
 
 # --- teachers -------------------------------------------------------------------------------
+def course_quizzes(session: Session, course_id: int) -> list[dict[str, Any]]:
+    rows = session.execute(
+        sa.select(Exercise, Lesson)
+        .join(Quiz, Quiz.exercise_id == Exercise.id)
+        .join(Lesson, Lesson.id == Exercise.lesson_id)
+        .where(Lesson.course_id == course_id, Exercise.retired.is_(False))
+        .order_by(Lesson.order_index, Exercise.order_index)
+    )
+    return [
+        {
+            "exercise_id": e.id,
+            "lesson": lesson.slug,
+            "slug": e.slug,
+            "title": e.title,
+            "settings": Loaded(session, e.id).settings_dict(),
+        }
+        for e, lesson in rows
+    ]
+
+
 def results(session: Session, quiz: Loaded, users: list[str] | None, now: datetime) -> list[dict]:
     """Every attempt (closing those past their deadline first), for the course's teachers."""
     query = sa.select(QuizAttempt).filter_by(exercise_id=quiz.exercise.id)

@@ -215,6 +215,19 @@ class QuizSettingsHandler(CampusHandler):
         self.write_json(await self.tx(work))
 
 
+class CourseQuizzesHandler(CampusHandler):
+    @needs_permission("quizzes:results")
+    async def get(self, course: str) -> None:
+        """The course's quizzes with their settings, for its teachers' exam screen."""
+
+        def work(s: Session) -> dict[str, Any]:
+            row = c.course_by_slug(s, course[:100], published_only=False)
+            self.check_course(s, row.id)
+            return {"course": row.slug, "quizzes": qz.course_quizzes(s, row.id)}
+
+        self.write_json(await self.read(work))
+
+
 class AccommodationsHandler(CampusHandler):
     @needs_permission("exams:accommodate")
     async def get(self, course: str) -> None:
@@ -262,6 +275,7 @@ default_handlers = [
     (r"api/v1/quizzes/([^/]+)/attempts/([^/]+)/submit", SubmitHandler),
     (r"api/v1/quizzes/([^/]+)/results", QuizResultsHandler),
     (r"api/v1/quizzes/([^/]+)/settings", QuizSettingsHandler),
+    (r"api/v1/courses/([^/]+)/quizzes", CourseQuizzesHandler),
     (r"api/v1/courses/([^/]+)/accommodations", AccommodationsHandler),
     (r"api/v1/courses/([^/]+)/accommodations/([^/]+)", AccommodationHandler),
 ]
