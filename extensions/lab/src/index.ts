@@ -24,6 +24,7 @@ import { Widget } from '@lumino/widgets';
 import { CampusClient, CampusError } from './api';
 import * as ep from './endpoints';
 import { registerMediaExercises } from './exercises';
+import { QUIZZES_COMMAND, registerQuizExercises } from './quiz';
 import { campusIcon } from './icon';
 import { escapeHtml } from './markdown';
 import { lessonDir, lessonOfPath, pollInterval } from './model';
@@ -254,6 +255,24 @@ const plugin: JupyterFrontEndPlugin<void> = {
       trans,
       toast
     );
+    // Quizzes and timed exams in a tab of their own; the teachers' quiz screen (quiz.tsx).
+    const openQuizzes = registerQuizExercises(
+      {
+        add: widget => app.shell.add(widget, 'main'),
+        activate: id => app.shell.activateById(id),
+        has: id => [...app.shell.widgets('main')].some(w => w.id === id)
+      },
+      client,
+      trans,
+      toast
+    );
+    app.commands.addCommand(QUIZZES_COMMAND, {
+      label: trans.__('Campus: Quizzes and Exams'),
+      caption: trans.__('Exam windows, time limits, extra time, score release and results'),
+      isEnabled: () => store.isTeacher,
+      execute: openQuizzes
+    });
+    palette?.addItem({ command: QUIZZES_COMMAND, category: trans.__('Campus') });
 
     const panel = new CampusPanel(store, actions);
     panel.id = 'nbcampus-panel';
