@@ -93,6 +93,11 @@ class CampusClient:
         base = await self.campus_base()
         return await self._call("GET", f"{base}api/v1/courses/{quote(course, safe='')}")
 
+    async def course_scores(self, course: str) -> dict[str, Any]:
+        """Every enrolled student's course total out of 100 (the manifest's weights)."""
+        base = await self.campus_base()
+        return await self._call("GET", f"{base}api/v1/courses/{quote(course, safe='')}/scores")
+
     async def course_roles(self, course: str, user: str) -> dict[str, Any]:
         """The user's school role, class roles in the course, the students they teach in it,
         and whether they study in it: the only source of the grader's permissions."""

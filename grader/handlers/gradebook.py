@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from nbcampus import schemas as S
 from nbcampus.web import APIError, body_schema, clean_text
 
-from ..orm import Assignment, Submission
+from ..orm import Assignment, Submission, WrittenExercise, WrittenSubmission
 from ..policy import counted
 from ..rescore import apply_scores, read_scores
 from ..worker import course_root
@@ -35,13 +35,20 @@ def gradebook_url(app: Any, course: str) -> str:
 class GradebookCSVHandler(GraderHandler):
     async def get(self, course: str) -> None:
         """One row per student and assignment: score, max score, late penalty, status. Every
-        enrolled student is listed, those who never submitted with the status "missing"."""
+        enrolled student is listed, those who never submitted with the status "missing".
+        A written assignment is a row of its own (assignment "lesson/exercise"), and every
+        row ends with the student's course total out of 100 (the manifest's weights)."""
         course = slug(course, "course")
         await self.require_teacher(course)
         taught = await self.taught_students(course)
         roster = set((await self.course_roles(course)).get("enrolled_students") or [])
         if taught is not None:
             roster &= taught
+        try:
+            scores = await self.app.campus.course_scores(course)
+        except Exception as err:
+            raise APIError(503, f"the campus could not give the course totals: {err}") from None
+        totals = {row["user"]: row["total"] for row in scores.get("students", [])}
 
         def build() -> str:
             with self.app.db() as s:
@@ -84,6 +91,7 @@ class GradebookCSVHandler(GraderHandler):
                     "status",
                     "submitted_at",
                     "submissions",
+                    "course_total",
                 ]
             )
             counts: dict[tuple[str, str], int] = {}
@@ -97,8 +105,11 @@ class GradebookCSVHandler(GraderHandler):
             missing = {(who, a) for who in roster for a in released} - set(newest)
             for key in sorted(set(newest) | missing):
                 sub = newest.get(key)
+                total = totals.get(key[0], "")
                 if sub is None:
-                    w.writerow([key[0], key[1], "", top.get(key[1], ""), "", "missing", "", 0])
+                    w.writerow(
+                        [key[0], key[1], "", top.get(key[1], ""), "", "missing", "", 0, total]
+                    )
                     continue
                 w.writerow(
                     [
@@ -110,14 +121,48 @@ class GradebookCSVHandler(GraderHandler):
                         sub.status,
                         sub.submitted_at.isoformat(),
                         counts[key],
+                        total,
                     ]
                 )
+            for row in written_rows(self.app, course, roster, taught):
+                w.writerow([*row, totals.get(row[0], "")])
             return buf.getvalue()
 
         data = await self.blocking(build)
         self.set_header("Content-Type", "text/csv; charset=utf-8")
         self.set_header("Content-Disposition", f'attachment; filename="{course}-grades.csv"')
         self.finish(data)
+
+
+def written_rows(app: Any, course: str, roster: set[str], taught: set[str] | None) -> list[list]:
+    """The gradebook's rows of written assignments: the newest submission of each student
+    (score once graded), and "missing" for an enrolled student who handed in nothing."""
+    with app.db() as s:
+        exercises = list(s.scalars(sa.select(WrittenExercise).filter_by(course=course)))
+        newest: dict[tuple[str, str, str], WrittenSubmission] = {}
+        counts: dict[tuple[str, str, str], int] = {}
+        for sub in s.scalars(
+            sa.select(WrittenSubmission).filter_by(course=course).order_by(WrittenSubmission.id)
+        ):
+            if taught is not None and sub.student not in taught:
+                continue
+            key = (sub.student, sub.lesson, sub.exercise)
+            newest[key] = sub
+            counts[key] = counts.get(key, 0) + 1
+    rows = []
+    for ex in sorted(exercises, key=lambda e: (e.lesson, e.exercise)):
+        name = f"{ex.lesson}/{ex.exercise}"
+        students = roster | {k[0] for k in newest if k[1:] == (ex.lesson, ex.exercise)}
+        for who in sorted(students):
+            sub = newest.get((who, ex.lesson, ex.exercise))
+            if sub is None:
+                rows.append([who, name, "", ex.points, "", "missing", "", 0])
+                continue
+            status = "graded" if sub.graded_at is not None else "needs_grading"
+            when = sub.submitted_at.isoformat()
+            key = (who, ex.lesson, ex.exercise)
+            rows.append([who, name, sub.score, sub.max_score, 0.0, status, when, counts[key]])
+    return rows
 
 
 class GradesHandler(GraderHandler):

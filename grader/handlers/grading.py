@@ -106,7 +106,18 @@ class CourseGradingPage(GradingPage):
             counts=counts,
             written=written,
             written_counts=await self.blocking(lambda: written_counts(self.app, course)),
+            totals=await self.course_totals(course),
         )
+
+    async def course_totals(self, course: str) -> list[dict[str, Any]] | None:
+        """The students' course totals out of 100 (the campus's), those the caller teaches;
+        None when the campus cannot say (the page shows the rest)."""
+        try:
+            rows = (await self.app.campus.course_scores(course)).get("students", [])
+        except Exception:
+            return None
+        taught = await self.taught_students(course)
+        return [r for r in rows if taught is None or r["user"] in taught]
 
 
 class AssignmentGradingPage(GradingPage):

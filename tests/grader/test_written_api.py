@@ -6,6 +6,8 @@ campus records the exercise's score."""
 
 from __future__ import annotations
 
+import csv
+import io
 import subprocess
 import sys
 import time
@@ -319,3 +321,20 @@ def test_course_total_out_of_100_for_the_student_and_the_teacher(
         NAMES["ann"]: row["total"],
         NAMES["bob"]: 0.0,
     }
+    # the instructor's views: the grading view's course page and the gradebook CSV
+    token = campus_hub.token_for(NAMES["teacher"])
+    auth = {"Authorization": f"token {token}"}
+    page = requests.get(
+        campus_hub.url + f"services/grader/courses/{COURSE}/grading", headers=auth, timeout=30
+    )
+    assert page.status_code == 200 and "Course totals" in page.text
+    assert f'<th scope="row">{NAMES["ann"]}</th><td>{row["total"]:g}</td>' in page.text
+    csv_text = requests.get(
+        campus_hub.url + API + f"courses/{COURSE}/gradebook.csv", headers=auth, timeout=30
+    ).text
+    rows = {(r["student"], r["assignment"]): r for r in csv.DictReader(io.StringIO(csv_text))}
+    essay = rows[(NAMES["ann"], "01-essay/essay")]
+    assert (essay["score"], essay["max_score"], essay["status"]) == ("7.0", "8.0", "graded")
+    assert float(essay["course_total"]) == row["total"]
+    assert rows[(NAMES["bob"], "01-essay/essay")]["status"] == "missing"
+    assert rows[(NAMES["bob"], "01-essay/note")]["course_total"] == "0.0"
