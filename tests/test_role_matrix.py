@@ -32,6 +32,11 @@ OTHER_COURSE = "c-fundamentals"
 LESSON = "01-values"
 # A group class closes enrollment on a known day (domain rules); far enough not to matter here.
 DEADLINE = (dt.date.today() + dt.timedelta(days=90)).isoformat()
+# The smallest valid PNG (a 1x1 pixel), as a payment's proof file.
+PNG_1PX = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5E"
+    "rkJggg=="
+)
 
 # Column order of the table below.
 ACTORS = ("anon", "noscope", "S1", "S2", "I", "J", "T", "staff", "admin")
@@ -60,6 +65,15 @@ EXPECTED: dict[str, str] = {
     "course GET":                      "401 401 ok  ok  ok  ok  ok  ok  ok",
     "course PATCH publish":            "401 401 403 403 ok  403 403 403 ok",
     "me/courses GET":                  "401 401 ok  ok  ok  ok  ok  ok  ok",
+    # --- campus: admin screens' API (accounts, course review, settings, audit) ------------
+    "account GET (S1)":                "401 401 403 403 403 403 403 ok  ok",
+    "account PATCH enable (S1)":       "401 401 403 403 403 403 403 ok  ok",
+    "account password POST":           "401 401 403 403 403 403 403 ok  ok",
+    # the course is published: its instructor and admins are let through to the rule (409)
+    "course review POST submit":       "401 401 403 403 409 403 403 403 409",
+    "settings GET":                    "401 401 ok  ok  ok  ok  ok  ok  ok",
+    "settings PUT":                    "401 401 403 403 403 403 403 403 ok",
+    "admin audit GET":                 "401 401 403 403 403 403 403 403 ok",
     # --- campus: class A ------------------------------------------------------------------
     "classes GET":                     "401 401 ok  ok  ok  ok  ok  ok  ok",
     "classes POST":                    "401 401 403 403 403 403 403 ok  ok",
@@ -82,6 +96,19 @@ EXPECTED: dict[str, str] = {
     "credits GET":                     "401 401 ok  403 ok  403 ok  ok  ok",
     "credits history GET":             "401 401 ok  403 ok  403 ok  ok  ok",
     "credits adjust POST":             "401 401 403 403 ok  403 403 ok  ok",
+    # --- campus: the office's API (class A; payments of S1's enrollment) -------------------
+    "attendance POST preview":         "401 401 403 403 ok  403 ok  ok  ok",
+    "candidates GET":                  "401 401 403 403 403 403 403 ok  ok",
+    "enroll-many POST (class B)":      "401 401 403 403 403 403 403 ok  ok",
+    "class audit GET":                 "401 401 403 403 ok  403 403 ok  ok",
+    "class audit CSV GET":             "401 401 403 403 ok  403 403 ok  ok",
+    "class payments GET":              "401 401 403 403 403 403 403 ok  ok",
+    "class payments CSV GET":          "401 401 403 403 403 403 403 ok  ok",
+    "enrollment payments GET (S1's)":  "401 401 403 403 403 403 403 ok  ok",
+    "enrollment payments POST (S1's)": "401 401 403 403 403 403 403 ok  ok",
+    "payment proof GET":               "401 401 403 403 403 403 403 ok  ok",
+    "payment verify POST":             "401 401 403 403 403 403 403 ok  ok",
+    "payment refund POST":             "401 401 403 403 403 403 403 ok  ok",
     "announcement class POST":         "401 401 403 403 ok  403 403 ok  ok",
     "announcement course POST":        "401 401 403 403 ok  403 403 ok  ok",
     "announcements GET":               "401 401 ok  ok  ok  ok  ok  ok  ok",
@@ -246,6 +273,17 @@ def world(campus_hub: CampusHub) -> dict[str, Any]:
     posted = admin.post(C + "announcements", json={"class_id": a_id, "title": "hi", "body": "x"})
     assert posted.status_code == 201, posted.text
     announcement = posted.json()["id"]
+    # per-actor payments of S1's enrollment (with a proof file) to verify, then refund
+    payment = {}
+    for a in ACTORS:
+        paid = admin.post(
+            C + f"enrollments/{enrollment_id}/payments",
+            json={"amount": "10", "method": "cash", "reference": a,
+                  "proof": {"name": "r.png", "type": "image/png", "data": PNG_1PX}},
+        )  # fmt: skip
+        assert paid.status_code == 201, paid.text
+        payment[a] = paid.json()["payment"]["id"]
+    school_name = admin.get(C + "settings").json()["name"]
     outline = admin.get(C + f"courses/{COURSE}").json()
     lesson = outline["sections"][0]["lessons"][0]
     clients = {a: hub.client(n) for a, n in names.items()}
@@ -257,6 +295,7 @@ def world(campus_hub: CampusHub) -> dict[str, Any]:
         "body": body,
         "notebook": nb_name, "cell": cell, "comment_cell": comment_cell, "today": today, "tag": tag,
         "xp_tx": xp_tx, "badge": badge, "announcement": announcement, "lesson": lesson,
+        "payment": payment, "school_name": school_name,
     }  # fmt: skip
 
 
@@ -288,6 +327,11 @@ def operations(w: dict[str, Any]) -> dict[str, Any]:
 
         return op
 
+    def preview(actor: str):
+        method, path, body = take(actor)
+        return method, path, {**body, "dry_run": True}
+
+    pay = w["payment"]
     ops = {
         "campus info GET": fixed("GET", C),
         "campus me GET": fixed("GET", C + "me"),
@@ -383,6 +427,31 @@ def operations(w: dict[str, Any]) -> dict[str, Any]:
             "POST", G + f"courses/{COURSE}/regrade", {"assignment": LESSON, "student": s1}
         ),
         "submissions POST": fixed("POST", G + asg + "/submissions", w["body"]),
+        # the admin screens' API
+        "account GET (S1)": fixed("GET", C + f"accounts/{s1}"),
+        "account PATCH enable (S1)": fixed("PATCH", C + f"accounts/{s1}", {"active": True}),
+        "account password POST": lambda actor: (
+            "POST", C + f"accounts/{w['newcomer'][actor]}/password", None),
+        "course review POST submit": fixed(
+            "POST", C + f"courses/{COURSE}/review", {"action": "submit"}),
+        "settings GET": fixed("GET", C + "settings"),
+        "settings PUT": fixed("PUT", C + "settings", {"name": w["school_name"]}),
+        "admin audit GET": fixed("GET", C + "audit"),
+        # the office's API
+        "attendance POST preview": preview,
+        "candidates GET": fixed("GET", C + f"classes/{a}/candidates?q=m"),
+        "enroll-many POST (class B)": fixed(
+            "POST", C + f"classes/{w['b']}/enroll-many", {"students": [f"nobody-{w['tag']}"]}),
+        "class audit GET": fixed("GET", C + f"classes/{a}/audit"),
+        "class audit CSV GET": fixed("GET", C + f"classes/{a}/audit?format=csv"),
+        "class payments GET": fixed("GET", C + f"classes/{a}/payments"),
+        "class payments CSV GET": fixed("GET", C + f"classes/{a}/payments?format=csv"),
+        "enrollment payments GET (S1's)": fixed("GET", C + f"enrollments/{eid}/payments"),
+        "enrollment payments POST (S1's)": fixed(
+            "POST", C + f"enrollments/{eid}/payments", {"amount": "1.50", "method": "cash"}),
+        "payment proof GET": fixed("GET", C + f"payments/{pay['admin']}/proof"),
+        "payment verify POST": lambda actor: ("POST", C + f"payments/{pay[actor]}/verify", None),
+        "payment refund POST": lambda actor: ("POST", C + f"payments/{pay[actor]}/refund", None),
     }  # fmt: skip
     return ops
 
