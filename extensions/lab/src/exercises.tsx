@@ -72,7 +72,15 @@ export async function lessonExercises(client: CampusClient, lessonId: number): P
   return (list.exercises ?? []).map(e => ({ ...e, completed: done.has(e.id) }));
 }
 
-const TYPE_ICONS: Record<string, string> = { material: '📄', video: '🎬', quiz: '❓', assignment: '✍' };
+
+function typeLabels(trans: ITrans): Record<string, string> {
+  return {
+    material: trans.__('page'),
+    video: trans.__('video'),
+    quiz: trans.__('quiz'),
+    assignment: trans.__('assignment')
+  };
+}
 
 /** Under an open lesson in the panel: its exercises that open in a tab of their own. */
 export function LessonExercises(props: { store: CampusStore; course: ICourse; lesson: ILesson }): JSX.Element | null {
@@ -116,7 +124,7 @@ export function LessonExercises(props: { store: CampusStore; course: ICourse; le
     <ul className="nbc-exercises" aria-label={trans.__('Exercises of %1', lesson.title)}>
       {shown.map(e => (
         <li key={e.id} className={`nbc-exercise nbc-exercise-${e.type}`} data-exercise={e.slug}>
-          <span aria-hidden="true">{TYPE_ICONS[e.type] ?? '•'}</span>
+          <span className="nbc-exercise-type">{typeLabels(trans)[e.type] ?? e.type}</span>
           <button
             className="nbc-link nbc-exercise-open"
             aria-label={trans.__('Open %1', e.title)}
@@ -150,7 +158,7 @@ function notebookHtml(nb: any): string {
   for (const cell of nb?.cells ?? []) {
     const source = Array.isArray(cell.source) ? cell.source.join('') : String(cell.source ?? '');
     if (cell.cell_type === 'markdown') {
-      parts.push(`<div class="nbc-md-cell">${renderMarkdown(source)}</div>`);
+      parts.push(`<div class="nbc-md-cell">${renderMarkdown(source, 0)}</div>`);
     } else if (cell.cell_type === 'code') {
       parts.push(`<pre class="nbc-code-cell"><code>${escapeHtml(source)}</code></pre>`);
       for (const out of cell.outputs ?? []) {
@@ -236,7 +244,7 @@ function MaterialView(props: { client: CampusClient; ctx: IExerciseContext; tran
   }
   const html =
     page.format === 'markdown'
-      ? renderMarkdown(String(page.content ?? ''))
+      ? renderMarkdown(String(page.content ?? ''), 0)
       : page.format === 'notebook'
         ? notebookHtml(page.content)
         : `<h1>${escapeHtml(page.title)}</h1>`;

@@ -49,7 +49,7 @@ function inline(text: string): string {
 }
 
 /** Markdown to HTML that is safe to put into innerHTML. */
-export function renderMarkdown(source: string): string {
+export function renderMarkdown(source: string, headingOffset = 3): string {
   const lines = escapeHtml(String(source ?? '')).replace(/\r\n?/g, '\n').split('\n');
   const html: string[] = [];
   let paragraph: string[] = [];
@@ -91,8 +91,8 @@ export function renderMarkdown(source: string): string {
     if (heading) {
       flushParagraph();
       flushList();
-      // Headings inside a small panel stay small: h4 at most.
-      const level = Math.min(6, heading[1].length + 3);
+      // Headings inside a small panel stay small: h4 at most (a page of its own: offset 0).
+      const level = Math.min(6, heading[1].length + headingOffset);
       html.push(`<h${level}>${inline(heading[2])}</h${level}>`);
     } else if (bullet || numbered) {
       flushParagraph();
