@@ -1,3 +1,4 @@
 import './base.css';
 import './exercises.css';
 import './written.css';
+import './quiz.css';
