@@ -45,6 +45,13 @@ def _refused(err: RubricError) -> APIError:
     return APIError(400, str(err), field=err.field)
 
 
+def _student(name: str) -> str:
+    """A student's name from the path, as long as the grader's tables keep (100)."""
+    if not name or len(name) > 100:
+        raise APIError(400, "student must be 1 to 100 characters", field="student")
+    return clean_text(name, "student")
+
+
 def _id(raw: str, what: str) -> int:
     if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
         raise APIError(400, f"{what} must be a positive whole number", field=what)
@@ -104,6 +111,7 @@ class MarksHandler(GraderHandler):
         """Tick rubric items for a student ({"items": [ids]}): their points become the cell's
         manual score in nbgrader's gradebook, and the new grade is sent on."""
         course, assignment = slug(course, "course"), slug(assignment, "assignment")
+        student = _student(student)
         await self.require_grader_of(course, student)
         ids = [int(i) for i in self.json_body()["items"]]
         me = self.actor.name
@@ -206,6 +214,7 @@ class LineCommentsHandler(GraderHandler):
     async def get(self, course: str, assignment: str, student: str) -> None:
         """A student's line comments in this assignment."""
         course, assignment = slug(course, "course"), slug(assignment, "assignment")
+        student = _student(student)
         await self.require_grader_of(course, student)
 
         def read() -> list[dict[str, Any]]:
@@ -228,6 +237,7 @@ class LineCommentsHandler(GraderHandler):
         """Comment on a line of a student's graded cell ({notebook, cell, line, text}); the
         student sees it at that line in the feedback."""
         course, assignment = slug(course, "course"), slug(assignment, "assignment")
+        student = _student(student)
         await self.require_grader_of(course, student)
         body = self.json_body()
         notebook, cell, line = body["notebook"], body["cell"], int(body["line"])
@@ -272,6 +282,7 @@ class LineCommentHandler(GraderHandler):
     async def delete(self, course: str, assignment: str, student: str, note_id: str) -> None:
         """Remove a line comment."""
         course, assignment = slug(course, "course"), slug(assignment, "assignment")
+        student = _student(student)
         await self.require_grader_of(course, student)
         nid = _id(note_id, "comment")
 
@@ -313,6 +324,7 @@ class ExtensionHandler(GraderHandler):
     async def get(self, course: str, assignment: str, student: str) -> None:
         """The student's extension ({"due_at": null} when none)."""
         course, assignment = slug(course, "course"), slug(assignment, "assignment")
+        student = _student(student)
         await self.require_grader_of(course, student)
 
         def read() -> dict[str, Any]:
@@ -326,6 +338,7 @@ class ExtensionHandler(GraderHandler):
         """Grant or change an extension ({"due_at", "reason"?}); the student's graded
         submissions get their late penalty counted again from it."""
         course, assignment = slug(course, "course"), slug(assignment, "assignment")
+        student = _student(student)
         await self._allowed(course, student)
         body = self.json_body()
         due = parse_datetime(body["due_at"], "due_at")
@@ -352,6 +365,7 @@ class ExtensionHandler(GraderHandler):
     async def delete(self, course: str, assignment: str, student: str) -> None:
         """Withdraw the extension: the assignment's due date counts again."""
         course, assignment = slug(course, "course"), slug(assignment, "assignment")
+        student = _student(student)
         await self._allowed(course, student)
 
         def write() -> list[int]:

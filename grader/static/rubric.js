@@ -32,7 +32,7 @@
         }
         if (!resp.ok) {
           var err = new Error(json && json.message ? json.message : 'the grader answered ' + resp.status);
-          err.field = json && json.field;
+          err.field = json && json.details ? json.details.field : undefined;
           throw err;
         }
         return json || {};
