@@ -22,6 +22,7 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { CampusClient, CampusError } from './api';
+import { ClassViewWidget } from './classview';
 import * as ep from './endpoints';
 import { registerMediaExercises } from './exercises';
 import { QUIZZES_COMMAND, registerQuizExercises } from './quiz';
@@ -42,6 +43,7 @@ export namespace CommandIDs {
   export const openLesson = 'nbcampus:open-lesson';
   export const leaderboard = 'nbcampus:leaderboard';
   export const markAllRead = 'nbcampus:mark-all-read';
+  export const classView = 'nbcampus:class-view';
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -222,6 +224,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
         );
       },
 
+      openClassView(classId?: number) {
+        void app.commands.execute(CommandIDs.classView, classId === undefined ? {} : { classId });
+      },
+
       graderPageUrl(path: string) {
         // At the Hub itself: the grader logs the browser in through the Hub (OAuth).
         return ep.hubServiceUrl(
@@ -337,6 +343,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
         await actions.submitLesson(where.course, where.lesson);
       }
     });
+    app.commands.addCommand(CommandIDs.classView, {
+      label: trans.__('Campus: Class View'),
+      caption: trans.__('Roster, meetings, unlocks and announcements of a class you teach'),
+      isEnabled: () => store.isTeacher,
+      execute: args => openClassView(app, store, actions, trans, args.classId as number | undefined)
+    });
     app.commands.addCommand(CommandIDs.leaderboard, {
       label: trans.__('Campus: Class Leaderboard'),
       execute: () => openLeaderboard(app, store, trans)
@@ -393,6 +405,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
         app.shell.activateById(panel.id);
       }
       await store.refresh();
+      if (store.isTeacher && !store.courses?.length) {
+        // Instructors land on their classes.
+        void app.commands.execute(CommandIDs.classView);
+      }
       const push = new NotificationPush({
         // EventSource cannot send the XSRF header the server asks of cookie-authenticated
         // API calls; the query argument is its documented alternative (the server part drops
@@ -436,6 +452,34 @@ const plugin: JupyterFrontEndPlugin<void> = {
 function xsrfToken(): string {
   const match = document.cookie.match('\\b_xsrf=([^;]*)\\b');
   return match ? decodeURIComponent(match[1]) : PageConfig.getOption('xsrfToken') || '';
+}
+
+/** The Class view in the main area: one tab, brought forward (and switched) when open. */
+function openClassView(
+  app: JupyterFrontEnd,
+  store: CampusStore,
+  actions: IPanelActions,
+  trans: any,
+  classId?: number
+): void {
+  const id = 'nbcampus-classview';
+  for (const widget of app.shell.widgets('main')) {
+    if (widget.id === id) {
+      if (classId !== undefined) {
+        widget.dispose(); // opened again on the class asked for
+        break;
+      }
+      app.shell.activateById(id);
+      return;
+    }
+  }
+  const widget = new MainAreaWidget({ content: new ClassViewWidget(store, actions, classId) });
+  widget.id = id;
+  widget.title.label = trans.__('Class view');
+  widget.title.icon = campusIcon;
+  widget.title.closable = true;
+  app.shell.add(widget, 'main');
+  app.shell.activateById(id);
 }
 
 /** The class leaderboard in the main area (one click from the panel header). */

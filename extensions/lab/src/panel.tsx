@@ -35,6 +35,8 @@ export interface IPanelActions {
   /** One of the Hub's own account pages (profile, password change) for a new browser tab;
    * null without a Hub. */
   hubPageUrl(page: 'profile' | 'password'): string | null;
+  /** The Class view of a class (or of the first one taught) in the main area. */
+  openClassView(classId?: number): void;
 }
 
 type Tab = 'lessons' | 'messages' | 'credits' | 'teach';
@@ -336,8 +338,17 @@ function LessonsTab(props: { store: CampusStore; actions: IPanelActions }): JSX.
       {courses === null && !store.errors.courses && !store.unavailable.courses && (
         <div className="nbc-muted">{trans.__('Loading your courses…')}</div>
       )}
-      {courses?.length === 0 && (
+      {courses?.length === 0 && !store.isTeacher && (
         <div className="nbc-muted">{trans.__('You are not enrolled in any course yet.')}</div>
+      )}
+      {courses?.length === 0 && store.isTeacher && (
+        // Instructors land on their classes, not on a student's empty list.
+        <div className="nbc-teacher-landing">
+          <p>{trans.__('You teach here: your classes are in the Class view and the Teach tab.')}</p>
+          <button className="jp-mod-styled jp-mod-accept nbc-open-classview" onClick={() => actions.openClassView()}>
+            {trans.__('Open the Class view')}
+          </button>
+        </div>
       )}
       {courses?.map(course => {
         const progress = courseProgress(course);

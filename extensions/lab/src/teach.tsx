@@ -280,6 +280,9 @@ export function TeachTab(props: { store: CampusStore; actions: IPanelActions }):
                 : trans.__('Unlock the next lesson')}
             </button>
             <div className="nbc-links">
+              <button className="jp-mod-styled nbc-open-classview" onClick={() => actions.openClassView(current.id)}>
+                {trans.__('Open the Class view')}
+              </button>
               {gradingUrl && (
                 <a
                   className="nbc-grading-link"
