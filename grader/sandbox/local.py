@@ -38,6 +38,13 @@ log = logging.getLogger(__name__)
 
 ZYGOTE = Path(__file__).with_name("zygote.py")
 ZYGOTE_IN_SANDBOX = "/opt/nbcampus/zygote.py"
+# IPython's profile for every kernel: read-only and the grader's, so that no kernel can leave a
+# startup file or config in it for a later kernel of the same submission (all run as the
+# slot's one user). IPYTHONDIR stays in the scratch space: with the profile given, nothing is
+# run or configured from it.
+PROFILE_IN_SANDBOX = "/opt/nbcampus/ipython/profile_default"
+# Profile folders IPython checks at start, with the modes it wants (it chmods others).
+PROFILE_DIRS = {"": 0o755, "startup": 0o755, "log": 0o755, "security": 0o700, "pid": 0o700}
 # A kernel running one cell for long (an endless loop until its time limit) takes only the
 # CPU time the other gradings leave over.
 DEMOTED_NICE = 19
@@ -334,9 +341,14 @@ class Slot:
             "signature_scheme": "hmac-sha256",
             "kernel_name": spec.name,
         }
-        conn_file.write_text(json.dumps(info))
-        os.chown(conn_file, self.uid, self.uid)
+        # The grader's alone (root, 0600): the fork server reads it before the kernel drops to
+        # the slot's user, so no other kernel of that user learns this one's key.
+        fd = os.open(conn_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(info))
         argv = [a.replace("{connection_file}", str(conn_file)) for a in spec.argv]
+        if any("ipykernel" in a for a in argv):
+            argv.append(f"--profile-dir={PROFILE_IN_SANDBOX}")
         # Inside the sandbox /tmp is the slot's private scratch folder, wiped after each use.
         scratch = SANDBOX_TMP
         env = {
@@ -356,6 +368,7 @@ class Slot:
             env=env,
             cwd=LocalSession.workdir,
             log=str(kdir / "kernel.log"),
+            connection_file=str(conn_file),
             limits=limits.rlimits(),
         )
         info["key"] = info["key"].encode()
@@ -478,6 +491,10 @@ class BubblewrapRunner(SandboxRunner):
         self.root = Path(tempfile.mkdtemp(prefix="nbcg-", dir=base))
         os.chmod(self.root, 0o711)  # noqa: S103 - traverse only
         self._owner_fd = _hold_owner_lock(self.root)
+        for sub, mode in PROFILE_DIRS.items():
+            folder = self.root / "ipython-profile" / sub
+            folder.mkdir(exist_ok=True)
+            os.chmod(folder, mode)
         for i in range(self.nslots):
             slot = Slot(i, self.root, self._claim_uid())
             slot.dir.mkdir()
@@ -623,6 +640,12 @@ class BubblewrapRunner(SandboxRunner):
                     made.add(parent)
             argv += ["--ro-bind", path, path]
             made.add(path)
+        assert self.root is not None
+        for parent in _parents(PROFILE_IN_SANDBOX):  # bwrap would make them 0700: root's only
+            if parent not in made:
+                argv += ["--perms", "0755", "--dir", parent]
+                made.add(parent)
+        argv += ["--ro-bind", str(self.root / "ipython-profile"), PROFILE_IN_SANDBOX]
         argv += ["--ro-bind", str(ZYGOTE), ZYGOTE_IN_SANDBOX]
         argv += ["--ro-bind", str(slot.sub), "/submission"]
         # The same folder at its host path too, so IPC socket paths agree on both sides.

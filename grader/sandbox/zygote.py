@@ -3,7 +3,8 @@
 It is started once per sandbox slot, imports the kernel's modules (ipykernel, IPython, ...)
 and then waits for requests on stdin, one JSON object per line:
 
-  {"op": "spawn", "id": ..., "argv": [...], "env": {...}, "cwd": ..., "log": ..., "limits": {...}}
+  {"op": "spawn", "id": ..., "argv": [...], "env": {...}, "cwd": ..., "log": ...,
+   "connection_file": ..., "limits": {...}}
   {"op": "signal", "id": ..., "pid": ..., "sig": ...}
   {"op": "renice", "id": ..., "pid": ..., "nice": ...}   a kernel's processes yield the CPU
   {"op": "reap", "id": ...}     kill every process of the sandbox user (between submissions)
@@ -55,6 +56,17 @@ def become_kernel(req: dict, uid: int) -> None:
         os.close(null)
         os.close(log)
         os.fchown(1, uid, uid)
+        # The connection file (its key above all) is the grader's: read it while still root
+        # and hand it to the kernel as a memory file of its own.
+        conn = req.get("connection_file")
+        info = b""
+        if conn:
+            fd = os.open(conn, os.O_RDONLY | os.O_NOFOLLOW)
+            st = os.fstat(fd)
+            if st.st_uid != 0 or st.st_mode & 0o077:
+                raise PermissionError(f"{conn} is not the grader's own")
+            info = os.read(fd, 1 << 20)
+            os.close(fd)
         for name, value in req.get("limits", {}).items():
             # Hard limit one above soft for CPU: SIGXCPU first, then SIGKILL.
             hard = value + 1 if name == "cpu" else value
@@ -65,10 +77,14 @@ def become_kernel(req: dict, uid: int) -> None:
         os.chdir(req["cwd"])
         os.environ.clear()
         os.environ.update(req["env"])
+        argv = req["argv"]
+        if conn:
+            mem = os.memfd_create("kernel-connection", 0)  # inherited by an exec'd kernel
+            os.write(mem, info)
+            argv = [a.replace(conn, f"/proc/self/fd/{mem}") for a in argv]
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        argv = req["argv"]
         if len(argv) >= 3 and argv[1] == "-m" and os.path.basename(argv[0]).startswith("python"):
             sys.argv = [argv[2], *argv[3:]]
             sys.stdout = os.fdopen(1, "w", buffering=1)
