@@ -215,7 +215,7 @@ function QuestionView(props: {
       {feedback && (
         <div className="nbc-quiz-feedback" role="note">
           <strong>{feedback.correct ? trans.__('Right') : trans.__('Not right')}</strong>{' '}
-          {trans.__('%1 of %2 points', feedback.points, feedback.max_points)}
+          {trans.__('%1 / %2 points', feedback.points, feedback.max_points)}
           {feedback.solution !== undefined && (
             <div className="nbc-muted">
               {trans.__('Answer: %1', solutionText(question, feedback.solution))}
@@ -376,9 +376,13 @@ export function QuizView(props: { client: CampusClient; ctx: IExerciseContext; t
   const feedback = new Map((reviewing ? lastDone?.feedback ?? [] : []).map(f => [f.id, f]));
   const questions = view.questions ?? [];
   const canAnswer = !!current || (!s.timed && view.state === 'open' && !reviewing);
-  const attemptsText = s.attempts
-    ? trans.__('Attempt %1 of %2', Math.min(view.attempts_used + (current ? 0 : 1), s.attempts), s.attempts)
-    : trans.__('Attempts: no limit');
+  const attemptsText = current
+    ? s.attempts
+      ? trans.__('Attempt %1 of %2', current.number, s.attempts)
+      : trans.__('Attempt %1', current.number)
+    : s.attempts
+      ? trans.__('%1 of %2 attempts used', view.attempts_used, s.attempts)
+      : trans.__('%1 attempts used, no limit', view.attempts_used);
 
   return (
     <div className="nbc-quiz-view" data-state={view.state}>
@@ -478,9 +482,11 @@ export function QuizView(props: { client: CampusClient; ctx: IExerciseContext; t
           )}
         </form>
       )}
-      <div className="nbc-error" role="alert">
-        {error}
-      </div>
+      {error && (
+        <div className="nbc-error" role="alert">
+          {error}
+        </div>
+      )}
     </div>
   );
 }
@@ -518,7 +524,9 @@ function TeacherQuiz(props: { client: CampusClient; course: string; quiz: ITeach
   const [settings, setSettings] = useState<ISettings>(quiz.settings);
   const [rows, setRows] = useState<IResultRow[]>([]);
   const [multipliers, setMultipliers] = useState<Record<string, number>>({});
-  const [limit, setLimit] = useState(settings.time_limit_seconds ? String(settings.time_limit_seconds / 60) : '');
+  const [limit, setLimit] = useState(
+    settings.time_limit_seconds ? String(Math.round((settings.time_limit_seconds / 60) * 100) / 100) : ''
+  );
   const [opens, setOpens] = useState(localInput(settings.opens_at));
   const [closes, setCloses] = useState(localInput(settings.closes_at));
   const [student, setStudent] = useState('');
@@ -619,9 +627,11 @@ function TeacherQuiz(props: { client: CampusClient; course: string; quiz: ITeach
           {trans.__('Set extra time')}
         </button>
       </form>
-      <div className="nbc-error" role="alert">
-        {error}
-      </div>
+      {error && (
+        <div className="nbc-error" role="alert">
+          {error}
+        </div>
+      )}
       <table className="nbc-table nbc-quiz-results">
         <thead>
           <tr>
