@@ -171,7 +171,9 @@ function WrittenView(props: { client: CampusClient; ctx: IExerciseContext; trans
                 )}
               </div>
             ) : (
-              <p className="nbc-chip">{trans.__('Waiting for a grade')}</p>
+              <p>
+                <span className="nbc-chip">{trans.__('Waiting for a grade')}</span>
+              </p>
             )}
           </>
         )}
@@ -230,8 +232,8 @@ function WrittenView(props: { client: CampusClient; ctx: IExerciseContext; trans
               />
             </label>
           )}
-          <div id="nbc-written-error" className="nbc-error" role="alert">
-            {error}
+          <div id="nbc-written-error" role="alert">
+            {error && <div className="nbc-error">{error}</div>}
           </div>
           <button type="submit" className="jp-mod-styled jp-mod-accept nbc-written-submit" disabled={busy}>
             {newest ? trans.__('Hand in again') : trans.__('Hand in')}
