@@ -1,7 +1,9 @@
 """The office audit: who changed what in classes, enrollments and payments, before and after.
 
-Attendance edits and credit adjustments keep their own trails (attendance.py); `class_audit`
-reads the three together for a class's audit page and its CSV.
+The rows are the school's one audit table (`audit_log`, shared with the admin screens), each
+naming its class (target_type "class"). Attendance edits and credit adjustments keep their
+own trails (attendance.py); `class_audit` reads the three together for a class's audit page
+and its CSV.
 """
 
 from __future__ import annotations
@@ -16,14 +18,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from .attendance import attendance_edits
-from .orm import CreditAdjustment, Enrollment, OfficeAudit
+from .orm import AuditEntry, CreditAdjustment, Enrollment
 
 KINDS = ("class", "enrollment", "payment", "attendance", "credits")
 
 
 def _json(value: dict[str, Any] | None) -> str:
     if not value:
-        return ""
+        return "{}"
 
     def plain(v: Any) -> Any:
         return v.isoformat() if isinstance(v, date | datetime) else v
@@ -43,7 +45,9 @@ def record(
 ) -> None:
     """One audited change, in the caller's transaction (it commits or rolls back with it)."""
     session.add(
-        OfficeAudit(
+        AuditEntry(
+            target_type="class",
+            target="" if class_id is None else str(class_id),
             class_id=class_id,
             enrollment_id=enrollment_id,
             action=action,
@@ -71,7 +75,7 @@ def class_audit(
         )
     }
     rows: list[dict[str, Any]] = []
-    for a in session.scalars(sa.select(OfficeAudit).filter_by(class_id=class_id)):
+    for a in session.scalars(sa.select(AuditEntry).filter_by(class_id=class_id)):
         rows.append(
             {
                 "at": a.at.isoformat(),
@@ -79,8 +83,8 @@ def class_audit(
                 "action": a.action,
                 "actor": a.actor,
                 "student": students.get(a.enrollment_id, ""),
-                "before": a.before,
-                "after": a.after,
+                "before": "" if a.before == "{}" else a.before,  # nothing before a creation
+                "after": "" if a.after == "{}" else a.after,
                 "detail": "",
             }
         )

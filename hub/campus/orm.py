@@ -83,8 +83,11 @@ class AccountToken(Base):
 
 
 class AuditEntry(Base):
-    """A change a person made in the office screens (accounts, course review, school
-    settings): who, when, what, and the object before and after, as JSON."""
+    """A change a person made in the office and admin screens (accounts, course review,
+    school settings; a class's own changes, its enrollments and payments): who, when, what,
+    and the object before and after, as JSON. A class's rows name the class (and the
+    enrollment); attendance edits and credit adjustments keep their own trails, and a class's
+    audit reads the three together (office_audit.py)."""
 
     __tablename__ = "audit_log"
 
@@ -96,6 +99,12 @@ class AuditEntry(Base):
     before: Mapped[str] = mapped_column(Text, default="{}")
     after: Mapped[str] = mapped_column(Text, default="{}")
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    class_id: Mapped[int | None] = mapped_column(
+        ForeignKey("classes.id", name="fk_audit_log_class"), index=True
+    )
+    enrollment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("class_enrollments.id", name="fk_audit_log_enrollment")
+    )
 
     __table_args__ = (Index("ix_audit_target", "target_type", "target"),)
 
@@ -409,25 +418,6 @@ class Payment(Base):
         CheckConstraint("amount_cents > 0", name="ck_payment_amount"),
         CheckConstraint("status IN ('pending', 'verified', 'refunded')", name="ck_payment_status"),
     )
-
-
-class OfficeAudit(Base):
-    """What a person changed in the office (classes, enrollments, payments): who, when, and
-    the record before and after (JSON). Attendance edits and credit adjustments keep their
-    own trails; the class audit reads all three."""
-
-    __tablename__ = "office_audit"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    class_id: Mapped[int | None] = mapped_column(ForeignKey("classes.id"), index=True)
-    enrollment_id: Mapped[int | None] = mapped_column(
-        ForeignKey("class_enrollments.id"), nullable=True
-    )
-    action: Mapped[str] = mapped_column(String(40))
-    actor: Mapped[str] = mapped_column(UserName)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    before: Mapped[str] = mapped_column(Text, default="")
-    after: Mapped[str] = mapped_column(Text, default="")
 
 
 class LessonUnlock(Base):

@@ -15,10 +15,10 @@ from nbcampus.hub.campus import attendance as att
 from nbcampus.hub.campus import classes
 from nbcampus.hub.campus.orm import (
     AttendanceEdit,
+    AuditEntry,
     CampusClass,
     CreditAdjustment,
     Enrollment,
-    OfficeAudit,
 )
 from nbcampus.hub.campus.progress import access, my_courses
 from nbcampus.web import APIError
@@ -235,7 +235,7 @@ def test_a_meeting_in_the_future_cannot_open_lessons(campus_db) -> None:
     with campus_db() as s:
         # The date change is one row of the class audit; no student's mark changed.
         assert s.scalars(sa.select(AttendanceEdit)).all() == []
-        (row,) = s.scalars(sa.select(OfficeAudit).filter_by(class_id=class_id)).all()
+        (row,) = s.scalars(sa.select(AuditEntry).filter_by(class_id=class_id)).all()
         assert row.action == "attendance.meeting_date" and row.actor == "ines"
         assert json.loads(row.before) == {"meeting": 1, "meeting_date": TODAY.isoformat()}
         assert json.loads(row.after) == {
