@@ -15,6 +15,9 @@ replaced by the error's name alone.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import functools
 import html
 import json
 import logging
@@ -22,7 +25,8 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Callable, Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -264,6 +268,65 @@ def _exporter() -> HTMLExporter:
 # 318 s of CPU to render; one at these bounds takes a few seconds.
 FEEDBACK_MAX_CELLS = 1000
 FEEDBACK_MAX_OUTPUT_CHARS = 2 * 1024 * 1024
+# ... and by time: past this many seconds the page says the feedback was too large to show
+# (the score stands, shown on it). An ordinary notebook renders in well under a second.
+FEEDBACK_SECONDS = 20.0
+
+
+class FeedbackTooSlow(Exception):  # noqa: N818 - a result, not a failure of the grader
+    """Rendering a notebook's feedback went past its time bound."""
+
+
+@contextlib.contextmanager
+def _time_bound(exporter: HTMLExporter, seconds: float) -> Iterator[None]:
+    """Raise FeedbackTooSlow in this thread once `seconds` have passed: checked before every
+    template filter (each renders one cell's part: Markdown, highlighted code, an output),
+    and, for one filter call that runs on past the bound, raised into this thread by a timer
+    (at its next Python instruction; one long call inside C code still ends first)."""
+    deadline = time.monotonic() + seconds
+    env = exporter.environment
+
+    def bounded(f: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(f)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if time.monotonic() > deadline:
+                raise FeedbackTooSlow
+            return f(*args, **kwargs)
+
+        return call
+
+    for name, f in list(env.filters.items()):
+        env.filters[name] = bounded(f)
+    ident = threading.get_ident()
+    done = threading.Event()
+
+    def interrupt() -> None:
+        if not done.is_set():
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                ctypes.c_ulong(ident), ctypes.py_object(FeedbackTooSlow)
+            )
+
+    timer = threading.Timer(seconds + 1.0, interrupt)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        done.set()
+        timer.cancel()
+
+
+def too_large_page(resources: Mapping[str, Any], seconds: float) -> str:
+    """The feedback page when the notebook's feedback did not render in time: its score."""
+    grades = resources.get("nbgrader", {})
+    score = f"{grades.get('score', 0):g} / {grades.get('max_score', 0):g}"
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Feedback</title></head><body>"
+        f"<h1>{html.escape(str(grades.get('notebook', '')))}</h1>"
+        f"<p>Score: {html.escape(score)}</p>"
+        f"<p>This notebook's feedback was too large to show (it took more than {seconds:g} s "
+        "to render). Its score stands; ask your teacher to look at it.</p></body></html>"
+    )
 
 
 def bound_for_rendering(
@@ -308,9 +371,11 @@ def render_feedback(
     notebook: str,
     late_penalty: float = 0.0,
     line_notes: Mapping[str, list[Note]] | None = None,
+    seconds: float = FEEDBACK_SECONDS,
 ) -> str:
     """nbgrader-style feedback HTML of one graded notebook, with the gradebook's scores and
-    the teachers' line comments ({grade id: [(line, text)]}) at their lines."""
+    the teachers' line comments ({grade id: [(line, text)]}) at their lines; past `seconds`
+    of rendering, a page with the score that says the feedback was too large."""
     nbs = graded_notebooks(course_root, student, assignment)
     if notebook not in nbs:
         raise FeedbackMissing(f"no graded notebook {notebook!r}")
@@ -335,7 +400,13 @@ def render_feedback(
         resources["nbgrader"]["late_penalty"] = late_penalty
         resources["nbgrader"]["score"] = max(0.0, resources["nbgrader"]["score"] - late_penalty)
     markers = mark_notebook(nb, line_notes) if line_notes else {}
-    html, _ = _exporter().from_notebook_node(nb, resources=resources)
+    exporter = _exporter()
+    try:
+        with _time_bound(exporter, seconds):
+            html, _ = exporter.from_notebook_node(nb, resources=resources)
+    except FeedbackTooSlow:
+        log.info("feedback of %s/%s/%s: past %g s", student, assignment, notebook, seconds)
+        return too_large_page(resources, seconds)
     # The template's own scripts (MathJax from a CDN) would be blocked by the CSP anyway;
     # student outputs are sanitized by the exporter, so these are the only script elements.
     return replace_markers(TEMPLATE_SCRIPT.sub("", html), markers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import nbformat
@@ -86,3 +87,29 @@ def test_no_feedback_without_graded_notebooks(graded) -> None:
     with pytest.raises(FeedbackMissing):
         render_feedback(root, "c1", "a1", "someone-else", "add")
     assert graded_submission_id(root, "someone-else", "a1") is None
+
+
+def test_feedback_rendering_is_bounded_in_time(graded) -> None:
+    """A notebook whose feedback takes long to render (here many long Markdown and code cells,
+    within the cell and output bounds) gets a page with its score that says it was too large;
+    the score stands."""
+    root, grader = graded
+    nb = student_version(root / "release" / "a1" / "add.ipynb", ANSWER)
+    text = "\n".join(f"| {i} | *cell* | `x = {i}` | [link](#a{i}) |" for i in range(60))
+    code = "\n".join(f"def f{i}(x):\n    return [x ** {i} for _ in range({i})]" for i in range(30))
+    table = "| a | b | c | d |\n|---|---|---|---|\n" + text
+    for _ in range(12):
+        nb.cells += [nbformat.v4.new_markdown_cell(table), nbformat.v4.new_code_cell(code)]
+    sub = write(nb, root.parent / "slow-sub" / "add.ipynb").parent
+    result = grader.grade("a1", "slow", sub, None, Limits())
+    store_graded(root, "a1", "slow", "uid-slow", result.notebooks)
+    t0 = time.monotonic()
+    full = render_feedback(root, "c1", "a1", "slow", "add")
+    took = time.monotonic() - t0
+    assert "too large to show" not in full and "f29" in full
+    bound = took / 10
+    t0 = time.monotonic()
+    page = render_feedback(root, "c1", "a1", "slow", "add", seconds=bound)
+    assert time.monotonic() - t0 < took / 2
+    assert "too large to show" in page
+    assert f"Score: {result.score:g} / {result.max_score:g}" in page
