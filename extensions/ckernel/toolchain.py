@@ -15,6 +15,7 @@ import re
 import shlex
 import shutil
 import subprocess
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,12 +151,45 @@ def is_link_error(diagnostics: str) -> bool:
     return "undefined symbol" in diagnostics or "library not found" in diagnostics
 
 
+CHECK_FILE = "\0check\0"  # the check file's name in a cached verdict
+CHECK_CACHE_SIZE = 256
+
+
+class Check:
+    """A running (or cached) gcc check: `communicate()` and `returncode` as a Popen's. A
+    finished run's verdict goes into the cache it came with."""
+
+    def __init__(
+        self,
+        proc: subprocess.Popen[str] | None,
+        returncode: int = 0,
+        output: str = "",
+        store: tuple[OrderedDict[str, tuple[int, str]], str, str] | None = None,
+    ) -> None:
+        self.proc = proc
+        self.returncode = returncode
+        self.output = output
+        self.store = store
+
+    def communicate(self) -> tuple[str, None]:
+        if self.proc is not None:
+            out, _ = self.proc.communicate()
+            self.output, self.returncode, self.proc = out or "", self.proc.returncode, None
+            if self.store is not None:
+                cache, key, name = self.store
+                cache[key] = (self.returncode, self.output.replace(name, CHECK_FILE))
+                while len(cache) > CHECK_CACHE_SIZE:
+                    cache.popitem(last=False)
+        return self.output, None
+
+
 class Gcc:
     """gcc, when it is installed, run in the session's scratch directory."""
 
     def __init__(self, workdir: Path, cwd: str) -> None:
         self.path = shutil.which("gcc") or shutil.which("cc")
         self._pch: dict[str, subprocess.Popen[bytes] | bool] = {}
+        self._checks: OrderedDict[str, tuple[int, str]] = OrderedDict()  # key -> verdict
         self.workdir = workdir
         self.cwd = cwd
 
@@ -208,14 +242,25 @@ class Gcc:
         path.write_text(source)
         return path
 
-    def start_check(self, path: Path, flags: Flags) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [*self._base(flags, True), "-fsyntax-only", str(path)],
+    def start_check(self, path: Path, flags: Flags) -> Check:
+        """`gcc -Wall -fsyntax-only` of a check file, started (it runs beside tcc's compile),
+        or its verdict from the cache when the same text was checked with the same flags:
+        a cell run again unchanged costs no gcc at all."""
+        args = [*self._base(flags, True), "-fsyntax-only"]
+        text = path.read_text()
+        key = hashlib.sha256(chr(0).join([*args, text]).encode()).hexdigest()
+        hit = self._checks.get(key)
+        if hit is not None:
+            self._checks.move_to_end(key)
+            return Check(None, hit[0], hit[1].replace(CHECK_FILE, path.name))
+        proc = subprocess.Popen(
+            [*args, str(path)],
             cwd=self.workdir,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
+        return Check(proc, store=(self._checks, key, path.name))
 
     def check(self, path: Path, flags: Flags) -> tuple[bool, str]:
         proc = self.start_check(path, flags)
