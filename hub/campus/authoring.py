@@ -89,7 +89,7 @@ def require_manifest(course_dir: Path) -> CourseManifest:
         first = problems[0] if problems else Problem(1, "course.yaml is not valid")
         raise APIError(
             400,
-            f"course.yaml line {first.line}: {first.message}"
+            f"line {first.line} of {first.message}"
             + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
             field="files",
         )

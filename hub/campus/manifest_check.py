@@ -47,10 +47,19 @@ FIELD_KEYS = (
 @dataclass(frozen=True)
 class Problem:
     line: int  # 1-based
-    message: str
+    message: str  # manifest.py's message: the place in the course, then the rule
+
+    @property
+    def where(self) -> str:
+        return self.message.split(": ", 1)[0] if ": " in self.message else ""
+
+    @property
+    def rule(self) -> str:
+        """The message without its place (shown beside the line, which says where)."""
+        return self.message.split(": ", 1)[1] if ": " in self.message else self.message
 
     def as_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "message": self.message}
+        return {"line": self.line, "message": self.rule, "where": self.where}
 
 
 def _line(node: yaml.Node | None) -> int:

@@ -102,6 +102,51 @@ def lesson_listing(folder: Path) -> dict[str, list[str]]:
     return out
 
 
+def _merge(old: Any, new: Any) -> Any:
+    """`new` laid over the round-trip node `old`, so that what did not change keeps its
+    comments and style: mappings key by key, lists of slugged items by slug (a reordered item
+    keeps its own comments), other lists item by item."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    if isinstance(old, CommentedMap) and isinstance(new, dict):
+        for key in [k for k in old if k not in new]:
+            del old[key]
+        for key, value in new.items():
+            old[key] = _merge(old[key], value) if key in old else value
+        return old
+    if isinstance(old, CommentedSeq) and isinstance(new, list):
+        slugged = all(isinstance(x, dict) and "slug" in x for x in [*old, *new])
+        if slugged:
+            by_slug = {x["slug"]: x for x in old}
+            items = [_merge(by_slug[x["slug"]], x) if x["slug"] in by_slug else x for x in new]
+        else:
+            items = [_merge(o, n) for o, n in zip(old, new, strict=False)] + new[len(old) :]
+        old[:] = items
+        return old
+    return new
+
+
+def write_back(text: str, data: dict[str, Any]) -> str:
+    """course.yaml's text with the form's data, its comments and layout kept where the data
+    did not change (ruamel.yaml's round trip)."""
+    from io import StringIO
+
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    rt = YAML()
+    rt.preserve_quotes = True
+    rt.width = 100
+    rt.indent(mapping=2, sequence=4, offset=2)
+    try:
+        doc = rt.load(text)
+    except YAMLError:
+        doc = None
+    out = StringIO()
+    rt.dump(_merge(doc, data) if doc is not None else data, out)
+    return out.getvalue()
+
+
 def generate_preview(folder: Path, lesson: str) -> dict[str, Any]:
     """nbgrader's generate_assignment on a scratch copy of one lesson: the student version of
     each notebook as HTML, or nbgrader's own message when it fails."""
@@ -259,8 +304,9 @@ class CourseHandler(CourseViewHandler):
         data = self.body().get("data")
         if not isinstance(data, dict):
             raise CourseViewError(400, "VALIDATION_ERROR", "data must be the course as an object")
-        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
-        (folder / "course.yaml").write_text(text, encoding="utf-8")
+        path = folder / "course.yaml"
+        text = write_back(path.read_text(encoding="utf-8"), data)
+        path.write_text(text, encoding="utf-8")
         self.finish(json.dumps(self.course(folder)))
 
 

@@ -73,6 +73,7 @@ interface ICourseFile {
 interface IProblem {
   line: number;
   message: string;
+  where?: string;
 }
 
 interface IPlanRow {
@@ -254,7 +255,8 @@ function ManifestForm(props: {
                             className="nbc-cv-ex-points"
                             type="number"
                             min={0}
-                            placeholder={trans.__('from notebook')}
+                            placeholder={trans.__('auto')}
+                            title={trans.__('Empty: the total of the notebook\'s graded cells')}
                             value={ex.points ?? ''}
                             onChange={e => set('points', num(e.target.value))}
                           />
@@ -262,10 +264,12 @@ function ManifestForm(props: {
                         <td>
                           <input className="nbc-cv-ex-xp" type="number" min={0} value={ex.xp ?? ''} onChange={e => set('xp', num(e.target.value))} />
                         </td>
-                        <td className="nbc-cv-tools">
-                          <button title={trans.__('Move up')} onClick={() => edit(d => (d.sections[si].lessons[li].exercises = move(d.sections[si].lessons[li].exercises, ei, -1)))}>↑</button>
-                          <button title={trans.__('Move down')} onClick={() => edit(d => (d.sections[si].lessons[li].exercises = move(d.sections[si].lessons[li].exercises, ei, 1)))}>↓</button>
-                          <button title={trans.__('Remove exercise')} onClick={() => edit(d => d.sections[si].lessons[li].exercises.splice(ei, 1))}>✕</button>
+                        <td>
+                          <span className="nbc-cv-tools">
+                            <button title={trans.__('Move up')} onClick={() => edit(d => (d.sections[si].lessons[li].exercises = move(d.sections[si].lessons[li].exercises, ei, -1)))}>↑</button>
+                            <button title={trans.__('Move down')} onClick={() => edit(d => (d.sections[si].lessons[li].exercises = move(d.sections[si].lessons[li].exercises, ei, 1)))}>↓</button>
+                            <button title={trans.__('Remove exercise')} onClick={() => edit(d => d.sections[si].lessons[li].exercises.splice(ei, 1))}>✕</button>
+                          </span>
                         </td>
                       </tr>
                     );
@@ -314,9 +318,9 @@ function ManifestForm(props: {
 
 /** course.yaml with its line numbers, and each error beside its line. */
 function YamlWithErrors(props: { yaml: string; problems: IProblem[] }): JSX.Element {
-  const byLine = new Map<number, string[]>();
+  const byLine = new Map<number, IProblem[]>();
   for (const p of props.problems) {
-    byLine.set(p.line, [...(byLine.get(p.line) ?? []), p.message]);
+    byLine.set(p.line, [...(byLine.get(p.line) ?? []), p]);
   }
   return (
     <table className="nbc-cv-yaml">
@@ -327,7 +331,11 @@ function YamlWithErrors(props: { yaml: string; problems: IProblem[] }): JSX.Elem
             <tr key={i} className={errors ? 'nbc-cv-bad' : ''} data-line={i + 1}>
               <td className="nbc-cv-lineno">{i + 1}</td>
               <td className="nbc-cv-code">{text}</td>
-              <td className="nbc-cv-linemsg">{errors?.map((m, j) => <div key={j} role="alert">{m}</div>)}</td>
+              <td className="nbc-cv-linemsg">{errors?.map((p, j) => (
+                  <div key={j} role="alert" title={p.where}>
+                    {p.message}
+                  </div>
+                ))}</td>
             </tr>
           );
         })}
@@ -365,7 +373,7 @@ function PlanTable(props: { plan: IPlan; trans: ITrans }): JSX.Element {
           </thead>
           <tbody>
             {rows.map(({ kind, label, row }) => (
-              <tr key={`${kind}-${row.slug}`} className={`nbc-cv-${kind}`} data-change={kind} data-lesson={row.slug}>
+              <tr key={`${kind}-${row.slug}`} className={`nbc-cv-row-${kind}`} data-change={kind} data-lesson={row.slug}>
                 <td>{label}</td>
                 <td>
                   {row.title} <span className="nbc-muted">({row.slug})</span>
@@ -399,6 +407,7 @@ export function CourseView(props: {
   const [message, setMessage] = useState<Msg>(null);
   const [busy, setBusy] = useState('');
   const [newTitle, setNewTitle] = useState('');
+  const [outcome, setOutcome] = useState<Msg>(null);
 
   const fail = (err: unknown) => setMessage({ kind: 'error', text: (err as Error).message });
   const q = (p: string) => `?path=${encodeURIComponent(p)}`;
@@ -428,6 +437,7 @@ export function CourseView(props: {
 
   const loadCourse = async (p: string) => {
     setPlan(null);
+    setOutcome(null);
     setPreview(null);
     setPreviewError('');
     setProblems(null);
@@ -499,7 +509,12 @@ export function CourseView(props: {
   const dryRun = () =>
     run('dry-run', async () => {
       setPlan(null);
-      setPlan(await api.call<IPlan>(`dry-run${q(path)}`, 'POST', {}));
+      setOutcome(null);
+      try {
+        setPlan(await api.call<IPlan>(`dry-run${q(path)}`, 'POST', {}));
+      } catch (err) {
+        setOutcome({ kind: 'error', text: (err as Error).message });
+      }
     });
 
   const publish = () =>
@@ -510,7 +525,7 @@ export function CourseView(props: {
       try {
         const done = await api.call<any>(`publish${q(path)}`, 'POST', { revision: plan.revision });
         setPlan(null);
-        setMessage({
+        setOutcome({
           kind: 'ok',
           text:
             done.status === 'in_review'
@@ -521,7 +536,7 @@ export function CourseView(props: {
         if (err instanceof CampusError && err.status === 409) {
           setPlan(null);
         }
-        throw err;
+        setOutcome({ kind: 'error', text: (err as Error).message });
       }
     });
 
@@ -638,15 +653,21 @@ export function CourseView(props: {
           <section className="nbc-cv-panel nbc-cv-publish">
             <h3>{trans.__('Publish')}</h3>
             <div className="nbc-cv-actions">
-              <button className="jp-mod-styled nbc-cv-dry-run" disabled={!!busy || dirty} onClick={() => void dryRun()}>
+              <button className="jp-mod-styled nbc-cv-dry-run" disabled={!!busy || dirty || !!problems?.length} onClick={() => void dryRun()}>
                 {busy === 'dry-run' ? trans.__('Comparing…') : trans.__('Dry run')}
               </button>
               <button className="jp-mod-styled jp-mod-accept nbc-cv-do-publish" disabled={!plan || !!busy || dirty} onClick={() => void publish()}>
                 {busy === 'publish' ? trans.__('Publishing…') : trans.__('Publish')}
               </button>
               {dirty && <span className="nbc-muted">{trans.__('Save course.yaml first.')}</span>}
-              {!dirty && !plan && <span className="nbc-muted">{trans.__('Run the dry run first: publishing applies exactly what it lists.')}</span>}
+              {!dirty && !!problems?.length && <span className="nbc-muted">{trans.__('Fix the errors first (see Validation).')}</span>}
+              {!dirty && !problems?.length && !plan && <span className="nbc-muted">{trans.__('Run the dry run first: publishing applies exactly what it lists.')}</span>}
             </div>
+            {outcome && (
+              <div className={outcome.kind === 'ok' ? 'nbc-cv-ok nbc-cv-outcome' : 'nbc-error nbc-cv-outcome'} role={outcome.kind === 'ok' ? 'status' : 'alert'}>
+                {outcome.text}
+              </div>
+            )}
             {plan && <PlanTable plan={plan} trans={trans} />}
           </section>
         </div>
