@@ -136,13 +136,13 @@ def test_video_counts_seconds_watched_and_completes_at_its_share(opened) -> None
     assert out["accepted_seconds"] == pytest.approx(0.5 * media.MAX_RATE + media.SLACK_SECONDS)
     assert out["refused_seconds"] == pytest.approx(1) and out["watched_seconds"] == 11
     assert out["completed"] and out["exercise_completed"]  # 11 of 12 s: over 90 %
-    # the same part again adds nothing; the duration a player reports later changes nothing
+    # the same part again adds nothing; a length the player claims changes nothing
     assert beat(20, [[0, 5]], duration=1.0)["watched_seconds"] == 11
     out = beat(25, [[9, 10]])
     assert out["watched_seconds"] == 12 and out["completed"] and not out["exercise_completed"]
     with opened() as s:
         row = s.scalars(sa.select(VideoWatch).filter_by(user="s01", exercise_id=vid)).one()
-        assert row.duration == 12.0 and json.loads(row.ranges) == [[0, 12]]
+        assert json.loads(row.ranges) == [[0, 12]]  # the length is the manifest's 12 s
         done = s.scalars(sa.select(ExerciseProgress).filter_by(user="s01", exercise_id=vid)).one()
         assert done.completed  # 12 of 12 >= 90 %
 
@@ -160,3 +160,34 @@ def test_video_below_its_share_stays_open_and_cannot_be_marked_done(opened) -> N
     with opened() as s:
         lesson = s.scalars(sa.select(LessonProgress).filter_by(user="s01")).one()
         assert lesson.exercises_completed == 1 and not lesson.completed  # lists still open
+
+
+def test_without_a_length_in_the_manifest_the_players_first_report_counts(opened) -> None:
+    vid = exercise_id(opened, "lists-video")
+    with transaction(opened) as s:
+        s.get(ExerciseMedia, vid).seconds = None
+        media.heartbeat(s, "s01", vid, [], 20.0, T0)
+        out = media.heartbeat(s, "s01", vid, [[0, 10]], 1.0, T0 + timedelta(seconds=10))
+    assert out["duration"] == 20.0 and out["share"] == 0.5 and not out["completed"]
+
+
+def test_a_notebook_material_is_sent_as_its_cells(opened, tmp_path) -> None:
+    notebook = {
+        "cells": [
+            {"cell_type": "markdown", "source": ["# Reading\n"], "metadata": {}},
+            {"cell_type": "code", "source": "print(1)", "outputs": [], "metadata": {}},
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path = tmp_path / "reading.ipynb"
+    path.write_text(json.dumps(notebook))
+    welcome = exercise_id(opened, "welcome")
+    with transaction(opened) as s:
+        s.get(ExerciseMedia, welcome).path = str(path)
+    with opened() as s:
+        page = media.material(s, "s01", welcome)
+    assert page["format"] == "notebook" and page["content"]["cells"][1]["source"] == "print(1)"
+    path.write_text("{broken")
+    refused("NOT_FOUND", opened, media.material, "s01", welcome)
