@@ -261,5 +261,6 @@ def exercise_dict(ex: WrittenExercise, due: datetime | None) -> dict[str, Any]:
         "max_bytes": ex.limits.get("max_bytes"),
         "max_chars": ex.limits.get("max_chars"),
         "extensions": ex.limits.get("extensions", []),
+        "prompt": ex.limits.get("prompt", ""),
         "due_at": due.isoformat() if due else None,
     }

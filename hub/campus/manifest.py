@@ -101,6 +101,7 @@ WRITTEN_DEFAULTS: dict[str, Any] = {
     "max_bytes": 10 * 1024 * 1024,
     "max_chars": 50_000,
     "extensions": [".pdf", ".txt", ".md", ".py", ".c", ".ipynb", ".png", ".jpg", ".jpeg", ".zip"],
+    "prompt": "",  # what to hand in, shown above the form (plain text)
 }
 WRITTEN_MAX_BYTES = 32 * 1024 * 1024  # the most a manifest may allow (the grader's body limit)
 WRITTEN_POINTS = 10.0
@@ -379,6 +380,10 @@ def _written(data: dict[str, Any], lesson_dir: Path, where: str) -> dict[str, An
         isinstance(e, str) and re.fullmatch(r"\.[A-Za-z0-9]{1,10}", e) for e in exts
     ):
         raise ManifestError(f"{where}: submit extensions must be a list such as [.pdf, .md]")
+    prompt = out["prompt"]
+    if not isinstance(prompt, str) or len(prompt) > 4000:
+        raise ManifestError(f"{where}: submit prompt must be text of at most 4000 characters")
+    out["prompt"] = prompt.strip()
     out["kinds"] = [k for k in WRITTEN_KINDS if k in kinds]
     out["extensions"] = sorted({e.lower() for e in exts})
     return out

@@ -60,6 +60,7 @@ def test_written_assignment_with_limits_due_and_weight(course: Path) -> None:
         "max_bytes": 1000,
         "max_chars": WRITTEN_DEFAULTS["max_chars"],
         "extensions": [".pdf"],
+        "prompt": "",
     }
     assert essay.due == "2026-12-20T22:59:00+00:00"
     assert m.sections[0].weight == 60.0 and m.sections[1].weight is None
@@ -84,6 +85,7 @@ def test_assignment_with_its_notebook_stays_notebook_graded(course: Path) -> Non
         ({"submit": {"extensions": ["pdf"]}}, "extensions"),
         ({"submit": {"colour": "red"}}, "submit may name"),
         ({"submit": "text"}, "submit may name"),
+        ({"submit": {"prompt": 3}}, "prompt"),
         ({"due": "next friday"}, "due must be"),
         ({"weight": -1}, "weight must be"),
         ({"weight": True}, "weight must be"),

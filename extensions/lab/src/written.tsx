@@ -41,6 +41,7 @@ export interface IWrittenAssignment {
   max_bytes: number;
   max_chars: number;
   extensions: string[];
+  prompt?: string;
   due_at: string | null;
   submissions: IWrittenSubmission[];
 }
@@ -144,6 +145,7 @@ function WrittenView(props: { client: CampusClient; ctx: IExerciseContext; trans
         {trans.__('%1 points, graded by your instructor.', info.points)}{' '}
         {info.due_at ? trans.__('Due %1.', when(info.due_at)) : trans.__('No due date.')}
       </p>
+      {info.prompt && <p className="nbc-written-prompt">{info.prompt}</p>}
 
       <section className="nbc-written-status" aria-label={trans.__('Your submission')} role="status">
         {!newest ? (
