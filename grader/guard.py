@@ -116,11 +116,16 @@ def __nbcampus_guard_setup(name, key):
         "run_cell": ("run_cell", "run_cell_async", "_run_cell", "run_ast_nodes", "run_code",
                      "should_run_async", "transform_cell", "transform_ast", "user_expressions",
                      "_format_user_obj", "ev", "ex", "do_execute", "execute_request", "send",
-                     "_publish_execute_input", "_publish_status"),
+                     "_publish_execute_input", "_publish_status", "dispatch_shell",
+                     "process_one", "dispatch_queue", "deserialize", "feed_identities"),
+        # The compiler object stays the same one, but a patched method of its class could
+        # compile other code than the checked syntax tree (the asserts taken out).
+        "compile": ("__call__", "ast_parse", "cache", "reset_compiler_flags"),
         "showtraceback": ("showtraceback", "_showtraceback", "showsyntaxerror",
                           "showindentationerror", "get_exception_only", "structured_traceback"),
     }
-    owners = [o for o in (shell, kernel, getattr(kernel, "session", None)) if o is not None]
+    owners = [o for o in (shell, kernel, getattr(kernel, "session", None), shell.compile)
+              if o is not None]
     method_snap = []  # (channel, holder dict owner, name, original or None)
     for channel, names in methods.items():
         for obj in owners:
@@ -155,6 +160,10 @@ def __nbcampus_guard_setup(name, key):
             list_snap.append((channel, obj, attr, list(value)))
     events = shell.events.callbacks
     events_snap = {k: list(v) for k, v in events.items()}
+    # The kernel's own table of request handlers (a replaced entry sees every request first).
+    handler_snap = [(h, dict(h)) for h in (getattr(kernel, "shell_handlers", None),
+                                           getattr(kernel, "control_handlers", None))
+                    if isinstance(h, dict)]
     sys_snap = {}  # taken by snap(): run_code swaps sys.excepthook while a cell runs
     # The reports come back formatted by IPython's display formatter: its text/plain part as
     # it was at kernel start (a report that does not verify is a blocked check anyway).
@@ -207,6 +216,11 @@ def __nbcampus_guard_setup(name, key):
                 elif len(now) != len(contents) or any(a is not b for a, b in zip(now, contents)):
                     seen.add(channel)
                     now[:] = contents
+            for table, orig in handler_snap:
+                if len(table) != len(orig) or any(table.get(k) is not v for k, v in orig.items()):
+                    seen.add("run_cell")
+                    table.clear()
+                    table.update(orig)
             cbs = shell.events.callbacks
             for event in set(cbs) | set(events_snap):
                 orig = events_snap.get(event, [])

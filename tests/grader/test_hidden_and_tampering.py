@@ -334,6 +334,17 @@ REWRITE_REQUESTS = (
     "    return await result if inspect.isawaitable(result) else result\n"
     "kernel.shell_handlers['execute_request'] = rewrite"
 )
+# The same, one step earlier: the session's unpacker rewrites the request's content.
+REWRITE_UNPACKED = (
+    "session = get_ipython().kernel.session\n"
+    "real_unpack = session.unpack\n"
+    "def unpack(data):\n"
+    "    msg = real_unpack(data)\n"
+    "    if isinstance(msg, dict) and 'assert add' in str(msg.get('code', '')):\n"
+    "        msg['code'] = 'pass'\n"
+    "    return msg\n"
+    "session.unpack = unpack"
+)
 # A text/plain formatter for str rewrites every report the guard sends back (the nonce is in
 # the string it formats) to "nothing seen, ran to its end", in either report format.
 REWRITE_REPORTS = (
@@ -350,14 +361,14 @@ REWRITE_REPORTS = (
 
 
 def test_a_request_rewritten_on_its_way_in_is_caught(course) -> None:
-    result, tests, seen = tampered(course, "t_rewrite", REWRITE_REQUESTS)
+    result, tests, seen = tampered(course, "t_rewrite", REWRITE_UNPACKED)
     assert "the test did not run as written" in seen
     assert tests["t_visible"]["score"] == 0 and tests["t_visible"]["error"] == "TamperingDetected"
     assert result.score == 0.0
 
 
 def test_a_display_formatter_cannot_rewrite_the_reports(course) -> None:
-    cell = REWRITE_REQUESTS + "\n" + REWRITE_REPORTS
+    cell = REWRITE_UNPACKED + "\n" + REWRITE_REPORTS
     result, tests, seen = tampered(course, "t_formatter", cell)
     assert tests["t_visible"]["score"] == 0 and tests["t_visible"]["error"] == "TamperingDetected"
     assert result.score == 0.0
@@ -368,3 +379,35 @@ def test_a_display_formatter_alone_is_put_back_and_named(course) -> None:
     result, tests, seen = tampered(course, "t_formatter_only", REWRITE_REPORTS, RIGHT)
     assert seen == {"display formatters"}
     assert tests["t_hidden"]["score"] == 2.0  # put back before the first test: the rest count
+
+
+@pytest.mark.parametrize(
+    ("student", "channel", "cell"),
+    [
+        # The compiler's class compiles the syntax tree without its asserts.
+        (
+            "t_compiler",
+            "compile",
+            "import ast\nfrom IPython.core.compilerop import CachingCompiler\n"
+            "real = CachingCompiler.__call__\n"
+            "def call(self, source, *args, **kwargs):\n"
+            "    if isinstance(source, ast.Module):\n"
+            "        source.body = [n for n in source.body if not isinstance(n, ast.Assert)]\n"
+            "    return real(self, source, *args, **kwargs)\n"
+            "CachingCompiler.__call__ = call",
+        ),
+        # A trace function, and a sys.gettrace that says there is none.
+        (
+            "t_lying_gettrace",
+            "sys.settrace",
+            "import sys\nsys.settrace(lambda *a: None)\nsys.gettrace = lambda: None",
+        ),
+        # The kernel's table of request handlers: the test's request is rewritten in it.
+        ("t_handlers", "run_cell", REWRITE_REQUESTS),
+    ],
+)
+def test_more_tampering_channels_are_caught(course, student: str, channel: str, cell: str) -> None:
+    result, tests, seen = tampered(course, student, cell)
+    assert channel in seen
+    assert tests["t_visible"]["score"] == 0 and tests["t_visible"]["error"] == "TamperingDetected"
+    assert result.score == 0.0
