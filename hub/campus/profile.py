@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from nbcampus.web import APIError
 
-from . import certificates, engagement
+from . import certificates, engagement, quiz
 from .orm import (
     Account,
     Attendance,
@@ -27,6 +27,7 @@ from .orm import (
     GradingResult,
     LessonProgress,
     Notification,
+    QuizAttempt,
     UserBadge,
     UserLevel,
     XpTransaction,
@@ -139,7 +140,13 @@ def export(session: Session, user: str) -> dict[str, Any]:
             session, CreditAdjustment, CreditAdjustment.enrollment_id.in_(enrollment_ids)
         ),
         "lesson_progress": _rows(session, LessonProgress, LessonProgress.user == user),
-        "exercise_progress": _rows(session, ExerciseProgress, ExerciseProgress.user == user),
+        # an unreleased exam's score stays hidden here too (quiz.py)
+        "exercise_progress": quiz.mask_hidden_scores(
+            session, _rows(session, ExerciseProgress, ExerciseProgress.user == user)
+        ),
+        "quiz_attempts": quiz.mask_hidden_scores(
+            session, _rows(session, QuizAttempt, QuizAttempt.user == user, skip=("results",))
+        ),
         "grading_results": _rows(session, GradingResult, GradingResult.user == user),
         "notifications": _rows(session, Notification, Notification.user == user),
         "certificates": certificates.with_slugs(session, certificates.for_user(session, user)),

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from test_rules import make_class, take
 
 from nbcampus.db import transaction
-from nbcampus.hub.campus import classes
+from nbcampus.hub.campus import classes, profile
 from nbcampus.hub.campus import quiz as qz
 from nbcampus.hub.campus import quizspec as qs
 from nbcampus.hub.campus.manifest import ManifestError, lesson_files, load_manifest
@@ -190,6 +190,9 @@ def test_timed_exam_deadline_accommodation_and_hidden_scores(ready) -> None:
         assert a.receipt == qz.receipt(a, "python-intro", "values-quiz")
         seen = qz.student_view(s, quiz, "s00", late)
         assert "score" not in seen["attempts"][0] and "feedback" not in seen["attempts"][0]
+        mine = profile.export(s, "s00")  # the student's data export keeps it hidden too
+        assert [r["score"] for r in mine["quiz_attempts"]] == [None]
+        assert [r["score"] for r in mine["exercise_progress"] if r["exercise_id"] == eid] == [None]
         expect("NO_ATTEMPTS_LEFT", qz.start, s, quiz, "s00", late)
         # the sweep closes s01's attempt at its own deadline, with what was saved
         assert qz.close_expired(s, t0 + timedelta(minutes=16)) == 1
@@ -199,6 +202,7 @@ def test_timed_exam_deadline_accommodation_and_hidden_scores(ready) -> None:
     with ready() as s:
         quiz = qz.Loaded(s, eid)
         assert qz.student_view(s, quiz, "s00", late)["attempts"][0]["score"] == 1.0
+        assert [r["score"] for r in profile.export(s, "s00")["quiz_attempts"]] == [1.0]
         assert quiz.row.released_at is not None
 
 
