@@ -332,6 +332,16 @@ def test_grading_with_a_rubric_and_a_line_comment_in_the_browser(
         page.locator('.nbc-line-comment[data-line="2"]').first.wait_for(timeout=15_000)
         article = page.locator(f'article:has(section.aids[data-cell="{CELL}"])')
         article.screenshot(path=str(output_dir / "grader-rubric-line-comment.png"))
+        # an extension from the page: the late penalty goes, the summary says so
+        extension = page.locator("form.extension")
+        assert "late penalty" in page.locator("p.summary").inner_text()
+        extension.locator('input[name="due_at"]').fill(
+            (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+        )
+        extension.locator('input[name="reason"]').fill("ill")
+        extension.get_by_role("button", name="Grant extension").click()
+        page.locator("form.extension", has_text="has an extension to").wait_for(timeout=20_000)
+        assert "late penalty" not in page.locator("p.summary").inner_text()
         page.locator("body").click(position={"x": 5, "y": 5})
         page.keyboard.press("j")  # the next student
         page.get_by_role("heading", name=f"{ben}: ps1").wait_for(timeout=15_000)

@@ -67,6 +67,18 @@ def test_instructor_lands_on_the_class_view_and_edits_a_past_meeting(
         view.locator(".nbc-ok", has_text=f"Meeting 1 saved ({new_day})").wait_for(timeout=20_000)
         grid.locator(".nbc-cv-date", has_text=new_day).wait_for(timeout=20_000)
         assert row.locator("td.nbc-cv-late").count() == 1
+        # an announcement scheduled for tomorrow waits in the list
+        ann = view.locator('section[aria-labelledby="nbc-cv-ann"]')
+        ann.get_by_label("Title").fill("Quiz on Friday")
+        ann.get_by_label("Message (Markdown)").fill("Bring a pencil.")
+        ann.get_by_label("Send at (optional)").fill(
+            (date.today() + timedelta(days=1)).isoformat() + "T09:00"
+        )
+        ann.get_by_role("button", name="Schedule").click()
+        view.locator(".nbc-ok", has_text="Announcement scheduled").wait_for(timeout=20_000)
+        ann.locator("li", has_text="Quiz on Friday").locator("text=scheduled for").wait_for(
+            timeout=20_000
+        )
         page.screenshot(path=str(output_dir / "lab-class-view.png"))
         # the side panel keeps its quick actions and opens the same view
         page.click("#nbc-tab-teach")
