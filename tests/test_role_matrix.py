@@ -132,6 +132,13 @@ EXPECTED: dict[str, str] = {
     "notifications GET":               "401 401 ok  ok  ok  ok  ok  ok  ok",
     # an announcement is marked read by its recipients (class A's students) only
     "announcement read POST":          "401 401 ok  404 404 404 404 404 404",
+    # --- campus: quizzes and timed exams (lesson 1's quiz; taken by people in a class) -----
+    "quiz GET":                        "401 401 ok  403 ok  403 ok  403 403",
+    "quiz results GET":                "401 401 403 403 ok  403 ok  ok  ok",
+    "course quizzes GET":              "401 401 403 403 ok  403 ok  ok  ok",
+    "quiz settings PATCH":             "401 401 403 403 ok  403 403 ok  ok",
+    "accommodations GET":              "401 401 403 403 ok  403 403 ok  ok",
+    "accommodation PUT (S1)":          "401 401 403 403 ok  403 403 ok  ok",
     # --- grader ---------------------------------------------------------------------------
     "grader info GET":                 "401 401 ok  ok  ok  ok  ok  ok  ok",
     "assignments GET":                 "401 401 ok  403 ok  403 ok  ok  ok",
@@ -303,6 +310,7 @@ def operations(w: dict[str, Any]) -> dict[str, Any]:
     """operation -> function(actor) returning (method, path, json body or None)."""
     a, s1, eid, uid = w["a"], w["names"]["S1"], w["enrollment"], w["uid"]
     asg = f"courses/{COURSE}/assignments/{LESSON}"
+    quiz = next(e["id"] for e in w["lesson"]["exercises"] if e["type"] == "quiz")
 
     def fixed(method: str, path: str, body: Any = None):
         return lambda actor: (method, path, body)
@@ -401,6 +409,16 @@ def operations(w: dict[str, Any]) -> dict[str, Any]:
         "preferences PUT": fixed("PUT", C + "me/preferences", {"leaderboard_opt_out": False}),
         "notifications GET": fixed("GET", C + "notifications"),
         "announcement read POST": fixed("POST", C + f"announcements/{w['announcement']}/read", {}),
+        "quiz GET": fixed("GET", C + f"quizzes/{quiz}"),
+        "quiz results GET": fixed("GET", C + f"quizzes/{quiz}/results"),
+        "course quizzes GET": fixed("GET", C + f"courses/{COURSE}/quizzes"),
+        "quiz settings PATCH": fixed(
+            "PATCH", C + f"quizzes/{quiz}/settings", {"scores_visible": True}
+        ),
+        "accommodations GET": fixed("GET", C + f"courses/{COURSE}/accommodations"),
+        "accommodation PUT (S1)": fixed(
+            "PUT", C + f"courses/{COURSE}/accommodations/{s1}", {"multiplier": 1.5}
+        ),
         "grader info GET": fixed("GET", G),
         "assignments GET": fixed("GET", G + f"courses/{COURSE}/assignments"),
         "policy GET": fixed("GET", G + asg),
