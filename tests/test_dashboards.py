@@ -9,6 +9,7 @@ import asyncio
 import re
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -256,7 +257,9 @@ def channels(hub: CampusHub, session: requests.Session | None, kernel_id: str) -
         ws.close()
         return "open"
 
-    return asyncio.run(connect())
+    # A thread of its own: the browser tests' Playwright keeps an event loop in this one.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, connect()).result()
 
 
 @pytest.mark.parametrize("campus_hub", ["sqlite"], indirect=True)

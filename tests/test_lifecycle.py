@@ -35,7 +35,9 @@ def processes_under(directory: Path) -> dict[int, str]:
 
 def test_ctrl_c_stops_everything(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    hub = CampusHub(data).start()
+    # With the dashboards' warm kernels (as deployed): they run outside the data directory.
+    hub = CampusHub(data, env={"NBCAMPUS_DASHBOARD_POOL": "1"}).start()
+    kernels: set[int] = set()
     try:
         admin = hub.admin_client()
         student = hub.demo("student")["name"]
@@ -58,15 +60,50 @@ def test_ctrl_c_stops_everything(tmp_path: Path) -> None:
             "nbcampus.grader",
             "jupyterhub_idle_culler",
             "nbcampus.singleuser",  # jupyterhub-singleuser, started by nbcampus
+            "nbcampus.hub.dashboards",
         ):
             assert part in commands, f"{part} not running: {running}"
+        kernels = dashboard_kernels(data, want=3, timeout=90)  # one warm kernel per dashboard
     finally:
+        # Ctrl-C at a terminal: SIGINT to the whole foreground process group.
+        assert hub.process is not None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(hub.process.pid, signal.SIGINT)
         code = hub.stop(signal.SIGINT, timeout=60)
     assert code is not None
     deadline = time.monotonic() + 10
-    while processes_under(data) and time.monotonic() < deadline:
+    while (processes_under(data) or any(map(pid_alive, kernels))) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert processes_under(data) == {}, "processes left behind after Ctrl-C"
+    assert not any(map(pid_alive, kernels)), "dashboard kernels left behind after Ctrl-C"
+    # The dashboards stopped at the Hub's SIGINT (Voila alone waited for the SIGTERM, seconds
+    # later), ending their kernels itself.
+    assert "dashboards: kernels ended" in hub.log_tail(20_000), hub.log_tail(3000)
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def dashboard_kernels(data: Path, want: int, timeout: float) -> set[int]:
+    """The dashboards service's kernels, once `want` of them run."""
+    deadline = time.monotonic() + timeout
+    found: set[int] = set()
+    while time.monotonic() < deadline:
+        below = {
+            kid
+            for pid, cmd in processes_under(data).items()
+            if "nbcampus.hub.dashboards" in cmd
+            for kid in descendants(pid)
+        }
+        found = {p for p in below if "ipykernel" in command_line(p)}
+        if len(found) >= want:
+            return found
+        time.sleep(0.5)
+    raise AssertionError(f"{len(found)} dashboard kernels of {want}")
 
 
 # --- a crashed Hub: its services die with it, and the next run stops any it left -----------
