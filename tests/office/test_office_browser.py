@@ -394,6 +394,13 @@ def test_staff_edit_a_class_and_record_a_meeting(
         page.click("#edit-class-submit")
         page.locator("#e-deadline ~ .invalid-feedback").wait_for()
         page.fill("#e-deadline", days_ago(-21))
+        # An instructor without an account: refused beside the instructor's field.
+        page.fill("#e-instructor", "no-such-teacher")
+        page.click("#edit-class-submit")
+        refused = page.locator("#e-instructor ~ .invalid-feedback")
+        refused.wait_for()
+        assert "has no active account" in refused.inner_text()
+        page.fill("#e-instructor", campus_hub.demo("instructor")["name"])
         page.fill("#e-end", days_ago(-80))
         page.check("#e-day-sat")
         page.click("#edit-class-submit")
