@@ -292,6 +292,7 @@ function VideoView(props: { client: CampusClient; ctx: IExerciseContext; trans: 
   const player = useRef<HTMLVideoElement>(null);
   const ranges = useRef(new PlayedRanges());
   const sending = useRef<Promise<void>>(Promise.resolve());
+  const retried = useRef(0);
 
   const load = () =>
     client
@@ -365,7 +366,9 @@ function VideoView(props: { client: CampusClient; ctx: IExerciseContext; trans: 
         onError={() => {
           // An expired signed URL: ask for a fresh one and carry on from the same point.
           const at = video()?.currentTime ?? 0;
-          if (!info.external) {
+          // At most once a minute, so a file that is gone does not loop.
+          if (!info.external && Date.now() - retried.current > 60_000) {
+            retried.current = Date.now();
             void load().then(() => video() && (video()!.currentTime = at));
           }
         }}
