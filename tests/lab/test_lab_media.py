@@ -131,22 +131,22 @@ def test_video_files_through_signed_urls(campus_hub: CampusHub) -> None:
     # The signed URL is the credential: no token, no cookie; range requests are served.
     src = requests.compat.urljoin(hub.url, info["src"])
     data = VIDEO.read_bytes()
-    whole = requests.get(src, timeout=30)
+    whole = requests.get(src, timeout=90)
     assert whole.status_code == 200 and whole.content == data
     assert whole.headers["Content-Type"] == "video/webm"
     assert whole.headers["Accept-Ranges"] == "bytes"
-    part = requests.get(src, headers={"Range": "bytes=100-1099"}, timeout=30)
+    part = requests.get(src, headers={"Range": "bytes=100-1099"}, timeout=90)
     assert part.status_code == 206 and part.content == data[100:1100]
     assert part.headers["Content-Range"] == f"bytes 100-1099/{len(data)}"
-    tail = requests.get(src, headers={"Range": "bytes=-10"}, timeout=30)
+    tail = requests.get(src, headers={"Range": "bytes=-10"}, timeout=90)
     assert tail.status_code == 206 and tail.content == data[-10:]
-    past = requests.get(src, headers={"Range": f"bytes={len(data)}-"}, timeout=30)
+    past = requests.get(src, headers={"Range": f"bytes={len(data)}-"}, timeout=90)
     assert past.status_code == 416 and past.json()["code"] == "BAD_RANGE"
     # A link altered in any way (another student, a later expiry) is refused as JSON.
     token = src.rsplit("/", 1)[1]
     payload, mac = token.split(".")
     for bad in (f"{payload}x.{mac}", f"{payload}.{mac[:-1]}A", "x.y"):
-        resp = requests.get(src.rsplit("/", 1)[0] + "/" + bad, timeout=30)
+        resp = requests.get(src.rsplit("/", 1)[0] + "/" + bad, timeout=90)
         assert resp.status_code == 403 and resp.json()["code"] == "BAD_SIGNATURE", resp.text
     # Another student of no class of the course gets no URL at all.
     other = hub.client("nobody-enrolled")
