@@ -256,6 +256,14 @@ export function QuizView(props: { client: CampusClient; ctx: IExerciseContext; t
   const [busy, setBusy] = useState(false);
   const [saved, setSaved] = useState('');
   const [retry, setRetry] = useState(false);
+  const top = useRef<HTMLDivElement>(null);
+  const finished = view?.attempts.filter(a => a.status === 'submitted').length ?? 0;
+  useEffect(() => {
+    // a new result (submitted, or closed at the deadline) shows from the top of the tab
+    if (finished) {
+      top.current?.scrollIntoView({ block: 'start' });
+    }
+  }, [finished]);
   const pending = useRef<Record<string, Answer>>({});
   const timer = useRef<number | undefined>(undefined);
 
@@ -385,7 +393,7 @@ export function QuizView(props: { client: CampusClient; ctx: IExerciseContext; t
       : trans.__('%1 attempts used, no limit', view.attempts_used);
 
   return (
-    <div className="nbc-quiz-view" data-state={view.state}>
+    <div className="nbc-quiz-view" data-state={view.state} ref={top}>
       <h2 className="nbc-quiz-title">{view.title}</h2>
       <p className="nbc-muted nbc-quiz-meta">
         {s.timed ? trans.__('Timed exam') : trans.__('Quiz')} · {trans.__('%1 questions, %2 points', s.questions, s.max_score)} ·{' '}
