@@ -266,6 +266,15 @@ def test_access_and_grading_results_for_the_grader(campus_hub: CampusHub) -> Non
     course = student.get(API + "courses/python-intro").json()
     lessons = [x for s in course["sections"] for x in s["lessons"]]
     welcome = lessons[0]["exercises"][0]
+    # the lesson's quiz is completed by submitting an attempt (not by hand)
+    quiz = next(e for e in lessons[0]["exercises"] if e["type"] == "quiz")
+    resp = student.post(API + f"exercises/{quiz['id']}/complete")
+    assert resp.status_code == 409 and resp.json()["code"] == "QUIZ"
+    started = student.post(API + f"quizzes/{quiz['id']}/attempts")
+    assert started.status_code in (200, 201), started.text
+    number = started.json()["current"]
+    resp = student.post(API + f"quizzes/{quiz['id']}/attempts/{number}/submit", json={})
+    assert resp.status_code == 200, resp.text
     resp = student.post(API + f"exercises/{welcome['id']}/complete")
     assert resp.status_code == 200 and resp.json()["lesson_completed"] is True
     locked = lessons[1]["exercises"][0]
