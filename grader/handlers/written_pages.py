@@ -13,8 +13,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from nbcampus.web import APIError
+from nbcampus.web import APIError, clean_text
 
+from .. import rubric
 from .. import written as W
 from ..orm import WrittenExercise, WrittenSubmission
 from .base import slug
@@ -96,6 +97,12 @@ class WrittenListPage(GradingPage):
 
 
 class WrittenGradePage(GradingPage):
+    def decode_argument(self, value: bytes, name: str | None = None) -> str:
+        # The comment and the rubric are text areas: line breaks are theirs to keep.
+        if name in ("comment", "rubric"):
+            return clean_text(value.decode("utf-8", "replace"), name, multiline=True)
+        return super().decode_argument(value, name)
+
     async def _load(
         self, course: str, lesson: str, exercise: str, student: str
     ) -> tuple[WrittenExercise, WrittenSubmission, int]:
@@ -122,7 +129,7 @@ class WrittenGradePage(GradingPage):
             raise APIError(404, f"{student} has not submitted {exercise}")
         return ex, sub, count
 
-    def _render(
+    async def _render(
         self,
         ex: WrittenExercise,
         sub: WrittenSubmission,
@@ -131,6 +138,12 @@ class WrittenGradePage(GradingPage):
         saved: bool | None = None,
         form: dict[str, str] | None = None,
     ) -> None:
+        def load() -> tuple[list[rubric.ItemView], set[int]]:
+            with self.app.db() as s:
+                items = rubric_of(s, ex)
+                return items, rubric.marks_of(s, sub.student, [i.id for i in items])
+
+        items, marked = await self.blocking(load)
         prefix = self.settings["service_prefix"].rstrip("/")
         self.render(
             "grading/written_submission.html",
@@ -141,6 +154,8 @@ class WrittenGradePage(GradingPage):
             errors=errors or {},
             saved=saved,
             form=form or {},
+            items=items,
+            marked=marked,
             file_url=f"{prefix}/api/v1/written-submissions/{sub.uid}/file",
             xsrf=self.xsrf_token.decode()
             if isinstance(self.xsrf_token, bytes)
@@ -151,7 +166,7 @@ class WrittenGradePage(GradingPage):
         """The student's newest submission (text, link or file) and the grade form."""
         course, lesson = slug(course, "course"), slug(lesson, "assignment")
         ex, sub, count = await self._load(course, lesson, slug(exercise, "exercise"), student)
-        self._render(ex, sub, count)
+        await self._render(ex, sub, count)
 
     async def post(self, course: str, lesson: str, exercise: str, student: str) -> None:
         """Save points and a comment (form fields score, comment, and the submission's id so
@@ -162,22 +177,39 @@ class WrittenGradePage(GradingPage):
             "score": self.get_body_argument("score", ""),
             "comment": self.get_body_argument("comment", ""),
         }
+        if self.get_body_argument("action", "") == "rubric":
+            await self._save_rubric(ex, sub, count)
+            return
+        ticked = self.get_body_arguments("item")
         if self.get_body_argument("submission", "") != sub.uid:
             self.set_status(409)
             msg = "a newer submission arrived; it is shown now, grade that one"
-            self._render(ex, sub, count, errors={"score": msg}, form=form)
+            await self._render(ex, sub, count, errors={"score": msg}, form=form)
             return
         try:
-            score = float(form["score"])
+            score = float(form["score"]) if form["score"].strip() else None
+            item_ids = [int(x) for x in ticked]
         except ValueError:
             self.set_status(400)
-            self._render(ex, sub, count, errors={"score": "points must be a number"}, form=form)
+            await self._render(
+                ex, sub, count, errors={"score": "points must be a number"}, form=form
+            )
             return
 
         def save() -> tuple[WrittenSubmission, Any]:
             with self.app.db() as s, s.begin():
                 row = s.scalar(sa.select(WrittenSubmission).filter_by(uid=sub.uid))
-                W.grade(s, row, score, form["comment"], self.actor.name)
+                points = score
+                if rubric_of(s, ex):  # with a rubric, the ticked items are the points
+                    try:
+                        points = rubric.set_marks(
+                            s, *_rubric_key(ex), sub.student, item_ids, self.actor.name
+                        )
+                    except rubric.RubricError as err:
+                        raise W.WrittenRefused(400, "items", str(err)) from None
+                if points is None:
+                    raise W.WrittenRefused(400, "score", "points must be a number")
+                W.grade(s, row, points, form["comment"], self.actor.name)
                 s.flush()
                 result = written_result(row)
                 s.expunge(row)
@@ -187,10 +219,61 @@ class WrittenGradePage(GradingPage):
             row, result = await self.blocking(save)
         except W.WrittenRefused as err:
             self.set_status(400)
-            self._render(ex, sub, count, errors={err.field: err.message}, form=form)
+            await self._render(ex, sub, count, errors={err.field: err.message}, form=form)
             return
         posted = await post_written(self.app, row.id, result)
-        self._render(ex, row, count, saved=posted)
+        await self._render(ex, row, count, saved=posted)
+
+    async def _save_rubric(self, ex: WrittenExercise, sub: WrittenSubmission, count: int) -> None:
+        """The exercise's rubric from the form's lines "points | label" (an empty text removes
+        it); the items may add up to the exercise's points at most."""
+        text = self.get_body_argument("rubric", "")
+        try:
+            items = _rubric_lines(text)
+        except rubric.RubricError as err:
+            self.set_status(400)
+            await self._render(ex, sub, count, errors={"rubric": str(err)}, form={"rubric": text})
+            return
+
+        def save() -> None:
+            with self.app.db() as s, s.begin():
+                rubric.replace_rubric(s, *_rubric_key(ex), items, ex.points)
+
+        try:
+            await self.blocking(save)
+        except rubric.RubricError as err:
+            self.set_status(400)
+            await self._render(ex, sub, count, errors={"rubric": str(err)}, form={"rubric": text})
+            return
+        await self._render(ex, sub, count)
+
+
+def _rubric_lines(text: str) -> list[dict[str, Any]]:
+    """Rubric items from lines "points | label"."""
+    items: list[dict[str, Any]] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        points, sep, label = line.partition("|")
+        try:
+            value = float(points)
+        except ValueError:
+            value = None
+        if not sep or value is None or value != value:  # NaN is not a number of points
+            raise rubric.RubricError(f'write each item as "points | label": {line.strip()!r}')
+        items.append({"label": label.strip()[:500], "points": value})
+    return items
+
+
+def _rubric_key(ex: WrittenExercise) -> tuple[str, str, str, str]:
+    """A written assignment's rubric in the grading view's rubric tables (rubric.py): the
+    lesson as the assignment, "written:<exercise>" as the notebook, one "answer" cell."""
+    return ex.course, ex.lesson, f"written:{ex.exercise}", "answer"
+
+
+def rubric_of(session: Any, ex: WrittenExercise) -> list[rubric.ItemView]:
+    course, lesson, notebook, cell = _rubric_key(ex)
+    return rubric.rubric_items(session, course, lesson, notebook).get((notebook, cell), [])
 
 
 P = r"courses/([^/]+)/grading/([^/]+)/written/([^/]+)"

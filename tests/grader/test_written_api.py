@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import subprocess
 import sys
 import time
@@ -338,3 +339,30 @@ def test_course_total_out_of_100_for_the_student_and_the_teacher(
     assert float(essay["course_total"]) == row["total"]
     assert rows[(NAMES["bob"], "01-essay/essay")]["status"] == "missing"
     assert rows[(NAMES["bob"], "01-essay/note")]["course_total"] == "0.0"
+
+
+def test_a_rubric_sets_the_points_of_a_written_grade(campus_hub: CampusHub, school: dict) -> None:
+    page_url = (
+        campus_hub.url
+        + f"services/grader/courses/{COURSE}/grading/01-essay/written/essay/{NAMES['ann']}"
+    )
+    teacher = requests.Session()
+    teacher.headers["Authorization"] = f"token {campus_hub.token_for(NAMES['teacher'])}"
+    api = campus_hub.client(NAMES["ann"])
+    newest = api.get(ESSAY).json()["submissions"][-1]["id"]
+    for bad, message in (("9 | Too much", "more than"), ("five | Clear", "points | label")):
+        resp = teacher.post(page_url, data={"action": "rubric", "rubric": bad})
+        assert resp.status_code == 400 and message in resp.text, resp.text
+    rubric = "5 | Clear answer\n3 | Cites a source"
+    resp = teacher.post(page_url, data={"action": "rubric", "rubric": rubric})
+    assert resp.status_code == 200 and "Cites a source" in resp.text, resp.text[-1500:]
+    ids = re.findall(r'name="item" value="(\d+)"', resp.text)
+    assert len(ids) == 2
+    comment = "Good.\nNext time, cite a source."
+    resp = teacher.post(page_url, data={"submission": newest, "item": ids[0], "comment": comment})
+    assert resp.status_code == 200 and "the student sees the grade" in resp.text
+    assert re.search(rf'value="{ids[0]}" checked', resp.text)
+    mine = api.get(API + f"written-submissions/{newest}").json()
+    assert mine["score"] == 5 and mine["comment"] == comment
+    resp = teacher.post(page_url, data={"submission": newest, "item": "999999"})
+    assert resp.status_code == 400 and "no rubric item" in resp.text
