@@ -153,6 +153,16 @@ def test_student_hands_in_teacher_grades_student_sees_grade(
             teacher.click("button[type=submit]")
             teacher.locator("text=the student sees the grade").wait_for(timeout=30_000)
             teacher.screenshot(path=str(output_dir / "grading-written-graded.png"), full_page=True)
+            # the same grade through a rubric: its ticked items are the points
+            teacher.click("summary:has-text('Grade with a rubric')")
+            teacher.fill('textarea[name="rubric"]', "5 | Says why\n2 | Gives an example")
+            teacher.click("button:has-text('Save rubric')")
+            teacher.locator("fieldset.rubric").wait_for(timeout=30_000)
+            teacher.check("label.rubric-item:has-text('Says why') input")
+            teacher.check("label.rubric-item:has-text('Gives an example') input")
+            teacher.click("button:has-text('Save grade')")
+            teacher.locator("text=the student sees the grade").wait_for(timeout=30_000)
+            teacher.screenshot(path=str(output_dir / "grading-written-rubric.png"), full_page=True)
         finally:
             context.close()
 
