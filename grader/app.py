@@ -327,6 +327,9 @@ class GraderService(ServiceApp):
             await asyncio.sleep(self.resend_interval)
             try:
                 await self.resend_due()
+                from .handlers.written import resend_written  # the written grades too
+
+                await resend_written(self)
             except Exception:  # e.g. the database is away: the next round tries again
                 self.log.exception("could not send the waiting grades on")
 

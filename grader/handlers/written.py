@@ -292,6 +292,29 @@ async def post_written(app: Any, sub_id: int, result: GradedResult) -> bool:
     return True
 
 
+async def resend_written(app: Any, limit: int = 100) -> int:
+    """Send on the written grades the campus has not taken yet (it was away when the teacher
+    saved them); the grader's resend loop calls this each round. Returns how many it took."""
+    if not app.post_to_campus:
+        return 0
+
+    def load() -> list[tuple[int, GradedResult]]:
+        with app.db() as s:
+            rows = s.scalars(
+                sa.select(WrittenSubmission)
+                .where(WrittenSubmission.graded_at.is_not(None))
+                .where(WrittenSubmission.posted.is_(False))
+                .order_by(WrittenSubmission.id)
+                .limit(limit)
+            )
+            return [(row.id, written_result(row)) for row in rows]
+
+    taken = 0
+    for sub_id, result in await asyncio.get_running_loop().run_in_executor(None, load):
+        taken += await post_written(app, sub_id, result)
+    return taken
+
+
 W_PATH = r"api/v1/courses/([^/]+)/assignments/([^/]+)/written/([^/]+)"
 default_handlers = [
     (W_PATH, WrittenHandler),

@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -366,3 +367,34 @@ def test_a_rubric_sets_the_points_of_a_written_grade(campus_hub: CampusHub, scho
     assert mine["score"] == 5 and mine["comment"] == comment
     resp = teacher.post(page_url, data={"submission": newest, "item": "999999"})
     assert resp.status_code == 400 and "no rubric item" in resp.text
+
+
+def test_a_written_grade_the_campus_missed_is_sent_on(campus_hub: CampusHub, school: dict) -> None:
+    """A grade saved while the campus did not take it (posted false) reaches the campus in the
+    grader's next resend round (every 60 s)."""
+    import sqlalchemy as sa
+
+    from nbcampus.db import make_engine, session_factory, transaction
+    from nbcampus.grader.orm import WrittenSubmission
+    from nbcampus.settings import Settings
+
+    ann = campus_hub.client(NAMES["ann"])
+    newest = ann.get(ESSAY).json()["submissions"][-1]["id"]
+    engine = make_engine(Settings.from_env(campus_hub.env).database_url("grader"))
+    try:
+        with transaction(session_factory(engine)) as s:
+            row = s.scalar(sa.select(WrittenSubmission).filter_by(uid=newest))
+            row.score, row.graded_at, row.posted = 8.0, datetime.now(UTC), False
+        deadline = time.monotonic() + 150
+        scores: dict = {}
+        while time.monotonic() < deadline:
+            prog = ann.get(CAMPUS + f"users/{NAMES['ann']}/progress").json()
+            scores = {e.get("exercise"): e.get("score") for e in prog["exercises"]}
+            if 8.0 in scores.values():
+                break
+            time.sleep(2)
+        assert 8.0 in scores.values(), scores
+        with session_factory(engine)() as s:
+            assert s.scalar(sa.select(WrittenSubmission.posted).filter_by(uid=newest)) is True
+    finally:
+        engine.dispose()
