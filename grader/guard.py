@@ -133,6 +133,8 @@ def __nbcampus_guard_setup(name, key):
                 method_snap.append((channel, obj, n, obj.__dict__.get(n)))
                 for cls in type(obj).__mro__:
                     method_snap.append((channel, cls, n, cls.__dict__.get(n)))
+                    if n in cls.__dict__:
+                        break  # classes after the one that defines it change nothing
     attr_snap = []  # (channel, obj, attr, original)
     for channel, obj, attr in (
         ("input transformers", shell, "input_transformer_manager"),
