@@ -291,6 +291,16 @@ def test_the_grading_view_flags_tampering(course) -> None:
         max_total=4.0,
         api="/api",
         xsrf="x",
+        # No rubric, comment, line note or extension (grader/handlers/rubric.py page_aids).
+        aids={
+            "rubrics": {},
+            "marked": {},
+            "bank": [],
+            "notes": {},
+            "extension": None,
+            "due_at": None,
+            "assignment_due": None,
+        },
     )
     text = page.decode()
     assert "tampering" in text and "showtraceback" in text and "t_visible" in text
