@@ -40,7 +40,16 @@ from . import audit
 from .courses import import_course
 from .manifest import MAX_FILE_BYTES, MAX_LESSON_BYTES, CourseManifest, LessonSpec
 from .manifest_check import Problem, check_folder
-from .orm import Course, Exercise, ExerciseProgress, GradingResult, Lesson, Section
+from .orm import (
+    AuditEntry,
+    CampusClass,
+    Course,
+    Exercise,
+    ExerciseProgress,
+    GradingResult,
+    Lesson,
+    Section,
+)
 from .teaching import teaches_course
 
 INSTRUCTOR = frozenset({"instructor"})
@@ -113,7 +122,26 @@ def may_author(session: Session, course: Course | None, name: str, role: str) ->
         return True
     if course is None:
         return role == "instructor"
-    return teaches_course(session, course.id, name, INSTRUCTOR)
+    if teaches_course(session, course.id, name, INSTRUCTOR):
+        return True
+    # A course no class teaches yet stays its author's: the one whose publish created it
+    # (the audit records it), until staff open a class of it with its instructors.
+    has_class = session.scalar(
+        sa.select(CampusClass.id).where(CampusClass.course_id == course.id).limit(1)
+    )
+    if has_class is not None or role != "instructor":
+        return False
+    created = session.scalar(
+        sa.select(AuditEntry.id)
+        .where(
+            AuditEntry.target_type == "course",
+            AuditEntry.target == course.slug,
+            AuditEntry.actor == name,
+            AuditEntry.action.in_(("course.submit", "course.import")),
+        )
+        .limit(1)
+    )
+    return created is not None
 
 
 # --- the dry run ------------------------------------------------------------------------

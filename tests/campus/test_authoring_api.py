@@ -99,6 +99,9 @@ def test_publish_through_review_keeps_progress_and_refuses_others(
     assert resp.status_code == 200, resp.text
     assert resp.json()["status"] == "in_review" and resp.json()["created"] is True
     assert admin.get(C + f"courses/{slug}").json()["status"] == "in_review"
+    # before any class teaches it, the course stays its author's (and no other instructor's)
+    assert call(t, "dry-run", files).json()["unchanged"][0]["slug"] == "01-first-steps"
+    assert call(other["client"], "dry-run", files).status_code == 403
     # the grader took it: the lesson is an nbgrader assignment of the course
     grader = admin.get(f"services/grader/api/v1/courses/{slug}/assignments")
     assert grader.status_code == 200 and "01-first-steps" in grader.text, grader.text

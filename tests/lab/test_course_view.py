@@ -166,18 +166,29 @@ def _journey(hub: CampusHub, page: Any, name: str, out: Path) -> None:
     page.screenshot(path=str(out / "course-view-preview.png"))
 
     # 5. the dry run, then Publish (through review: the demo instructor is no admin)
-    view.locator(".nbc-cv-dry-run").click()
+    dry = view.locator(".nbc-cv-dry-run")
+    # the preview's frame moves the page as it lays out: scroll first, then click
+    dry.scroll_into_view_if_needed()
+    dry.click()
     row = view.locator('tr[data-change="new"][data-lesson="01-first-steps"]')
-    row.or_(view.locator(".nbc-error")).first.wait_for(timeout=60_000)
+    try:
+        row.or_(view.locator(".nbc-error")).first.wait_for(timeout=120_000)
+    except Exception:
+        page.screenshot(path=str(out / "course-view-dry-run-failed.png"))
+        raise
     assert view.locator(".nbc-error").count() == 0, view.locator(".nbc-error").inner_text()
     row.scroll_into_view_if_needed()
     page.screenshot(path=str(out / "course-view-dry-run.png"))
+    view.locator(".nbc-cv-do-publish").scroll_into_view_if_needed()
     view.locator(".nbc-cv-do-publish").click()
     view.locator(".nbc-cv-ok", has_text="sent for review").wait_for(timeout=60_000)
     page.screenshot(path=str(out / "course-view-published.png"))
     # published as the dry run said: a new dry run finds nothing left to change
-    view.locator(".nbc-cv-dry-run").click()
-    view.locator(".nbc-cv-plan", has_text="would change nothing").wait_for(timeout=60_000)
+    dry.scroll_into_view_if_needed()
+    dry.click()
+    plan = view.locator(".nbc-cv-plan").or_(view.locator(".nbc-cv-outcome.nbc-error")).first
+    plan.wait_for(timeout=60_000)
+    assert "would change nothing" in plan.inner_text(), plan.inner_text()
 
     admin = hub.client(hub.demo("admin")["name"])
     course = admin.get(C + f"courses/{slug}").json()
