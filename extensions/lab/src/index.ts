@@ -23,6 +23,7 @@ import { Widget } from '@lumino/widgets';
 
 import { CampusClient, CampusError } from './api';
 import { ClassViewWidget } from './classview';
+import { COURSE_VIEW_COMMAND, courseViewPlugin } from './courseview';
 import * as ep from './endpoints';
 import { registerMediaExercises } from './exercises';
 import { QUIZZES_COMMAND, registerQuizExercises } from './quiz';
@@ -222,6 +223,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
           PageConfig.getOption('hubHost'),
           ep.hubPages[page]
         );
+      },
+
+      openCourseView() {
+        void app.commands.execute(COURSE_VIEW_COMMAND);
       },
 
       openClassView(classId?: number) {
@@ -515,4 +520,4 @@ async function openLeaderboard(app: JupyterFrontEnd, store: CampusStore, trans: 
   app.shell.activateById(widget.id);
 }
 
-export default plugin;
+export default [plugin, courseViewPlugin];

@@ -37,6 +37,8 @@ export interface IPanelActions {
   hubPageUrl(page: 'profile' | 'password'): string | null;
   /** The Class view of a class (or of the first one taught) in the main area. */
   openClassView(classId?: number): void;
+  /** The Course view (courseview.tsx), for course authors. */
+  openCourseView?(): void;
 }
 
 type Tab = 'lessons' | 'messages' | 'credits' | 'teach';

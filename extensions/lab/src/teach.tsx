@@ -6,6 +6,7 @@
  */
 import React, { useEffect, useState } from 'react';
 
+import { authoringEnabled } from './courseview';
 import * as ep from './endpoints';
 import { renderMarkdown } from './markdown';
 import { AttendanceStatus, creditImpact } from './model';
@@ -234,6 +235,11 @@ export function TeachTab(props: { store: CampusStore; actions: IPanelActions }):
       {error && <Message kind="error" text={error} />}
       {notice && <Message kind="ok" text={notice} />}
       {classes?.length === 0 && <div className="nbc-muted">{trans.__('You teach no class yet.')}</div>}
+      {actions.openCourseView && authoringEnabled() && (
+        <button className="jp-mod-styled nbc-open-courseview" onClick={() => actions.openCourseView?.()}>
+          {trans.__('Open the Course view')}
+        </button>
+      )}
       {!!classes?.length && (
         <label className="nbc-field">
           {trans.__('Class')}
