@@ -14,13 +14,14 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette, MainAreaWidget } from '@jupyterlab/apputils';
-import { PageConfig, URLExt } from '@jupyterlab/coreutils';
+import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import React, { useEffect, useState } from 'react';
 
 import { CampusError, errorFromResponse } from './api';
+import { authoringEnabled } from './authoring';
 import { campusIcon } from './icon';
 import { ITrans } from './model';
 
@@ -691,10 +692,6 @@ class CourseViewWidget extends ReactWidget {
   }
 }
 
-/** Whether this server is a course author's (the server part says so in the page config). */
-export function authoringEnabled(): boolean {
-  return PageConfig.getOption('nbcampusAuthoring') === 'true';
-}
 
 export const courseViewPlugin: JupyterFrontEndPlugin<void> = {
   id: '@nbcampus/lab:course-view',

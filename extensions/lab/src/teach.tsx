@@ -6,10 +6,11 @@
  */
 import React, { useEffect, useState } from 'react';
 
-import { authoringEnabled } from './courseview';
+import { authoringEnabled } from './authoring';
 import * as ep from './endpoints';
 import { renderMarkdown } from './markdown';
 import { AttendanceStatus, creditImpact } from './model';
+import { OfficeLink } from './officelink';
 import type { IPanelActions } from './panel';
 import { CampusStore } from './store';
 
@@ -289,6 +290,7 @@ export function TeachTab(props: { store: CampusStore; actions: IPanelActions }):
               <button className="jp-mod-styled nbc-open-classview" onClick={() => actions.openClassView(current.id)}>
                 {trans.__('Open the Class view')}
               </button>
+              <OfficeLink store={store} classId={current.id} />
               {gradingUrl && (
                 <a
                   className="nbc-grading-link"
