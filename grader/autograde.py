@@ -176,6 +176,11 @@ SLOW_CELL_SECONDS = 1.0
 HIDDEN_TESTS = re.compile(r"###\s*BEGIN HIDDEN TESTS", re.I)
 
 
+# jupyter_client's errors for a message whose signature does not check out.
+FORGED_MESSAGE = ("Invalid Signature", "Duplicate Signature")
+KERNEL_PROTOCOL_ERROR = "error: the kernel sent a message not signed with its key"
+
+
 class SandboxExecute(Execute):
     """nbgrader's Execute on a kernel from the sandbox, with an output size limit.
 
@@ -234,6 +239,15 @@ class SandboxExecute(Execute):
             if self.guard is None:
                 return await run()
             return await run_guarded(self, self.guard, cell, run, self._next_cell(cell_index))
+        except ValueError as err:
+            # A message from the kernel that fails its signature check: student code changed
+            # the kernel's session key, or a kernel out of memory sent half a message and the
+            # next one was joined to it. Either way the kernel is done, not the grader.
+            if not str(err).startswith(FORGED_MESSAGE):
+                raise
+            if self.kernel is not None:
+                self.kernel.kill(KERNEL_PROTOCOL_ERROR)
+            raise DeadKernelError(KERNEL_PROTOCOL_ERROR.removeprefix("error: ")) from err
         finally:
             if timer is not None:
                 timer.cancel()

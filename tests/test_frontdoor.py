@@ -169,7 +169,7 @@ def test_course_page_api_has_outline_instructors_and_open_classes(front_hub: Cam
     intro = requests.get(front_hub.url + f"{CATALOG}/python-intro", timeout=10).json()
     assert intro["open_classes"] == []
     types = [les["types"] for s in intro["sections"] for les in s["lessons"]]
-    assert types == [["material", "coding"], ["coding"], ["video", "coding"]]
+    assert types == [["material", "coding", "quiz"], ["coding", "assignment"], ["video", "coding"]]
 
 
 def test_visitor_lands_on_the_school_page_and_a_signed_in_person_in_the_lab(

@@ -171,6 +171,8 @@ class WrittenFileHandler(WrittenBase):
             return
         self._buffer.write(chunk)
 
+    # No JSON body: the file itself is the body, streamed through data_received.
+    @body_schema(None)
     async def put(self, course: str, lesson: str, exercise: str) -> None:
         """Upload the file as the raw body (?name=essay.pdf); limits from the course manifest."""
         ex = self._ex

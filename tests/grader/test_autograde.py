@@ -12,7 +12,7 @@ from harness.procs import nice_values
 from harness.reference import PS1
 from nbgrader.utils import determine_grade, is_grade, parse_utc
 
-from nbcampus.grader.autograde import Autograder, generate_assignment
+from nbcampus.grader.autograde import KERNEL_PROTOCOL_ERROR, Autograder, generate_assignment
 from nbcampus.grader.sandbox.base import Limits
 from nbcampus.grader.sandbox.local import DEMOTED_NICE
 
@@ -143,11 +143,23 @@ def test_gigabyte_of_output_cut(course, tmp_path) -> None:
     # meets the memory limit first, a MemoryError in the student's cell, after which the tests
     # run as in stock nbgrader).
     status = res.notebooks[0].status
-    assert status in ("output limit", "memory limit")
+    # A kernel out of memory may also send half a message that the next one joins: its
+    # signature fails and the kernel is ended as one that broke the protocol.
+    assert status in ("output limit", "memory limit", KERNEL_PROTOCOL_ERROR)
     assert len(nbformat.writes(res.notebooks[0].notebook)) < 2 * Limits().output_bytes
     if status == "output limit":  # dropped past the first bound, stopped past the second
         assert res.notebooks[0].notes and "dropped" in res.notebooks[0].notes[0]
         assert res.score == 0.0  # the tests never ran
+
+
+def test_a_kernel_that_forges_its_messages_is_ended_not_the_grader(course, tmp_path) -> None:
+    """Student code that changes the kernel's session key makes every later message fail its
+    signature check: the grading ends that kernel with a clear status and scores 0."""
+    forged = ANSWER + "\nget_ipython().kernel.session.key = b'forged'\nprint('after the key')"
+    res = submit(course, tmp_path, "s-forged", forged)
+    assert res.notebooks[0].status == KERNEL_PROTOCOL_ERROR
+    assert res.score == 0.0
+    assert submit(course, tmp_path, "s-after-forged", ANSWER).score == 3.0
 
 
 def test_cannot_read_other_files_or_network(course, tmp_path) -> None:
