@@ -53,7 +53,12 @@ def measure(
         page.fill("#username_input", account["name"])
         page.fill("#password_input", account["password"])
         page.click("#login_submit")
-        page.wait_for_load_state()
+        # Where the sign-in lands first (an instructor's JupyterLab starts there): the
+        # dashboard is opened from that page, once it is up, as a person would.
+        page.wait_for_url(lambda u: "/spawn" not in u and "/login" not in u, timeout=120_000)
+        if "/lab" in page.url:
+            page.locator(".jp-LabShell").wait_for(timeout=120_000)
+        time.sleep(pause)
         url = f"{hub.url}services/dashboards/voila/render/{board}.ipynb{query.get(board, '')}"
         times = []
         for _ in range(runs + 1):  # the first visit includes the Hub's OAuth round trip
