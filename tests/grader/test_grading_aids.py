@@ -12,13 +12,13 @@ import base64
 import math
 import re
 import shutil
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from harness.classroom import open_class
 from harness.hub import CampusHub
 
 from .test_similarity import PS1, submitted
@@ -42,41 +42,8 @@ def klass(campus_hub: CampusHub, tmp_path_factory: pytest.TempPathFactory) -> di
     nothing."""
     course = tmp_path_factory.mktemp("ps1") / COURSE
     shutil.copytree(PS1 / "source", course / "source")
-    out = subprocess.run(
-        [NBCAMPUS, "course", "import", str(course / "source")],
-        env=campus_hub.env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert out.returncode == 0, out.stderr
-    admin = campus_hub.client(campus_hub.demo("admin")["name"])
-    passwords = {}
-    for key, name in NAMES.items():
-        role = "instructor" if key == "teacher" else "student"
-        resp = admin.post(CAMPUS + "accounts", json={"name": name, "role": role})
-        assert resp.status_code == 201, resp.text
-        passwords[key] = resp.json()["password"]
-    from nbcampus.db import make_engine, session_factory, transaction
-    from nbcampus.hub.campus import classes
-    from nbcampus.settings import Settings
-
-    engine = make_engine(Settings.from_env(campus_hub.env).database_url("campus"))
-    try:
-        with transaction(session_factory(engine)) as s:
-            cid = classes.create_class(
-                s, name="PS1 aids", course_slug=COURSE, type="group", total_meetings=2,
-                max_capacity=5, instructor=NAMES["teacher"], created_by="tests",
-                status="enrollment_open",
-            ).id  # fmt: skip
-        with transaction(session_factory(engine)) as s:
-            for key in ("ann", "ben", "cat"):
-                classes.enroll(s, cid, NAMES[key], "tests")
-    finally:
-        engine.dispose()
+    cid, passwords = open_class(campus_hub, course / "source", COURSE, "PS1 aids", NAMES)
     teacher = campus_hub.client(NAMES["teacher"])
-    records = [{"student": NAMES[k], "status": "present"} for k in ("ann", "ben", "cat")]
-    body = {"meeting_number": 1, "meeting_date": "2026-12-01", "records": records}
-    assert teacher.post(CAMPUS + f"classes/{cid}/attendance", json=body).status_code == 201
-    resp = teacher.post(CAMPUS + f"classes/{cid}/unlock-lesson", json={})
-    assert resp.status_code in (200, 201), resp.text
     due = datetime.now(UTC) - timedelta(hours=5)
     policy = {"due_at": due.isoformat(), "late_penalty_per_hour": 0.5}
     resp = teacher.put(A.rstrip("/"), json=policy)

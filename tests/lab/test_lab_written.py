@@ -6,13 +6,13 @@ Screenshots go to test-output/."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from harness.classroom import open_class
 from harness.hub import CampusHub
 from test_lab_ui import log_in
 
@@ -56,40 +56,7 @@ def school(campus_hub: CampusHub, tmp_path_factory: pytest.TempPathFactory) -> d
     course = tmp_path_factory.mktemp("essays") / COURSE
     course.mkdir()
     (course / "course.yaml").write_text(yaml.safe_dump(MANIFEST))
-    out = subprocess.run(
-        [NBCAMPUS, "course", "import", str(course)],
-        env=campus_hub.env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert out.returncode == 0, out.stderr
-    admin = campus_hub.client(campus_hub.demo("admin")["name"])
-    passwords = {}
-    for key, name in NAMES.items():
-        role = "instructor" if key == "teacher" else "student"
-        resp = admin.post(CAMPUS + "accounts", json={"name": name, "role": role})
-        assert resp.status_code == 201, resp.text
-        passwords[key] = resp.json()["password"]
-    from nbcampus.db import make_engine, session_factory, transaction
-    from nbcampus.hub.campus import classes
-    from nbcampus.settings import Settings
-
-    engine = make_engine(Settings.from_env(campus_hub.env).database_url("campus"))
-    try:
-        with transaction(session_factory(engine)) as s:
-            cid = classes.create_class(
-                s, name="Essays A", course_slug=COURSE, type="group", total_meetings=2,
-                max_capacity=5, instructor=NAMES["teacher"], created_by="tests",
-                status="enrollment_open",
-            ).id  # fmt: skip
-        with transaction(session_factory(engine)) as s:
-            classes.enroll(s, cid, NAMES["student"], "tests")
-    finally:
-        engine.dispose()
-    teacher = campus_hub.client(NAMES["teacher"])
-    records = [{"student": NAMES["student"], "status": "present"}]
-    body = {"meeting_number": 1, "meeting_date": "2026-12-01", "records": records}
-    assert teacher.post(CAMPUS + f"classes/{cid}/attendance", json=body).status_code == 201
-    resp = teacher.post(CAMPUS + f"classes/{cid}/unlock-lesson", json={})
-    assert resp.status_code in (200, 201), resp.text
+    _, passwords = open_class(campus_hub, course, COURSE, "Essays A", NAMES)
     return passwords
 
 
