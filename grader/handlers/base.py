@@ -96,6 +96,15 @@ class GraderHandler(JSONErrorMixin, HubOAuthenticated, web.RequestHandler):
             return None
         return set((await self.course_roles(course)).get("taught_students") or [])
 
+    async def require_sees_work_of(self, course: str, student: str, missing: str) -> None:
+        """A student's own work, or the work of a student one teaches in the course (or an
+        overseer's); for anyone else it does not exist (404 with `missing`, no hint)."""
+        if student == self.actor.name:
+            return
+        taught = await self.taught_students(course) if await self.is_teacher(course) else set()
+        if taught is not None and student not in taught:
+            raise APIError(404, missing)
+
     async def require_grader_of(self, course: str, student: str) -> None:
         """Grading a student's work: their teacher (or an overseer), and never oneself."""
         await self.require_teacher(course)

@@ -129,14 +129,7 @@ class SubmissionHandler(GraderHandler):
         sub = await self.blocking(lambda: self.app.queue.get(uid[:36]))
         if sub is None:
             raise APIError(404, f"no submission {uid!r}")
-        if sub.student != self.actor.name:
-            taught = (
-                await self.taught_students(sub.course)
-                if await self.is_teacher(sub.course)
-                else set()
-            )
-            if taught is not None and sub.student not in taught:
-                raise APIError(404, f"no submission {uid!r}")  # no hint that it exists
+        await self.require_sees_work_of(sub.course, sub.student, f"no submission {uid!r}")
         return sub
 
     async def get(self, uid: str) -> None:
