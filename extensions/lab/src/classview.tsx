@@ -13,7 +13,14 @@ import * as ep from './endpoints';
 import { AttendanceStatus, creditImpact } from './model';
 import type { IPanelActions } from './panel';
 import { CampusStore } from './store';
-import { ITeachClass, IRosterRow, classFromService, rosterFromService } from './teach';
+import {
+  ITeachClass,
+  IRosterRow,
+  fetchRoster,
+  fetchTaughtClasses,
+  sendAnnouncement,
+  unlockNextLesson
+} from './teach';
 
 const STATUSES: AttendanceStatus[] = ['present', 'late', 'absent'];
 const LETTER: Record<string, string> = { present: 'P', late: 'L', absent: 'A' };
@@ -81,8 +88,7 @@ export function ClassView(props: {
 
   const loadClasses = async () => {
     try {
-      const res = await client.get<{ classes: any[] }>('campus', ep.campus.taughtClasses);
-      const list = (res.classes ?? []).map(classFromService);
+      const list = await fetchTaughtClasses(client);
       setClasses(list);
       if (list.length && (classId === null || !list.some(c => c.id === classId))) {
         setClassId(list[0].id);
@@ -95,12 +101,12 @@ export function ClassView(props: {
 
   const loadClass = async (id: number) => {
     try {
-      const [r, a, n] = await Promise.all([
-        client.get<{ enrollments: any[] }>('campus', ep.campus.enrollments(id)),
+      const [students, a, n] = await Promise.all([
+        fetchRoster(client, id),
         client.get<{ attendance: any[] }>('campus', ep.campus.attendance(id)),
         client.get<{ announcements: any[] }>('campus', `${ep.campus.announcements}?class=${id}`)
       ]);
-      setRoster((r.enrollments ?? []).filter(e => e.status !== 'withdrawn').map(rosterFromService));
+      setRoster(students);
       setGrid(gridFromService(a.attendance ?? []));
       setNotices((n.announcements ?? []).filter(x => x.class_id === id));
     } catch (err) {
@@ -179,9 +185,9 @@ export function ClassView(props: {
       return;
     }
     try {
-      const res = await client.post<any>('campus', ep.campus.unlockLesson(current.id), {});
+      const lesson = await unlockNextLesson(client, current.id);
       setError('');
-      setNotice(trans.__('Unlocked: %1', res?.lesson?.title ?? res?.title ?? trans.__('the next lesson')));
+      setNotice(trans.__('Unlocked: %1', lesson ?? trans.__('the next lesson')));
       await loadClasses();
     } catch (err) {
       fail(err);
@@ -193,12 +199,7 @@ export function ClassView(props: {
       return;
     }
     try {
-      await client.post('campus', ep.campus.announcements, {
-        class_id: current.id,
-        title,
-        body,
-        publish_at: when ? new Date(when).toISOString() : null
-      });
+      await sendAnnouncement(client, current.id, title, body, when);
       setError('');
       setNotice(when ? trans.__('Announcement scheduled.') : trans.__('Announcement sent.'));
       setTitle('');

@@ -6,6 +6,7 @@
  */
 import React, { useEffect, useState } from 'react';
 
+import { CampusClient } from './api';
 import { authoringEnabled } from './authoring';
 import * as ep from './endpoints';
 import { renderMarkdown } from './markdown';
@@ -88,6 +89,40 @@ function Message(props: { kind: 'error' | 'ok'; text: string }): JSX.Element {
   );
 }
 
+/** The campus calls the Teach tab and the Class view both make. */
+export async function fetchTaughtClasses(client: CampusClient): Promise<ITeachClass[]> {
+  const res = await client.get<{ classes: any[] }>('campus', ep.campus.taughtClasses);
+  return (res.classes ?? []).map(classFromService);
+}
+
+/** The class's students, withdrawn ones left out. */
+export async function fetchRoster(client: CampusClient, classId: number): Promise<IRosterRow[]> {
+  const res = await client.get<{ enrollments: any[] }>('campus', ep.campus.enrollments(classId));
+  return (res.enrollments ?? []).filter(e => e.status !== 'withdrawn').map(rosterFromService);
+}
+
+/** Unlock the class's next lesson; the lesson's title when the campus names it. */
+export async function unlockNextLesson(client: CampusClient, classId: number): Promise<string | null> {
+  const res = await client.post<any>('campus', ep.campus.unlockLesson(classId), {});
+  return res?.lesson?.title ?? res?.title ?? null;
+}
+
+/** An announcement to the class, now or at `when` (a local date-time, '' for now). */
+export async function sendAnnouncement(
+  client: CampusClient,
+  classId: number,
+  title: string,
+  body: string,
+  when: string
+): Promise<void> {
+  await client.post('campus', ep.campus.announcements, {
+    class_id: classId,
+    title,
+    body,
+    publish_at: when ? new Date(when).toISOString() : null
+  });
+}
+
 export function TeachTab(props: { store: CampusStore; actions: IPanelActions }): JSX.Element {
   const { store, actions } = props;
   const trans = store.trans;
@@ -112,8 +147,7 @@ export function TeachTab(props: { store: CampusStore; actions: IPanelActions }):
 
   const loadClasses = async () => {
     try {
-      const res = await client.get<{ classes: any[] }>('campus', ep.campus.taughtClasses);
-      const list = (res.classes ?? []).map(classFromService);
+      const list = await fetchTaughtClasses(client);
       setClasses(list);
       if (list.length && classId === null) {
         setClassId(list[0].id);
@@ -125,13 +159,10 @@ export function TeachTab(props: { store: CampusStore; actions: IPanelActions }):
 
   const loadClass = async (id: number) => {
     try {
-      const [r, a] = await Promise.all([
-        client.get<{ enrollments: any[] }>('campus', ep.campus.enrollments(id)),
+      const [students, a] = await Promise.all([
+        fetchRoster(client, id),
         client.get<{ attendance: any[] }>('campus', ep.campus.attendance(id))
       ]);
-      const students = (r.enrollments ?? [])
-        .filter(e => e.status !== 'withdrawn')
-        .map(rosterFromService);
       setRoster(students);
       const taken = meetingsFromService(a.attendance ?? []);
       setMeetings(taken);
@@ -175,9 +206,9 @@ export function TeachTab(props: { store: CampusStore; actions: IPanelActions }):
       return;
     }
     try {
-      const res = await client.post<any>('campus', ep.campus.unlockLesson(current.id), {});
+      const lesson = await unlockNextLesson(client, current.id);
       setError('');
-      setNotice(trans.__('Unlocked: %1', res?.lesson?.title ?? res?.title ?? trans.__('the next lesson')));
+      setNotice(trans.__('Unlocked: %1', lesson ?? trans.__('the next lesson')));
       await loadClasses();
     } catch (err) {
       fail(err);
@@ -212,12 +243,7 @@ export function TeachTab(props: { store: CampusStore; actions: IPanelActions }):
       return;
     }
     try {
-      await client.post('campus', ep.campus.announcements, {
-        class_id: current.id,
-        title,
-        body,
-        publish_at: when ? new Date(when).toISOString() : null
-      });
+      await sendAnnouncement(client, current.id, title, body, when);
       setError('');
       setNotice(when ? trans.__('Announcement scheduled.') : trans.__('Announcement sent.'));
       setTitle('');
