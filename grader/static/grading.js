@@ -4,6 +4,30 @@
   'use strict';
   var body = document.body;
 
+  // A cell's grade form shows the gradebook's answer to a new manual score: the cell's
+  // score, the notebook's (moved by as much as the cell's did) and the total. rubric.js
+  // calls it too, after a rubric sets the score.
+  function showCellScore(form, notebook, out) {
+    var shown = form.querySelector('[data-score]');
+    if (shown) {
+      var nbScore = document.querySelector('[data-nb-score="' + CSS.escape(notebook) + '"]');
+      var delta = Number(out.score) - Number(shown.textContent);
+      if (nbScore && !isNaN(delta)) {
+        nbScore.textContent = String(Math.round((Number(nbScore.textContent) + delta) * 1e6) / 1e6);
+      }
+      shown.textContent = String(out.score);
+    }
+    var needs = form.querySelector('[data-needs]');
+    if (needs) {
+      needs.remove();
+    }
+    var total = document.getElementById('total');
+    if (total && typeof out.total === 'number') {
+      total.textContent = String(out.total);
+    }
+  }
+  window.nbcampusGrading = { showCellScore: showCellScore };
+
   // Keyboard: j/k or Alt+arrows move between students, n to the next cell needing a grade
   // (Alt+n from inside a field). Typing in a field is left alone.
   document.addEventListener('keydown', function (event) {
@@ -95,24 +119,7 @@
       }
       jobs.push(
         put(path('grades', notebook, cell), { manual_score: value }).then(function (out) {
-          var shown = form.querySelector('[data-score]');
-          if (shown) {
-            // The notebook's score moves by as much as the cell's did.
-            var nbScore = document.querySelector('[data-nb-score="' + CSS.escape(notebook) + '"]');
-            var delta = Number(out.score) - Number(shown.textContent);
-            if (nbScore && !isNaN(delta)) {
-              nbScore.textContent = String(Math.round((Number(nbScore.textContent) + delta) * 1e6) / 1e6);
-            }
-            shown.textContent = String(out.score);
-          }
-          var needs = form.querySelector('[data-needs]');
-          if (needs) {
-            needs.remove();
-          }
-          var total = document.getElementById('total');
-          if (total && typeof out.total === 'number') {
-            total.textContent = String(out.total);
-          }
+          showCellScore(form, notebook, out);
         })
       );
     }

@@ -51,7 +51,7 @@
     return el.closest('section.aids');
   }
 
-  // The grade form of the same cell shows the new score (as grading.js does after a save).
+  // The grade form of the same cell shows the new score (grading.js's showCellScore).
   function showScore(aids, out) {
     var article = aids.closest('article');
     var form = article && article.querySelector('form.grade');
@@ -62,24 +62,7 @@
     if (input) {
       input.value = out.manual_score === null ? '' : String(out.manual_score);
     }
-    var shown = form.querySelector('[data-score]');
-    if (shown) {
-      var nb = aids.getAttribute('data-notebook');
-      var nbScore = document.querySelector('[data-nb-score="' + CSS.escape(nb) + '"]');
-      var delta = Number(out.score) - Number(shown.textContent);
-      if (nbScore && !isNaN(delta)) {
-        nbScore.textContent = String(Math.round((Number(nbScore.textContent) + delta) * 1e6) / 1e6);
-      }
-      shown.textContent = String(out.score);
-    }
-    var needs = form.querySelector('[data-needs]');
-    if (needs) {
-      needs.remove();
-    }
-    var total = document.getElementById('total');
-    if (total && typeof out.total === 'number') {
-      total.textContent = String(out.total);
-    }
+    window.nbcampusGrading.showCellScore(form, aids.getAttribute('data-notebook'), out);
   }
 
   function cellPath(aids) {
