@@ -17,9 +17,8 @@ receipt.
 
 from __future__ import annotations
 
-import hashlib
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from nbcampus.web import APIError
 
+from . import exam as ex
 from . import progress as p
 from . import quizspec as qs
 from .courses import exercise_by_id
@@ -44,21 +44,10 @@ from .orm import (
     utcnow,
 )
 
-MAX_MULTIPLIER = 5.0
-
-
-def _aware(when: datetime | None) -> datetime | None:
-    """SQLite hands back naive times: they are UTC."""
-    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
-
-
-def _iso(when: datetime | None) -> str | None:
-    when = _aware(when)
-    return when.isoformat() if when is not None else None
-
-
-def _time(raw: str | None) -> datetime | None:
-    return datetime.fromisoformat(raw) if raw else None
+# The window, deadline, multiplier and receipt rules are every exam's (exam.py).
+MAX_MULTIPLIER = ex.MAX_MULTIPLIER
+_aware, _iso, _time = ex.aware, ex.iso, ex.parse_time
+multiplier = ex.multiplier
 
 
 # --- import ---------------------------------------------------------------------------------
@@ -137,17 +126,9 @@ class Loaded:
         }
 
 
-def multiplier(session: Session, course_id: int, user: str) -> float:
-    row = session.get(ExamAccommodation, (course_id, user))
-    return row.multiplier if row is not None else 1.0
-
-
 def deadline_for(quiz: Loaded, started: datetime, factor: float) -> datetime | None:
     """The student's deadline: their time limit (x their multiplier) within the window."""
-    ends = [quiz.closes] if quiz.closes else []
-    if quiz.time_limit:
-        ends.append(started + timedelta(seconds=quiz.time_limit * factor))
-    return min(ends) if ends else None
+    return ex.deadline_for(quiz.closes, quiz.time_limit, started, factor)
 
 
 # --- attempts -------------------------------------------------------------------------------
@@ -163,16 +144,16 @@ def _attempts(session: Session, exercise_id: int, user: str) -> list[QuizAttempt
 
 def receipt(attempt: QuizAttempt, course: str, exercise: str) -> str:
     """A hash of what was submitted: the student keeps it, the server can show it matches."""
-    body = {
-        "course": course,
-        "exercise": exercise,
-        "user": attempt.user,
-        "attempt": attempt.number,
-        "answers": json.loads(attempt.answers),
-        "submitted_at": _iso(attempt.submitted_at),
-    }
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return ex.receipt(
+        {
+            "course": course,
+            "exercise": exercise,
+            "user": attempt.user,
+            "attempt": attempt.number,
+            "answers": json.loads(attempt.answers),
+            "submitted_at": _iso(attempt.submitted_at),
+        }
+    )
 
 
 def _finish(

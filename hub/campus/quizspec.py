@@ -35,6 +35,8 @@ from typing import Any
 
 import yaml
 
+from .exam import ExamSpecError, parse_exam
+
 QUESTION_TYPES = ("single", "multiple", "numeric", "text")
 FEEDBACK = ("after_attempt", "after_due")
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
@@ -154,16 +156,10 @@ def parse_quiz(data: Any, where: str) -> dict[str, Any]:
     exam = data.get("exam")
     out_exam = None
     if exam is not None:
-        if not isinstance(exam, dict):
-            raise QuizError(f"{where}: exam must be a mapping")
-        limit = _number(exam.get("time_limit"), f"{where} exam time_limit")
-        if not 0 < limit <= 24 * 60:
-            raise QuizError(f"{where}: exam time_limit must be 1 s to 24 h (in minutes)")
-        out_exam = {
-            "opens": _when(exam.get("opens"), f"{where} exam opens"),
-            "closes": _when(exam.get("closes"), f"{where} exam closes"),
-            "time_limit_seconds": round(limit * 60),
-        }
+        try:
+            out_exam = parse_exam(exam, where)
+        except ExamSpecError as err:
+            raise QuizError(str(err)) from None
         attempts = 1  # an exam is taken once
         scores = "hidden"  # until the instructor releases them
     return {
