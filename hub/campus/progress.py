@@ -285,6 +285,11 @@ def _update_lesson(session: Session, user: str, lesson_id: int, events: Progress
     events.lesson_progress = lesson_progress_dict(row)
 
 
+def written(exercise: Exercise) -> bool:
+    """A written (text, link or file) assignment: an `assignment` without a notebook."""
+    return exercise.type == "assignment" and exercise.notebook is None
+
+
 def complete_exercise(
     session: Session,
     user: str,
@@ -306,7 +311,10 @@ def complete_exercise(
     if score is not None and max_score is not None:
         if row.score is None or score > row.score or latest:  # the best attempt counts
             row.score, row.max_score = score, max_score
-        passed = max_score > 0 and score >= max_score
+        # A written assignment is done once a teacher graded it, whatever the points (as an
+        # LMS's "receive a grade" completion); its score still counts in the course total.
+        # Autograded work is done at full points.
+        passed = written(exercise) or (max_score > 0 and score >= max_score)
     if passed and not row.completed:
         row.completed, row.completed_at = True, at or utcnow()
         events.exercise_completed = True

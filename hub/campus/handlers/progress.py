@@ -55,6 +55,10 @@ class CompleteExerciseHandler(CampusHandler):
                 raise APIError(409, "a video is complete once watched", code="WATCH")
             if exercise.type == "quiz" and s.get(Quiz, eid) is not None:
                 raise APIError(409, "a quiz is complete once an attempt is submitted", code="QUIZ")
+            if p.written(exercise):
+                raise APIError(
+                    409, "a written assignment is complete once a teacher graded it", code="GRADED"
+                )
             if exercise.type in ("coding", "assignment"):
                 raise APIError(
                     409, "coding exercises are completed by passing the autograder", code="GRADED"
