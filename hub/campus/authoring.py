@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+import yaml
 from sqlalchemy.orm import Session
 
 from nbcampus.settings import Settings
@@ -38,8 +39,16 @@ from nbcampus.web import APIError
 
 from . import audit
 from .courses import import_course
-from .manifest import MAX_FILE_BYTES, MAX_LESSON_BYTES, CourseManifest, LessonSpec
-from .manifest_check import Problem, check_folder
+from .manifest import (
+    MAX_FILE_BYTES,
+    MAX_LESSON_BYTES,
+    CourseManifest,
+    LessonSpec,
+    ManifestError,
+    nbgrader_course_yaml,
+    nbgrader_root,
+)
+from .manifest_check import Problem, check_folder, check_text
 from .orm import (
     AuditEntry,
     CampusClass,
@@ -65,8 +74,12 @@ class PublishConflict(APIError):
 
 def unpack(files: dict[str, bytes], dest: Path) -> None:
     """Write an uploaded course folder (already safe relative names) under `dest`."""
-    if "course.yaml" not in files:
-        raise APIError(400, "the course folder has no course.yaml", field="files")
+    if "course.yaml" not in files and not any(name.startswith("source/") for name in files):
+        raise APIError(
+            400,
+            "the course folder has no course.yaml, nor nbgrader's source/<assignment>/ folders",
+            field="files",
+        )
     if len(files) > MAX_FILES:
         raise APIError(400, f"a course folder may hold at most {MAX_FILES} files", field="files")
     total = 0
@@ -82,14 +95,57 @@ def unpack(files: dict[str, bytes], dest: Path) -> None:
 
 
 @contextmanager
-def unpacked(files: dict[str, bytes]) -> Iterator[Path]:
+def unpacked(files: dict[str, bytes], name: str | None = None) -> Iterator[Path]:
+    """The uploaded folder in a scratch folder named `name`, the author's folder's own name:
+    an nbgrader course without a course_id in its nbgrader_config.py is named after it."""
+    name = name or "course"
+    if name in (".", "..") or any(ch in name for ch in "/\\") or len(name) > 100:
+        raise APIError(400, "name must be the course folder's own name", field="name")
     with tempfile.TemporaryDirectory(prefix="nbcampus-course-") as tmp:
-        unpack(files, Path(tmp))
-        yield Path(tmp)
+        folder = Path(tmp) / name
+        folder.mkdir()
+        unpack(files, folder)
+        yield folder
+
+
+def _unscratched(message: str, course_dir: Path) -> str:
+    """A message without the scratch folder's path (the author knows their folder by its own
+    name): `<scratch>/source/ps1` reads `source/ps1`."""
+    for prefix in {str(course_dir), str(course_dir.resolve())}:
+        message = message.replace(prefix + "/", "")
+    return message
+
+
+def generated(course_dir: Path) -> dict[str, Any]:
+    """The course.yaml the importer makes for an nbgrader course folder without one
+    (manifest.nbgrader_course_data, as `nbcampus course manifest` prints it); the importer's
+    own message as a 400 when it finds no assignment."""
+    root = nbgrader_root(course_dir)
+    if root is None:
+        raise APIError(
+            400, "the folder has a course.yaml, or no nbgrader source/ folder", field="files"
+        )
+    try:
+        text = nbgrader_course_yaml(root)
+    except ManifestError as err:
+        raise APIError(400, _unscratched(str(err), course_dir), field="files") from None
+    data = yaml.safe_load(text)
+    return {"course": data["slug"], "yaml": text, "data": data}
 
 
 def check(course_dir: Path) -> tuple[CourseManifest | None, list[Problem]]:
-    return check_folder(course_dir)
+    """Every problem of the folder's course.yaml with its line; for an nbgrader folder without
+    one, of the course.yaml the importer makes for it (the lines are that text's)."""
+    if nbgrader_root(course_dir) is None:
+        manifest, problems = check_folder(course_dir)
+    else:
+        try:
+            text = nbgrader_course_yaml(nbgrader_root(course_dir) or course_dir)
+        except ManifestError as err:
+            manifest, problems = None, [Problem(1, str(err))]
+        else:
+            manifest, problems = check_text(text, course_dir)
+    return manifest, [Problem(p.line, _unscratched(p.message, course_dir)) for p in problems]
 
 
 def require_manifest(course_dir: Path) -> CourseManifest:

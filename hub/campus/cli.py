@@ -22,7 +22,7 @@ from .manifest import (
     CourseManifest,
     ManifestError,
     load_manifest,
-    nbgrader_course_data,
+    nbgrader_course_yaml,
     nbgrader_root,
 )
 from .orm import MIGRATIONS, Account, Course
@@ -98,8 +98,6 @@ def cmd_course_import(args: argparse.Namespace) -> int:
 
 def cmd_course_manifest(args: argparse.Namespace) -> int:
     """Print the course.yaml made for an nbgrader course folder (to save and edit)."""
-    import yaml
-
     root = nbgrader_root(Path(args.course_dir))
     if root is None:
         print(
@@ -109,11 +107,11 @@ def cmd_course_manifest(args: argparse.Namespace) -> int:
         )
         return 2
     try:
-        data = nbgrader_course_data(root)
+        text = nbgrader_course_yaml(root)
     except ManifestError as err:
         print(f"nbcampus: course manifest: {err}", file=sys.stderr)
         return 2
-    print(yaml.safe_dump(data, sort_keys=False), end="")
+    print(text, end="")
     return 0
 
 

@@ -550,6 +550,12 @@ def nbgrader_course_data(root: Path) -> dict[str, Any]:
     }
 
 
+def nbgrader_course_yaml(root: Path) -> str:
+    """nbgrader_course_data as the course.yaml text an instructor saves and edits (what
+    `nbcampus course manifest` prints and the Course view shows)."""
+    return yaml.safe_dump(nbgrader_course_data(root), sort_keys=False)
+
+
 def load_manifest(course_dir: Path) -> CourseManifest:
     """Read and validate `course_dir/course.yaml`, or make the manifest of an nbgrader course
     folder; raise ManifestError with the reason."""

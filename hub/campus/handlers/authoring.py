@@ -27,11 +27,16 @@ from nbcampus.web import APIError, body_schema
 from .base import CampusHandler
 
 FILES = S.base64_files(a.MAX_FILES, "the course folder: relative path -> base64 content")
+# The folder's own name: an nbgrader course folder without a course_id is named after it.
+NAME = S.text(100)
 
 
 class AuthoringHandler(CampusHandler):
     def files(self) -> dict[str, bytes]:
         return a.decode_files(self.json_body().get("files"))
+
+    def folder_name(self) -> str | None:
+        return self.json_body().get("name")
 
     def check_author(self, s: Session, slug: str) -> None:
         """Only the course's instructors (and admins) dry-run or publish an existing course; an
@@ -56,14 +61,15 @@ class AuthoringHandler(CampusHandler):
 
 class CheckHandler(AuthoringHandler):
     @needs_permission("courses:author")
-    @body_schema(S.obj(["files"], closed=True, files=FILES))
+    @body_schema(S.obj(["files"], closed=True, files=FILES, name=NAME))
     async def post(self) -> None:
-        """Check a course folder: every error of its course.yaml with its line."""
+        """Check a course folder: every error of its course.yaml with its line (for an
+        nbgrader folder without one, of the course.yaml the importer makes for it)."""
         await self.read(self.check_any_author)
-        files = self.files()
+        files, name = self.files(), self.folder_name()
 
         def work() -> dict[str, Any]:
-            with a.unpacked(files) as folder:
+            with a.unpacked(files, name) as folder:
                 manifest, problems = a.check(folder)
             return {
                 "valid": manifest is not None,
@@ -74,17 +80,34 @@ class CheckHandler(AuthoringHandler):
         self.write_json(await asyncio.to_thread(work))
 
 
+class ManifestHandler(AuthoringHandler):
+    @needs_permission("courses:author")
+    @body_schema(S.obj(["files"], closed=True, files=FILES, name=NAME))
+    async def post(self) -> None:
+        """The course.yaml the importer makes for an nbgrader course folder without one
+        (source/<assignment>/, an optional nbgrader_config.py): its text, its data and the
+        course's slug; the importer's own message when it finds no assignment."""
+        await self.read(self.check_any_author)
+        files, name = self.files(), self.folder_name()
+
+        def work() -> dict[str, Any]:
+            with a.unpacked(files, name) as folder:
+                return a.generated(folder)
+
+        self.write_json(await asyncio.to_thread(work))
+
+
 class DryRunHandler(AuthoringHandler):
     @needs_permission("courses:author")
-    @body_schema(S.obj(["files"], closed=True, files=FILES))
+    @body_schema(S.obj(["files"], closed=True, files=FILES, name=NAME))
     async def post(self) -> None:
         """What publishing the course folder would change: new, changed and retired lessons,
         with how many students have progress in each lesson changed or retired."""
-        files = self.files()
+        files, name = self.files(), self.folder_name()
         settings = Settings.from_env()
 
         def work(s: Session) -> dict[str, Any]:
-            with a.unpacked(files) as folder:
+            with a.unpacked(files, name) as folder:
                 manifest = a.require_manifest(folder)
                 self.check_author(s, manifest.slug)
                 return a.plan(s, manifest, settings)
@@ -99,6 +122,7 @@ class PublishHandler(AuthoringHandler):
             ["files", "revision"],
             closed=True,
             files=FILES,
+            name=NAME,
             revision=S.text(64, min_length=0),
         )
     )
@@ -107,12 +131,12 @@ class PublishHandler(AuthoringHandler):
         student's progress) in one transaction, through review when an instructor publishes a
         course not yet published. `revision` is the dry run's: a course changed since is 409."""
         body = self.json_body()
-        files = self.files()
+        files, name = self.files(), self.folder_name()
         base = body.get("revision", "")
         settings = Settings.from_env()
 
         def work() -> dict[str, Any]:
-            with a.unpacked(files) as folder:
+            with a.unpacked(files, name) as folder:
                 manifest = a.require_manifest(folder)
                 with a.course_lock(manifest.slug):
                     try:
@@ -139,6 +163,7 @@ class PublishHandler(AuthoringHandler):
 
 default_handlers = [
     (r"api/v1/authoring/check", CheckHandler),
+    (r"api/v1/authoring/manifest", ManifestHandler),
     (r"api/v1/authoring/dry-run", DryRunHandler),
     (r"api/v1/authoring/publish", PublishHandler),
 ]
