@@ -246,3 +246,47 @@ class WrittenSubmission(Base):
     graded_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     graded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     posted: Mapped[bool] = mapped_column(default=False)  # the campus has taken the grade
+
+
+class Exam(Base):
+    """A lesson taken as a timed exam (manifest: `exam:` on its notebook exercise): its
+    window and time limit. Recorded at course import; the sittings keep their own deadline."""
+
+    __tablename__ = "grader_exams"
+    __table_args__ = (UniqueConstraint("course", "assignment", name="uq_grader_exam"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course: Mapped[str] = mapped_column(String(100), index=True)
+    assignment: Mapped[str] = mapped_column(String(100))
+    exercise: Mapped[str] = mapped_column(String(100))
+    opens_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    time_limit_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class ExamSitting(Base):
+    """One student's one attempt at a notebook exam: started on the server's clock when they
+    opened it, their deadline, the work their Lab last saved to the grader, and the
+    submission it became (theirs, or the grader's at the deadline) with its receipt."""
+
+    __tablename__ = "grader_exam_sittings"
+    __table_args__ = (
+        UniqueConstraint("course", "assignment", "student", name="uq_grader_exam_sitting"),
+        Index("ix_grader_exam_sittings_due", "status", "deadline_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course: Mapped[str] = mapped_column(String(100))
+    assignment: Mapped[str] = mapped_column(String(100))
+    student: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | submitted
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    deadline_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    multiplier: Mapped[float] = mapped_column(Float, default=1.0)
+    # {relative path: sha256} of the newest work the student's Lab saved, and when it came.
+    saved_files: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+    saved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    auto_submitted: Mapped[bool] = mapped_column(default=False)
+    submission_uid: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    receipt: Mapped[str | None] = mapped_column(String(64), nullable=True)
