@@ -8,6 +8,7 @@ manifest are marked retired instead of deleted, for the same reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -98,6 +99,8 @@ def import_course(session: Session, manifest: CourseManifest) -> ImportSummary:
                 exercise.notebook = e_spec.notebook.name if e_spec.notebook else None
                 exercise.xp, exercise.points = e_spec.xp, e_spec.points
                 exercise.weight = e_spec.weight
+                exercise.score_visibility = e_spec.scores
+                exercise.due_at = datetime.fromisoformat(e_spec.due) if e_spec.due else None
                 exercise.order_index, exercise.retired = e_index, False
                 n_exercises += 1
             for gone in existing.values():

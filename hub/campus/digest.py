@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from nbcampus.hub.campus import visibility
 from nbcampus.hub.campus.announcements import visible_to_student
 from nbcampus.hub.campus.orm import (
     Account,
@@ -101,8 +102,13 @@ def build(session: Session, user: str, since: datetime, until: datetime) -> Dige
         .where(GradingResult.received_at > since, GradingResult.received_at <= until)
         .order_by(GradingResult.received_at, GradingResult.id)
     )
+    grades = list(grades)
+    # a score not released yet is not mailed either (visibility.py)
+    hidden = visibility.hidden_exercise_ids(session, sorted({g.exercise_id for g, _ in grades}))
     digest.grades = [
-        {"exercise": title, "score": g.score, "max_score": g.max_score} for g, title in grades
+        {"exercise": title, "score": g.score, "max_score": g.max_score}
+        for g, title in grades
+        if g.exercise_id not in hidden
     ]
     return digest
 

@@ -33,6 +33,7 @@ sections:
             type: assignment
             points: 10             # default 10
             due: 2026-12-20T23:59:00Z   # optional; resubmittable until then, refused after
+            scores: hidden         # visible (default) | after_due | hidden (until released)
             submit: {kinds: [text, link, file], max_bytes: 5242880, extensions: [.pdf, .md]}
 badges:                  # optional, course badges (see the engagement rules)
   - {slug: py-finisher, name: Finisher, rarity: rare, criteria: {kind: course_complete}}
@@ -42,6 +43,11 @@ An `assignment` exercise with a notebook (`notebook:`, or `<slug>.ipynb` in the 
 graded by nbgrader as a coding one; without one it is a *written* assignment: the student submits
 text, a link or a file (the `submit` limits; defaults in WRITTEN_DEFAULTS) and a teacher grades it
 by hand in the grading view.
+
+Score visibility: every graded exercise may say when its student sees the score and the
+feedback with `scores:` — `visible` at once (the default), `after_due` once its `due:` has
+passed, or `hidden` until an instructor releases it (hub/campus/visibility.py). A quiz with
+questions says it in its quiz file (quizspec.py), the same words.
 
 Scores out of 100: every exercise and every section may have a `weight` (a non-negative number).
 An exercise's weight defaults to its points (so material and video, with no points, count
@@ -105,6 +111,8 @@ WRITTEN_DEFAULTS: dict[str, Any] = {
 }
 WRITTEN_MAX_BYTES = 32 * 1024 * 1024  # the most a manifest may allow (the grader's body limit)
 WRITTEN_POINTS = 10.0
+# When a student sees a graded exercise's score: at once, after its due date, once released.
+SCORE_VISIBILITY = ("visible", "after_due", "hidden")
 
 
 class ManifestError(ValueError):
@@ -127,6 +135,7 @@ class ExerciseSpec:
     settings: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     # A quiz's checked questions and settings (quizspec.parse_quiz), from its .quiz.yaml file.
     quiz: dict[str, Any] | None = field(default=None, hash=False, compare=False)
+    scores: str = "visible"  # SCORE_VISIBILITY: when its student sees the score
 
     @property
     def written(self) -> bool:
@@ -310,7 +319,19 @@ def _exercise(data: dict[str, Any], lesson_dir: Path, where: str) -> ExerciseSpe
         due=_due(data, where),
         settings=_content_settings(kind, slug, data, lesson_dir, where),
         quiz=quiz,
+        scores=_scores(data, quiz, where),
     )
+
+
+def _scores(data: dict[str, Any], quiz: dict[str, Any] | None, where: str) -> str:
+    value = data.get("scores", "visible")
+    if value not in SCORE_VISIBILITY:
+        raise ManifestError(f"{where}: scores must be one of {', '.join(SCORE_VISIBILITY)}")
+    if value != "visible" and quiz is not None:
+        raise ManifestError(f"{where}: a quiz sets scores in its quiz file")
+    if value == "after_due" and data.get("due") is None:
+        raise ManifestError(f"{where}: scores after_due needs a due time")
+    return value
 
 
 def _quiz(data: dict[str, Any], kind: str, lesson_dir: Path, where: str) -> dict[str, Any] | None:

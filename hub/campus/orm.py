@@ -208,6 +208,14 @@ class Exercise(Base):
     weight: Mapped[float | None] = mapped_column(Float, nullable=True)
     order_index: Mapped[int] = mapped_column(Integer)
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When its student sees a score (visibility.py): the manifest's `scores:` (NULL: visible),
+    # its own due date (what after_due waits for) and an instructor's release.
+    score_visibility: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    scores_released_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    scores_released_by: Mapped[str | None] = mapped_column(UserName, nullable=True)
 
     __table_args__ = (
         UniqueConstraint("lesson_id", "slug", name="uq_exercise_slug"),

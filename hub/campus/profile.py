@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from nbcampus.web import APIError
 
-from . import certificates, engagement, quiz
+from . import certificates, engagement, visibility
 from .orm import (
     Account,
     Attendance,
@@ -140,14 +140,16 @@ def export(session: Session, user: str) -> dict[str, Any]:
             session, CreditAdjustment, CreditAdjustment.enrollment_id.in_(enrollment_ids)
         ),
         "lesson_progress": _rows(session, LessonProgress, LessonProgress.user == user),
-        # an unreleased exam's score stays hidden here too (quiz.py)
-        "exercise_progress": quiz.mask_hidden_scores(
+        # a score not released yet stays hidden here too (visibility.py)
+        "exercise_progress": visibility.mask_hidden_scores(
             session, _rows(session, ExerciseProgress, ExerciseProgress.user == user)
         ),
-        "quiz_attempts": quiz.mask_hidden_scores(
+        "quiz_attempts": visibility.mask_hidden_scores(
             session, _rows(session, QuizAttempt, QuizAttempt.user == user, skip=("results",))
         ),
-        "grading_results": _rows(session, GradingResult, GradingResult.user == user),
+        "grading_results": visibility.mask_hidden_scores(
+            session, _rows(session, GradingResult, GradingResult.user == user)
+        ),
         "notifications": _rows(session, Notification, Notification.user == user),
         "certificates": certificates.with_slugs(session, certificates.for_user(session, user)),
         "deletion_requests": _rows(session, DeletionRequest, DeletionRequest.user == user),

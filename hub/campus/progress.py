@@ -301,10 +301,13 @@ def complete_exercise(
     autograde: bool = False,
     note: str = "",
     latest: bool = False,
+    hold: bool = False,
 ) -> ProgressEvents:
     """Record an exercise done (or a graded attempt); the lesson's progress follows. `note`
     goes with the exercise's XP award (a grading result's "submission:<id>"). The score kept
-    is the best attempt's, or with `latest` (the course's grade policy) the score given."""
+    is the best attempt's, or with `latest` (the course's grade policy) the score given.
+    With `hold` (its score is hidden from the student, visibility.py) the score is kept but
+    the exercise is not completed: its completion and XP would tell the score."""
     events = ProgressEvents()
     row, _ = _get_or_create(session, ExerciseProgress, user=user, exercise_id=exercise.id)
     passed = True
@@ -315,7 +318,7 @@ def complete_exercise(
         # LMS's "receive a grade" completion); its score still counts in the course total.
         # Autograded work is done at full points.
         passed = written(exercise) or (max_score > 0 and score >= max_score)
-    if passed and not row.completed:
+    if passed and not row.completed and not hold:
         row.completed, row.completed_at = True, at or utcnow()
         events.exercise_completed = True
     row.updated_at = utcnow()

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from nbcampus.web import APIError
 
-from . import engagement, validate
+from . import engagement, validate, visibility
 from .grade_policy import grade_policy
 from .orm import Course, Exercise, ExerciseProgress, GradingResult, Lesson, LessonProgress
 from .progress import (
@@ -119,6 +119,7 @@ def record_result(session: Session, payload: ResultPayload) -> Recorded:
         return _regrade(session, row, exercise, payload)
     latest = grade_policy(payload.course) == "latest"
     counted = _counted(session, payload.user, exercise, latest)
+    visible = visibility.scores_visible(session, exercise)
     events = complete_exercise(
         session,
         payload.user,
@@ -129,16 +130,23 @@ def record_result(session: Session, payload: ResultPayload) -> Recorded:
         autograde=True,
         note=engagement.submission_note(payload.submission_id),
         latest=latest,
+        hold=not visible,
     )
     engagement.notify(
         session,
         payload.user,
         "assignment_graded",
         f"Graded: {exercise.title}",
-        f"{payload.score:g} of {payload.max_score:g} points",
+        _points(payload, visible),
         f"result:{row.id}",
     )
     return Recorded(True, row.id, events)
+
+
+def _points(payload: ResultPayload, visible: bool) -> str:
+    if not visible:  # a hidden score is not told in a notification either
+        return "Your score shows once your instructor releases it."
+    return f"{payload.score:g} of {payload.max_score:g} points"
 
 
 def _aware(value: datetime) -> datetime:
@@ -172,6 +180,7 @@ def _regrade(
     if progress is not None:
         progress.score, progress.max_score = best.score, best.max_score
     # Completion (and its XP) when the new grade passes; awarded once per user and exercise.
+    visible = visibility.scores_visible(session, exercise)
     events = complete_exercise(
         session,
         row.user,
@@ -182,13 +191,14 @@ def _regrade(
         autograde=True,
         note=engagement.submission_note(payload.submission_id),
         latest=latest,
+        hold=not visible,
     )
     engagement.notify(
         session,
         row.user,
         "assignment_graded",
         f"Grade changed: {exercise.title}",
-        f"{payload.score:g} of {payload.max_score:g} points",
+        _points(payload, visible),
         f"result:{row.id}:{payload.graded_at.isoformat()}",
     )
     return Recorded(False, row.id, events, updated=True)

@@ -6,8 +6,10 @@ An exercise's weight defaults to its points, a section's to the sum of its exerc
 the weighted mean of the sections' scores, times 100. Exercises of retired lessons, and
 exercises and sections of weight 0, count nothing.
 
-A student's own view leaves out what they may not see yet (a quiz or exam whose scores are
-hidden, quiz.hidden_exercise_ids): it counts as not graded, and `hidden` says how many.
+A student's own view leaves out what they may not see yet (a score hidden until released or
+until its due date, visibility.hidden_exercise_ids): in their total it counts as not graded
+yet (0, as an exercise not handed in), `hidden` says how many and `hidden_exercises` which,
+so a screen shows "hidden" for them rather than 0. A teacher's view counts every score.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import quiz
+from . import visibility
 from .orm import Course, Exercise, ExerciseProgress, Lesson, Section
 
 
@@ -81,7 +83,7 @@ def course_totals(
     """{user: {"total": 0-100, "sections": [...], "graded": n, "counted": n, "hidden": n}}."""
     sections = course_weights(session, course)
     ids = [e.id for s in sections for e in s.exercises]
-    hidden = quiz.hidden_exercise_ids(session, ids) if own_view else set()
+    hidden = visibility.hidden_exercise_ids(session, ids) if own_view else set()
     progress: dict[tuple[str, int], ExerciseProgress] = {}
     if ids and users:
         for row in session.scalars(
@@ -120,6 +122,12 @@ def course_totals(
             "graded": graded,
             "counted": len(ids),
             "hidden": len(hidden),
+            "hidden_exercises": [
+                {"lesson": e.lesson, "exercise": e.slug, "title": e.title}
+                for s in sections
+                for e in s.exercises
+                if e.id in hidden
+            ],
         }
     return out
 

@@ -12,8 +12,7 @@ from nbcampus import schemas as S
 from nbcampus.hub.campus import courses as c
 from nbcampus.hub.campus import engagement as en
 from nbcampus.hub.campus import progress as p
-from nbcampus.hub.campus import quiz as qz
-from nbcampus.hub.campus import teaching, validate
+from nbcampus.hub.campus import teaching, validate, visibility
 from nbcampus.hub.campus.orm import (
     CampusClass,
     Enrollment,
@@ -119,8 +118,8 @@ class UserProgressHandler(CampusHandler):
                     .order_by(ExerciseProgress.id)
                 )
             ]
-            if user == self.actor.name:  # a student's own view: hidden quiz scores stay hidden
-                exercises = qz.mask_hidden_scores(s, exercises)
+            if user == self.actor.name:  # a student's own view: hidden scores stay hidden
+                exercises = visibility.mask_hidden_scores(s, exercises)
             return {"user": user, "lessons": lessons, "exercises": exercises}
 
         self.write_json(await self.read(work))
@@ -140,8 +139,8 @@ class LessonProgressHandler(CampusHandler):
                 if course.status != "published":
                     raise APIError(404, f"no lesson {lid}")
                 mine = p.lesson_progress_for(s, lesson, [actor.name])
-                for row in mine:  # hidden quiz scores stay hidden from their student
-                    qz.mask_hidden_scores(s, row["exercises"])
+                for row in mine:  # hidden scores stay hidden from their student
+                    visibility.mask_hidden_scores(s, row["exercises"])
                 return mine
             else:
                 query = (
