@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -774,3 +775,28 @@ class VideoWatch(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     __table_args__ = (UniqueConstraint("user", "exercise_id", name="uq_video_watch"),)
+
+
+class Prewarm(Base):
+    """One student's server considered for one meeting's pre-warm (prewarm.py): started (its
+    memory reserved against the operator's budget until the meeting ends), skipped or failed,
+    and why. One row per class, meeting and student: a meeting is pre-warmed once."""
+
+    __tablename__ = "prewarms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("classes.id", ondelete="CASCADE"), index=True)
+    meeting_number: Mapped[int] = mapped_column(Integer)
+    meeting_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    meeting_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    student: Mapped[str] = mapped_column(UserName)
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    memory_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+    __table_args__ = (
+        UniqueConstraint("class_id", "meeting_start", "student", name="uq_prewarm_student"),
+        CheckConstraint("outcome IN ('started', 'skipped', 'failed')", name="ck_prewarm_outcome"),
+        CheckConstraint("memory_bytes >= 0", name="ck_prewarm_memory"),
+    )
