@@ -49,6 +49,10 @@ feedback with `scores:` — `visible` at once (the default), `after_due` once it
 passed, or `hidden` until an instructor releases it (hub/campus/visibility.py). A quiz with
 questions says it in its quiz file (quizspec.py), the same words.
 
+Timed exams: a notebook exercise with `exam: {opens, closes, time_limit}` (ISO times, minutes)
+is taken once within its window and time limit; it must be its lesson's only notebook, and its
+scores are hidden until released (docs/exams.md; a quiz says `exam:` in its quiz file).
+
 Scores out of 100: every exercise and every section may have a `weight` (a non-negative number).
 An exercise's weight defaults to its points (so material and video, with no points, count
 nothing); a section's weight defaults to the sum of its exercises' weights. A student's course
@@ -77,6 +81,7 @@ from typing import Any
 
 import yaml
 
+from .exam import ExamSpecError, parse_exam
 from .quizspec import QUIZ_SUFFIX, QuizError, load_quiz, max_points
 
 EXERCISE_TYPES = ("video", "quiz", "material", "assignment", "coding")
@@ -136,6 +141,8 @@ class ExerciseSpec:
     # A quiz's checked questions and settings (quizspec.parse_quiz), from its .quiz.yaml file.
     quiz: dict[str, Any] | None = field(default=None, hash=False, compare=False)
     scores: str = "visible"  # SCORE_VISIBILITY: when its student sees the score
+    # A notebook exercise taken as a timed exam (exam.parse_exam: opens, closes, time limit).
+    exam: dict[str, Any] | None = field(default=None, hash=False, compare=False)
 
     @property
     def written(self) -> bool:
@@ -320,11 +327,27 @@ def _exercise(data: dict[str, Any], lesson_dir: Path, where: str) -> ExerciseSpe
         settings=_content_settings(kind, slug, data, lesson_dir, where),
         quiz=quiz,
         scores=_scores(data, quiz, where),
+        exam=_exam(data, notebook, where),
     )
 
 
+def _exam(data: dict[str, Any], notebook: Path | None, where: str) -> dict[str, Any] | None:
+    """`exam:` on a notebook exercise: a timed exam, taken once, its scores hidden until an
+    instructor releases them (so `scores:` is hidden, said or not)."""
+    if "exam" not in data:
+        return None
+    if notebook is None:
+        raise ManifestError(f"{where}: only a notebook exercise can be a timed exam (exam:)")
+    try:
+        return parse_exam(data["exam"], where)
+    except ExamSpecError as err:
+        raise ManifestError(str(err)) from None
+
+
 def _scores(data: dict[str, Any], quiz: dict[str, Any] | None, where: str) -> str:
-    value = data.get("scores", "visible")
+    if "exam" in data and data.get("scores", "hidden") != "hidden":
+        raise ManifestError(f"{where}: an exam's scores stay hidden until released")
+    value = data.get("scores", "hidden" if "exam" in data else "visible")
     if value not in SCORE_VISIBILITY:
         raise ManifestError(f"{where}: scores must be one of {', '.join(SCORE_VISIBILITY)}")
     if value != "visible" and quiz is not None:
@@ -631,6 +654,9 @@ def _parse(data: dict[str, Any], course_dir: Path, where: str) -> CourseManifest
             slugs = [e.slug for e in exercises]
             if len(set(slugs)) != len(slugs):
                 raise ManifestError(f"{les_where}: exercise slugs must be unique")
+            # A notebook exam is its lesson's one submission (nbgrader's assignment).
+            if any(e.exam for e in exercises) and sum(bool(e.notebook) for e in exercises) > 1:
+                raise ManifestError(f"{les_where}: an exam notebook must be its lesson's only one")
             # material and video files are served by the campus, not released to students
             shown = {e.settings["file"] for e in exercises if "file" in e.settings}
             lessons.append(

@@ -81,8 +81,11 @@ def teaches_any(session: Session, user: str) -> list[dict[str, Any]]:
 
 def course_roles(session: Session, course_slug: str, user: str) -> dict[str, Any]:
     """What the grader needs to decide about a user and a course, from the campus's records:
-    the user's school-wide role, their teaching roles in the course's classes, and whether
-    they are enrolled in one of them."""
+    the user's school-wide role, their teaching roles in the course's classes, whether they
+    are enrolled in one of them, and their extra time in its timed exams (a notebook exam's
+    deadline; exam.py)."""
+    from .exam import multiplier  # (exam.py reads the accommodations from the orm)
+
     course_id = session.scalar(sa.select(Course.id).where(Course.slug == course_slug))
     if course_id is None:
         raise APIError(404, f"no course {course_slug!r}")
@@ -134,6 +137,7 @@ def course_roles(session: Session, course_slug: str, user: str) -> dict[str, Any
         "taught_students": taught,
         "enrolled_students": roster,
         "enrolled": enrolled is not None,
+        "exam_multiplier": multiplier(session, course_id, user),
     }
 
 
