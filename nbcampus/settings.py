@@ -7,6 +7,7 @@ these variables so that they never disagree about where the data lives.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -35,6 +36,10 @@ class Settings:
     bind_url: str
     demo: bool
     allow_signup: bool
+    # Pre-warming student servers before a class's meeting (hub/campus/prewarm.py): the memory
+    # all pre-started servers together may take (0: off) and how long before the meeting.
+    prewarm_memory: int = 0
+    prewarm_lead_minutes: float = 10.0
 
     @classmethod
     def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -57,6 +62,8 @@ class Settings:
             bind_url=bind_url if bind_url.endswith("/") else bind_url + "/",
             demo=_flag(env.get("NBCAMPUS_DEMO"), default=profile == "local"),
             allow_signup=_flag(env.get("NBCAMPUS_ALLOW_SIGNUP"), default=False),
+            prewarm_memory=_memory(env, "NBCAMPUS_PREWARM_MEMORY", "0"),
+            prewarm_lead_minutes=_minutes(env, "NBCAMPUS_PREWARM_LEAD", 10.0),
         )
 
     @property
@@ -90,6 +97,40 @@ class Settings:
         if self.db_url:
             return self.db_url
         return f"sqlite:///{self.data_dir / (part + '.sqlite')}"
+
+
+_MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?)B?\s*$", re.IGNORECASE)
+
+
+def parse_memory(value: str) -> int:
+    """Bytes from a spawner-style memory figure: "512M", "2G", "2Gi", "1.5G" or plain bytes
+    (K, M, G, T are powers of 1024, as JupyterHub's `mem_limit` reads them)."""
+    match = _MEMORY.match(value)
+    if not match:
+        raise ValueError(f"{value!r} is not a memory size such as 512M or 8G")
+    number, unit = float(match.group(1)), match.group(2).upper()
+    return int(number * 1024 ** " KMGT".index(unit or " "))
+
+
+def _memory(env: os._Environ[str] | dict[str, str], name: str, default: str) -> int:
+    value = env.get(name) or default
+    try:
+        return parse_memory(value)
+    except ValueError as err:
+        raise SettingsError(f"{name}: {err}") from None
+
+
+def _minutes(env: os._Environ[str] | dict[str, str], name: str, default: float) -> float:
+    value = env.get(name)
+    if not value or not value.strip():
+        return default
+    try:
+        minutes = float(value)
+    except ValueError:
+        minutes = -1.0
+    if not 0 < minutes <= 24 * 60:
+        raise SettingsError(f"{name}={value!r}: minutes between 0 and 1440, e.g. 10")
+    return minutes
 
 
 def _flag(value: str | None, *, default: bool) -> bool:

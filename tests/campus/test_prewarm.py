@@ -1,0 +1,131 @@
+"""Pre-warming from the schedule, the campus's side (hub/campus/prewarm.py): which meetings are
+due, who comes first, the memory budget, withdrawn students and misconfigured schedules. On
+SQLite and PostgreSQL; the Hub's side is tests/test_prewarm_hub.py."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.orm import Session, sessionmaker
+
+from nbcampus.db import transaction
+from nbcampus.hub.campus import classes, prewarm
+from nbcampus.hub.campus.attendance import Mark, take_attendance
+from nbcampus.hub.campus.orm import Account, Base, CampusClass
+
+# Thursday 2026-12-10, 08:52 UTC: a class meeting Thursdays 09:00-10:30 is 8 minutes away.
+NOW = datetime(2026, 12, 10, 8, 52, tzinfo=UTC)
+LEAD = timedelta(minutes=10)
+MB = 2**20
+
+
+def make_class(factory: sessionmaker[Session], name: str, **fields: object) -> int:
+    with transaction(factory) as s:
+        klass = classes.create_class(
+            s, name=name, course_slug="python-intro", type="group", total_meetings=4,
+            max_capacity=12, instructor="ines", created_by="sara", status="enrollment_open",
+            schedule={"days": ["thu"], "time": "09:00-10:30"},
+        )  # fmt: skip
+        for student in ("s00", "s01", "s02", "s03", "s04"):
+            classes.enroll(s, klass.id, student, "sara")
+        klass.status = "active"
+        for key, value in fields.items():
+            setattr(klass, key, value)
+        return klass.id
+
+
+def test_due_meetings_order_budget_and_withdrawn(campus_db: sessionmaker[Session]) -> None:
+    cid = make_class(campus_db, "Thursday morning")
+    with transaction(campus_db) as s:
+        # Earlier meetings: s03 always on time, s01 late once, s02 absent; s00 and s04 never marked.
+        marks = [Mark("s03", "present"), Mark("s01", "late"), Mark("s02", "absent")]
+        marks += [Mark("s00", "present"), Mark("s04", "present")]
+        take_attendance(s, cid, 1, date(2026, 12, 3), marks, "ines")
+    with transaction(campus_db) as s:
+        marks = [Mark("s03", "present"), Mark("s01", "present"), Mark("s02", "absent")]
+        marks += [Mark("s00", "absent"), Mark("s04", "late")]
+        take_attendance(s, cid, 2, date(2026, 12, 4), marks, "ines")
+        classes.withdraw(s, cid, "s04")
+        s.scalars(sa.select(Account).filter_by(name="s02")).one().active = False
+
+    with campus_db() as s:
+        found = prewarm.scan(s, NOW, "UTC", LEAD)
+        meeting = next(m for m in found.due if m.class_id == cid)
+        assert meeting.start == datetime(2026, 12, 10, 9, 0, tzinfo=UTC)
+        assert meeting.end == datetime(2026, 12, 10, 10, 30, tzinfo=UTC)
+        assert meeting.number == 3
+        # Not due 11 minutes before; a meeting that has begun is not pre-warmed either.
+        assert cid not in [
+            m.class_id for m in prewarm.scan(s, NOW - timedelta(minutes=3), "UTC", LEAD).due
+        ]  # noqa: E501
+        later = prewarm.scan(s, NOW + timedelta(minutes=9), "UTC", LEAD).due
+        assert cid not in [m.class_id for m in later]
+        # In Berlin the same class meets at 08:00 UTC: already begun at NOW.
+        assert cid not in [m.class_id for m in prewarm.scan(s, NOW, "Europe/Berlin", LEAD).due]
+        todo = prewarm.candidates(s, meeting)
+    # On time most first (s03 1.0, s01 0.75, s00 0.5 by attendance), then the skips.
+    assert [(c.student, c.start) for c in todo] == [
+        ("s03", True), ("s01", True), ("s00", True),
+        ("s02", False), ("s04", False),
+    ]  # fmt: skip
+    assert "withdrawn" in todo[-1].reason and "disabled" in todo[-2].reason
+
+    # A budget of two servers: the third claim is recorded as skipped, nothing over budget.
+    budget = 2 * 512 * MB
+    got = []
+    for c in todo[:3]:
+        with transaction(campus_db) as s:
+            got.append(prewarm.claim(s, meeting, c.student, 512 * MB, budget, NOW))
+    for c in todo[3:]:
+        with transaction(campus_db) as s:
+            prewarm.record(s, meeting, c.student, "skipped", c.reason)
+    assert got == [True, True, False]
+    with campus_db() as s:
+        assert prewarm.reserved(s, NOW) == budget
+        assert prewarm.reserved(s, meeting.end) == 0  # released once the meeting is over
+        assert prewarm.candidates(s, meeting) == []  # each student is considered once
+        rows = prewarm.listing(s, cid)
+        with s.connection() as conn:  # the migration matches the ORM's table
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert [d for d in diff if "prewarms" in repr(d)] == []
+    by_student = {r["student"]: r for r in rows}
+    assert by_student["s00"]["outcome"] == "skipped"
+    assert by_student["s00"]["reason"] == "over the memory budget"
+    assert by_student["s04"]["outcome"] == "skipped" and by_student["s04"]["memory_bytes"] == 0
+    [summary] = prewarm.meetings_summary(rows)
+    assert (summary["started"], summary["skipped"], summary["failed"]) == (2, 3, 0)
+    assert summary["memory_bytes"] == budget
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"schedule": None}, "no schedule"),
+        ({"end_date": date(2026, 12, 1)}, "its meetings are past"),
+        ({"meetings_completed": 4, "lessons_unlocked": 0}, "no meeting left"),
+        ({"end_date": date(2026, 12, 9), "start_date": date(2026, 11, 1)}, "its meetings are past"),
+    ],
+)
+def test_misconfigured_schedules_pre_warm_nothing(
+    campus_db: sessionmaker[Session], fields: dict[str, object], reason: str
+) -> None:
+    cid = make_class(campus_db, "Misconfigured", **fields)
+    with campus_db() as s:
+        found = prewarm.scan(s, NOW, "UTC", LEAD)
+    assert cid not in [m.class_id for m in found.due]
+    [bad] = [b for b in found.misconfigured if b.class_id == cid]
+    assert reason in bad.reason
+
+
+def test_classes_not_active_are_not_pre_warmed(campus_db: sessionmaker[Session]) -> None:
+    cid = make_class(campus_db, "Still enrolling")
+    with transaction(campus_db) as s:
+        s.get(CampusClass, cid).status = "enrollment_open"
+    with campus_db() as s:
+        found = prewarm.scan(s, NOW, "UTC", LEAD)
+    assert cid not in [m.class_id for m in found.due]
+    assert (cid, "enrollment_open") in found.inactive
