@@ -5,6 +5,7 @@
 import { ReactWidget } from '@jupyterlab/ui-components';
 import React, { useEffect, useState } from 'react';
 
+import { authoringEnabled } from './authoring';
 import { graderPages } from './endpoints';
 import { LessonExercises } from './exercises';
 import { renderMarkdown } from './markdown';
@@ -340,8 +341,21 @@ function LessonsTab(props: { store: CampusStore; actions: IPanelActions }): JSX.
       {courses === null && !store.errors.courses && !store.unavailable.courses && (
         <div className="nbc-muted">{trans.__('Loading your courses…')}</div>
       )}
-      {courses?.length === 0 && !store.isTeacher && (
+      {courses?.length === 0 && !store.isTeacher && !(authoringEnabled() && actions.openCourseView) && (
         <div className="nbc-muted">{trans.__('You are not enrolled in any course yet.')}</div>
+      )}
+      {courses?.length === 0 && !store.isTeacher && authoringEnabled() && actions.openCourseView && (
+        // A course author with no class yet (a new instructor) starts with a course.
+        <div className="nbc-teacher-landing">
+          <p>
+            {trans.__(
+              'You teach no class yet. Start a course in the Course view and publish it; staff then open a class for it.'
+            )}
+          </p>
+          <button className="jp-mod-styled jp-mod-accept nbc-open-courseview" onClick={() => actions.openCourseView?.()}>
+            {trans.__('Open the Course view')}
+          </button>
+        </div>
       )}
       {courses?.length === 0 && store.isTeacher && (
         // Instructors land on their classes, not on a student's empty list.
