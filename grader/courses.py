@@ -20,6 +20,7 @@ from nbcampus.db import make_engine, prepare_database, session_factory, transact
 from nbcampus.settings import Settings
 
 from .autograde import generate_assignment
+from .exam import register_exams
 from .orm import MIGRATIONS, Assignment
 from .worker import course_root
 from .written import register_written
@@ -50,6 +51,7 @@ def register_course(manifest: Any, settings: Settings) -> list[str]:
                 ]
                 with transaction(factory) as s:  # written assignments: no notebook
                     register_written(s, manifest.slug, lesson)
+                    register_exams(s, manifest.slug, lesson)
                 if not notebooks:
                     continue
                 src = root / "source" / lesson.slug

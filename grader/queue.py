@@ -107,23 +107,36 @@ class SubmissionQueue:
         names = {safe_relpath(name): data for name, data in files.items()}
         with transaction(self.db) as s:
             stored = {name: self.blobs.put(data, s) for name, data in names.items()}
-            sub = Submission(
-                uid=str(uuid.uuid4()),
-                course=course,
-                assignment=assignment,
-                student=student,
-                files=stored,
-                submitted_at=submitted_at or utcnow(),
-                status=QUEUED,
-                attempts=0,
-                grade_count=0,
-                late_penalty=0.0,
-                posted=False,
-                hooks_due=False,
-            )
-            s.add(sub)
-            s.flush()
-            return sub.uid
+            return self.enqueue(s, course, assignment, student, stored, submitted_at).uid
+
+    @staticmethod
+    def enqueue(
+        s: Session,
+        course: str,
+        assignment: str,
+        student: str,
+        stored: dict[str, str],
+        submitted_at: datetime | None = None,
+    ) -> Submission:
+        """Queue a submission of files already stored ({name: sha256}) in the caller's
+        transaction (a timed exam records its sitting submitted in the same one)."""
+        sub = Submission(
+            uid=str(uuid.uuid4()),
+            course=course,
+            assignment=assignment,
+            student=student,
+            files=stored,
+            submitted_at=submitted_at or utcnow(),
+            status=QUEUED,
+            attempts=0,
+            grade_count=0,
+            late_penalty=0.0,
+            posted=False,
+            hooks_due=False,
+        )
+        s.add(sub)
+        s.flush()
+        return sub
 
     def claim(self, worker: str) -> Claimed | None:
         """Take the oldest queued submission (or one whose lease expired) under a new lease;
