@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from .attendance import attendance_edits
 from .orm import AuditEntry, CreditAdjustment, Enrollment
 
-KINDS = ("class", "enrollment", "payment", "attendance", "credits")
+KINDS = ("class", "enrollment", "payment", "attendance", "credits", "accommodation")
 
 
 def _json(value: dict[str, Any] | None) -> str:

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from nbcampus import schemas as S
 from nbcampus.hub.campus import courses as c
+from nbcampus.hub.campus import office_audit, teaching, validate
 from nbcampus.hub.campus import quiz as qz
-from nbcampus.hub.campus import teaching, validate
 from nbcampus.hub.campus.orm import Account, CampusClass, Enrollment, utcnow
 from nbcampus.hub.campus.permissions import needs_permission
 from nbcampus.web import APIError, body_schema, parse_datetime, parse_id
@@ -246,22 +246,35 @@ class AccommodationHandler(CampusHandler):
     @body_schema(S.obj(["multiplier"], closed=True, multiplier=S.number(1, qz.MAX_MULTIPLIER)))
     async def put(self, course: str, user: str) -> None:
         """Set a student's time multiplier for the course's timed exams (1 to 5; 1.5 gives
-        half as long again). It applies to attempts started afterwards."""
+        half as long again). It applies to attempts started afterwards; each of the student's
+        classes of the course records the change in its audit."""
         factor = float(self.json_body()["multiplier"])
         by = self.actor.name
 
         def work(s: Session) -> dict[str, Any]:
             row = c.course_by_slug(s, course[:100], published_only=False)
             self.check_course(s, row.id)
-            enrolled = s.scalar(
-                sa.select(Enrollment.id)
+            enrolled = s.execute(
+                sa.select(Enrollment.id, Enrollment.class_id)
                 .join(CampusClass, CampusClass.id == Enrollment.class_id)
                 .where(CampusClass.course_id == row.id, Enrollment.student == user[:64])
-                .limit(1)
-            )
-            if enrolled is None or s.scalar(sa.select(Account.id).filter_by(name=user)) is None:
+            ).all()
+            if not enrolled or s.scalar(sa.select(Account.id).filter_by(name=user)) is None:
                 raise APIError(404, f"{user!r} is not a student of {row.slug}", field="user")
+            before = qz.multiplier(s, row.id, user)
             qz.set_multiplier(s, row.id, user, factor, by)
+            # Audited in each class of the course the student is in: the office's class audit
+            # (and its CSV) shows who changed a student's exam time, from what to what.
+            for enrollment_id, class_id in enrolled:
+                office_audit.record(
+                    s,
+                    "accommodation.set",
+                    by,
+                    class_id=class_id,
+                    enrollment_id=enrollment_id,
+                    before={"course": row.slug, "multiplier": before},
+                    after={"course": row.slug, "multiplier": factor},
+                )
             return {"course": row.slug, "accommodations": qz.accommodations(s, row.id)}
 
         self.write_json(await self.tx(work))
