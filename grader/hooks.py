@@ -31,6 +31,9 @@ class GradedResult:
     max_score: float
     graded_at: str  # ISO-8601
     notebooks: tuple[dict[str, Any], ...] = ()  # per exercise: name, score, max_score
+    # `score` is the lesson's total (an LMS link to the whole lesson takes it); False for a
+    # written assignment's grade in a lesson whose notebooks make that total.
+    lesson_total: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

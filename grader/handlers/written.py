@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,8 +20,9 @@ from nbcampus import schemas as S
 from nbcampus.web import APIError, body_schema
 
 from .. import written as W
-from ..hooks import GradedResult
-from ..orm import WrittenExercise, WrittenSubmission
+from ..hooks import GradedResult, run_hooks
+from ..orm import Assignment, WrittenExercise, WrittenSubmission
+from ..visibility import HIDDEN_MESSAGE, is_hidden
 from .base import GraderHandler, slug
 
 
@@ -84,6 +86,9 @@ class WrittenHandler(WrittenBase):
         else:
             await self.require_member(course)
         ex = await self.exercise(course, lesson, exercise)
+        hidden = student == self.actor.name and await is_hidden(
+            self.app, course, lesson, [exercise]
+        )
 
         def load() -> dict[str, Any]:
             with self.app.db() as s:
@@ -92,7 +97,7 @@ class WrittenHandler(WrittenBase):
                     .filter_by(course=course, lesson=lesson, exercise=exercise, student=student)
                     .order_by(WrittenSubmission.id)
                 )
-                subs = [W.submission_dict(x) for x in rows]
+                subs = [_for_student(x, hidden) for x in rows]
                 return {**W.exercise_dict(ex, W.due_for(s, ex, student)), "submissions": subs}
 
         self.write_json(await self.blocking(load))
@@ -203,8 +208,13 @@ class WrittenSubmissionHandler(GraderHandler):
         return sub
 
     async def get(self, uid: str) -> None:
-        """One written submission, with its grade and comment once graded."""
-        self.write_json(W.submission_dict(await self._load(uid)))
+        """One written submission, with its grade and comment once graded (to its student,
+        once the score is visible: score_hidden until then)."""
+        sub = await self._load(uid)
+        hidden = sub.student == self.actor.name and await is_hidden(
+            self.app, sub.course, sub.lesson, [sub.exercise]
+        )
+        self.write_json(_for_student(sub, hidden))
 
 
 class WrittenSubmissionFileHandler(WrittenSubmissionHandler):
@@ -230,7 +240,7 @@ class WrittenGradeHandler(WrittenSubmissionHandler):
     )
     async def post(self, uid: str) -> None:
         """Grade a written submission: {"score": points, "comment": feedback}; the grade goes
-        to the campus (progress, XP) as an autograded one does."""
+        to the campus (progress, XP) and the LMS passback as an autograded one does."""
         sub = await self._load(uid)
         await self.require_grader_of(sub.course, sub.student)
         body = self.json_body()
@@ -249,6 +259,16 @@ class WrittenGradeHandler(WrittenSubmissionHandler):
         self.write_json(out)
 
 
+def _for_student(sub: WrittenSubmission, hidden: bool) -> dict[str, Any]:
+    """A written submission as shown: while its score is hidden, no grade and no comment."""
+    if not hidden:
+        return W.submission_dict(sub)
+    out = W.submission_dict(sub, with_grade=False)
+    if sub.graded_at is not None:
+        out.update(score_hidden=True, message=HIDDEN_MESSAGE)
+    return out
+
+
 def written_result(sub: WrittenSubmission) -> GradedResult:
     graded_at = sub.graded_at or datetime.now(UTC)
     graded_at = graded_at if graded_at.tzinfo else graded_at.replace(tzinfo=UTC)
@@ -265,15 +285,26 @@ def written_result(sub: WrittenSubmission) -> GradedResult:
 
 
 async def post_written(app: Any, sub_id: int, result: GradedResult) -> bool:
-    """Send a written grade to the campus; True once it took it (else it stays unposted and
-    the teacher's next save sends it again)."""
-    if not app.post_to_campus:
+    """Send a written grade on: to the campus (progress, XP), then to the result hooks (the
+    LMS passback), as an autograded one goes. True once every one took it; until then it
+    stays unposted and the resend loop (or the teacher's next save) sends it again. The
+    hooks must be idempotent (the LTI outbox skips a score it has for the same submission),
+    so the LMS gets each change once."""
+    if not app.post_to_campus and not app.hooks:
         return False
-    try:
-        await app.campus.post_result(result)
-    except Exception as err:
-        app.log.warning("could not post %s to the campus: %s", result.submission_id, err)
-        return False
+    if app.post_to_campus:
+        try:
+            await app.campus.post_result(result)
+        except Exception as err:
+            app.log.warning("could not post %s to the campus: %s", result.submission_id, err)
+            return False
+    loop = asyncio.get_running_loop()
+    if app.hooks:
+        # The lesson's own LMS link gets this score only when the lesson has no notebooks:
+        # otherwise that link holds the notebooks' total, which this grade is not.
+        alone = not await loop.run_in_executor(None, _lesson_has_notebooks, app, result)
+        if not await run_hooks(app.hooks, replace(result, lesson_total=alone)):
+            return False
 
     def mark() -> None:
         with app.db() as s, s.begin():
@@ -283,14 +314,23 @@ async def post_written(app: Any, sub_id: int, result: GradedResult) -> bool:
                 .values(posted=True)
             )
 
-    await asyncio.get_running_loop().run_in_executor(None, mark)
+    await loop.run_in_executor(None, mark)
     return True
 
 
+def _lesson_has_notebooks(app: Any, result: GradedResult) -> bool:
+    with app.db() as s:
+        found = s.scalar(
+            sa.select(Assignment.id).filter_by(course=result.course, name=result.assignment)
+        )
+        return found is not None
+
+
 async def resend_written(app: Any, limit: int = 100) -> int:
-    """Send on the written grades the campus has not taken yet (it was away when the teacher
-    saved them); the grader's resend loop calls this each round. Returns how many it took."""
-    if not app.post_to_campus:
+    """Send on the written grades the campus or the hooks have not taken yet (away when the
+    teacher saved them); the grader's resend loop calls this each round. Returns how many
+    went through."""
+    if not app.post_to_campus and not app.hooks:
         return 0
 
     def load() -> list[tuple[int, GradedResult]]:

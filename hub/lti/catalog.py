@@ -40,7 +40,7 @@ def link_targets(courses_dir: Path) -> list[LinkTarget]:
                 )
             )
             for ex in lesson.exercises:
-                if ex.notebook is not None:
+                if ex.notebook is not None or ex.written:  # graded: a score to pass back
                     title = f"{manifest.title}: {lesson.title}: {ex.title}"
                     targets.append(
                         LinkTarget(manifest.slug, lesson.slug, ex.slug, title, ex.points)

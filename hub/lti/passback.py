@@ -3,7 +3,8 @@
 A graded result becomes a row in `lti_outbox` first, then is sent; a failure stays in the
 outbox with its error and is retried with exponential back-off (by the Hub's retry loop and
 `nbcampus lti outbox --retry`). Staff see the outbox at /hub/lti/outbox. Nothing is dropped:
-after `MAX_ATTEMPTS` an item is marked failed and waits for a person.
+after `MAX_ATTEMPTS` an item is marked failed and waits for a person. A score hidden from its
+student waits as `held` until released (held.py).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from nbcampus.settings import Settings
 
 from . import orm
 from .diagnose import explain_answer, looks_like_html
+from .held import CampusVisibility
 from .keys import ToolKey
 from .orm import OUTBOX_STATUSES as STATUSES
 
@@ -56,11 +58,16 @@ def _aware(dt: datetime) -> datetime:
 
 class Outbox:
     def __init__(
-        self, factory: sessionmaker[Session], policy: Callable[[str], str] | None = None
+        self,
+        factory: sessionmaker[Session],
+        policy: Callable[[str], str] | None = None,
+        visible: Callable[[str, str, str], bool] | None = None,
     ) -> None:
         self.factory = factory
         # the course's grade policy (best or latest), the campus's own (grade_policy.py)
         self.policy = policy or grade_policy
+        # may the LMS get this (course, lesson, exercise) score now? (held.py)
+        self.visible = visible or CampusVisibility()
 
     def enqueue(self, result: dict[str, Any]) -> list[int]:
         """Queue a graded result for every LMS link of that exercise the student launched."""
@@ -77,6 +84,9 @@ class Outbox:
                     orm.Member.status == "active",
                 )
             ).all()
+        held = bool(rows) and not self.visible(
+            result["course"], result["lesson"], result["exercise"]
+        )
         for link, _member in rows:
             score, max_score = float(result["score"]), float(result["max_score"])
             submission_id = str(result["submission_id"])[:200]
@@ -96,7 +106,7 @@ class Outbox:
                         select(orm.OutboxItem).where(
                             orm.OutboxItem.link_pk == link.id,
                             orm.OutboxItem.username == result["user"],
-                            orm.OutboxItem.status.in_(("pending", "failed")),
+                            orm.OutboxItem.status.in_(("pending", "failed", "held")),
                         )
                     ):
                         if old is not same:
@@ -117,14 +127,38 @@ class Outbox:
                         if counted is not same:
                             # a better submission counts: this score is kept, not sent
                             same.status = "superseded"
-                            if counted is not None:
+                            if counted is not None and held:
+                                counted.status = "held"
+                            elif counted is not None:
                                 ids.append(counted.id)
                             session.flush()
                             continue
+                    if held:  # hidden from the student: not sent until released
+                        same.status = "held"
+                        continue
                     ids.append(same.id)
             except IntegrityError:
                 continue  # a concurrent report of the same grading queued it first
         return ids
+
+    def release_held(self) -> int:
+        """Held items whose scores the student may see now become pending; returns how many."""
+        with transaction(self.factory) as session:
+            rows = session.execute(
+                select(orm.OutboxItem, orm.ResourceLink)
+                .join(orm.ResourceLink, orm.ResourceLink.id == orm.OutboxItem.link_pk)
+                .where(orm.OutboxItem.status == "held")
+            ).all()
+            seen: dict[tuple[str, str, str], bool] = {}
+            released = 0
+            for item, link in rows:
+                key = (link.course, link.lesson, link.exercise)
+                if key not in seen:
+                    seen[key] = self.visible(*key)
+                if seen[key]:
+                    item.status, item.next_attempt_at = "pending", datetime.now(UTC)
+                    released += 1
+            return released
 
     def due(self, limit: int = 50, now: datetime | None = None) -> list[int]:
         """Items whose time has come, longest waiting first (however many are backing off)."""
@@ -232,6 +266,7 @@ class PassbackSender:
         """Send every item due by `now`; returns how many reached their LMS."""
         async with self._lock:
             sent = 0
+            await asyncio.to_thread(self.outbox.release_held)  # scores released meanwhile
             for item_id in await asyncio.to_thread(self.outbox.due, 50, now):
                 if await asyncio.to_thread(self.send, item_id, now):
                     sent += 1
@@ -533,7 +568,9 @@ def graded_items(result: Any) -> list[dict[str, Any]]:
     Accepts the grader's GradedResult (submission_id, user, course, assignment = lesson,
     score, max_score, graded_at, notebooks = [{name, score, max_score}]) or a flat dict of
     one exercise (..., lesson, exercise, score, max_score). A link to a lesson gets the
-    lesson's total; a link to an exercise gets that notebook's score.
+    lesson's total; a link to an exercise gets that notebook's (or written assignment's)
+    score. A result with `lesson_total` False (a written grade in a lesson with notebooks)
+    goes to its exercise's links alone.
     """
     if isinstance(result, dict):
         data = dict(result)
@@ -556,7 +593,11 @@ def graded_items(result: Any) -> list[dict[str, Any]]:
                 "max_score": data["max_score"],
             }
         ]
-    items = [{**base, "exercise": "", "score": data["score"], "max_score": data["max_score"]}]
+    items = []
+    if data.get("lesson_total", True):  # else not the lesson's total: its link gets nothing
+        items.append(
+            {**base, "exercise": "", "score": data["score"], "max_score": data["max_score"]}
+        )
     for nb in data.get("notebooks") or ():
         name = str(nb.get("name") or "")
         if name and nb.get("score") is not None and nb.get("max_score") is not None:
