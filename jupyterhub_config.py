@@ -28,7 +28,7 @@ from nbcampus.hub.admin.pages import nav_role
 from nbcampus.hub.authoring import authoring_env
 from nbcampus.hub.dashboards.nav import nav_dashboards
 from nbcampus.hub.office.access import nav_flag as office_nav_flag
-from nbcampus.hub.profiles import configure_profile
+from nbcampus.hub.profiles import configure_profile, student_server_memory
 from nbcampus.hub.roles import campus_role_groups, hub_roles
 from nbcampus.hub.services import campus_services, service_roles
 from nbcampus.ports import free_port
@@ -128,3 +128,12 @@ configure_profile(c, settings)
 extra = settings.data_dir / "jupyterhub_config_extra.py"
 if extra.exists():
     load_subconfig(str(extra))  # noqa: F821 - provided by traitlets
+
+# The memory a pre-warmed student server is counted at against NBCAMPUS_PREWARM_MEMORY: the
+# profile's memory limit for a student, as configured above or in the extra config.
+for _service in c.JupyterHub.services:
+    if _service.get("name") == "campus":
+        _service["environment"] = {
+            **_service.get("environment", {}),
+            "NBCAMPUS_SERVER_MEMORY": str(student_server_memory(c, settings)),
+        }

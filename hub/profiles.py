@@ -151,3 +151,32 @@ PROFILES = {
 
 def configure_profile(c: Any, settings: Settings) -> None:
     PROFILES[settings.profile](c, settings)
+
+
+# A local server has no enforced limit; the memory a pre-warm counts it at unless the operator
+# sets c.Spawner.mem_limit (a Lab with one kernel takes ~150-300 MB resident).
+LOCAL_SERVER_MEMORY = "512M"
+
+
+def _config_value(section: Any, name: str) -> Any:
+    return section[name] if name in section else None
+
+
+def student_server_memory(c: Any, settings: Settings) -> int:
+    """Bytes one student's server is counted at by the schedule's pre-warm (its memory budget,
+    hub/campus/prewarm.py): the profile's memory limit for a student, as configured (the
+    operator's extra config included, so call it after that is loaded)."""
+    from nbcampus.settings import parse_memory
+
+    value: Any = None
+    if settings.profile == "docker":
+        limits = _config_value(c.CampusDockerSpawner, "role_limits")
+        if limits is None:
+            from nbcampus.hub.spawner import CampusDockerSpawner
+
+            limits = CampusDockerSpawner().role_limits
+        value = (limits.get("student") or {}).get("mem")
+    elif settings.profile == "kubernetes":
+        value = _config_value(c.KubeSpawner, "mem_limit")
+    value = value or _config_value(c.Spawner, "mem_limit") or LOCAL_SERVER_MEMORY
+    return value if isinstance(value, int) else parse_memory(str(value))

@@ -24,7 +24,13 @@ def service_environment(settings: Settings) -> dict[str, str]:
     # This config is read by the Hub's own process: the services die with it (nbcampus/lifeline.py).
     env[HUB_PID_ENV] = str(os.getpid())
     # The school's own switches reach the services as they reach the Hub.
-    for name in ("NBCAMPUS_LTI", "NBCAMPUS_TIMEZONE", "NBCAMPUS_CURRENCY"):
+    for name in (
+        "NBCAMPUS_LTI",
+        "NBCAMPUS_TIMEZONE",
+        "NBCAMPUS_CURRENCY",
+        "NBCAMPUS_PREWARM_MEMORY",  # pre-warming from the class schedule (campus/prewarm.py)
+        "NBCAMPUS_PREWARM_LEAD",
+    ):
         if os.environ.get(name):
             env[name] = os.environ[name]
     return env
@@ -61,7 +67,9 @@ def campus_services(settings: Settings, idle_timeout: int) -> list[dict[str, Any
                 "-m",
                 "jupyterhub_idle_culler",
                 f"--timeout={idle_timeout}",
-                "--cull-every=300",
+                # servers pre-started for a class and never used are culled as any idle one:
+                # checked often enough that none outlives the timeout by much
+                f"--cull-every={max(5, min(300, idle_timeout // 2))}",
             ],
             "environment": env,
             "cwd": str(settings.data_dir),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Coroutine
+from datetime import timedelta
 from typing import Any
 
 from traitlets import Float, Integer, Unicode, default
@@ -87,6 +88,7 @@ class CampusService(ServiceApp):
         self.spawn(self._sync_groups())
         self.spawn(self._announcement_scheduler())
         self.spawn(self._exam_sweep())
+        self.spawn(self._prewarm_scheduler())
 
     async def _sync_groups(self) -> None:
         count = await sync_all(self.db)
@@ -130,6 +132,46 @@ class CampusService(ServiceApp):
             except Exception:  # a bad moment of the database must not stop the sweep
                 self.log.exception("campus: closing expired exam attempts failed; retrying")
             await asyncio.sleep(self.exam_sweep_interval)
+
+    prewarm_interval = Float(
+        60.0,
+        help="Seconds between checks for class meetings to pre-warm student servers for "
+        "(the lead and the memory budget: NBCAMPUS_PREWARM_LEAD, NBCAMPUS_PREWARM_MEMORY).",
+    ).tag(config=True)
+    prewarm_parallel = Integer(
+        2,
+        help="Student servers a pre-warm starts at the same time: each start takes about two "
+        "CPU-seconds, so more than the machine's cores only slows the logins happening then.",
+    ).tag(config=True)
+
+    async def _prewarm_scheduler(self) -> None:
+        from nbcampus.settings import Settings
+
+        from .prewarm_hub import Prewarmer
+
+        settings = Settings.from_env()
+        if settings.prewarm_memory <= 0:
+            self.log.info("campus: pre-warming off (NBCAMPUS_PREWARM_MEMORY is not set)")
+            return
+        warmer = Prewarmer(
+            self.db,
+            budget=settings.prewarm_memory,
+            server_memory=int(os.environ.get("NBCAMPUS_SERVER_MEMORY") or 512 * 1024**2),
+            lead=timedelta(minutes=settings.prewarm_lead_minutes),
+            timezone=self.school_timezone,
+            parallel=self.prewarm_parallel,
+        )
+        self.log.info(
+            "campus: pre-warming %.0f min before meetings, budget %d MB, %d MB a server",
+            settings.prewarm_lead_minutes, warmer.budget // 2**20, warmer.server_memory // 2**20,
+        )  # fmt: skip
+        while True:
+            try:
+                if started := await warmer.run_once():
+                    self.log.info("campus: %d student servers pre-warmed", started)
+            except Exception:  # a bad moment of the database or the Hub must not stop it
+                self.log.exception("campus: pre-warming failed; retrying")
+            await asyncio.sleep(self.prewarm_interval)
 
 
 main = CampusService.launch

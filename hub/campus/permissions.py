@@ -114,6 +114,10 @@ PERMISSIONS: dict[str, Rule] = {
     "quizzes:results": Rule(OFFICE, TEACHING_STAFF),
     "quizzes:manage": Rule(OFFICE, INSTRUCTOR),
     "exams:accommodate": Rule(OFFICE, INSTRUCTOR),
+    # Servers pre-started before meetings (prewarm.py): a class's instructors and the office
+    # read the class's; the office reads every class's (the Hub's admin page).
+    "prewarm:read": Rule(OFFICE, INSTRUCTOR),
+    "prewarm:list": Rule(OFFICE),
 }
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -250,6 +250,10 @@ def as_dict(row: Prewarm, class_name: str = "") -> dict[str, Any]:
     }
 
 
+# Started servers first, then failures, then the students skipped.
+_OUTCOME_ORDER = sa.case({"started": 0, "failed": 1}, value=Prewarm.outcome, else_=2)
+
+
 def listing(
     session: Session, class_id: int | None = None, limit: int = 200
 ) -> list[dict[str, Any]]:
@@ -257,7 +261,7 @@ def listing(
     query = (
         sa.select(Prewarm, CampusClass.name)
         .join(CampusClass, CampusClass.id == Prewarm.class_id)
-        .order_by(Prewarm.meeting_start.desc(), Prewarm.id)
+        .order_by(Prewarm.meeting_start.desc(), _OUTCOME_ORDER, Prewarm.id)
         .limit(limit)
     )
     if class_id is not None:

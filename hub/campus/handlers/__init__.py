@@ -14,6 +14,7 @@ from . import (
     media,
     office,
     openapi,
+    prewarm,
     profile,
     progress,
     quizzes,
@@ -38,4 +39,5 @@ default_handlers = [
     *engagement.default_handlers,
     *announcements.default_handlers,
     *profile.default_handlers,
+    *prewarm.default_handlers,
 ]

@@ -1,0 +1,228 @@
+"""Pre-warming from the schedule with a real Hub (local profile), on SQLite and PostgreSQL.
+
+An active class meeting within the lead gets its enrolled students' servers started by the
+Hub (real spawns), most punctual first, within the memory budget (two servers' worth for three
+students); the withdrawn student, a class not active, a class without a schedule and one whose
+meetings are past get none, the last two said in the log. The pre-started servers nobody uses
+are culled by the idle culler after its timeout. The records show on the Office's class page
+and on the Hub's admin page (Chromium screenshots); a student is refused both APIs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from harness.hub import CampusHub
+
+from nbcampus.db import make_engine, session_factory, transaction
+from nbcampus.hub.campus import classes
+from nbcampus.hub.campus.attendance import Mark, take_attendance
+from nbcampus.settings import Settings
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+CAMPUS = "services/campus/api/v1/"
+IDLE_TIMEOUT = 45
+
+
+def school_zone(now: datetime) -> str:
+    """A fixed-offset zone where it is about noon now: a meeting a few minutes away never
+    crosses midnight, whenever the test runs."""
+    offset = (12 - now.hour + 12) % 24 - 12  # hours east of UTC, -12..11
+    return "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc/GMT signs are inverted
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def prewarm_hub(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[CampusHub]:
+    db = None
+    if request.param == "postgresql":
+        db = request.getfixturevalue("pg_cluster").create_database()
+    env = {
+        "NBCAMPUS_PREWARM_MEMORY": "1G",  # two local servers at 512M each
+        "NBCAMPUS_PREWARM_LEAD": "10",
+        "NBCAMPUS_IDLE_TIMEOUT": str(IDLE_TIMEOUT),
+        "NBCAMPUS_TIMEZONE": school_zone(datetime.now(UTC)),
+    }
+    data_dir = tmp_path_factory.mktemp("prewarm") / "data dir"
+    hub = CampusHub(data_dir, db_url=db, env=env).start()
+    yield hub
+    hub.stop()
+
+
+def server(hub: CampusHub, name: str) -> dict[str, Any] | None:
+    resp = hub.admin_client().get(f"hub/api/users/{name}")
+    if resp.status_code == 404:
+        return None
+    return (resp.json().get("servers") or {}).get("")
+
+
+def make_world(hub: CampusHub) -> dict[str, Any]:
+    """Accounts and four classes: one due within the lead, one not active, one without a
+    schedule, one whose meetings are past."""
+    admin = hub.client(hub.demo("admin")["name"])
+    tag = format(int(time.time()) % 100000, "05d")
+    names = {k: f"pw{tag}{k}" for k in ("s1", "s2", "s3", "s4", "s5", "s6", "s7")}
+    for name in names.values():
+        resp = admin.post(CAMPUS + "accounts", json={"name": name, "role": "student"})
+        assert resp.status_code == 201, resp.text
+    zone = hub.env["NBCAMPUS_TIMEZONE"]
+    from zoneinfo import ZoneInfo
+
+    local = datetime.now(UTC).astimezone(ZoneInfo(zone))
+    begin = (local + timedelta(minutes=4)).replace(second=0, microsecond=0)
+    end = begin + timedelta(hours=1)
+    weekday = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[begin.weekday()]
+    schedule = {"days": [weekday], "time": f"{begin:%H:%M}-{end:%H:%M}"}
+    engine = make_engine(Settings.from_env(hub.env).database_url("campus"))
+    teacher = hub.demo("instructor")["name"]
+    ids: dict[str, int] = {}
+
+    def new_class(key: str, students: list[str], **fields: Any) -> int:
+        with transaction(session_factory(engine)) as s:
+            klass = classes.create_class(
+                s, name=f"Prewarm {key} {tag}", course_slug="python-intro", type="group",
+                total_meetings=6, max_capacity=10, instructor=teacher, created_by="tests",
+                status="enrollment_open", schedule=schedule,
+            )  # fmt: skip
+            ids[key] = klass.id
+        with transaction(session_factory(engine)) as s:
+            for student in students:
+                classes.enroll(s, ids[key], names[student], "tests")
+            klass = classes.get_class(s, ids[key])
+            for field, value in {"status": "active", **fields}.items():
+                setattr(klass, field, value)
+        return ids[key]
+
+    try:
+        due = new_class("due", ["s1", "s2", "s3", "s4"])
+        with transaction(session_factory(engine)) as s:  # an earlier meeting: who comes on time
+            marks = [
+                Mark(names["s3"], "present"),
+                Mark(names["s2"], "late"),
+                Mark(names["s1"], "absent"),
+                Mark(names["s4"], "present"),
+            ]
+            take_attendance(s, due, 1, date.today() - timedelta(days=7), marks, teacher)
+        with transaction(session_factory(engine)) as s:
+            classes.withdraw(s, due, names["s4"])
+        new_class("inactive", ["s5"], status="enrollment_open")
+        new_class("unscheduled", ["s6"], schedule=None)
+        new_class("past", ["s7"], end_date=date.today() - timedelta(days=2))
+    finally:
+        engine.dispose()
+    return {"names": names, "ids": ids, "admin": admin}
+
+
+def wait_for(check: Any, timeout: float, what: str, hub: CampusHub) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if got := check():
+            return got
+        time.sleep(1)
+    raise AssertionError(f"{what} did not happen in {timeout} s:\n{hub.log_tail(6000)}")
+
+
+def login(browser: Any, hub: CampusHub, who: dict[str, Any]) -> Any:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(hub.url + "hub/login")
+    page.fill("#username_input", who["name"])
+    page.fill("#password_input", who["password"])
+    page.click("#login_submit")
+    page.wait_for_load_state("networkidle")
+    return page
+
+
+def test_a_class_meeting_soon_gets_its_servers_within_the_budget(
+    prewarm_hub: CampusHub, browser: Any, output_dir: Path, request: pytest.FixtureRequest
+) -> None:
+    hub = prewarm_hub
+    world = make_world(hub)
+    names, ids = world["names"], world["ids"]
+    staff = hub.client(hub.demo("staff")["name"])
+
+    def recorded() -> list[dict[str, Any]] | None:
+        resp = staff.get(CAMPUS + f"classes/{ids['due']}/prewarms")
+        assert resp.status_code == 200, resp.text
+        rows = resp.json()["prewarms"]
+        started = [r for r in rows if r["outcome"] == "started"]
+        return rows if len(rows) == 4 and len(started) == 2 else None
+
+    rows = wait_for(recorded, 240, "the pre-warm of the due class", hub)
+    by_student = {r["student"]: r for r in rows}
+    # Most punctual first, within two servers' memory: s3 (on time), s2 (late) started.
+    assert by_student[names["s3"]]["outcome"] == "started"
+    assert by_student[names["s2"]]["outcome"] == "started"
+    assert by_student[names["s1"]]["outcome"] == "skipped"
+    assert by_student[names["s1"]]["reason"] == "over the memory budget"
+    assert by_student[names["s4"]]["outcome"] == "skipped"
+    assert "withdrawn" in by_student[names["s4"]]["reason"]
+    body = staff.get(CAMPUS + "prewarms").json()
+    assert body["budget_bytes"] == 2**30 and body["server_bytes"] == 512 * 2**20
+    assert sum(r["memory_bytes"] for r in rows) <= body["budget_bytes"]
+    assert body["reserved_bytes"] == 2**30
+
+    # Real spawns: the started ones are running and ready; nobody else got a server.
+    for key in ("s3", "s2"):
+        got = server(hub, names[key])
+        assert got is not None and got["ready"], got
+    for key in ("s1", "s4", "s5", "s6", "s7"):
+        assert server(hub, names[key]) is None, key
+    others = {r["class_id"] for r in body["prewarms"]}
+    assert ids["inactive"] not in others and ids["unscheduled"] not in others
+    assert ids["past"] not in others
+    log = hub.log_tail(200_000)
+    assert f"class {ids['unscheduled']} is active but the class has no schedule" in log
+    assert f"class {ids['past']} is active but the schedule ended on" in log
+    assert f"class {ids['inactive']} meets soon but is enrollment_open" in log
+
+    # Students are refused both APIs and the office relay.
+    student = hub.client(names["s1"])
+    assert student.get(CAMPUS + "prewarms").status_code == 403
+    assert student.get(CAMPUS + f"classes/{ids['due']}/prewarms").status_code == 403
+    bad = staff.get(CAMPUS + f"classes/{ids['due']}/prewarms?limit=0")
+    assert bad.status_code == 400 and bad.json()["code"]
+
+    # The screens: the Office's class page (Pre-warm tab) and the Hub's admin page.
+    db = request.node.callspec.params["prewarm_hub"]
+    page = login(browser, hub, hub.demo("staff"))
+    try:
+        page.goto(hub.url + f"hub/office/classes/{ids['due']}")
+        page.click("#tab-prewarm")
+        page.wait_for_selector(".prewarm-meeting")
+        text = page.inner_text("#pane-prewarm")
+        assert "2 started, 2 skipped, 0 failed" in text and "1,024 MB reserved" in text
+        assert "over the memory budget" in text and "withdrawn" in text
+        page.screenshot(
+            path=str(output_dir / f"prewarm-office-{db}.png"), full_page=True, animations="disabled"
+        )
+    finally:
+        page.context.close()
+    page = login(browser, hub, hub.demo("admin"))
+    try:
+        page.goto(hub.url + "hub/admin")
+        page.click("#campus-prewarm summary")
+        page.wait_for_selector(f"#prewarm-table a[href$='office/classes/{ids['due']}']")
+        assert "1,024 MB" in page.inner_text("#prewarm-table")
+        page.screenshot(
+            path=str(output_dir / f"prewarm-admin-{db}.png"), full_page=False, animations="disabled"
+        )
+    finally:
+        page.context.close()
+
+    # Nobody used them: the idle culler stops both after its timeout, as any idle server.
+    started_at = time.monotonic()
+    wait_for(
+        lambda: all(server(hub, names[k]) is None for k in ("s3", "s2")),
+        IDLE_TIMEOUT * 4,
+        "the idle culler stopping the unused pre-warmed servers",
+        hub,
+    )
+    assert time.monotonic() - started_at <= IDLE_TIMEOUT * 4
