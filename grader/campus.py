@@ -104,3 +104,20 @@ class CampusClient:
         base = await self.campus_base()
         url = f"{base}api/v1/course-roles/{quote(course, safe='')}?user={quote(user, safe='')}"
         return await self._call("GET", url)
+
+    async def score_visibility(self, course: str) -> dict[str, Any]:
+        """When the course's students see each graded exercise's score (the campus's
+        visibility.py): {"exercises": [{lesson, exercise, scores, visible, ...}]}."""
+        base = await self.campus_base()
+        url = f"{base}api/v1/courses/{quote(course, safe='')}/score-visibility"
+        return await self._call("GET", url)
+
+    async def release_scores(
+        self, course: str, lesson: str, exercise: str, released: bool, by: str
+    ) -> dict[str, Any]:
+        """Show (or hide again) an exercise's scores, for the instructor `by` whose teaching
+        of the course the grader checked."""
+        base = await self.campus_base()
+        url = f"{base}api/v1/courses/{quote(course, safe='')}/score-visibility"
+        body = {"lesson": lesson, "exercise": exercise, "released": released, "on_behalf_of": by}
+        return await self._call("PUT", url, body)

@@ -251,7 +251,8 @@ class HTTPList(HTTPExchange, ExchangeList):
         reads): the notebooks and whether their feedback is fetched or ready to fetch."""
         local = Path(self.assignment_dir) / assignment_id
         folder = local / "feedback" / sub["submitted_at"].replace(":", "-")
-        ready = sub["status"] == "graded"
+        # graded, and its score not hidden from the student (grader/visibility.py)
+        ready = sub["status"] == "graded" and not sub.get("score_hidden")
         fetched_at = None
         try:
             fetched_at = json.loads((folder / "results.json").read_text()).get("graded_at")
@@ -306,8 +307,8 @@ class HTTPFetchFeedback(HTTPExchange, ExchangeFetchFeedback):
         )["submissions"]
         dest = self.local_dir() / "feedback"
         for sub in subs:
-            if sub["status"] != "graded":
-                continue
+            if sub["status"] != "graded" or sub.get("score_hidden"):
+                continue  # not graded, or its score not released yet
             folder = dest / sub["submitted_at"].replace(":", "-")
             folder.mkdir(parents=True, exist_ok=True)
             (folder / "results.json").write_text(json.dumps(sub, indent=2))

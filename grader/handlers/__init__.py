@@ -14,6 +14,7 @@ from . import (
     openapi,
     release,
     rubric,
+    score_release,
     similarity,
     stats,
     submissions,
@@ -28,6 +29,7 @@ default_handlers: list[Any] = [
     *submissions.default_handlers,
     *gradebook.default_handlers,
     *feedback.default_handlers,
+    *score_release.default_handlers,  # before grading's courses/<c>/grading/<assignment>
     *grading.default_handlers,
     *release.default_handlers,
     *similarity.default_handlers,

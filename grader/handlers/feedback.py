@@ -11,6 +11,7 @@ from nbcampus.web import APIError
 from ..feedback import FEEDBACK_CSP, FeedbackMissing, kept_grading, render_feedback
 from ..orm import GRADED, Submission
 from ..rubric import line_comments
+from ..visibility import HIDDEN_MESSAGE, notebook_scores_hidden
 from ..worker import course_root
 from .submissions import SubmissionHandler
 
@@ -33,6 +34,10 @@ class FeedbackHandler(SubmissionHandler):
         sub = await self._load(uid)
         if sub.status != GRADED:
             raise APIError(409, "the submission is not graded yet", code="NOT_GRADED")
+        if sub.student == self.actor.name and await notebook_scores_hidden(
+            self.app, sub.course, sub.assignment
+        ):
+            raise APIError(403, HIDDEN_MESSAGE, code="SCORES_HIDDEN")
         root = course_root(self.app.data_dir, sub.course)
         kept_info = await self.blocking(lambda: kept_grading(root, sub.student, sub.assignment))
         kept = kept_info.get("id")

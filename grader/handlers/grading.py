@@ -93,6 +93,7 @@ class CourseGradingPage(GradingPage):
                 s.expunge_all()
             return rows, assignment_counts(course_root(self.app.data_dir, course), course)
 
+        from .score_release import course_visibility
         from .written_pages import written_counts, written_exercises
 
         assignments, counts = await self.blocking(load)
@@ -107,6 +108,8 @@ class CourseGradingPage(GradingPage):
             written=written,
             written_counts=await self.blocking(lambda: written_counts(self.app, course)),
             totals=await self.course_totals(course),
+            visibility=await course_visibility(self.app, course),  # score_release.py
+            xsrf=_text(self.xsrf_token),
         )
 
     async def course_totals(self, course: str) -> list[dict[str, Any]] | None:

@@ -26,6 +26,7 @@ from ..campus import CampusNotFound
 from ..courses import ensure_generated
 from ..orm import Assignment, utcnow
 from ..storage import UnsafePath, safe_relpath
+from ..visibility import HIDDEN_MESSAGE, notebook_scores_hidden
 from ..worker import course_root
 from .base import INSTRUCTING, MAX_SUBMISSION_BYTES, SLUG, GraderHandler, slug
 
@@ -286,6 +287,8 @@ class MyFeedbackHandler(GraderHandler):
         await self.require_member(course)
         root = course_root(self.app.data_dir, course)
         name = self.actor.name
+        if await notebook_scores_hidden(self.app, course, assignment):
+            raise APIError(403, HIDDEN_MESSAGE, code="SCORES_HIDDEN")
         found = await self.blocking(lambda: read_released_feedback(root, assignment, name))
         if found is None:
             raise APIError(404, "no feedback has been released to you", code="NO_FEEDBACK")

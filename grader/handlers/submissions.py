@@ -14,6 +14,7 @@ from nbcampus.web import APIError, body_schema, clean_text
 from ..orm import Assignment, Submission
 from ..storage import UnsafePath, safe_relpath
 from ..uploads import UploadRefused, check_submission
+from ..visibility import student_submissions
 from .base import MAX_SUBMISSION_BYTES, GraderHandler, slug
 
 MAX_FILES = 100
@@ -121,7 +122,10 @@ class SubmissionsHandler(GraderHandler):
                     q = q.where(Submission.student.in_(sorted(taught)))
                 return [submission_dict(x) for x in s.scalars(q.order_by(Submission.id))]
 
-        self.write_json({"submissions": await self.blocking(rows)})
+        subs = await self.blocking(rows)
+        if student == self.actor.name:  # one's own: no score while it is hidden
+            subs = await student_submissions(self.app, course, assignment, subs)
+        self.write_json({"submissions": subs})
 
 
 class SubmissionHandler(GraderHandler):
@@ -133,8 +137,13 @@ class SubmissionHandler(GraderHandler):
         return sub
 
     async def get(self, uid: str) -> None:
-        """One submission with its status, score, per-test results and feedback."""
-        self.write_json(submission_dict(await self._load(uid)))
+        """One submission with its status, score, per-test results and feedback (to its
+        student, not while the score is hidden: score_hidden)."""
+        sub = await self._load(uid)
+        out = [submission_dict(sub)]
+        if sub.student == self.actor.name:
+            out = await student_submissions(self.app, sub.course, sub.assignment, out)
+        self.write_json(out[0])
 
 
 class SubmissionFilesHandler(SubmissionHandler):

@@ -114,6 +114,9 @@ PERMISSIONS: dict[str, Rule] = {
     "quizzes:results": Rule(OFFICE, TEACHING_STAFF),
     "quizzes:manage": Rule(OFFICE, INSTRUCTOR),
     "exams:accommodate": Rule(OFFICE, INSTRUCTOR),
+    # Score visibility (visibility.py): a course's instructors and the office release an
+    # exercise's scores; the grader relays the release an instructor makes in its grading view.
+    "scores:release": Rule(OPERATORS, INSTRUCTOR),
     # Servers pre-started before meetings (prewarm.py): a class's instructors and the office
     # read the class's; the office reads every class's (the Hub's admin page).
     "prewarm:read": Rule(OFFICE, INSTRUCTOR),

@@ -183,8 +183,9 @@ class Member(Base):
 
 
 # pending: to be sent (backing off after a failure); failed: every attempt used, waits for a
-# person; sent; superseded: a newer grade of the same link and student replaced it unsent
-OUTBOX_STATUSES = ("pending", "failed", "sent", "superseded")
+# person; sent; superseded: a newer grade of the same link and student replaced it unsent;
+# held: its score is hidden from the student until released (held.py)
+OUTBOX_STATUSES = ("pending", "failed", "sent", "superseded", "held")
 
 
 class OutboxItem(Base):

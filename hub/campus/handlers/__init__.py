@@ -19,6 +19,7 @@ from . import (
     progress,
     quizzes,
     scores,
+    visibility,
 )
 
 default_handlers = [
@@ -39,5 +40,6 @@ default_handlers = [
     *engagement.default_handlers,
     *announcements.default_handlers,
     *profile.default_handlers,
+    *visibility.default_handlers,
     *prewarm.default_handlers,
 ]
