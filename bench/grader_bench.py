@@ -8,6 +8,11 @@ A reference assignment of 3 notebooks (autograded answers with visible and hidde
    core). Scores must be identical, student by student.
 2. Latency: 50 students submitting within 10 seconds; time from the accepted submission to the
    score being visible in the grader's database. And one student at a time on an idle grader.
+3. CPU-seconds per submission (user + system), stock and nbcampus: wall-clock ratios move with
+   whatever else the machine runs, CPU time much less. nbcampus's figure is every thread of
+   the grading pool (all of this process but its main thread, which only submits and polls)
+   and every process under it: fork servers, kernels, bubblewrap. Stock's is the
+   `nbgrader autograde` process and its kernels. The load average is printed beside each.
 
 Run: .venv/bin/python bench/grader_bench.py  (as root, with bubblewrap installed)
 """
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -25,11 +31,13 @@ import time
 from pathlib import Path
 
 import nbformat
+import psutil
 import sqlalchemy as sa
 from nbgrader.api import Gradebook
 
 from nbcampus.db import make_engine, prepare_database, session_factory
 from nbcampus.grader.autograde import generate_assignment
+from nbcampus.grader.feedback import keep_graded_hook
 from nbcampus.grader.orm import GRADED, MIGRATIONS, Submission
 from nbcampus.grader.queue import SubmissionQueue
 from nbcampus.grader.sandbox.base import Limits
@@ -39,6 +47,45 @@ from nbcampus.grader.worker import GradingPool, course_root, sandbox_slots
 
 COURSE, ASSIGNMENT = "bench101", "ref"
 CELL_TIMEOUT = 5  # the same for stock and nbcampus
+
+
+def _times(proc: psutil.Process) -> float:
+    t = proc.cpu_times()
+    # children_*: its children that have ended and been waited for (kernels reaped by their
+    # fork server, a fork server by this process)
+    return t.user + t.system + t.children_user + t.children_system
+
+
+class CpuMeter:
+    """CPU-seconds spent since it was made by this process (but its main thread) and every
+    process below it, alive or ended. A process that ended is counted in its parent's
+    children times once waited for, and no longer appears in the tree: nothing twice."""
+
+    def __init__(self) -> None:
+        self.me = psutil.Process()
+        self.start = self._now()
+        self.load_start = os.getloadavg()[0]
+
+    def _main_thread(self) -> float:
+        for t in self.me.threads():
+            if t.id == self.me.pid:
+                return t.user_time + t.system_time
+        return 0.0
+
+    def _now(self) -> float:
+        total = _times(self.me) - self._main_thread()
+        for child in self.me.children(recursive=True):
+            try:
+                total += _times(child)
+            except psutil.NoSuchProcess:
+                pass  # ended meanwhile: its parent counts it
+        return total
+
+    def stop(self) -> tuple[float, str]:
+        """(CPU-seconds since start, the 1-minute load average at start and at the end)."""
+        used = self._now() - self.start
+        return used, f"{self.load_start:.1f}-{os.getloadavg()[0]:.1f}"
+
 
 # notebook -> (right answer, wrong answer, visible test, hidden test)
 PROBLEMS = {
@@ -122,7 +169,14 @@ def submissions(release: Path, n: int) -> dict[str, dict[str, bytes]]:
     return subs
 
 
-def run_stock(work: Path, subs: dict[str, dict[str, bytes]]) -> tuple[float, dict[str, float]]:
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run_stock(
+    work: Path, subs: dict[str, dict[str, bytes]]
+) -> tuple[float, dict[str, float], float, str]:
     root = work / "stock"
     build_course(root)
     (root / "nbgrader_config.py").write_text(
@@ -143,6 +197,7 @@ def run_stock(work: Path, subs: dict[str, dict[str, bytes]]) -> tuple[float, dic
         d.mkdir(parents=True)
         for name, data in files.items():
             (d / name).write_bytes(data)
+    load0, cpu0 = os.getloadavg()[0], _children_cpu()
     t0 = time.perf_counter()
     subprocess.run(
         [*nbgrader, "autograde", ASSIGNMENT, "--force"],
@@ -152,11 +207,14 @@ def run_stock(work: Path, subs: dict[str, dict[str, bytes]]) -> tuple[float, dic
         env=env,
     )
     elapsed = time.perf_counter() - t0
+    # nbgrader waits for each kernel it started: their time is in the autograde process's
+    cpu = _children_cpu() - cpu0
+    load = f"{load0:.1f}-{os.getloadavg()[0]:.1f}"
     scores = {}
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}", COURSE) as gb:
         for student in subs:
             scores[student] = float(gb.find_submission(ASSIGNMENT, student).score)
-    return elapsed, scores
+    return elapsed, scores, cpu, load
 
 
 def setup_ours(work: Path, name: str) -> tuple[SubmissionQueue, Path, sa.Engine]:
@@ -174,12 +232,18 @@ def setup_ours(work: Path, name: str) -> tuple[SubmissionQueue, Path, sa.Engine]
 def grading_pool(
     queue: SubmissionQueue, data: Path, runner: BubblewrapRunner, workers: int
 ) -> GradingPool:
+    # As the service does: the graded notebooks are kept for the grading view and feedback.
     return GradingPool(
-        queue, data, runner, workers=workers, limits=Limits(cell_timeout=CELL_TIMEOUT)
+        queue,
+        data,
+        runner,
+        workers=workers,
+        limits=Limits(cell_timeout=CELL_TIMEOUT),
+        on_graded=keep_graded_hook(data),
     )
 
 
-def wait_all(engine: sa.Engine, n: int, timeout: float = 600) -> None:
+def wait_all(engine: sa.Engine, n: int, timeout: float = 600, poll: float = 0.02) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with engine.connect() as conn:
@@ -190,24 +254,26 @@ def wait_all(engine: sa.Engine, n: int, timeout: float = 600) -> None:
             )
         if done >= n:
             return
-        time.sleep(0.02)
+        time.sleep(poll)
     raise TimeoutError("grading did not finish")
 
 
 def run_ours(
     work: Path, subs: dict[str, dict[str, bytes]], runner: BubblewrapRunner, workers: int
-) -> tuple[float, dict[str, float]]:
+) -> tuple[float, dict[str, float], float, str]:
     queue, data, engine = setup_ours(work, "ours")
     pool = grading_pool(queue, data, runner, workers)
     t0 = time.perf_counter()
     uids = {queue.accept(COURSE, ASSIGNMENT, s, files): s for s, files in subs.items()}
+    meter = CpuMeter()
     pool.start()
     wait_all(engine, len(subs))
     elapsed = time.perf_counter() - t0
+    cpu, load = meter.stop()
     pool.stop()
     with session_factory(engine)() as s:
         scores = {uids[sub.uid]: sub.score for sub in s.scalars(sa.select(Submission))}
-    return elapsed, scores
+    return elapsed, scores, cpu, load
 
 
 def submit_to_score(engine: sa.Engine) -> list[float]:
@@ -221,9 +287,10 @@ def submit_to_score(engine: sa.Engine) -> list[float]:
 
 def run_latency(
     work: Path, subs: dict[str, dict[str, bytes]], runner: BubblewrapRunner, workers: int
-) -> list[float]:
+) -> tuple[list[float], str]:
     queue, data, engine = setup_ours(work, "latency")
     pool = grading_pool(queue, data, runner, workers)
+    load0 = os.getloadavg()[0]
     pool.start()
     spacing = 10.0 / len(subs)
     t0 = time.monotonic()
@@ -232,8 +299,9 @@ def run_latency(
         queue.accept(COURSE, ASSIGNMENT, student, files)
         pool.wake.set()
     wait_all(engine, len(subs))
+    load = f"{load0:.1f}-{os.getloadavg()[0]:.1f}"
     pool.stop()
-    return submit_to_score(engine)
+    return submit_to_score(engine), load
 
 
 def run_one_at_a_time(
@@ -257,6 +325,7 @@ def main() -> int:
     p.add_argument("--students", type=int, default=50)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     p.add_argument("--skip-stock", action="store_true")
+    p.add_argument("--skip-latency", action="store_true", help="throughput and CPU only")
     args = p.parse_args()
     work = Path(tempfile.mkdtemp(prefix="grader-bench-"))
     try:
@@ -266,13 +335,18 @@ def main() -> int:
         subs = submissions(tmp / "release" / ASSIGNMENT, args.students)
         runner = BubblewrapRunner(slots=sandbox_slots(args.workers))
         runner.start()
+        lat, lat_load, single = [float("nan")], "-", [float("nan")]
         try:
-            ours_t, ours_scores = run_ours(work, subs, runner, args.workers)
-            lat = run_latency(work, subs, runner, args.workers)
-            single = run_one_at_a_time(work, subs, runner, args.workers)
+            ours_t, ours_scores, ours_cpu, ours_load = run_ours(work, subs, runner, args.workers)
+            if not args.skip_latency:
+                lat, lat_load = run_latency(work, subs, runner, args.workers)
+                single = run_one_at_a_time(work, subs, runner, args.workers)
         finally:
             runner.stop()
-        stock_t, stock_scores = (float("nan"), {}) if args.skip_stock else run_stock(work, subs)
+        if args.skip_stock:
+            stock_t, stock_scores, stock_cpu, stock_load = float("nan"), {}, float("nan"), "-"
+        else:
+            stock_t, stock_scores, stock_cpu, stock_load = run_stock(work, subs)
         n = args.students
         same = all(stock_scores.get(s) == ours_scores.get(s) for s in subs)
         diffs = [s for s in subs if stock_scores.get(s) != ours_scores.get(s)]
@@ -289,9 +363,13 @@ def main() -> int:
             f"{'throughput (submissions/min)':38} {n / stock_t * 60:16.1f} {n / ours_t * 60:12.1f}"
         )
         print(f"{'speed-up':38} {'1.0x':>16} {stock_t / ours_t:11.1f}x")
+        print(f"{'CPU-s per submission':38} {stock_cpu / n:16.3f} {ours_cpu / n:12.3f}")
+        print(f"{'CPU ratio':38} {'1.0x':>16} {stock_cpu / ours_cpu:11.1f}x")
+        print(f"{'load average (1 min, start-end)':38} {stock_load:>16} {ours_load:>12}")
         print(f"{'scores identical':38} {'-':>16} {str(same if stock_scores else 'n/a'):>12}")
         print(f"{f'submit->score p50 (s), {n} in 10 s':38} {'n/a':>16} {p50:12.2f}")
         print(f"{f'submit->score p95 (s), {n} in 10 s':38} {'n/a':>16} {p95:12.2f}")
+        print(f"{'  load average (1 min, start-end)':38} {'':>16} {lat_load:>12}")
         print(
             f"{'submit->score median (s), idle grader':38} {'n/a':>16} "
             f"{statistics.median(single):12.2f}"
