@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from traitlets import Bool, Float, Integer, List, Unicode, default
 
+from nbcampus.db import transaction
 from nbcampus.service import ServiceApp
 from nbcampus.settings import Settings
 
@@ -20,7 +21,7 @@ from .autograde import SubmissionResult
 from .campus import CampusClient
 from .feedback import keep_graded_hook
 from .hooks import GradedResult, ResultHook, load_hooks, run_hooks
-from .orm import GRADED, MIGRATIONS, Submission
+from .orm import GRADED, MIGRATIONS, Submission, utcnow
 from .queue import LEASE_SECONDS, Claimed, SubmissionQueue
 from .sandbox.base import Limits, SandboxRunner
 from .storage import BlobStore
@@ -74,6 +75,19 @@ class GraderService(ServiceApp):
         60.0,
         help="Seconds between rounds that send on the grades the campus or a result hook has "
         "not taken yet (it was down, a hook raised, or the process stopped before sending).",
+    ).tag(config=True)
+
+    exam_grace_seconds = Float(
+        10.0,
+        help="Seconds after a student's exam deadline during which their Lab's last save or "
+        "submit, already on its way, is still taken; the exam is then submitted with the work "
+        "saved by then, and anything later is refused.",
+    ).tag(config=True)
+
+    exam_sweep_interval = Float(
+        15.0,
+        help="Seconds between rounds that submit the saved work of every exam sitting past "
+        "its deadline (a request about the sitting does it sooner).",
     ).tag(config=True)
 
     cell_timeout = Float(10.0, help="Wall-clock seconds one cell may run.").tag(config=True)
@@ -219,6 +233,7 @@ class GraderService(ServiceApp):
         if done:
             self.log.info("generated %d nbgrader assignments", len(done))
         asyncio.ensure_future(self.resend_loop())
+        asyncio.ensure_future(self.exam_loop())
 
     async def run(self) -> None:
         try:
@@ -332,6 +347,24 @@ class GraderService(ServiceApp):
                 await resend_written(self)
             except Exception:  # e.g. the database is away: the next round tries again
                 self.log.exception("could not send the waiting grades on")
+
+    async def exam_loop(self) -> None:
+        """Every `exam_sweep_interval` seconds, submit the exams whose deadline has passed
+        with the work their students saved (grader/exam.py)."""
+        from . import exam
+
+        def sweep() -> int:
+            with transaction(self.db) as s:
+                return len(exam.close_expired(s, utcnow(), self.exam_grace_seconds))
+
+        loop = asyncio.get_running_loop()
+        while not self.stopping.is_set():
+            await asyncio.sleep(self.exam_sweep_interval)
+            try:
+                if await loop.run_in_executor(None, sweep):
+                    self.pool.wake.set()
+            except Exception:  # logged; the next round (or a request) closes them
+                self.log.exception("closing exams past their deadline failed")
 
     async def resend_due(self, limit: int = 100, wait: float = 60.0) -> int:
         """One round: send every waiting grade (at most `limit`), one after the other, through

@@ -7,6 +7,7 @@ from typing import Any
 
 from . import (
     assignments,
+    exams,
     feedback,
     gradebook,
     grading,
@@ -27,6 +28,7 @@ default_handlers: list[Any] = [
     *openapi.default_handlers,
     *assignments.default_handlers,
     *submissions.default_handlers,
+    *exams.default_handlers,
     *gradebook.default_handlers,
     *feedback.default_handlers,
     *score_release.default_handlers,  # before grading's courses/<c>/grading/<assignment>

@@ -14,6 +14,7 @@ from ..courses import ensure_generated
 from ..orm import Assignment
 from ..worker import course_root
 from .base import INSTRUCTING, GraderHandler, slug
+from .exams import release_allowed
 
 
 class AssignmentsHandler(GraderHandler):
@@ -56,6 +57,7 @@ class ReleaseFilesHandler(GraderHandler):
         """The student version of an assignment (no solutions, no hidden tests), base64."""
         course, assignment = slug(course, "course"), slug(assignment, "assignment")
         await self.require_unlocked(course, assignment, self.actor.name)
+        await release_allowed(self, course, assignment)
         root = course_root(self.app.data_dir, course)
 
         def read() -> dict[str, str]:
