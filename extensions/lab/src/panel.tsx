@@ -231,15 +231,22 @@ function ResultView(props: {
       </div>
     );
   }
-  const feedbackUrl = result.submission_id
-    ? actions.graderPageUrl(graderPages.feedback(result.submission_id))
-    : null;
+  const feedbackUrl =
+    result.submission_id && !result.score_hidden
+      ? actions.graderPageUrl(graderPages.feedback(result.submission_id))
+      : null;
   return (
     <div className="nbc-result" role="status" aria-label={trans.__('Result of %1', result.lesson)}>
       <div className="nbc-result-score">
-        <span>{trans.__('Score')}</span> <strong>{formatScore(result.score, result.max_score)}</strong>
+        <span>{trans.__('Score')}</span>{' '}
+        <strong>{result.score_hidden ? trans.__('hidden') : formatScore(result.score, result.max_score)}</strong>
         {!!result.xp_earned && <span className="nbc-xp-earned">{trans.__('+%1 XP', result.xp_earned)}</span>}
       </div>
+      {result.score_hidden && (
+        <p className="nbc-muted nbc-score-hidden">
+          {trans.__('Graded. Your score and feedback show once your instructor releases them.')}
+        </p>
+      )}
       {!!result.tests?.length && (
         <ul className="nbc-tests">
           {result.tests.map(t => (

@@ -23,6 +23,8 @@ export interface ICourseTotal {
   graded: number;
   counted: number;
   hidden: number;
+  /** The exercises whose scores are not released yet (they count as not graded). */
+  hidden_exercises?: { lesson: string; exercise: string; title: string }[];
 }
 
 export const scoresPath = (course: string) => `courses/${encodeURIComponent(course)}/scores`;
@@ -55,7 +57,13 @@ export function CourseScore(props: { store: CampusStore; course: ICourse; versio
       <strong className="nbc-course-score-total">{trans.__('%1 / %2', total.total, total.out_of)}</strong>{' '}
       <span className="nbc-muted">{trans.__('(%1 of %2 graded)', total.graded, total.counted)}</span>
       {total.hidden > 0 && (
-        <span className="nbc-muted"> {trans.__('%1 not released yet', total.hidden)}</span>
+        <span
+          className="nbc-muted nbc-course-score-hidden"
+          title={(total.hidden_exercises ?? []).map(e => trans.__('%1: hidden', e.title || e.exercise)).join('\n')}
+        >
+          {' '}
+          {trans.__('%1 hidden until released', total.hidden)}
+        </span>
       )}
     </div>
   );

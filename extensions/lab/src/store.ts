@@ -58,6 +58,8 @@ export interface IResult {
   feedback?: string;
   xp_earned?: number;
   error?: string;
+  /** Graded, but its score is not released to the student yet (the server withheld it). */
+  score_hidden?: boolean;
 }
 
 export type Section = 'me' | 'courses' | 'level' | 'notifications' | 'credits';
@@ -96,7 +98,8 @@ export function resultFromGrader(sub: any, course: string, lesson: string): IRes
     max_score: sub?.max_score ?? null,
     tests,
     feedback,
-    error: sub?.error ?? undefined
+    error: sub?.error ?? undefined,
+    score_hidden: !!sub?.score_hidden
   };
 }
 

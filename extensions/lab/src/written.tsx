@@ -32,6 +32,8 @@ export interface IWrittenSubmission {
   score: number | null;
   max_score: number;
   comment: string | null;
+  /** Graded, its score not released yet (the grader withholds score and comment). */
+  score_hidden?: boolean;
 }
 
 export interface IWrittenAssignment {
@@ -174,7 +176,11 @@ function WrittenView(props: { client: CampusClient; ctx: IExerciseContext; trans
               </div>
             ) : (
               <p>
-                <span className="nbc-chip">{trans.__('Waiting for a grade')}</span>
+                <span className="nbc-chip">
+                  {newest.score_hidden
+                    ? trans.__('Graded: your score shows once your instructor releases it')
+                    : trans.__('Waiting for a grade')}
+                </span>
               </p>
             )}
           </>
