@@ -26,6 +26,7 @@ import { ClassViewWidget } from './classview';
 import { COURSE_VIEW_COMMAND, courseViewPlugin } from './courseview';
 import * as ep from './endpoints';
 import { registerMediaExercises } from './exercises';
+import { lessonNotebookFiles, registerNotebookExams } from './notebookexam';
 import { QUIZZES_COMMAND, registerQuizExercises } from './quiz';
 import { campusIcon } from './icon';
 import { escapeHtml } from './markdown';
@@ -153,6 +154,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
             openPath(path);
           }
         } catch (err) {
+          // A timed exam not started yet: its tab, whose start releases the notebook.
+          if (err instanceof CampusError && err.code === 'EXAM_NOT_STARTED') {
+            notebookExams.open(course, lesson);
+            return;
+          }
           // Fetched earlier and the grader is away? Open what is in the folder.
           if (err instanceof CampusError && (await exists(dir))) {
             const listing = await contents.get(dir);
@@ -177,15 +183,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
             }
           });
           await Promise.all(saving);
-          const listing = await contents.get(dir);
-          const files: Record<string, string> = {};
-          for (const item of listing.content as Contents.IModel[]) {
-            if (item.type === 'notebook') {
-              // The bytes on disk, as nbgrader would pick them up.
-              const model = await contents.get(item.path, { type: 'file', format: 'base64', content: true });
-              files[item.name] = String(model.content).replace(/\s/g, '');
-            }
-          }
+          // The bytes on disk, as nbgrader would pick them up.
+          const files = await lessonNotebookFiles(contents, dir);
           if (!Object.keys(files).length) {
             throw new Error(trans.__('There is no notebook in %1 to submit. Open the lesson first.', dir));
           }
@@ -284,6 +283,21 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: openQuizzes
     });
     palette?.addItem({ command: QUIZZES_COMMAND, category: trans.__('Campus') });
+
+    // Notebook lessons taken as timed exams: their tab, toolbar timer and saves (notebookexam.tsx).
+    const notebookExams = registerNotebookExams(
+      {
+        add: widget => app.shell.add(widget, 'main'),
+        activate: id => app.shell.activateById(id),
+        has: id => [...app.shell.widgets('main')].some(w => w.id === id)
+      },
+      client,
+      contents,
+      tracker,
+      actions,
+      trans,
+      toast
+    );
 
     const panel = new CampusPanel(store, actions);
     panel.id = 'nbcampus-panel';

@@ -17,6 +17,7 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import React, { useCallback, useEffect, useRef, useState } from 'react';
 
 import { CampusClient, CampusError } from './api';
+import { clock, useCountdown } from './examclock';
 import { IExerciseContext, ITabHost, registerExerciseOpener } from './exercises';
 import { renderMarkdown } from './markdown';
 import { ITrans } from './model';
@@ -99,15 +100,6 @@ export interface IQuizView {
   questions?: IQuestion[];
 }
 
-/** "m:ss" or "h:mm:ss" of a number of seconds (never negative). */
-export function clock(seconds: number): string {
-  const s = Math.max(0, Math.ceil(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const r = String(s % 60).padStart(2, '0');
-  return h ? `${h}:${String(m).padStart(2, '0')}:${r}` : `${m}:${r}`;
-}
-
 function when(iso: string | null | undefined): string {
   return iso ? new Date(iso).toLocaleString() : '';
 }
@@ -117,34 +109,6 @@ function minutes(seconds: number | null, trans: ITrans): string {
     return '';
   }
   return seconds % 60 ? trans.__('%1 s', seconds) : trans.__('%1 min', seconds / 60);
-}
-
-/** The seconds left of an open attempt, from the server's figure and the monotonic clock. */
-function useCountdown(remaining: number | null | undefined, onZero: () => void): number | null {
-  const [left, setLeft] = useState<number | null>(remaining ?? null);
-  const zero = useRef(onZero);
-  zero.current = onZero;
-  useEffect(() => {
-    if (remaining === null || remaining === undefined) {
-      setLeft(null);
-      return;
-    }
-    const start = performance.now();
-    let fired = false;
-    const tick = () => {
-      const value = remaining - (performance.now() - start) / 1000;
-      setLeft(Math.max(0, value));
-      if (value <= 0 && !fired) {
-        fired = true;
-        // a moment after the deadline: the server has closed the attempt by then
-        window.setTimeout(() => zero.current(), 1200);
-      }
-    };
-    tick();
-    const timer = window.setInterval(tick, 250);
-    return () => window.clearInterval(timer);
-  }, [remaining]);
-  return left;
 }
 
 function QuestionView(props: {
