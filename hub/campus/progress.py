@@ -136,9 +136,19 @@ def _outline(session: Session, course_id: int, version: Any) -> list[Any]:
         .correlate(Lesson)
         .scalar_subquery()
     )
+    n_notebooks = (
+        sa.select(sa.func.count())
+        .where(
+            Exercise.lesson_id == Lesson.id,
+            Exercise.retired.is_(False),
+            Exercise.notebook.is_not(None),
+        )
+        .correlate(Lesson)
+        .scalar_subquery()
+    )
     rows = session.execute(
         sa.select(Lesson.id, Lesson.slug, Lesson.title, Lesson.order_index)
-        .add_columns(n_exercises.label("exercises"))
+        .add_columns(n_exercises.label("exercises"), n_notebooks.label("notebooks"))
         .where(Lesson.course_id == course_id, Lesson.retired.is_(False))
         .order_by(Lesson.order_index)
     ).all()
@@ -206,6 +216,9 @@ def my_courses(session: Session, user: str) -> list[dict[str, Any]]:
                     "position": lesson.order_index,
                     "locked": lesson.id not in unlocked,
                     "exercises_total": lesson.exercises,
+                    # none: nothing to fetch or submit as notebooks (the Lab offers the
+                    # lesson's exercises instead, e.g. a written assignment's tab)
+                    "notebooks": lesson.notebooks,
                     "exercises_completed": done,
                     "completed": completed,
                 }

@@ -48,6 +48,15 @@ export function registerExerciseOpener(type: string, opener: ExerciseOpener): vo
   listeners.forEach(fn => fn());
 }
 
+/** Open an exercise in its tab; false when no module opens its type. */
+export function openExercise(ctx: IExerciseContext): boolean {
+  const opener = openers[ctx.exercise.type];
+  if (opener) {
+    opener(ctx);
+  }
+  return !!opener;
+}
+
 const path = {
   exercises: (lesson: number) => `lessons/${lesson}/exercises`,
   progress: (lesson: number) => `lessons/${lesson}/progress`,

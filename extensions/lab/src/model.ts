@@ -52,6 +52,8 @@ export interface ILesson {
   exercises?: IExercise[];
   score?: number | null;
   max_score?: number | null;
+  /** How many of its exercises are notebooks (0: no Open/Submit; absent: not told). */
+  notebooks?: number;
 }
 
 export interface ISection {

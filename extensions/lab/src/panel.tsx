@@ -21,6 +21,7 @@ import {
 import { CampusStore, IResult, Section } from './store';
 import { TeachTab } from './teach';
 import { CourseScore } from './scores';
+import { WrittenLessonActions } from './writtenlesson';
 
 export interface IPanelActions {
   openLesson(course: string, lesson: string): Promise<void>;
@@ -311,7 +312,9 @@ function LessonRow(props: {
           <span className="nbc-lesson-score">{formatScore(lesson.score, lesson.max_score)}</span>
         )}
       </div>
-      {isOpenable(lesson) ? (
+      {isOpenable(lesson) && lesson.notebooks === 0 ? (
+        <WrittenLessonActions store={store} course={course} lesson={lesson} />
+      ) : isOpenable(lesson) ? (
         <div className="nbc-lesson-actions">
           <button
             className="jp-mod-styled jp-mod-accept nbc-open"

@@ -16,7 +16,7 @@ import { ITrans } from './model';
 import { Toaster } from './store';
 
 const q = encodeURIComponent;
-const writtenPath = (course: string, lesson: string, exercise: string) =>
+export const writtenPath = (course: string, lesson: string, exercise: string) =>
   `courses/${q(course)}/assignments/${q(lesson)}/written/${q(exercise)}`;
 
 type Kind = 'text' | 'link' | 'file';
