@@ -12,7 +12,14 @@ Two measures each:
 and, during both, the Hub's event-loop stalls seen from outside: a probe asks the Hub's API
 every 50 ms; a reply slower than 1 s means the Hub stalled.
 
+And the "class" scenario (local profile, `--only class`): 30 students of one class log in
+within 10 s (spread evenly), first on a campus that pre-warmed their servers from the class's
+schedule (hub/campus/prewarm.py: a meeting a few minutes away, a budget for all 30), then on a
+fresh campus without pre-warming; for each, the time from each login to a usable Lab and from
+the first login until all 30 are usable.
+
     .venv/bin/python bench/spawn_bench.py [--users 10] [--burst 20] [--only stock,local,docker]
+    .venv/bin/python bench/spawn_bench.py --only class [--class-size 30] [--spread 10]
 """
 
 from __future__ import annotations
@@ -262,15 +269,125 @@ def run_campus(tmp: Path, profile: str, users: int, burst: int) -> dict[str, flo
             hub.remove_leftovers(docker_client(find_engine()))
 
 
+def class_logins(base: str, names: list[str], spread: float) -> dict[str, float]:
+    """Everyone logs in once, the starts spread evenly over `spread` seconds."""
+    step = spread / max(1, len(names) - 1)
+
+    def one(i: int) -> tuple[float, float | None]:
+        time.sleep(i * step)
+        start = time.monotonic()
+        took = login_to_lab(base, names[i], timeout=300)
+        return start, took
+
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(len(names)) as pool:
+        got = list(pool.map(one, range(len(names))))
+    times = sorted(t for _, t in got if t is not None)
+    ends = [start + t - t0 for start, t in got if t is not None]
+    return {
+        "median": statistics.median(times) if times else float("nan"),
+        "p95": times[max(0, round(0.95 * len(times)) - 1)] if times else float("nan"),
+        "worst": max(times, default=float("nan")),
+        "all_usable": max(ends, default=float("nan")),
+        "within_10": sum(1 for t in times if t <= 10.0),
+        "failed": len(names) - len(times),
+    }
+
+
+def run_class(tmp: Path, size: int, spread: float, prewarm: bool) -> dict[str, float]:
+    """One class of `size` students; with `prewarm`, their servers are started from the
+    schedule before anyone logs in (and the time that took is reported)."""
+    from harness.schedule import meeting_soon, scheduled_class, school_zone
+
+    label = "warm" if prewarm else "cold"
+    names = [f"c{label}{i:02d}" for i in range(size)]
+    env = {"NBCAMPUS_TIMEZONE": school_zone()}
+    if prewarm:  # room for the whole class at the local profile's 512M a server
+        env |= {"NBCAMPUS_PREWARM_MEMORY": f"{size * 512}M", "NBCAMPUS_PREWARM_LEAD": "10"}
+    hub = CampusHub(tmp / f"class-{label}" / "data", base_path="/", env=env)
+    hub.data_dir.mkdir(parents=True, exist_ok=True)
+    create_accounts(hub, names)
+    hub.start()
+    out: dict[str, float] = {}
+    try:
+        schedule = meeting_soon(env["NBCAMPUS_TIMEZONE"], minutes=5)
+        scheduled_class(hub, f"Bench class {label}", names, schedule)
+        if prewarm:
+            t0 = time.monotonic()
+            admin = hub.admin_client()
+            deadline = t0 + 1200
+            while time.monotonic() < deadline:
+                ready = 0
+                for name in names:
+                    user = admin.get(f"hub/api/users/{name}")
+                    server = (user.json().get("servers") or {}).get("") if user.ok else None
+                    ready += bool(server and server.get("ready"))
+                if ready == size:
+                    break
+                time.sleep(2)
+            # From the class's creation: up to one check interval (60 s) passes before the
+            # campus sees the meeting, then the servers start two at a time.
+            out["prewarm_s"] = time.monotonic() - t0
+            out["prewarmed"] = ready
+            print(f"  pre-warm: {ready} of {size} ready after {out['prewarm_s']:.0f} s", flush=True)
+        out |= class_logins(hub.url, names, spread)
+    finally:
+        hub.stop()
+    return out
+
+
+def print_class(results: dict[str, dict[str, float]], size: int, spread: float) -> None:
+    cols = [(k, t) for k, t in (("warm", "pre-warmed"), ("cold", "no pre-warm")) if k in results]
+    print()
+    print(f"class of {size}, logins spread over {spread:.0f} s" + " " * 6
+          + "".join(f"{t:>16}" for _, t in cols))  # fmt: skip
+    rows = [
+        ("login to usable Lab, median (s)", "median"),
+        ("login to usable Lab, p95 (s)", "p95"),
+        ("login to usable Lab, worst (s)", "worst"),
+        ("first login to all usable (s)", "all_usable"),
+        ("usable within 10 s of login (count)", "within_10"),
+        ("logins without a usable Lab (count)", "failed"),
+    ]
+    for label, key in rows:
+        cells = "".join(
+            f"{results[k][key]:>16.0f}" if key in ("within_10", "failed") else
+            f"{results[k][key]:>16.2f}" for k, _ in cols
+        )  # fmt: skip
+        print(f"{label:44}" + cells)
+    if "warm" in results:
+        warm = results["warm"]
+        print(f"pre-warm: {warm['prewarmed']:.0f} servers ready {warm['prewarm_s']:.0f} s "
+              "after the class was created (check interval included)")  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=10)
     parser.add_argument("--burst", type=int, default=20)
-    parser.add_argument("--only", default="stock,local,docker")
+    parser.add_argument("--only", default="stock,local,docker", help="and/or: class")
+    parser.add_argument("--class-size", type=int, default=30)
+    parser.add_argument("--spread", type=float, default=10.0)
     args = parser.parse_args()
     wanted = args.only.split(",")
     tmp = Path(tempfile.mkdtemp(prefix="nbcampus-spawn-bench-"))
     results: dict[str, dict[str, float]] = {}
+    if "class" in wanted:
+        class_results: dict[str, dict[str, float]] = {}
+        try:
+            for prewarm in (True, False):
+                print(f"running class ({'pre-warmed' if prewarm else 'no pre-warm'}) ...")
+                class_results["warm" if prewarm else "cold"] = run_class(
+                    tmp, args.class_size, args.spread, prewarm
+                )
+        finally:
+            if wanted == ["class"]:
+                shutil.rmtree(tmp, ignore_errors=True)
+        print_class(class_results, args.class_size, args.spread)
+        wanted = [w for w in wanted if w != "class"]
+        if not wanted:
+            print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+            return 0
     try:
         if "docker" in wanted:
             from nbcampus.images import build_all

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from harness.hub import CampusHub
+from harness.schedule import meeting_soon, scheduled_class, school_zone
 
 from nbcampus.db import make_engine, session_factory, transaction
 from nbcampus.hub.campus import classes
@@ -28,13 +29,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 CAMPUS = "services/campus/api/v1/"
 IDLE_TIMEOUT = 45
-
-
-def school_zone(now: datetime) -> str:
-    """A fixed-offset zone where it is about noon now: a meeting a few minutes away never
-    crosses midnight, whenever the test runs."""
-    offset = (12 - now.hour + 12) % 24 - 12  # hours east of UTC, -12..11
-    return "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc/GMT signs are inverted
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -48,7 +42,7 @@ def prewarm_hub(
         "NBCAMPUS_PREWARM_MEMORY": "1G",  # two local servers at 512M each
         "NBCAMPUS_PREWARM_LEAD": "10",
         "NBCAMPUS_IDLE_TIMEOUT": str(IDLE_TIMEOUT),
-        "NBCAMPUS_TIMEZONE": school_zone(datetime.now(UTC)),
+        "NBCAMPUS_TIMEZONE": school_zone(),
     }
     data_dir = tmp_path_factory.mktemp("prewarm") / "data dir"
     hub = CampusHub(data_dir, db_url=db, env=env).start()
@@ -72,34 +66,17 @@ def make_world(hub: CampusHub) -> dict[str, Any]:
     for name in names.values():
         resp = admin.post(CAMPUS + "accounts", json={"name": name, "role": "student"})
         assert resp.status_code == 201, resp.text
-    zone = hub.env["NBCAMPUS_TIMEZONE"]
-    from zoneinfo import ZoneInfo
-
-    local = datetime.now(UTC).astimezone(ZoneInfo(zone))
-    begin = (local + timedelta(minutes=4)).replace(second=0, microsecond=0)
-    end = begin + timedelta(hours=1)
-    weekday = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[begin.weekday()]
-    schedule = {"days": [weekday], "time": f"{begin:%H:%M}-{end:%H:%M}"}
-    engine = make_engine(Settings.from_env(hub.env).database_url("campus"))
+    schedule = meeting_soon(hub.env["NBCAMPUS_TIMEZONE"], minutes=4)
     teacher = hub.demo("instructor")["name"]
     ids: dict[str, int] = {}
 
     def new_class(key: str, students: list[str], **fields: Any) -> int:
-        with transaction(session_factory(engine)) as s:
-            klass = classes.create_class(
-                s, name=f"Prewarm {key} {tag}", course_slug="python-intro", type="group",
-                total_meetings=6, max_capacity=10, instructor=teacher, created_by="tests",
-                status="enrollment_open", schedule=schedule,
-            )  # fmt: skip
-            ids[key] = klass.id
-        with transaction(session_factory(engine)) as s:
-            for student in students:
-                classes.enroll(s, ids[key], names[student], "tests")
-            klass = classes.get_class(s, ids[key])
-            for field, value in {"status": "active", **fields}.items():
-                setattr(klass, field, value)
+        people = [names[k] for k in students]
+        plan = fields.pop("schedule", schedule)
+        ids[key] = scheduled_class(hub, f"Prewarm {key} {tag}", people, plan, **fields)
         return ids[key]
 
+    engine = make_engine(Settings.from_env(hub.env).database_url("campus"))
     try:
         due = new_class("due", ["s1", "s2", "s3", "s4"])
         with transaction(session_factory(engine)) as s:  # an earlier meeting: who comes on time
