@@ -135,6 +135,21 @@ def test_office_roster_sets_exam_time_in_chromium(
             page.context.close()
     got = {a["user"]: a["multiplier"] for a in staff.get(ACC).json()["accommodations"]}
     assert got[carol] == 1.25
+
+    # Dark mode (the Hub's Bootstrap theme): the card follows it.
+    person = campus_hub.demo("staff")
+    page = login(browser, campus_hub, person["name"], person["password"], dark=True)
+    try:
+        page.goto(campus_hub.url + f"hub/office/classes/{cid}")
+        page.click("#tab-enrollment")
+        page.locator(f"#accommodations-table tr[data-student='{carol}']").filter(
+            has_text="×1.25"
+        ).wait_for()
+        page.locator("#accommodations-card").screenshot(
+            path=str(output_dir / "office-accommodation-dark.png"), animations="disabled"
+        )
+    finally:
+        page.context.close()
     assert [r["actor"] for r in _rows(staff, cid, carol)] == [
         staff_name(campus_hub),
         campus_hub.demo("instructor")["name"],
