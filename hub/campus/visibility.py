@@ -13,7 +13,8 @@ questions keeps its own switch (quiz.Loaded.scores_visible, the quiz file's `sco
 this module reads and sets, so callers need not know the kind.
 
 While a score is hidden the exercise is not completed and earns no XP (a "+20 XP" would tell
-a full score); the grade is kept and the release completes it (`release_scores`).
+a full score); the grade is kept and the release completes it, by the rule it would have met
+when graded (`release_scores`).
 
 Entry points (plain functions of a session, no handler): `scores_visible(session, exercise)`,
 `hidden_exercise_ids(session, ids)`, `mask_hidden_scores(session, items)`,
@@ -141,7 +142,8 @@ def release_scores(
 
 
 def complete_held(session: Session, exercise: Exercise, now: datetime | None = None) -> list[str]:
-    """Complete the exercise for each student whose full score was held back while hidden."""
+    """Complete the exercise for each student whose completion was held back while hidden
+    (progress.complete_exercise decides from the kept grade, as it would have then)."""
     from .progress import complete_exercise  # (progress.py is imported by this one's callers)
 
     held = session.scalars(
@@ -153,8 +155,6 @@ def complete_held(session: Session, exercise: Exercise, now: datetime | None = N
     ).all()
     done = []
     for row in held:
-        if not (row.max_score and row.score is not None and row.score >= row.max_score):
-            continue
         # The XP award carries the submission that earned it (the result card's "+N XP").
         sub = session.scalar(
             sa.select(GradingResult.submission_id)

@@ -165,6 +165,11 @@ def test_a_hidden_score_is_kept_but_not_shown_until_released(db, tmp_path: Path)
         assert visibility.release_scores(s, _ex(s, "values"), "ines", released=False) == []
     with db() as s:
         assert not visibility.scores_visible(s, _ex(s, "values"))
+    # a written assignment graded 7 of 10 while hidden completes at its release (a graded
+    # written assignment is done whatever its points)
+    _result(db, "essay", 7, 10, "w-1")
+    with transaction(db) as s:
+        assert visibility.release_scores(s, _ex(s, "essay"), "ines") == ["ann"]
 
 
 def test_after_due_shows_once_the_due_date_passed(db, tmp_path: Path) -> None:

@@ -367,7 +367,9 @@ export class CampusStore {
     const before = this.results[key];
     this.results[key] = result;
     if (result.status === 'graded' && before?.status !== 'graded') {
-      const score = `${result.score ?? 0} / ${result.max_score ?? '?'}`;
+      const score = result.score_hidden
+        ? this.trans.__('score hidden until released')
+        : `${result.score ?? 0} / ${result.max_score ?? '?'}`;
       this.toast('success', this.trans.__('%1 graded: %2', result.lesson, score));
     } else if (result.status === 'failed' && before?.status !== 'failed') {
       this.toast('error', result.error || this.trans.__('Grading %1 failed.', result.lesson));
