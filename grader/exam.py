@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from nbcampus.hub.campus import exam as ex
 from nbcampus.web import APIError
 
-from .orm import Exam, ExamSitting, Submission
+from .orm import Assignment, Exam, ExamSitting, Submission
 from .queue import SubmissionQueue
 
 OPEN, SUBMITTED = "open", "submitted"
@@ -69,6 +69,14 @@ def register_exams(s: Session, course: str, lesson: Any) -> None:
 # --- reading --------------------------------------------------------------------------------
 def exam_of(s: Session, course: str, assignment: str) -> Exam | None:
     return s.scalar(sa.select(Exam).filter_by(course=course, assignment=assignment))
+
+
+def title_of(s: Session, exam: Exam) -> str:
+    """The lesson's title (the grader keeps it with the assignment)."""
+    return (
+        s.scalar(sa.select(Assignment.title).filter_by(course=exam.course, name=exam.assignment))
+        or ""
+    )
 
 
 def sitting_of(s: Session, course: str, assignment: str, student: str) -> ExamSitting | None:
@@ -245,7 +253,7 @@ def sitting_dict(sitting: ExamSitting, now: datetime) -> dict[str, Any]:
 
 
 def exam_dict(
-    exam: Exam, sitting: ExamSitting | None, now: datetime, grace: float
+    exam: Exam, sitting: ExamSitting | None, now: datetime, grace: float, title: str = ""
 ) -> dict[str, Any]:
     """An exam as its student sees it: the window, the limit, and their sitting."""
     state = ex.window_state(ex.aware(exam.opens_at), ex.aware(exam.closes_at), now)
@@ -255,6 +263,7 @@ def exam_dict(
         "course": exam.course,
         "assignment": exam.assignment,
         "exercise": exam.exercise,
+        "title": title or exam.assignment,  # the lesson's
         "opens_at": ex.iso(exam.opens_at),
         "closes_at": ex.iso(exam.closes_at),
         "time_limit_seconds": exam.time_limit_seconds,

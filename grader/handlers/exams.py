@@ -114,7 +114,8 @@ class ExamHandler(_ExamHandler):
             with transaction(self.app.db) as s:
                 sitting = rules.sitting_of(s, course, assignment, student)
                 closed = sitting is not None and rules.close_if_due(s, sitting, utcnow(), grace)
-                return rules.exam_dict(exam, sitting, utcnow(), grace), bool(closed)
+                title = rules.title_of(s, exam)
+                return rules.exam_dict(exam, sitting, utcnow(), grace, title), bool(closed)
 
         body, closed = await self.blocking(work)
         _wake(self, closed)
@@ -134,7 +135,8 @@ class ExamHandler(_ExamHandler):
         def work() -> tuple[dict[str, Any], bool]:
             with transaction(self.app.db) as s:
                 sitting, created = rules.start(s, exam, student, utcnow(), factor)
-                return rules.exam_dict(exam, sitting, utcnow(), grace), created
+                title = rules.title_of(s, exam)
+                return rules.exam_dict(exam, sitting, utcnow(), grace, title), created
 
         body, created = await self.blocking(work)
         self.write_json(body, status=201 if created else 200)

@@ -55,6 +55,7 @@ export interface INotebookExam {
   course: string;
   assignment: string;
   exercise: string;
+  title: string;
   opens_at: string | null;
   closes_at: string | null;
   time_limit_seconds: number | null;
@@ -207,7 +208,7 @@ function ExamView(props: {
   const limit = exam.time_limit_seconds ?? 0;
   return (
     <div className="nbc-quiz-view nbc-exam-view" data-state={exam.state}>
-      <h2>{trans.__('Exam: %1', exam.assignment)}</h2>
+      <h2>{trans.__('Exam: %1', exam.title || exam.assignment)}</h2>
       <p className="nbc-muted">
         {exam.opens_at && trans.__('Opens %1. ', when(exam.opens_at))}
         {exam.closes_at && trans.__('Closes %1. ', when(exam.closes_at))}
@@ -298,16 +299,16 @@ function ToolbarTimer(props: { state: ExamState; trans: ITrans; onOpen: () => vo
     sitting.status === 'submitted'
       ? trans.__('Exam submitted')
       : left === null || left <= 0
-        ? trans.__('Time is up')
-        : trans.__('%1 left', clock(left));
+        ? trans.__('Exam: time is up')
+        : trans.__('Exam: %1 left', clock(left));
   return (
     <button
-      className={`jp-ToolbarButtonComponent nbc-exam-toolbar${left !== null && left < 60 ? ' nbc-urgent' : ''}`}
+      className={`nbc-exam-toolbar${left !== null && left < 60 ? ' nbc-urgent' : ''}`}
       role="timer"
       title={trans.__('Exam time left (by the server). Open the exam tab.')}
       onClick={onOpen}
     >
-      ⏱ {text}
+      {text}
     </button>
   );
 }
@@ -386,7 +387,10 @@ export function registerNotebookExams(
     widget.title.closable = true;
     host.add(widget);
     host.activate(id);
-    void state.load().catch(err => toast('error', (err as Error).message));
+    void state
+      .load()
+      .then(exam => exam && (widget.title.label = trans.__('Exam: %1', exam.title || lesson)))
+      .catch(err => toast('error', (err as Error).message));
   };
 
   const attach = async (panel: NotebookPanel) => {
