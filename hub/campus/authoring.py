@@ -116,6 +116,18 @@ def _unscratched(message: str, course_dir: Path) -> str:
     return message
 
 
+def exercises_read(manifest: CourseManifest) -> dict[str, list[dict[str, Any]]]:
+    """Each lesson's exercises as the importer reads them (a lesson without `exercises:` has
+    one coding exercise per notebook of its folder, with the notebook's points)."""
+    return {
+        lesson.slug: [
+            {"slug": e.slug, "title": e.title, "type": e.type, "points": e.points, "xp": e.xp}
+            for e in lesson.exercises
+        ]
+        for lesson in manifest.lessons
+    }
+
+
 def generated(course_dir: Path) -> dict[str, Any]:
     """The course.yaml the importer makes for an nbgrader course folder without one
     (manifest.nbgrader_course_data, as `nbcampus course manifest` prints it); the importer's

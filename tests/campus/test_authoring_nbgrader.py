@@ -43,7 +43,13 @@ def test_nbgrader_folder_gets_the_importers_manifest(campus_hub: CampusHub, make
     assert lessons == [{"slug": "ps1", "title": "ps1"}]
     # checked as a course.yaml folder: valid, the course named after the folder
     resp = call(teacher, "check", files, name=name)
-    assert resp.json() == {"valid": True, "course": name, "errors": []}, resp.text
+    body = resp.json()
+    assert body["valid"] is True and body["course"] == name and body["errors"] == [], resp.text
+    # ...with the exercises the importer reads: one per notebook, with its points
+    read = body["exercises"]["ps1"]
+    assert [e["slug"] for e in read] == ["problem1", "problem2"]
+    assert all(e["type"] == "coding" for e in read)
+    assert all(e["points"] > 0 for e in read)
     # nbgrader_config.py's course_id names it, as with `nbcampus course import`
     config = {"nbgrader_config.py": b"c = get_config()\nc.CourseDirectory.course_id = 'Py.101'\n"}
     resp = call(teacher, "manifest", {**files, **config}, name=name)

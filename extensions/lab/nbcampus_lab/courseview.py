@@ -2,15 +2,20 @@
 
 Under `<server prefix>/nbcampus-courses/`:
 
-- `GET folders`: the course folders in the home (a `course.yaml` one or two levels down);
+- `GET folders`: the course folders in the home (a `course.yaml` one or two levels down), and
+  nbgrader course folders without one (a `source/` folder of assignments: nbgrader's layout);
 - `POST new {title}`: a new course folder from the template (course_template/);
-- `GET course?path=`: the folder's course.yaml (text and data) and its lessons' files;
-  `PUT course?path= {data}`: the Course view's form written back to course.yaml;
+- `GET course?path=`: the folder's course.yaml (text and data) and its lessons' files; for an
+  nbgrader folder without one, the course.yaml the campus's importer makes for it
+  (api/v1/authoring/manifest, `generated: true`), or the importer's own message;
+  `PUT course?path= {data}`: the Course view's form written back to course.yaml (for an
+  nbgrader folder, the generated one written into it: later edits are the author's);
 - `POST preview?path= {lesson}`: nbgrader's generate_assignment run here on a scratch copy of
   the lesson, and the student version as HTML; when nbgrader fails, its own message;
-- `POST check|dry-run|publish?path=`: the folder's files sent to the campus
+- `POST check|dry-run|publish?path=`: the folder's files and its name sent to the campus
   (api/v1/authoring/..., with this server's Hub token, so the campus sees the instructor as
-  the caller and decides from its own records whether they may).
+  the caller and decides from its own records whether they may). An nbgrader folder goes as
+  it is: the campus reads it with the importer of `nbcampus course import`.
 
 Every path stays inside the server's root folder; every error is JSON {code, message}.
 """
@@ -81,6 +86,11 @@ def course_files(folder: Path) -> dict[str, bytes]:
                     f"the course folder holds more than {MAX_FILES} files or {MAX_BYTES} bytes",
                 )
     return out
+
+
+def is_nbgrader_folder(folder: Path) -> bool:
+    """nbgrader's layout without a course.yaml: the campus's importer makes the manifest."""
+    return not (folder / "course.yaml").exists() and (folder / "source").is_dir()
 
 
 def lesson_listing(folder: Path) -> dict[str, list[str]]:
@@ -220,8 +230,10 @@ class CourseViewHandler(APIHandler):
         path = (self.root / rel).resolve()
         if not rel or (path != self.root and self.root not in path.parents):
             raise CourseViewError(400, "VALIDATION_ERROR", "path must be a folder in your home")
-        if must_exist and not (path / "course.yaml").is_file():
-            raise CourseViewError(404, "NOT_FOUND", f"{rel} has no course.yaml")
+        if must_exist and not (path / "course.yaml").is_file() and not is_nbgrader_folder(path):
+            raise CourseViewError(
+                404, "NOT_FOUND", f"{rel} has no course.yaml, nor nbgrader's source/ folder"
+            )
         return path
 
     def rel(self, path: Path) -> str:
@@ -236,6 +248,46 @@ class CourseViewHandler(APIHandler):
             raise CourseViewError(400, "VALIDATION_ERROR", "the body must be a JSON object")
         return data
 
+    async def campus(self, action: str, folder: Path, **extra: Any) -> tuple[int, bytes]:
+        """The folder's files (and its name) to the campus's api/v1/authoring/<action>."""
+        files = await asyncio.to_thread(course_files, folder)
+        payload = {
+            "files": {k: base64.b64encode(v).decode() for k, v in files.items()},
+            "name": folder.name,
+            **extra,
+        }
+        try:
+            target = target_for("campus")
+        except ServiceConfigError as err:
+            raise CourseViewError(503, "UNAVAILABLE", str(err)) from None
+        request = HTTPRequest(
+            target.url(f"api/v1/authoring/{action}"),
+            method="POST",
+            headers={"Authorization": f"token {target.token}", "Content-Type": "application/json"},
+            body=json.dumps(payload),
+            request_timeout=300.0,
+        )
+        resp = await AsyncHTTPClient().fetch(request, raise_error=False)
+        if resp.code == 599 or "json" not in resp.headers.get("Content-Type", ""):
+            raise CourseViewError(
+                502, "SERVICE_ERROR", f"the campus service answered {resp.code}: {resp.reason}"
+            )
+        return resp.code, resp.body
+
+    async def generated_course(self, folder: Path) -> dict[str, Any]:
+        """An nbgrader folder's course as the campus's importer makes it; its error as is."""
+        code, body = await self.campus("manifest", folder)
+        made = json.loads(body)
+        if code != 200:
+            raise CourseViewError(code, made.get("code", "ERROR"), made.get("message", ""))
+        return {
+            "path": self.rel(folder),
+            "yaml": made["yaml"],
+            "data": made["data"],
+            "lessons": lesson_listing(folder),
+            "generated": True,
+        }
+
     def course(self, folder: Path) -> dict[str, Any]:
         text = (folder / "course.yaml").read_text(encoding="utf-8")
         try:
@@ -247,6 +299,7 @@ class CourseViewHandler(APIHandler):
             "yaml": text,
             "data": data if isinstance(data, dict) else None,
             "lessons": lesson_listing(folder),
+            "generated": False,
         }
 
 
@@ -254,6 +307,12 @@ class FoldersHandler(CourseViewHandler):
     @web.authenticated
     def get(self) -> None:
         found = []
+        for pattern in ("*/source", "*/*/source"):
+            for path in sorted(self.root.glob(pattern)):
+                rel = path.parent.relative_to(self.root)
+                if any(p.startswith(".") for p in rel.parts) or not is_nbgrader_folder(path.parent):
+                    continue
+                found.append({"path": rel.as_posix(), "slug": "", "title": "", "nbgrader": True})
         for pattern in ("*/course.yaml", "*/*/course.yaml"):
             for path in sorted(self.root.glob(pattern)):
                 rel = path.parent.relative_to(self.root)
@@ -271,6 +330,7 @@ class FoldersHandler(CourseViewHandler):
                         "title": str(data.get("title", "")),
                     }
                 )
+        found.sort(key=lambda f: f["path"])
         self.finish(json.dumps({"folders": found}))
 
 
@@ -295,8 +355,12 @@ class NewCourseHandler(CourseViewHandler):
 
 class CourseHandler(CourseViewHandler):
     @web.authenticated
-    def get(self) -> None:
-        self.finish(json.dumps(self.course(self.folder())))
+    async def get(self) -> None:
+        folder = self.folder()
+        if is_nbgrader_folder(folder):
+            self.finish(json.dumps(await self.generated_course(folder)))
+            return
+        self.finish(json.dumps(self.course(folder)))
 
     @web.authenticated
     def put(self) -> None:
@@ -305,7 +369,9 @@ class CourseHandler(CourseViewHandler):
         if not isinstance(data, dict):
             raise CourseViewError(400, "VALIDATION_ERROR", "data must be the course as an object")
         path = folder / "course.yaml"
-        text = write_back(path.read_text(encoding="utf-8"), data)
+        # an nbgrader folder's first course.yaml: the generated manifest, as the form has it
+        old = path.read_text(encoding="utf-8") if path.is_file() else ""
+        text = write_back(old, data)
         path.write_text(text, encoding="utf-8")
         self.finish(json.dumps(self.course(folder)))
 
@@ -340,26 +406,9 @@ class CampusCallHandler(CourseViewHandler):
             if not isinstance(revision, str):
                 raise CourseViewError(400, "VALIDATION_ERROR", "revision must be a string")
             extra["revision"] = revision
-        files = await asyncio.to_thread(course_files, folder)
-        payload = {"files": {k: base64.b64encode(v).decode() for k, v in files.items()}, **extra}
-        try:
-            target = target_for("campus")
-        except ServiceConfigError as err:
-            raise CourseViewError(503, "UNAVAILABLE", str(err)) from None
-        request = HTTPRequest(
-            target.url(f"api/v1/authoring/{action}"),
-            method="POST",
-            headers={"Authorization": f"token {target.token}", "Content-Type": "application/json"},
-            body=json.dumps(payload),
-            request_timeout=300.0,
-        )
-        resp = await AsyncHTTPClient().fetch(request, raise_error=False)
-        if resp.code == 599 or "json" not in resp.headers.get("Content-Type", ""):
-            raise CourseViewError(
-                502, "SERVICE_ERROR", f"the campus service answered {resp.code}: {resp.reason}"
-            )
-        self.set_status(resp.code)
-        self.finish(resp.body)
+        code, body = await self.campus(action, folder, **extra)
+        self.set_status(code)
+        self.finish(body)
 
 
 def handlers(base: str) -> list[tuple[str, type]]:

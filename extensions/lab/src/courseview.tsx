@@ -24,6 +24,7 @@ import { CampusError, errorFromResponse } from './api';
 import { authoringEnabled } from './authoring';
 import { campusIcon } from './icon';
 import { ITrans } from './model';
+import { ICourseFolder, IReadExercise, exerciseLine, folderLabel, manifestSource, publishHint, writeAction } from './nbgraderfolder';
 
 import '../style/courseview.css';
 
@@ -58,17 +59,14 @@ export class CourseFolders {
   }
 }
 
-interface IFolder {
-  path: string;
-  slug: string;
-  title: string;
-}
+type IFolder = ICourseFolder;
 
 interface ICourseFile {
   path: string;
   yaml: string;
   data: any | null;
   lessons: Record<string, string[]>;
+  generated?: boolean; // nbgrader's layout: the manifest the campus's importer makes
 }
 
 interface IProblem {
@@ -122,6 +120,7 @@ function ManifestForm(props: {
   data: any;
   trans: ITrans;
   onChange: (data: any) => void;
+  read?: Record<string, IReadExercise[]>; // each lesson's exercises as the importer reads them
 }): JSX.Element {
   const { data, trans } = props;
   const sections: any[] = Array.isArray(data.sections) ? data.sections : [];
@@ -216,6 +215,19 @@ function ManifestForm(props: {
                   <button title={trans.__('Remove lesson')} onClick={() => edit(d => d.sections[si].lessons.splice(li, 1))}>✕</button>
                 </span>
               </div>
+              {!Array.isArray(lesson.exercises) && (props.read?.[lesson.slug] ?? []).length > 0 && (
+                <div className="nbc-cv-read" data-lesson={lesson.slug}>
+                  <span className="nbc-muted">{trans.__("From its folder's notebooks (no exercises listed):")}</span>
+                  <ul>
+                    {(props.read?.[lesson.slug] ?? []).map(e => (
+                      <li key={e.slug} data-exercise={e.slug}>
+                        {exerciseLine(e, trans)}
+                      </li>
+                    ))}
+                  </ul>
+                </div>
+              )}
+              {(lesson.exercises ?? []).length > 0 && (
               <table className="nbc-table nbc-cv-exercises">
                 <thead>
                   <tr>
@@ -277,6 +289,7 @@ function ManifestForm(props: {
                   })}
                 </tbody>
               </table>
+              )}
               <button
                 className="jp-mod-styled nbc-cv-add-exercise"
                 onClick={() =>
@@ -409,6 +422,8 @@ export function CourseView(props: {
   const [busy, setBusy] = useState('');
   const [newTitle, setNewTitle] = useState('');
   const [outcome, setOutcome] = useState<Msg>(null);
+  const [folderError, setFolderError] = useState('');
+  const [read, setRead] = useState<Record<string, IReadExercise[]>>({});
 
   const fail = (err: unknown) => setMessage({ kind: 'error', text: (err as Error).message });
   const q = (p: string) => `?path=${encodeURIComponent(p)}`;
@@ -427,8 +442,9 @@ export function CourseView(props: {
 
   const check = async (p = path) => {
     try {
-      const result = await api.call<{ valid: boolean; errors: IProblem[] }>(`check${q(p)}`, 'POST', {});
+      const result = await api.call<{ valid: boolean; errors: IProblem[]; exercises?: Record<string, IReadExercise[]> }>(`check${q(p)}`, 'POST', {});
       setProblems(result.errors);
+      setRead(result.exercises ?? {});
       return result.valid;
     } catch (err) {
       fail(err);
@@ -442,6 +458,7 @@ export function CourseView(props: {
     setPreview(null);
     setPreviewError('');
     setProblems(null);
+    setFolderError('');
     if (!p) {
       setCourse(null);
       return;
@@ -453,7 +470,9 @@ export function CourseView(props: {
       setDirty(false);
       await check(p);
     } catch (err) {
-      fail(err);
+      // the folder is not a course (e.g. the importer found no exercise): said beside it
+      setCourse(null);
+      setFolderError((err as Error).message);
     }
   };
 
@@ -478,13 +497,20 @@ export function CourseView(props: {
 
   const save = () =>
     run('save', async () => {
+      const wasGenerated = !!course?.generated;
       const saved = await api.call<ICourseFile>(`course${q(path)}`, 'PUT', { data: draft });
       setCourse(saved);
       setDraft(saved.data);
       setDirty(false);
       setPlan(null);
+      if (wasGenerated) {
+        await loadFolders();
+      }
       const valid = await check();
-      setMessage(valid ? { kind: 'ok', text: trans.__('course.yaml saved; no errors.') } : { kind: 'error', text: trans.__('course.yaml saved, with errors (see beside their lines).') });
+      const done = wasGenerated
+        ? trans.__('course.yaml written into %1/ (later edits are yours)', path)
+        : trans.__('course.yaml saved');
+      setMessage(valid ? { kind: 'ok', text: trans.__('%1; no errors.', done) } : { kind: 'error', text: trans.__('%1, with errors (see beside their lines).', done) });
     });
 
   const startNew = () =>
@@ -541,6 +567,9 @@ export function CourseView(props: {
       }
     });
 
+  const generated = !!course?.generated;
+  const write = writeAction(generated, dirty, !!busy, trans);
+  const hint = publishHint(generated, dirty, problems?.length ?? 0, !!plan, trans);
   const lessons: string[] = [];
   for (const section of Array.isArray(draft?.sections) ? draft.sections : []) {
     for (const lesson of section?.lessons ?? []) {
@@ -559,11 +588,16 @@ export function CourseView(props: {
             {(folders ?? []).length === 0 && <option value="">{trans.__('(none yet)')}</option>}
             {(folders ?? []).map(f => (
               <option key={f.path} value={f.path}>
-                {f.path}/ {f.title ? `— ${f.title}` : ''}
+                {folderLabel(f, trans)}
               </option>
             ))}
           </select>
         </label>
+        {folderError && (
+          <span className="nbc-error nbc-cv-folder-error" role="alert">
+            {folderError}
+          </span>
+        )}
         <span className="nbc-cv-new">
           <input
             className="nbc-cv-new-title"
@@ -581,20 +615,21 @@ export function CourseView(props: {
           {message.text}
         </div>
       )}
-      {!course && folders !== null && (
+      {!course && folders !== null && !folderError && (
         <p className="nbc-muted">
-          {trans.__('No course folder in your home yet: start one from the template above, or clone a course repository with a course.yaml.')}
+          {trans.__("No course folder in your home yet: start one from the template above, clone a course repository with a course.yaml, or copy an nbgrader course (its source/ folder) into your home.")}
         </p>
       )}
       {course && (
         <div className="nbc-cv-body">
           <section className="nbc-cv-panel">
             <h3>
-              {trans.__('Manifest')} <span className="nbc-muted">{course.path}/course.yaml</span>
+              {trans.__('Manifest')} <span className="nbc-muted nbc-cv-source">{manifestSource(!!course.generated, course.path, trans)}</span>
             </h3>
             {draft ? (
               <ManifestForm
                 data={draft}
+                read={read}
                 trans={trans}
                 onChange={d => {
                   setDraft(d);
@@ -605,12 +640,13 @@ export function CourseView(props: {
               <p className="nbc-muted">{trans.__('course.yaml is not a mapping the form can show; fix it as text (see the errors).')}</p>
             )}
             <div className="nbc-cv-actions">
-              <button className="jp-mod-styled jp-mod-accept nbc-cv-save" disabled={!dirty || !!busy} onClick={() => void save()}>
-                {trans.__('Save course.yaml')}
+              <button className="jp-mod-styled jp-mod-accept nbc-cv-save" disabled={write.disabled} onClick={() => void save()}>
+                {write.label}
               </button>
               <button className="jp-mod-styled nbc-cv-reload" disabled={!!busy} onClick={() => void loadCourse(path)}>
                 {trans.__('Reload from disk')}
               </button>
+              {write.hint && <span className="nbc-muted nbc-cv-write-hint">{write.hint}</span>}
             </div>
           </section>
           <section className="nbc-cv-panel nbc-cv-validation">
@@ -660,9 +696,7 @@ export function CourseView(props: {
               <button className="jp-mod-styled jp-mod-accept nbc-cv-do-publish" disabled={!plan || !!busy || dirty} onClick={() => void publish()}>
                 {busy === 'publish' ? trans.__('Publishing…') : trans.__('Publish')}
               </button>
-              {dirty && <span className="nbc-muted">{trans.__('Save course.yaml first.')}</span>}
-              {!dirty && !!problems?.length && <span className="nbc-muted">{trans.__('Fix the errors first (see Validation).')}</span>}
-              {!dirty && !problems?.length && !plan && <span className="nbc-muted">{trans.__('Run the dry run first: publishing applies exactly what it lists.')}</span>}
+              {hint && <span className="nbc-muted">{hint}</span>}
             </div>
             {outcome && (
               <div className={outcome.kind === 'ok' ? 'nbc-cv-ok nbc-cv-outcome' : 'nbc-error nbc-cv-outcome'} role={outcome.kind === 'ok' ? 'status' : 'alert'}>

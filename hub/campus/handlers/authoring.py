@@ -64,7 +64,8 @@ class CheckHandler(AuthoringHandler):
     @body_schema(S.obj(["files"], closed=True, files=FILES, name=NAME))
     async def post(self) -> None:
         """Check a course folder: every error of its course.yaml with its line (for an
-        nbgrader folder without one, of the course.yaml the importer makes for it)."""
+        nbgrader folder without one, of the course.yaml the importer makes for it), and each
+        lesson's exercises as the importer reads them."""
         await self.read(self.check_any_author)
         files, name = self.files(), self.folder_name()
 
@@ -75,6 +76,8 @@ class CheckHandler(AuthoringHandler):
                 "valid": manifest is not None,
                 "course": manifest.slug if manifest is not None else None,
                 "errors": [p.as_dict() for p in problems],
+                # what the importer reads, also where the manifest lists no exercises
+                "exercises": a.exercises_read(manifest) if manifest is not None else {},
             }
 
         self.write_json(await asyncio.to_thread(work))
