@@ -14,6 +14,9 @@ Environment:
   NBCAMPUS_DEMO          1/0: create the demo accounts on first start (default: 1 with local)
   NBCAMPUS_ALLOW_SIGNUP  1/0: let visitors create student accounts (default 0)
   NBCAMPUS_IDLE_TIMEOUT  seconds before an unused student server is stopped (default 3600)
+  NBCAMPUS_PREWARM_MEMORY memory the servers started before class meetings may take
+                         together (e.g. 8G; unset: no pre-warming; docs/prewarm.md)
+  NBCAMPUS_PREWARM_LEAD  minutes before a meeting that its students' servers start (default 10)
   NBCAMPUS_LTI           1/0: accept LTI 1.3 / 1.1 launches from an LMS (default 0; docs/lti.md)
   NBCAMPUS_LOCAL_TRUSTED 1/0: local profile: run every student server as the Hub's own user
                          instead of a sandboxed system user per student (default 0; needs root)
