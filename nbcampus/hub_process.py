@@ -1,5 +1,5 @@
 """The Hub's own process: `jupyterhub`, started without the imports no campus process needs
-(nbcampus/imports.py).
+(nbcampus/imports.py), its managed services started all at once (hub/managed_services.py).
 
     python -m nbcampus.hub_process [jupyterhub options]
 """
@@ -13,9 +13,9 @@ from nbcampus.imports import skip_unneeded_imports
 
 def main() -> None:
     skip_unneeded_imports()
-    from jupyterhub.app import main as jupyterhub_main
+    from nbcampus.hub.managed_services import CampusJupyterHub
 
-    jupyterhub_main()
+    CampusJupyterHub.launch_instance()
 
 
 if __name__ == "__main__":
