@@ -72,10 +72,16 @@ class GraderService(ServiceApp):
     ).tag(config=True)
 
     resend_interval = Float(
-        60.0,
         help="Seconds between rounds that send on the grades the campus or a result hook has "
-        "not taken yet (it was down, a hook raised, or the process stopped before sending).",
+        "not taken yet (it was down, a hook raised, or the process stopped before sending). "
+        "Default: NBCAMPUS_GRADER_RESEND_SECONDS, or 60.",
     ).tag(config=True)
+
+    @default("resend_interval")
+    def _resend_interval_default(self) -> float:
+        # The Hub starts the grader with a command of its own: the operator's setting comes
+        # as an environment variable (hub/services.py passes it on).
+        return float(os.environ.get("NBCAMPUS_GRADER_RESEND_SECONDS") or 60.0)
 
     exam_grace_seconds = Float(
         10.0,

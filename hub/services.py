@@ -28,6 +28,7 @@ def service_environment(settings: Settings) -> dict[str, str]:
         "NBCAMPUS_LTI",
         "NBCAMPUS_TIMEZONE",
         "NBCAMPUS_CURRENCY",
+        "NBCAMPUS_GRADER_RESEND_SECONDS",  # the grader's resend rounds (grader/app.py)
         "NBCAMPUS_PREWARM_MEMORY",  # pre-warming from the class schedule (campus/prewarm.py)
         "NBCAMPUS_PREWARM_LEAD",
     ):

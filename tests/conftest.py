@@ -61,12 +61,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def campus_hub(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[CampusHub]:
-    """A real campus Hub (local profile) on random ports with a hostile base URL."""
+    """A real campus Hub (local profile) on random ports with a hostile base URL.
+
+    A module may set `CAMPUS_HUB_ENV` to more environment variables for its Hub (e.g. a shorter
+    round of a service's background work that one of its tests waits for)."""
     db = None
     if request.param == "postgresql":
         db = request.getfixturevalue("pg_cluster").create_database()
     data_dir = tmp_path_factory.mktemp("campus") / "data dir"
-    hub = CampusHub(data_dir, db_url=db).start()
+    env = getattr(request.module, "CAMPUS_HUB_ENV", None)
+    hub = CampusHub(data_dir, db_url=db, env=env).start()
     yield hub
     hub.stop()
 
