@@ -16,8 +16,8 @@ from tornado import web
 from traitlets import Bool, Instance, Unicode, default
 
 from nbcampus.db import make_engine, session_factory
-from nbcampus.headers import HubRootAPIHandler
 from nbcampus.hub.campus.accounts import AccountStore
+from nbcampus.hub.hub_api_root import HubRootAPIHandler
 from nbcampus.hub.landing import landing_handlers
 from nbcampus.hub.selfservice import selfservice_handlers
 from nbcampus.hub.throttle import LoginThrottle, Throttled, client_address

@@ -6,7 +6,8 @@
   is dropped, and the Hub's `X-JupyterHub-Version` names the major version only. Students'
   servers compare it with their own by major version (a mismatch of the same major is only a
   debug line), so spawning is unaffected. The Hub's API root (`GET /hub/api/`) answers the full
-  version to authenticated callers only (the idle culler reads it with its token).
+  version to authenticated callers only (the idle culler reads it with its token;
+  hub/hub_api_root.py).
 - Static files (the grader's script and style sheet) with the service's CSP.
 
 The Hub takes them through `c.JupyterHub.tornado_settings` (`hub_tornado_settings`); the
@@ -15,11 +16,9 @@ services through `service_app_options` in `nbcampus.service`.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from jupyterhub._version import __version__ as hub_version
-from jupyterhub.apihandlers.hub import RootAPIHandler
 from tornado import httputil, web
 
 from .web import CSP
@@ -50,15 +49,6 @@ class ServiceStaticFileHandler(web.StaticFileHandler):
     def set_default_headers(self) -> None:
         self.set_header("Content-Security-Policy", CSP)
         self.set_header(*NOSNIFF)
-
-
-class HubRootAPIHandler(RootAPIHandler):
-    """`GET /hub/api/`: the full JupyterHub version to authenticated callers, the major
-    version to anybody else (JupyterHub's own answers the full version to all)."""
-
-    def get(self) -> None:
-        version = hub_version if self.current_user is not None else HUB_VERSION_MAJOR
-        self.finish(json.dumps({"version": version}))
 
 
 def hub_tornado_settings() -> dict[str, Any]:
