@@ -291,6 +291,14 @@ def withdraw(session: Session, class_id: int, student: str) -> Enrollment:
     return enrollment
 
 
+def next_lesson(session: Session, klass: CampusClass) -> dict[str, str] | None:
+    """The lesson an unlock without a name opens next, so a teacher's button can name it."""
+    unlocked = set(session.scalars(sa.select(LessonUnlock.lesson_id).filter_by(class_id=klass.id)))
+    lessons = active_lessons(session, klass.course_id)
+    lesson = next((x for x in lessons if x.id not in unlocked), None)
+    return {"slug": lesson.slug, "title": lesson.title} if lesson else None
+
+
 def unlock_lesson(
     session: Session, class_id: int, lesson_slug: str | None, by: str
 ) -> tuple[CampusClass, Lesson]:

@@ -123,8 +123,15 @@ def test_attendance_credits_unlock_and_audit_over_http(campus_hub: CampusHub, kl
         for e in teacher.get(API + f"classes/{cid}/enrollments").json()["enrollments"]
     }
     assert enrollments[a]["credits_remaining"] == 2 and enrollments[b]["credits_remaining"] == 3
+
+    def next_lesson() -> dict | None:  # what the teaching tools' Unlock button names
+        taught = teacher.get(API + "classes?teaching=1").json()["classes"]
+        return next(c for c in taught if c["id"] == cid)["next_lesson"]
+
+    assert next_lesson()["slug"] == "01-values"
     resp = teacher.post(API + f"classes/{cid}/unlock-lesson", json={})
     assert resp.status_code == 201 and resp.json()["lesson"]["slug"] == "01-values"
+    assert next_lesson()["slug"] not in (None, "01-values")
     # edit present -> absent gives the credit back, audited
     resp = staff.put(
         API + f"classes/{cid}/attendance/1",

@@ -77,7 +77,12 @@ class ClassesHandler(ClassHandlerBase):
                         teaching.taught_class_ids(instructor, frozenset({"instructor"}))
                     )
                 )
-            return [cl.class_dict(k, slug) for k, slug in s.execute(query.order_by(CampusClass.id))]
+            found = s.execute(query.order_by(CampusClass.id))
+            rows = [(k, cl.class_dict(k, slug)) for k, slug in found]
+            if only_taught:  # the teaching tools name the lesson their Unlock button opens
+                for klass, row in rows:
+                    row["next_lesson"] = cl.next_lesson(s, klass)
+            return [row for _klass, row in rows]
 
         self.write_json({"classes": await self.read(work)})
 
