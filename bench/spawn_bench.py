@@ -305,11 +305,10 @@ def run_class(tmp: Path, size: int, spread: float, prewarm: bool) -> dict[str, f
     if prewarm:  # room for the whole class at the local profile's 512M a server
         env |= {"NBCAMPUS_PREWARM_MEMORY": f"{size * 512}M", "NBCAMPUS_PREWARM_LEAD": "10"}
     hub = CampusHub(tmp / f"class-{label}" / "data", base_path="/", env=env)
-    hub.data_dir.mkdir(parents=True, exist_ok=True)
-    create_accounts(hub, names)
-    hub.start()
+    hub.start()  # first: a campus with accounts already gets no demo course to class with
     out: dict[str, float] = {}
     try:
+        create_accounts(hub, names)
         schedule = meeting_soon(env["NBCAMPUS_TIMEZONE"], minutes=5)
         scheduled_class(hub, f"Bench class {label}", names, schedule)
         if prewarm:
