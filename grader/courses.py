@@ -19,13 +19,16 @@ import sqlalchemy as sa
 from nbcampus.db import make_engine, prepare_database, session_factory, transaction
 from nbcampus.settings import Settings
 
-from .autograde import generate_assignment
 from .exam import register_exams
 from .orm import MIGRATIONS, Assignment
-from .worker import course_root
 from .written import register_written
 
 log = logging.getLogger(__name__)
+
+
+def course_root(data_dir: Path, course: str) -> Path:
+    """The nbgrader course folder of a campus course."""
+    return data_dir / "grader" / "courses" / course
 
 
 def register_course(manifest: Any, settings: Settings) -> list[str]:
@@ -118,6 +121,10 @@ _generate_lock = threading.Lock()
 
 def ensure_generated(root: Path, course: str, assignment: str) -> bool:
     """Run nbgrader's generate_assignment once per change of sources; True if it ran."""
+    # nbgrader's import (~1 s of CPU) here, not for register_course (`nbcampus run` and
+    # `nbcampus course import` call it, and grade nothing).
+    from .autograde import generate_assignment
+
     with _generate_lock:
         if (root / "release" / assignment).exists() or not (root / "source" / assignment).exists():
             return False

@@ -35,6 +35,7 @@ from nbcampus import lifeline
 from nbcampus.db import make_engine, prepare_database, session_factory
 
 from .autograde import Autograder, SubmissionResult
+from .courses import course_root
 from .orm import MIGRATIONS
 from .queue import LEASE_SECONDS, Claimed, LeaseLost, SubmissionQueue
 from .sandbox.base import Limits, SandboxRunner
@@ -64,10 +65,6 @@ class _Turn:
             if self._held:
                 self._held = False
                 self._turns.release()
-
-
-def course_root(data_dir: Path, course: str) -> Path:
-    return data_dir / "grader" / "courses" / course
 
 
 class GradingPool:
