@@ -164,6 +164,10 @@ def test_a_class_meeting_soon_gets_its_servers_within_the_budget(
     student = hub.client(names["s1"])
     assert student.get(CAMPUS + "prewarms").status_code == 403
     assert student.get(CAMPUS + f"classes/{ids['due']}/prewarms").status_code == 403
+    # The class's instructor reads its records (the Office shows them read-only), not the school's.
+    teacher = hub.client(hub.demo("instructor")["name"])
+    assert teacher.get(CAMPUS + f"classes/{ids['due']}/prewarms").status_code == 200
+    assert teacher.get(CAMPUS + "prewarms").status_code == 403
     bad = staff.get(CAMPUS + f"classes/{ids['due']}/prewarms?limit=0")
     assert bad.status_code == 400 and bad.json()["code"]
 
