@@ -286,9 +286,12 @@ def _unlock_in_the_class_view(page: Any, cid: int, out: Path) -> None:
     editor = view.locator("form.nbc-cv-editor")
     editor.get_by_role("button", name="Save attendance").click()
     view.locator(".nbc-ok", has_text="Meeting 1 saved").wait_for(timeout=20_000)
-    view.get_by_role("button", name=re.compile("^Unlock ")).click()
+    view.get_by_role("button", name="Unlock “First steps”").click()
     view.locator(".nbc-ok", has_text="Unlocked: First steps").wait_for(timeout=20_000)
     view.locator(".nbc-cv-facts", has_text="lessons unlocked 1").wait_for(timeout=20_000)
+    # the Teach tab beside it follows (it does not keep its counts from before)
+    teach = page.locator(".nbc-teach")
+    teach.get_by_text("Lessons unlocked: 1 · meetings held: 1 of 4").wait_for(timeout=20_000)
     shot(page, out, "6-class-view-unlocked")
 
 

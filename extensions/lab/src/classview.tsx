@@ -16,10 +16,12 @@ import { CampusStore } from './store';
 import {
   ITeachClass,
   IRosterRow,
+  announceClassesChanged,
   fetchRoster,
   fetchTaughtClasses,
   sendAnnouncement,
-  unlockNextLesson
+  unlockNextLesson,
+  useClassesChanged
 } from './teach';
 
 const STATUSES: AttendanceStatus[] = ['present', 'late', 'absent'];
@@ -123,6 +125,12 @@ export function ClassView(props: {
       void loadClass(classId);
     }
   }, [classId]);
+  useClassesChanged(() => {
+    void loadClasses();
+    if (classId !== null) {
+      void loadClass(classId);
+    }
+  });
 
   const current = classes?.find(c => c.id === classId) ?? null;
   const taken = grid.find(m => m.meeting === editing) ?? null;
@@ -169,7 +177,7 @@ export function ClassView(props: {
       setDateError('');
       setNotice(trans.__('Meeting %1 saved (%2).', editing, date));
       setEditing(null);
-      await Promise.all([loadClass(current.id), loadClasses()]);
+      announceClassesChanged();
     } catch (err) {
       const e = err as Error & { field?: string };
       if (/date/i.test(e.message)) {
@@ -188,7 +196,7 @@ export function ClassView(props: {
       const lesson = await unlockNextLesson(client, current.id);
       setError('');
       setNotice(trans.__('Unlocked: %1', lesson ?? trans.__('the next lesson')));
-      await loadClasses();
+      announceClassesChanged();
     } catch (err) {
       fail(err);
     }

@@ -15,6 +15,25 @@ import { OfficeLink } from './officelink';
 import type { IPanelActions } from './panel';
 import { CampusStore } from './store';
 
+/**
+ * The Teach tab and the Class view show the same classes side by side: a change made in one
+ * (attendance, an unlock) is announced so that the other reloads instead of going stale.
+ */
+const CLASSES_CHANGED = 'nbcampus:classes-changed';
+
+export function announceClassesChanged(): void {
+  window.dispatchEvent(new Event(CLASSES_CHANGED));
+}
+
+/** Call `reload` (the component's latest) whenever some teaching tool changed a class. */
+export function useClassesChanged(reload: () => void): void {
+  useEffect(() => {
+    const listener = () => reload();
+    window.addEventListener(CLASSES_CHANGED, listener);
+    return () => window.removeEventListener(CLASSES_CHANGED, listener);
+  }, [reload]);
+}
+
 export interface ITeachClass {
   id: number;
   name: string;
@@ -182,6 +201,12 @@ export function TeachTab(props: { store: CampusStore; actions: IPanelActions }):
       void loadClass(classId);
     }
   }, [classId]);
+  useClassesChanged(() => {
+    void loadClasses();
+    if (classId !== null) {
+      void loadClass(classId);
+    }
+  });
 
   const current = classes?.find(c => c.id === classId);
   const gradingUrl = current?.course
@@ -209,7 +234,7 @@ export function TeachTab(props: { store: CampusStore; actions: IPanelActions }):
       const lesson = await unlockNextLesson(client, current.id);
       setError('');
       setNotice(trans.__('Unlocked: %1', lesson ?? trans.__('the next lesson')));
-      await loadClasses();
+      announceClassesChanged();
     } catch (err) {
       fail(err);
     }
@@ -232,7 +257,7 @@ export function TeachTab(props: { store: CampusStore; actions: IPanelActions }):
       }
       setError('');
       setNotice(trans.__('Attendance for meeting %1 saved.', meeting));
-      await Promise.all([loadClass(current.id), loadClasses()]);
+      announceClassesChanged();
     } catch (err) {
       fail(err);
     }
