@@ -86,11 +86,30 @@ def graded(campus_hub: CampusHub, tmp_path_factory: pytest.TempPathFactory) -> d
     return {"notebook": sub["id"], "essay": essay.json()["id"]}
 
 
-def _ann_sees(campus_hub: CampusHub, graded: dict) -> dict:
+def _nbgrader_list(campus_hub: CampusHub, home: Path) -> dict:
+    """nbgrader's `list --cached` (what the Lab's Assignment List shows) as ann, over the
+    grader's HTTP exchange."""
+    from nbgrader.coursedir import CourseDirectory
+
+    from nbcampus.grader.exchange import HTTPList
+
+    listing = HTTPList(
+        coursedir=CourseDirectory(course_id=COURSE),
+        grader_url=campus_hub.url + "services/grader/",
+        api_token=campus_hub.token_for(NAMES["ann"]),
+        assignment_dir=str(home),
+        cached=True,
+    )
+    (item,) = listing.list_files()
+    return item["submissions"][-1]
+
+
+def _ann_sees(campus_hub: CampusHub, graded: dict, home: Path) -> dict:
     """Every path by which a score reaches ann, as she gets it."""
     ann = campus_hub.client(NAMES["ann"])
     me = NAMES["ann"]
     out = {
+        "nbgrader_list": _nbgrader_list(campus_hub, home),
         "list": ann.get(SUBS).json()["submissions"][-1],
         "one": ann.get(API + f"submissions/{graded['notebook']}").json(),
         "feedback": ann.get(API + f"submissions/{graded['notebook']}/feedback?format=json"),
@@ -115,9 +134,13 @@ def _ann_sees(campus_hub: CampusHub, graded: dict) -> dict:
 
 
 def test_hidden_scores_reach_no_student_path_and_the_teacher_sees_them(
-    campus_hub: CampusHub, graded: dict
+    campus_hub: CampusHub, graded: dict, tmp_path: Path
 ) -> None:
-    seen = _ann_sees(campus_hub, graded)
+    seen = _ann_sees(campus_hub, graded, tmp_path)
+    # nbgrader's Assignment List offers no feedback and shows no score
+    listed = seen["nbgrader_list"]
+    assert listed["grading"] == "graded" and listed["score"] is None
+    assert listed["has_exchange_feedback"] is False
     for key in ("list", "one"):
         sub = seen[key]
         assert sub["status"] == "graded" and sub["score_hidden"] is True
@@ -179,11 +202,11 @@ def test_hidden_scores_reach_no_student_path_and_the_teacher_sees_them(
         json={"lesson": LESSON, "exercise": "values", "released": "yes"},
     )
     assert resp.status_code == 400 and resp.json()["code"]
-    assert _ann_sees(campus_hub, graded)["visibility"]["values"]["visible"] is False
+    assert _ann_sees(campus_hub, graded, tmp_path)["visibility"]["values"]["visible"] is False
 
 
 def test_a_release_shows_the_scores_and_completes_the_work(
-    campus_hub: CampusHub, graded: dict
+    campus_hub: CampusHub, graded: dict, tmp_path: Path
 ) -> None:
     teacher = campus_hub.client(NAMES["teacher"])
     body = {"lesson": LESSON, "exercise": "essay", "released": True}
@@ -191,7 +214,7 @@ def test_a_release_shows_the_scores_and_completes_the_work(
     assert resp.status_code == 200, resp.text
     essay = next(e for e in resp.json()["exercises"] if e["exercise"] == "essay")
     assert essay["visible"] and essay["released_at"]
-    seen = _ann_sees(campus_hub, graded)
+    seen = _ann_sees(campus_hub, graded, tmp_path)
     assert seen["written"]["score"] == 7 and seen["written"]["comment"] == "Clear, but say why."
     assert seen["progress"]["essay"]["score"] == 7
     assert seen["one"]["score_hidden"] is True  # the notebook is still hidden
@@ -206,7 +229,9 @@ def test_a_release_shows_the_scores_and_completes_the_work(
         allow_redirects=False,
     )
     assert resp.status_code == 303, resp.text
-    seen = _ann_sees(campus_hub, graded)
+    seen = _ann_sees(campus_hub, graded, tmp_path)
+    assert seen["nbgrader_list"]["has_exchange_feedback"] is True
+    assert seen["nbgrader_list"]["score"] == seen["one"]["score"]
     assert seen["one"]["score"] == seen["one"]["max_score"] > 0
     assert seen["list"]["result"]["notebooks"] and "score_hidden" not in seen["one"]
     assert seen["feedback"].status_code == 200
