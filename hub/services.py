@@ -118,6 +118,8 @@ def service_roles() -> list[dict[str, Any]]:
     return [
         {
             "name": "campus-services",
+            # admin:servers and admin:users also let the campus start students' servers
+            # before a class meeting (hub/campus/prewarm_hub.py), as a login would
             "description": "The campus and grader services manage users, groups and each other",
             "scopes": [
                 "admin:users",
