@@ -156,14 +156,14 @@ def test_the_card_says_hidden_until_the_instructor_releases(
         assert lesson.locator(".nbc-tests li").count() > 0
         assert lesson.locator("a.nbc-feedback-link").count() == 1
         assert "hidden" not in score.inner_text()
+        # the course score counts both now (the release's notifications reload it)
+        total.locator("text=(2 of 2 graded)").wait_for(timeout=60_000)
+        assert "hidden until released" not in total.inner_text()
         student.screenshot(path=str(output_dir / "lab-score-released-card.png"))
-        # on the next visit the course score counts both, and the written assignment shows
-        # its grade and comment
+        # the written assignment shows its grade and comment
         student.reload()
         student.wait_for_selector('.nbc-panel[data-loaded="true"]', timeout=60_000)
         student.click("#nbc-tab-lessons")
-        total.locator("text=(2 of 2 graded)").wait_for(timeout=60_000)
-        assert "hidden until released" not in total.inner_text()
         course.locator('.nbc-exercise[data-exercise="essay"] .nbc-exercise-open').click()
         grade = student.locator(".nbc-written-tab .nbc-written-grade")
         grade.locator("text=Grade: 9 of 10 points").wait_for(timeout=30_000)

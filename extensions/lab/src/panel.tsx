@@ -399,7 +399,7 @@ function LessonsTab(props: { store: CampusStore; actions: IPanelActions }): JSX.
                 {trans.__('%1 of %2 lessons', progress.done, progress.total)}
               </span>
             </div>
-            <CourseScore store={store} course={course} version={progress.done} />
+            <CourseScore store={store} course={course} version={`${progress.done}:${store.gradesVersion}`} />
             {course.sections.map(section => (
               <div className="nbc-section" key={section.slug}>
                 {section.title && <h4>{section.title}</h4>}

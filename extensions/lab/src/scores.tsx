@@ -30,7 +30,12 @@ export interface ICourseTotal {
 export const scoresPath = (course: string) => `courses/${encodeURIComponent(course)}/scores`;
 
 /** "Score 72.5 / 100", with each section's share and score in its tooltip. */
-export function CourseScore(props: { store: CampusStore; course: ICourse; version: number }): JSX.Element | null {
+export function CourseScore(props: {
+  store: CampusStore;
+  course: ICourse;
+  /** Changes when the total may have: lessons done, a grade or a release fetched. */
+  version: number | string;
+}): JSX.Element | null {
   const { store, course, version } = props;
   const trans = store.trans;
   const me = store.me?.name;

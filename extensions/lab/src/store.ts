@@ -133,6 +133,8 @@ export class CampusStore {
   notifications: INotification[] | null = null;
   credits: ICreditClass[] | null = null;
   results: Record<string, IResult> = {};
+  /** Moves on each graded result fetched (a grade, a regrade, a release): the course score reloads. */
+  gradesVersion = 0;
   errors: Partial<Record<Section, string>> = {};
   /** Sections the services do not offer (404): shown as "not available", not as errors. */
   unavailable: Partial<Record<Section, boolean>> = {};
@@ -424,6 +426,9 @@ export class CampusStore {
       const result = resultFromGrader(body, course, lesson);
       if (current?.submission_id === result.submission_id) {
         result.xp_earned = current?.xp_earned; // only that submission's own XP
+      }
+      if (result.status === 'graded') {
+        this.gradesVersion += 1;
       }
       this.setResult(result);
       if (result.status === 'graded') {
