@@ -29,6 +29,7 @@ import { Toaster } from './store';
 
 const q = encodeURIComponent;
 export const examPaths = {
+  courseExams: (course: string) => `courses/${q(course)}/exams`,
   exam: (course: string, lesson: string) => `courses/${q(course)}/assignments/${q(lesson)}/exam`,
   saved: (course: string, lesson: string) => `courses/${q(course)}/assignments/${q(lesson)}/exam/saved`
 };
@@ -283,6 +284,90 @@ function ExamView(props: {
         </section>
       )}
     </div>
+  );
+}
+
+interface ITeacherExam extends INotebookExam {
+  sittings: (IExamSitting & { student: string })[];
+}
+
+/** A course's notebook exams for its teachers (in the Quizzes and Exams tab): each
+ * student's sitting, how it ended and its receipt. */
+export function TeacherNotebookExams(props: { client: CampusClient; course: string; trans: ITrans }): JSX.Element | null {
+  const { client, course, trans } = props;
+  const [exams, setExams] = useState<ITeacherExam[] | null>(null);
+  const [error, setError] = useState('');
+  useEffect(() => {
+    client
+      .get<{ exams: ITeacherExam[] }>('grader', examPaths.courseExams(course))
+      .then(body => setExams(body.exams ?? []))
+      .catch(err => setError((err as Error).message));
+  }, [course]);
+  if (error) {
+    return <div className="nbc-error">{error}</div>;
+  }
+  if (!exams?.length) {
+    return null;
+  }
+  const status = (r: IExamSitting) =>
+    r.status === 'open'
+      ? trans.__('in progress')
+      : r.auto_submitted
+        ? r.submission_id
+          ? trans.__('closed at the deadline with the saved work')
+          : trans.__('closed at the deadline, nothing saved')
+        : trans.__('submitted');
+  return (
+    <>
+      {exams.map(exam => (
+        <section key={exam.assignment} className="nbc-quiz-teacher nbc-exam-teacher" data-exam={exam.assignment}>
+          <h3>
+            {exam.title} <span className="nbc-muted">({trans.__('notebook exam')})</span>
+          </h3>
+          <p className="nbc-muted">
+            {trans.__('Time limit: %1.', minutes(exam.time_limit_seconds ?? 0, trans))}{' '}
+            {exam.opens_at && trans.__('Opens %1. ', when(exam.opens_at))}
+            {exam.closes_at && trans.__('Closes %1. ', when(exam.closes_at))}
+            {trans.__('Scores stay hidden from students until released in the grading view; extra time is set below a quiz of the course, or in the Office.')}
+          </p>
+          <table className="nbc-table nbc-quiz-results">
+            <thead>
+              <tr>
+                <th>{trans.__('Student')}</th>
+                <th>{trans.__('Started')}</th>
+                <th>{trans.__('Deadline')}</th>
+                <th>{trans.__('Time ×')}</th>
+                <th>{trans.__('Last saved')}</th>
+                <th>{trans.__('Status')}</th>
+                <th>{trans.__('Receipt')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {exam.sittings.map(r => (
+                <tr key={r.student}>
+                  <td>{r.student}</td>
+                  <td>{when(r.started_at)}</td>
+                  <td>{when(r.deadline)}</td>
+                  <td>{r.multiplier}</td>
+                  <td>{when(r.saved_at)}</td>
+                  <td>{status(r)}</td>
+                  <td>
+                    <code title={r.receipt ?? ''}>{r.receipt ? r.receipt.slice(0, 12) : ''}</code>
+                  </td>
+                </tr>
+              ))}
+              {!exam.sittings.length && (
+                <tr>
+                  <td colSpan={7} className="nbc-muted">
+                    {trans.__('Nobody has started it yet.')}
+                  </td>
+                </tr>
+              )}
+            </tbody>
+          </table>
+        </section>
+      ))}
+    </>
   );
 }
 

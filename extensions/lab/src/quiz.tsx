@@ -18,6 +18,7 @@ import React, { useCallback, useEffect, useRef, useState } from 'react';
 
 import { CampusClient, CampusError } from './api';
 import { clock, useCountdown } from './examclock';
+import { TeacherNotebookExams } from './notebookexam';
 import { IExerciseContext, ITabHost, registerExerciseOpener } from './exercises';
 import { renderMarkdown } from './markdown';
 import { ITrans } from './model';
@@ -680,6 +681,7 @@ export function TeacherQuizzes(props: { client: CampusClient; trans: ITrans; toa
           ) : (
             <p className="nbc-muted">{trans.__('No quiz in this course.')}</p>
           )}
+          <TeacherNotebookExams client={client} course={c.course} trans={trans} />
         </div>
       ))}
     </div>
