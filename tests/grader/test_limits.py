@@ -137,7 +137,15 @@ def test_two_runaways_never_starve_an_ordinary_submission(tmp_path, small_runner
 
     def padded(cells: int) -> bytes:
         nb = student_version(release, ANSWER)
-        nb.cells[1:1] = [nbformat.v4.new_code_cell("x = 1") for _ in range(cells - len(nb.cells))]
+        # Plain cells with ids of their own: nbformat.v4.new_code_cell validates each one,
+        # 16 s of CPU for 100,000 (this takes 1 s; the notebook is validated once, written).
+        nb.cells[1:1] = [
+            nbformat.from_dict(
+                {"cell_type": "code", "id": f"pad-{i}", "metadata": {}, "source": "x = 1",
+                 "outputs": [], "execution_count": None}
+            )
+            for i in range(cells - len(nb.cells))
+        ]  # fmt: skip
         return nbformat.writes(nb).encode()
 
     limits = Limits(cell_timeout=5, notebook_timeout=15)
@@ -153,7 +161,8 @@ def test_two_runaways_never_starve_an_ordinary_submission(tmp_path, small_runner
         pool.wake.set()
         _wait(engine, [second], 60)
         alone = time.monotonic() - t0
-        huge = [queue.accept("c1", "a1", f"h{i}", {"add.ipynb": padded(100_000)}) for i in (1, 2)]
+        runaway = padded(100_000)  # one notebook, submitted by two students
+        huge = [queue.accept("c1", "a1", f"h{i}", {"add.ipynb": runaway}) for i in (1, 2)]
         pool.wake.set()
         rows = _wait(engine, huge, 30)
         assert [rows[h].result["notebooks"][0]["status"] for h in huge] == ["too many cells"] * 2
