@@ -184,6 +184,15 @@ def test_a_class_meeting_soon_gets_its_servers_within_the_budget(
         page.screenshot(
             path=str(output_dir / f"prewarm-office-{db}.png"), full_page=True, animations="disabled"
         )
+        page.emulate_media(color_scheme="dark")  # the Hub's dark mode follows the system's
+        page.reload()
+        page.click("#tab-prewarm")
+        page.wait_for_selector(".prewarm-meeting")
+        page.screenshot(
+            path=str(output_dir / f"prewarm-office-dark-{db}.png"),
+            full_page=True,
+            animations="disabled",
+        )
     finally:
         page.context.close()
     page = login(browser, hub, hub.demo("admin"))
