@@ -31,6 +31,7 @@ def service_environment(settings: Settings) -> dict[str, str]:
         "NBCAMPUS_GRADER_RESEND_SECONDS",  # the grader's resend rounds (grader/app.py)
         "NBCAMPUS_PREWARM_MEMORY",  # pre-warming from the class schedule (campus/prewarm.py)
         "NBCAMPUS_PREWARM_LEAD",
+        "NBCAMPUS_PREWARM_INTERVAL",
     ):
         if os.environ.get(name):
             env[name] = os.environ[name]

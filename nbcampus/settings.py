@@ -37,9 +37,11 @@ class Settings:
     demo: bool
     allow_signup: bool
     # Pre-warming student servers before a class's meeting (hub/campus/prewarm.py): the memory
-    # all pre-started servers together may take (0: off) and how long before the meeting.
+    # all pre-started servers together may take (0: off), how long before the meeting, and
+    # how often the campus looks for due meetings (and at the servers' use).
     prewarm_memory: int = 0
     prewarm_lead_minutes: float = 10.0
+    prewarm_interval_seconds: float = 60.0
 
     @classmethod
     def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -64,6 +66,7 @@ class Settings:
             allow_signup=_flag(env.get("NBCAMPUS_ALLOW_SIGNUP"), default=False),
             prewarm_memory=_memory(env, "NBCAMPUS_PREWARM_MEMORY", "0"),
             prewarm_lead_minutes=_minutes(env, "NBCAMPUS_PREWARM_LEAD", 10.0),
+            prewarm_interval_seconds=_seconds(env, "NBCAMPUS_PREWARM_INTERVAL", 60.0),
         )
 
     @property
@@ -131,6 +134,19 @@ def _minutes(env: os._Environ[str] | dict[str, str], name: str, default: float) 
     if not 0 < minutes <= 24 * 60:
         raise SettingsError(f"{name}={value!r}: minutes between 0 and 1440, e.g. 10")
     return minutes
+
+
+def _seconds(env: os._Environ[str] | dict[str, str], name: str, default: float) -> float:
+    value = env.get(name)
+    if not value or not value.strip():
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0.5 <= seconds <= 3600:  # under 0.5 s the checks would keep the database busy
+        raise SettingsError(f"{name}={value!r}: seconds between 0.5 and 3600, e.g. 60")
+    return seconds
 
 
 def _flag(value: str | None, *, default: bool) -> bool:

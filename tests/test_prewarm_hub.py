@@ -41,6 +41,7 @@ def prewarm_hub(
     env = {
         "NBCAMPUS_PREWARM_MEMORY": "1G",  # two local servers at 512M each
         "NBCAMPUS_PREWARM_LEAD": "10",
+        "NBCAMPUS_PREWARM_INTERVAL": "2",  # not the minute of a campus: the test waits for it
         "NBCAMPUS_IDLE_TIMEOUT": str(IDLE_TIMEOUT),
         "NBCAMPUS_TIMEZONE": school_zone(),
     }

@@ -133,11 +133,6 @@ class CampusService(ServiceApp):
                 self.log.exception("campus: closing expired exam attempts failed; retrying")
             await asyncio.sleep(self.exam_sweep_interval)
 
-    prewarm_interval = Float(
-        60.0,
-        help="Seconds between checks for class meetings to pre-warm student servers for "
-        "(the lead and the memory budget: NBCAMPUS_PREWARM_LEAD, NBCAMPUS_PREWARM_MEMORY).",
-    ).tag(config=True)
     prewarm_parallel = Integer(
         2,
         help="Student servers a pre-warm starts at the same time: each start takes about two "
@@ -162,8 +157,10 @@ class CampusService(ServiceApp):
             parallel=self.prewarm_parallel,
         )
         self.log.info(
-            "campus: pre-warming %.0f min before meetings, budget %d MB, %d MB a server",
+            "campus: pre-warming %.0f min before meetings, budget %d MB, %d MB a server, "
+            "checked every %g s",
             settings.prewarm_lead_minutes, warmer.budget // 2**20, warmer.server_memory // 2**20,
+            settings.prewarm_interval_seconds,
         )  # fmt: skip
         while True:
             try:
@@ -171,7 +168,7 @@ class CampusService(ServiceApp):
                     self.log.info("campus: %d student servers pre-warmed", started)
             except Exception:  # a bad moment of the database or the Hub must not stop it
                 self.log.exception("campus: pre-warming failed; retrying")
-            await asyncio.sleep(self.prewarm_interval)
+            await asyncio.sleep(settings.prewarm_interval_seconds)
 
 
 main = CampusService.launch

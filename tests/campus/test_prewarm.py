@@ -16,6 +16,7 @@ from nbcampus.db import transaction
 from nbcampus.hub.campus import classes, prewarm
 from nbcampus.hub.campus.attendance import Mark, take_attendance
 from nbcampus.hub.campus.orm import Account, Base, CampusClass
+from nbcampus.settings import Settings, SettingsError
 
 # Thursday 2026-12-10, 08:52 UTC: a class meeting Thursdays 09:00-10:30 is 8 minutes away.
 NOW = datetime(2026, 12, 10, 8, 52, tzinfo=UTC)
@@ -129,3 +130,12 @@ def test_classes_not_active_are_not_pre_warmed(campus_db: sessionmaker[Session])
         found = prewarm.scan(s, NOW, "UTC", LEAD)
     assert cid not in [m.class_id for m in found.due]
     assert (cid, "enrollment_open") in found.inactive
+
+
+def test_the_check_interval_is_a_setting() -> None:
+    assert Settings.from_env({}).prewarm_interval_seconds == 60.0
+    got = Settings.from_env({"NBCAMPUS_PREWARM_INTERVAL": "2.5"})
+    assert got.prewarm_interval_seconds == 2.5
+    for bad in ("0", "-3", "soon", "7200"):
+        with pytest.raises(SettingsError, match="NBCAMPUS_PREWARM_INTERVAL"):
+            Settings.from_env({"NBCAMPUS_PREWARM_INTERVAL": bad})

@@ -28,6 +28,7 @@ def docker_hub(
         tmp_path_factory.mktemp("prewarm-docker") / "data",
         extra_config=EXTRA,
         NBCAMPUS_PREWARM_MEMORY="2G",
+        NBCAMPUS_PREWARM_INTERVAL="2",  # not the minute of a campus: the test waits for it
         NBCAMPUS_TIMEZONE=school_zone(),
     )
     hub.start()
