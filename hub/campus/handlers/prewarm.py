@@ -35,7 +35,8 @@ def budget() -> dict[str, Any]:
 class PrewarmHandlerBase(CampusHandler):
     def limit(self) -> int:
         raw = self.query_arg("limit", 8) or "200"
-        if not raw.isdigit() or not 1 <= int(raw) <= LIMIT_MAX:
+        # ASCII digits only: "²".isdigit() is true and int() refuses it; int() reads "١٢" as 12
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= LIMIT_MAX:
             raise APIError(400, f"limit is a number from 1 to {LIMIT_MAX}", field="limit")
         return int(raw)
 
