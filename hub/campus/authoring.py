@@ -94,12 +94,28 @@ def unpack(files: dict[str, bytes], dest: Path) -> None:
         path.write_bytes(data)
 
 
+def _folder_name(name: str) -> bool:
+    """One folder name the file system takes: no separator, no control character, at most
+    100 characters and 255 bytes of UTF-8 (mkdir's own errors would be 500s)."""
+    try:
+        size = len(name.encode())
+    except UnicodeEncodeError:  # a lone surrogate, as JSON's "\\ud800" gives
+        return False
+    return (
+        name not in (".", "..")
+        and name.isprintable()
+        and not any(ch in name for ch in "/\\")
+        and len(name) <= 100
+        and size <= 255
+    )
+
+
 @contextmanager
 def unpacked(files: dict[str, bytes], name: str | None = None) -> Iterator[Path]:
     """The uploaded folder in a scratch folder named `name`, the author's folder's own name:
     an nbgrader course without a course_id in its nbgrader_config.py is named after it."""
     name = name or "course"
-    if name in (".", "..") or any(ch in name for ch in "/\\") or len(name) > 100:
+    if not _folder_name(name):
         raise APIError(400, "name must be the course folder's own name", field="name")
     with tempfile.TemporaryDirectory(prefix="nbcampus-course-") as tmp:
         folder = Path(tmp) / name
