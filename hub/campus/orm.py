@@ -794,6 +794,14 @@ class Prewarm(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     memory_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    # A started server as the periodic check sees it through the Hub's API (prewarm_hub.py):
+    # the Hub's start time of that server (which server it is), when the campus saw it ready,
+    # the first activity after that (the student used it), and when it was found gone before
+    # the meeting ended (its memory no longer reserved).
+    server_started: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    ready_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     __table_args__ = (
         UniqueConstraint("class_id", "meeting_start", "student", name="uq_prewarm_student"),
