@@ -263,7 +263,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       },
       client,
       trans,
-      toast
+      toast,
+      store
     );
     // Quizzes and timed exams in a tab of their own; the teachers' quiz screen (quiz.tsx).
     const openQuizzes = registerQuizExercises(
@@ -451,6 +452,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
             void store.loadCredits();
           }
           if (kind.includes('grade')) {
+            store.gradeArrived();
             void store.loadCourses();
             for (const key of Object.keys(store.results)) {
               const [course, lesson] = key.split('/');

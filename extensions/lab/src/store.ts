@@ -167,6 +167,12 @@ export class CampusStore {
     this.listeners.forEach(l => l());
   }
 
+  /** A grade or a release was pushed (a written one too, which has no result card here). */
+  gradeArrived(): void {
+    this.gradesVersion += 1;
+    this.changed();
+  }
+
   /** Run a call for one section; remember its error (readable) or its absence. */
   private async section<T>(name: Section, call: () => Promise<T>): Promise<T | undefined> {
     try {

@@ -13,7 +13,7 @@ import React, { useEffect, useState } from 'react';
 import { CampusClient, errorFromResponse } from './api';
 import { IExerciseContext, ITabHost, registerExerciseOpener } from './exercises';
 import { ITrans } from './model';
-import { Toaster } from './store';
+import { CampusStore, Toaster } from './store';
 
 const q = encodeURIComponent;
 export const writtenPath = (course: string, lesson: string, exercise: string) =>
@@ -73,8 +73,14 @@ async function upload(client: CampusClient, path: string, file: File, trans: ITr
   }
 }
 
-function WrittenView(props: { client: CampusClient; ctx: IExerciseContext; trans: ITrans; toast: Toaster }): JSX.Element {
-  const { client, ctx, trans, toast } = props;
+function WrittenView(props: {
+  client: CampusClient;
+  ctx: IExerciseContext;
+  trans: ITrans;
+  toast: Toaster;
+  store: CampusStore;
+}): JSX.Element {
+  const { client, ctx, trans, toast, store } = props;
   const path = writtenPath(ctx.course.slug, ctx.lesson.slug, ctx.exercise.slug);
   const [info, setInfo] = useState<IWrittenAssignment | null>(null);
   const [loadError, setLoadError] = useState('');
@@ -98,6 +104,17 @@ function WrittenView(props: { client: CampusClient; ctx: IExerciseContext; trans
   useEffect(() => {
     void load();
   }, [path]);
+  // A grade or a release pushed to the Lab moves the store's gradesVersion (as it reloads the
+  // result card and course score): an open tab then shows the released score, not "hidden".
+  useEffect(() => {
+    let seen = store.gradesVersion;
+    return store.subscribe(() => {
+      if (store.gradesVersion !== seen) {
+        seen = store.gradesVersion;
+        void load();
+      }
+    });
+  }, [store, path]);
 
   if (loadError) {
     return <div className="nbc-error" role="alert">{loadError}</div>;
@@ -253,14 +270,20 @@ function WrittenView(props: { client: CampusClient; ctx: IExerciseContext; trans
 }
 
 /** Written assignments open in a main-area tab of their own. */
-export function registerWrittenExercises(host: ITabHost, client: CampusClient, trans: ITrans, toast: Toaster): void {
+export function registerWrittenExercises(
+  host: ITabHost,
+  client: CampusClient,
+  trans: ITrans,
+  toast: Toaster,
+  store: CampusStore
+): void {
   registerExerciseOpener('assignment', ctx => {
     const id = `nbcampus-written-${ctx.exercise.id}`;
     if (host.has(id)) {
       host.activate(id);
       return;
     }
-    const content = ReactWidget.create(<WrittenView client={client} ctx={ctx} trans={trans} toast={toast} />);
+    const content = ReactWidget.create(<WrittenView client={client} ctx={ctx} trans={trans} toast={toast} store={store} />);
     content.addClass('nbc-written-tab');
     const widget = new MainAreaWidget({ content });
     widget.id = id;
