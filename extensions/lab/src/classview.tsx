@@ -13,6 +13,7 @@ import * as ep from './endpoints';
 import { AttendanceStatus, creditImpact } from './model';
 import type { IPanelActions } from './panel';
 import { CampusStore } from './store';
+import { unlockButton } from './unlockbutton';
 import {
   ITeachClass,
   IRosterRow,
@@ -133,6 +134,9 @@ export function ClassView(props: {
   });
 
   const current = classes?.find(c => c.id === classId) ?? null;
+  const unlockState = current
+    ? unlockButton(current, trans)
+    : { label: '', disabled: true, noneLeft: false };
   const taken = grid.find(m => m.meeting === editing) ?? null;
   const nextMeeting = grid.length ? Math.max(...grid.map(m => m.meeting)) + 1 : 1;
   const total = Math.max(current?.meetings_total ?? 0, grid.length);
@@ -429,15 +433,13 @@ export function ClassView(props: {
               <p>
                 {trans.__('Lessons unlocked: %1 · meetings held: %2', unlocked, held)}
               </p>
-              {unlocked >= held && (
+              {unlocked >= held && !unlockState.noneLeft && (
                 <p className="nbc-muted">
                   {trans.__('Unlocked lessons never exceed meetings held: take attendance for meeting %1 first.', held + 1)}
                 </p>
               )}
-              <button className="jp-mod-styled jp-mod-accept" disabled={unlocked >= held} onClick={() => void unlock()}>
-                {current.next_lesson
-                  ? trans.__('Unlock “%1”', current.next_lesson.title)
-                  : trans.__('Unlock the next lesson')}
+              <button className="jp-mod-styled jp-mod-accept" disabled={unlockState.disabled} onClick={() => void unlock()}>
+                {unlockState.label}
               </button>
             </section>
 

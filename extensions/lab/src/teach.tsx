@@ -14,6 +14,7 @@ import { AttendanceStatus, creditImpact } from './model';
 import { OfficeLink } from './officelink';
 import type { IPanelActions } from './panel';
 import { CampusStore } from './store';
+import { unlockButton } from './unlockbutton';
 
 /**
  * The Teach tab and the Class view show the same classes side by side: a change made in one
@@ -209,6 +210,9 @@ export function TeachTab(props: { store: CampusStore; actions: IPanelActions }):
   });
 
   const current = classes?.find(c => c.id === classId);
+  const unlockState = current
+    ? unlockButton(current, trans)
+    : { label: '', disabled: true, noneLeft: false };
   const gradingUrl = current?.course
     ? actions.graderPageUrl(ep.graderPages.grading(current.course))
     : null;
@@ -320,7 +324,7 @@ export function TeachTab(props: { store: CampusStore; actions: IPanelActions }):
                 current.meetings_total ?? '?'
               )}
             </p>
-            {(current.unlocked_lessons ?? 0) >= (current.meetings_completed ?? 0) && (
+            {(current.unlocked_lessons ?? 0) >= (current.meetings_completed ?? 0) && !unlockState.noneLeft && (
               <p className="nbc-muted">
                 {trans.__(
                   'Unlocked lessons never exceed meetings held: take attendance for meeting %1 first.',
@@ -331,11 +335,9 @@ export function TeachTab(props: { store: CampusStore; actions: IPanelActions }):
             <button
               className="jp-mod-styled jp-mod-accept nbc-unlock"
               onClick={() => void unlock()}
-              disabled={(current.unlocked_lessons ?? 0) >= (current.meetings_completed ?? 0)}
+              disabled={unlockState.disabled}
             >
-              {current.next_lesson
-                ? trans.__('Unlock “%1”', current.next_lesson.title)
-                : trans.__('Unlock the next lesson')}
+              {unlockState.label}
             </button>
             <div className="nbc-links">
               <button className="jp-mod-styled nbc-open-classview" onClick={() => actions.openClassView(current.id)}>
