@@ -173,3 +173,42 @@ def test_office_roster_sets_exam_time_in_chromium(
         assert status == 403
     finally:
         page.context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("campus_hub", ["sqlite"], indirect=True)
+def test_accommodations_follow_an_enrollment_on_the_same_page(
+    campus_hub: CampusHub,
+    make_user: Callable[..., dict[str, Any]],
+    browser: Any,
+    output_dir: Path,
+) -> None:
+    """Students enrolled on the Enrollment tab appear in the exam time card at once (it
+    used to say "Nobody is enrolled yet." until the page was reloaded)."""
+    cid = group_class(campus_hub, name="Exam time, enrolled on the page")["id"]
+    people = [p["name"] for p in students(make_user, 2)]
+    person = campus_hub.demo("staff")
+    page = login(browser, campus_hub, person["name"], person["password"])
+    try:
+        page.goto(campus_hub.url + f"hub/office/classes/{cid}")
+        page.click("#tab-enrollment")
+        page.locator("#accommodations-table tbody").filter(
+            has_text="Nobody is enrolled yet."
+        ).wait_for()
+        assert page.is_disabled("#acc-save")
+        page.fill("#many-list", "\n".join(people))
+        page.click("#enroll-many button[type=submit]")
+        for who in people:
+            page.locator(f"#accommodations-table tr[data-student='{who}']").wait_for()
+        assert "Nobody is enrolled yet." not in page.inner_text("#accommodations-table")
+        options = page.eval_on_selector_all("#acc-student option", "els => els.map(e => e.value)")
+        assert sorted(options) == sorted(people)
+        assert not page.is_disabled("#acc-save")
+        page.screenshot(
+            path=str(output_dir / "office-accommodation-after-enroll.png"),
+            full_page=True,
+            animations="disabled",
+        )
+    finally:
+        page.context.close()
