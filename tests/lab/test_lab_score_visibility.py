@@ -160,7 +160,12 @@ def test_the_card_says_hidden_until_the_instructor_releases(
         total.locator("text=(2 of 2 graded)").wait_for(timeout=60_000)
         assert "hidden until released" not in total.inner_text()
         student.screenshot(path=str(output_dir / "lab-score-released-card.png"))
-        # the written assignment shows its grade and comment
+        # the written tab left open shows the released grade by itself (no reopening)
+        still_open = student.locator(".nbc-written-tab .nbc-written-grade")
+        still_open.locator("text=Grade: 9 of 10 points").wait_for(timeout=60_000)
+        assert "Good; give an example." in still_open.inner_text()
+        student.screenshot(path=str(output_dir / "lab-score-released-written-open.png"))
+        # and after a reload, reopened
         student.reload()
         student.wait_for_selector('.nbc-panel[data-loaded="true"]', timeout=60_000)
         student.click("#nbc-tab-lessons")
