@@ -40,6 +40,7 @@ from traitlets.config import Config
 from .autograde import HIDDEN_TESTS, NotebookResult
 from .hidden import HIDDEN_PLACEHOLDER
 from .linenotes import Note, mark_notebook, replace_markers
+from .rubricfeedback import Ticked, mark_rubric
 
 log = logging.getLogger(__name__)
 
@@ -372,10 +373,12 @@ def render_feedback(
     late_penalty: float = 0.0,
     line_notes: Mapping[str, list[Note]] | None = None,
     seconds: float = FEEDBACK_SECONDS,
+    rubric: Mapping[str, list[Ticked]] | None = None,
 ) -> str:
-    """nbgrader-style feedback HTML of one graded notebook, with the gradebook's scores and
-    the teachers' line comments ({grade id: [(line, text)]}) at their lines; past `seconds`
-    of rendering, a page with the score that says the feedback was too large."""
+    """nbgrader-style feedback HTML of one graded notebook, with the gradebook's scores,
+    the teachers' line comments ({grade id: [(line, text)]}) at their lines and the rubric
+    items ticked ({grade id: [(label, points)]}) below their cells; past `seconds` of
+    rendering, a page with the score that says the feedback was too large."""
     nbs = graded_notebooks(course_root, student, assignment)
     if notebook not in nbs:
         raise FeedbackMissing(f"no graded notebook {notebook!r}")
@@ -400,6 +403,8 @@ def render_feedback(
         resources["nbgrader"]["late_penalty"] = late_penalty
         resources["nbgrader"]["score"] = max(0.0, resources["nbgrader"]["score"] - late_penalty)
     markers = mark_notebook(nb, line_notes) if line_notes else {}
+    if rubric:
+        markers.update(mark_rubric(nb, rubric))
     exporter = _exporter()
     try:
         with _time_bound(exporter, seconds):

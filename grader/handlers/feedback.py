@@ -11,6 +11,7 @@ from nbcampus.web import APIError
 from ..feedback import FEEDBACK_CSP, FeedbackMissing, kept_grading, render_feedback
 from ..orm import GRADED, Submission
 from ..rubric import line_comments
+from ..rubricfeedback import ticked_items
 from ..visibility import HIDDEN_MESSAGE, notebook_scores_hidden
 from ..worker import course_root
 from .submissions import SubmissionHandler
@@ -65,6 +66,8 @@ class FeedbackHandler(SubmissionHandler):
         def render(name: str) -> str:
             with self.app.db() as s:  # the teachers' comments on lines of the answers
                 notes = line_comments(s, sub.course, sub.assignment, sub.student)
+                # ... and the rubric items they ticked on manually graded cells
+                ticked = ticked_items(s, sub.course, sub.assignment, name, sub.student)
             mine = {
                 cell: [(n.line, n.text) for n in rows]
                 for (nb, cell), rows in notes.items()
@@ -79,6 +82,7 @@ class FeedbackHandler(SubmissionHandler):
                     name,
                     late_penalty=penalty,
                     line_notes=mine,
+                    rubric=ticked,
                 )
             except FeedbackMissing as err:
                 raise APIError(404, str(err), code="NO_FEEDBACK") from None

@@ -128,6 +128,32 @@ def test_rubric_sets_the_manual_score(campus_hub: CampusHub, klass: dict) -> Non
     assert 'name="rubric"' in page and f'value="{correct["id"]}" data-points="1.5" checked' in page
 
 
+def test_feedback_shows_the_ticked_rubric_items(campus_hub: CampusHub, klass: dict) -> None:
+    """ann's feedback lists the item ticked for her (with its points) below the graded cell,
+    and not the one left unticked (test_rubric_sets_the_manual_score ticked them)."""
+    feedback = campus_hub.client(NAMES["ann"]).get(
+        API + f"submissions/{klass['uids']['ann']}/feedback?notebook=problem1"
+    )
+    assert feedback.status_code == 200, feedback.text
+    page = feedback.text
+    boxes = re.findall(r'<div class="nbc-rubric" role="note".*?</div>', page, re.S)
+    assert len(boxes) == 1, boxes
+    items = re.findall(
+        r'<span class="nbc-rubric-label">(.*?)</span> <span class="nbc-rubric-points">(.*?)</span>',
+        boxes[0],
+    )
+    assert items == [("Correct", "(+1.5 points)")]
+    assert "Tidy" not in page
+    assert "NBCRB" not in page  # every marker replaced
+    # below the graded cell: after its code, before the next cell's
+    assert page.index("Part D") < page.index('class="nbc-rubric"') < page.index("Part E")
+    # ben, with nothing ticked, sees no rubric box
+    ben = campus_hub.client(NAMES["ben"]).get(
+        API + f"submissions/{klass['uids']['ben']}/feedback?notebook=problem1"
+    )
+    assert ben.status_code == 200 and "nbc-rubric" not in ben.text
+
+
 def test_comment_bank(campus_hub: CampusHub, klass: dict) -> None:
     teacher = campus_hub.client(NAMES["teacher"])
     resp = teacher.post(A + "comment-bank", json={"text": "Name your variables."})
@@ -327,5 +353,12 @@ def test_grading_with_a_rubric_and_a_line_comment_in_the_browser(
         note.wait_for(timeout=30_000)
         note.scroll_into_view_if_needed()
         page.screenshot(path=str(output_dir / "grader-feedback-line-comment.png"))
+        # the rubric items ticked for her, with their points, below the cell; not the other
+        rubric = page.locator(".nbc-rubric")
+        rubric.scroll_into_view_if_needed()
+        shown = rubric.inner_text()
+        assert "Correct (+1.5 points)" in shown and "Tidy (+0.5 points)" in shown, shown
+        assert "Explains the edge case" not in shown
+        page.screenshot(path=str(output_dir / "grader-feedback-rubric.png"))
     finally:
         student.close()
