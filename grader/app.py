@@ -224,6 +224,7 @@ class GraderService(ServiceApp):
             self.runner,
             workers=nworkers,
             limits=self.limits(),
+            keep_graded=self.keep_graded,
             on_graded=lambda c, r: self.on_graded(c, r, loop),
         )
         try:
@@ -256,9 +257,8 @@ class GraderService(ServiceApp):
     def on_graded(
         self, claimed: Claimed, result: SubmissionResult, loop: asyncio.AbstractEventLoop
     ) -> None:
-        """In the worker thread, once a grade is saved: keep the graded notebooks (manual
-        grading view, feedback), then send the result on from the event loop."""
-        self.keep_graded(claimed, result)
+        """In the worker thread, once a grade is saved (its graded notebooks were kept before,
+        see GradingPool.keep_graded): send the result on from the event loop."""
         loop.call_soon_threadsafe(self.result_changed, claimed.id)
 
     def result_changed(self, sub_id: int) -> asyncio.Future[None] | None:

@@ -60,7 +60,7 @@ def cmd_regrade(args: argparse.Namespace) -> int:
             settings.data_dir,
             runner,
             workers=workers,
-            on_graded=keep_graded_hook(settings.data_dir),
+            keep_graded=keep_graded_hook(settings.data_dir),
         )
         pool.start()
     started = time.monotonic()

@@ -12,6 +12,10 @@ Pools may be many (processes, machines, pods) on one queue. Each claim is a leas
 queue.py): the pool's heartbeat renews the leases of its gradings; a grading whose lease is
 lost (not renewed in time, or taken over) has its kernel killed and its result dropped. A
 stand-alone worker whose Hub is gone stops claiming and exits (nbcampus/lifeline.py).
+
+A grading's notebooks are kept on disk (`keep_graded`, an atomic folder swap) before its grade
+is committed: a kill -9 in between leaves the row running, so it is graded again, and a
+graded row always has its notebooks for the grading view and the feedback.
 """
 
 from __future__ import annotations
@@ -76,6 +80,7 @@ class GradingPool:
         workers: int = 0,
         limits: Limits | None = None,
         on_graded: Callable[[Claimed, SubmissionResult], None] | None = None,
+        keep_graded: Callable[[Claimed, SubmissionResult], None] | None = None,
     ) -> None:
         self.queue = queue
         self.data_dir = data_dir
@@ -85,6 +90,9 @@ class GradingPool:
         self._turns = threading.Semaphore(self.nworkers)
         self.limits = limits or Limits()
         self.on_graded = on_graded
+        # Keeps the graded notebooks before the grade is committed: a crash in between leaves
+        # the row running (requeued and graded again), never graded without its notebooks.
+        self.keep_graded = keep_graded
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
@@ -192,6 +200,10 @@ class GradingPool:
             if penalty:
                 result.late_penalty = penalty
                 result.score = max(0.0, result.score - penalty)
+            if self.keep_graded:
+                if lost.is_set():
+                    raise LeaseLost(f"lease of {claimed.uid} lost during its grading")
+                self.keep_graded(claimed, result)
             ok = self.queue.complete(
                 claimed.id,
                 worker,
@@ -283,7 +295,7 @@ def main(argv: list[str] | None = None) -> None:
 
     # As the service does: keep the graded notebooks for the grading view and the feedback.
     keep = keep_graded_hook(args.data_dir)
-    pool = GradingPool(queue, args.data_dir, runner, workers=args.workers, on_graded=keep)
+    pool = GradingPool(queue, args.data_dir, runner, workers=args.workers, keep_graded=keep)
     watch = lifeline.Lifeline.from_env(api_grace=args.hub_api_grace)
 
     def hub_gone(reason: str) -> None:  # stop claiming; the gradings in progress end first

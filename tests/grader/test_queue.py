@@ -230,3 +230,61 @@ def test_the_lease_migration_keeps_every_row(tmp_path: Path, db_url: str) -> Non
     with engine.connect() as conn:  # the migration matches the ORM's columns
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert [d for d in diff if "lease" in repr(d) or "claim_token" in repr(d)] == []
+
+
+# A worker that keeps the graded notebooks of its first grading, then is killed (-9) before
+# the grade is committed: the crash window between the two.
+KILLED_AFTER_KEEP = """
+import os, signal, sys
+from pathlib import Path
+from nbcampus.db import make_engine, session_factory
+from nbcampus.grader.feedback import keep_graded_hook
+from nbcampus.grader.queue import SubmissionQueue
+from nbcampus.grader.sandbox.local import BubblewrapRunner
+from nbcampus.grader.storage import BlobStore
+from nbcampus.grader.worker import GradingPool, sandbox_slots
+
+db_url, data = sys.argv[1], Path(sys.argv[2])
+queue = SubmissionQueue(session_factory(make_engine(db_url)), BlobStore(data / "grader" / "blobs"))
+keep = keep_graded_hook(data)
+
+def keep_then_die(claimed, result):
+    keep(claimed, result)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+runner = BubblewrapRunner(slots=sandbox_slots(1))
+runner.start()
+pool = GradingPool(queue, data, runner, workers=1, keep_graded=keep_then_die)
+claimed = queue.claim(pool.name + "/0")
+pool.grade_one(claimed, pool.name + "/0")
+"""
+
+
+def test_kill_9_between_keeping_the_notebooks_and_the_grade(tmp_path: Path, db_url: str) -> None:
+    data = tmp_path / "data"
+    root = course_root(data, "c1")
+    write(source_notebook(ANSWER, TESTS), root / "source" / "a1" / "add.ipynb")
+    generate_assignment(root, "c1", "a1")
+    engine = make_engine(db_url)
+    prepare_database(engine, db_url, MIGRATIONS)
+    queue = SubmissionQueue(session_factory(engine), BlobStore(data / "grader" / "blobs"))
+    nb = student_version(root / "release" / "a1" / "add.ipynb", ANSWER)
+    uid = queue.accept("c1", "a1", "s1", {"add.ipynb": nbformat.writes(nb).encode()})
+
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_KEEP, db_url, str(data)], timeout=120
+    )
+    assert killed.returncode == -signal.SIGKILL
+    # the notebooks were kept, the grade was not committed: the row is still running
+    assert kept_grading(root, "s1", "a1") == {"id": uid, "notebooks": ["add"]}
+    sub = queue.get(uid)
+    assert sub is not None and (sub.status, sub.grade_count) == (RUNNING, 0)
+
+    # a worker's start puts the dead worker's row back and grades it once, notebooks and all
+    cmd = [sys.executable, "-m", "nbcampus.grader.worker", "--db", db_url]
+    subprocess.run([*cmd, "--data-dir", str(data), "--exit-when-idle"], check=True, timeout=180)
+    sub = queue.get(uid)
+    assert sub is not None
+    assert (sub.status, sub.grade_count, sub.score) == (GRADED, 1, 2.0), sub.error
+    assert kept_grading(root, "s1", "a1") == {"id": uid, "notebooks": ["add"]}
+    assert (graded_dir(root, "s1", "a1") / "add.ipynb").is_file()
