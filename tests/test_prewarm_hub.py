@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -64,9 +64,11 @@ def make_world(hub: CampusHub) -> dict[str, Any]:
     admin = hub.client(hub.demo("admin")["name"])
     tag = format(int(time.time()) % 100000, "05d")
     names = {k: f"pw{tag}{k}" for k in ("s1", "s2", "s3", "s4", "s5", "s6", "s7")}
+    passwords: dict[str, str] = {}
     for name in names.values():
         resp = admin.post(CAMPUS + "accounts", json={"name": name, "role": "student"})
         assert resp.status_code == 201, resp.text
+        passwords[name] = resp.json()["password"]
     schedule = meeting_soon(hub.env["NBCAMPUS_TIMEZONE"], minutes=4)
     teacher = hub.demo("instructor")["name"]
     ids: dict[str, int] = {}
@@ -95,7 +97,7 @@ def make_world(hub: CampusHub) -> dict[str, Any]:
         new_class("past", ["s7"], end_date=date.today() - timedelta(days=2))
     finally:
         engine.dispose()
-    return {"names": names, "ids": ids, "admin": admin}
+    return {"names": names, "ids": ids, "admin": admin, "passwords": passwords}
 
 
 def wait_for(check: Any, timeout: float, what: str, hub: CampusHub) -> Any:
@@ -105,6 +107,11 @@ def wait_for(check: Any, timeout: float, what: str, hub: CampusHub) -> Any:
             return got
         time.sleep(1)
     raise AssertionError(f"{what} did not happen in {timeout} s:\n{hub.log_tail(6000)}")
+
+
+def seconds_since(iso: str) -> float:
+    when = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return (datetime.now(UTC) - when).total_seconds()
 
 
 def login(browser: Any, hub: CampusHub, who: dict[str, Any]) -> Any:
@@ -130,8 +137,8 @@ def test_a_class_meeting_soon_gets_its_servers_within_the_budget(
         resp = staff.get(CAMPUS + f"classes/{ids['due']}/prewarms")
         assert resp.status_code == 200, resp.text
         rows = resp.json()["prewarms"]
-        started = [r for r in rows if r["outcome"] == "started"]
-        return rows if len(rows) == 4 and len(started) == 2 else None
+        ready = [r for r in rows if r["outcome"] == "started" and r["ready_at"]]
+        return rows if len(rows) == 4 and len(ready) == 2 else None
 
     rows = wait_for(recorded, 240, "the pre-warm of the due class", hub)
     by_student = {r["student"]: r for r in rows}
@@ -172,6 +179,33 @@ def test_a_class_meeting_soon_gets_its_servers_within_the_budget(
     bad = staff.get(CAMPUS + f"classes/{ids['due']}/prewarms?limit=0")
     assert bad.status_code == 400 and bad.json()["code"]
 
+    # s3 signs in and lands in her pre-warmed server's Lab, s2 never comes:
+    # the campus's check reads the Hub's activity and records s3's as used, s2's as unused.
+    # The Hub records a user's activity at most every 30 s, and the spawn and the server's own
+    # start counted as one: sign in once that is over 30 s old (in a school, 10 minutes).
+    # Activity counts from 5 s after the campus saw the server ready.
+    ready_at = next(r["ready_at"] for r in rows if r["student"] == names["s3"])
+
+    def quiet() -> bool:
+        user = hub.admin_client().get(f"hub/api/users/{names['s3']}").json()
+        return seconds_since(user["last_activity"]) > 31 and seconds_since(ready_at) > 6
+
+    wait_for(quiet, 60, "30 s without activity", hub)
+    page = login(browser, hub, {"name": names["s3"], "password": world["passwords"][names["s3"]]})
+    try:
+        page.wait_for_url(f"**/user/{names['s3']}/lab**", timeout=60_000)
+    finally:
+        page.context.close()
+
+    def used() -> list[dict[str, Any]] | None:
+        got = staff.get(CAMPUS + f"classes/{ids['due']}/prewarms").json()["prewarms"]
+        return got if [r["student"] for r in got if r["used"]] == [names["s3"]] else None
+
+    rows = wait_for(used, 60, "s3's pre-warmed server recorded as used", hub)
+    assert not next(r for r in rows if r["student"] == names["s2"])["used"]
+    totals = staff.get(CAMPUS + "prewarms").json()["totals"]
+    assert totals["started"] >= 2 and totals["used"] >= 1
+
     # The screens: the Office's class page (Pre-warm tab) and the Hub's admin page.
     db = request.node.callspec.params["prewarm_hub"]
     page = login(browser, hub, hub.demo("staff"))
@@ -180,7 +214,8 @@ def test_a_class_meeting_soon_gets_its_servers_within_the_budget(
         page.click("#tab-prewarm")
         page.wait_for_selector(".prewarm-meeting")
         text = page.inner_text("#pane-prewarm")
-        assert "2 started, 2 skipped, 0 failed" in text and "1,024 MB reserved" in text
+        assert "2 started (1 used, 1 unused), 2 skipped, 0 failed" in text
+        assert "1,024 MB reserved" in text and "unused" in text
         assert "over the memory budget" in text and "withdrawn" in text
         page.screenshot(
             path=str(output_dir / f"prewarm-office-{db}.png"), full_page=True, animations="disabled"
@@ -201,7 +236,9 @@ def test_a_class_meeting_soon_gets_its_servers_within_the_budget(
         page.goto(hub.url + "hub/admin")
         page.click("#campus-prewarm summary")
         page.wait_for_selector(f"#prewarm-table a[href$='office/classes/{ids['due']}']")
-        assert "1,024 MB" in page.inner_text("#prewarm-table")
+        row = page.inner_text(f"#prewarm-table tr:has(a[href$='office/classes/{ids['due']}'])")
+        assert row.split("\t")[3:6] == ["2", "1", "1"], row  # started, used, unused
+        assert "1,024 MB" in row and " used, " in page.inner_text("#prewarm-total")
         page.screenshot(
             path=str(output_dir / f"prewarm-admin-{db}.png"), full_page=False, animations="disabled"
         )

@@ -234,6 +234,72 @@ def record(session: Session, meeting: Meeting, student: str, outcome: str, reaso
     row.outcome, row.reason, row.memory_bytes = outcome, reason[:2000], 0
 
 
+# The Hub's clock and the campus's may differ a little (separate machines on Kubernetes).
+USE_SLACK = timedelta(seconds=5)
+
+
+def hub_time(value: str | None) -> datetime | None:
+    """A timestamp of the Hub's REST API (ISO 8601, "Z" or an offset) as an aware datetime."""
+    if not value:
+        return None
+    try:
+        return _aware(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+def mark_ready(
+    session: Session, meeting: Meeting, student: str, server_started: datetime | None, now: datetime
+) -> None:
+    """Note which server the Hub started (its start time) and when the campus saw it ready:
+    activity after that is the student's, not the server's own start."""
+    row = session.scalars(
+        sa.select(Prewarm).where(
+            Prewarm.class_id == meeting.class_id,
+            Prewarm.meeting_start == meeting.start,
+            Prewarm.student == student,
+        )
+    ).one_or_none()
+    if row is not None and row.ready_at is None:
+        row.server_started, row.ready_at = server_started, now
+
+
+def watched(session: Session, now: datetime) -> list[tuple[int, str]]:
+    """(row id, student) of started servers not yet seen used, whose meeting is not over."""
+    rows = session.execute(
+        sa.select(Prewarm.id, Prewarm.student).where(
+            Prewarm.outcome == "started",
+            Prewarm.used_at.is_(None),
+            Prewarm.released_at.is_(None),
+            Prewarm.meeting_end > now,
+        )
+    )
+    return [(row_id, student) for row_id, student in rows]
+
+
+def observe(session: Session, row_id: int, user: dict[str, Any] | None, now: datetime) -> None:
+    """Record what the Hub's user model says of a pre-warmed server: seen ready (if the start
+    outlived the pass that asked for it), or used: activity of the user or the server later
+    than when it was ready. A server other than the one pre-started (the pre-warmed one went
+    and the student started another) is not counted as used."""
+    row = session.get(Prewarm, row_id)
+    if row is None or row.used_at is not None:
+        return
+    server = ((user or {}).get("servers") or {}).get("")
+    if not server or not server.get("ready"):
+        return
+    started = hub_time(server.get("started"))
+    if row.ready_at is None:
+        row.server_started, row.ready_at = started, now
+        return
+    if row.server_started is not None and started != _aware(row.server_started):
+        return
+    seen = [hub_time(server.get("last_activity")), hub_time((user or {}).get("last_activity"))]
+    last = max((s for s in seen if s is not None), default=None)
+    if last is not None and last > _aware(row.ready_at) + USE_SLACK:
+        row.used_at = last
+
+
 def as_dict(row: Prewarm, class_name: str = "") -> dict[str, Any]:
     return {
         "id": row.id,
@@ -247,6 +313,9 @@ def as_dict(row: Prewarm, class_name: str = "") -> dict[str, Any]:
         "reason": row.reason,
         "memory_bytes": row.memory_bytes,
         "at": _aware(row.at).isoformat(),
+        "ready_at": _aware(row.ready_at).isoformat() if row.ready_at else None,
+        "used_at": _aware(row.used_at).isoformat() if row.used_at else None,
+        "used": row.used_at is not None,
     }
 
 
@@ -270,7 +339,8 @@ def listing(
 
 
 def meetings_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows grouped by class and meeting: how many started, skipped, failed, memory reserved."""
+    """Rows grouped by class and meeting: how many started (of them used), skipped, failed,
+    memory reserved."""
     groups: dict[tuple[int, str], dict[str, Any]] = {}
     for r in rows:
         g = groups.setdefault(
@@ -283,9 +353,20 @@ def meetings_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "started": 0,
                 "skipped": 0,
                 "failed": 0,
+                "used": 0,
                 "memory_bytes": 0,
             },
         )
         g[r["outcome"]] += 1
+        g["used"] += bool(r.get("used"))
         g["memory_bytes"] += r["memory_bytes"]
     return list(groups.values())
+
+
+def totals(meetings: list[dict[str, Any]]) -> dict[str, int]:
+    """Over the meetings listed: servers started, of them used, memory reserved."""
+    return {
+        "started": sum(m["started"] for m in meetings),
+        "used": sum(m["used"] for m in meetings),
+        "memory_bytes": sum(m["memory_bytes"] for m in meetings),
+    }

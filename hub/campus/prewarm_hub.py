@@ -58,12 +58,14 @@ class HubServers:
             data = None
         return resp.code, data
 
+    async def user(self, user: str) -> dict[str, Any] | None:
+        """The Hub's user model (servers and last activity); None: no such user."""
+        code, data = await self._call("GET", f"users/{quote(user, safe='')}")
+        return data if code == 200 and isinstance(data, dict) else None
+
     async def server(self, user: str) -> dict[str, Any] | None:
         """The user's default server as the Hub reports it (None: not running, or no user)."""
-        code, data = await self._call("GET", f"users/{quote(user, safe='')}")
-        if code != 200 or not isinstance(data, dict):
-            return None
-        return (data.get("servers") or {}).get("")
+        return ((await self.user(user) or {}).get("servers") or {}).get("")
 
     async def start(self, user: str) -> str | None:
         """Ask the Hub to start the user's server; None when it took the request, otherwise
@@ -142,7 +144,24 @@ class Prewarmer:
         started = 0
         for meeting in found.due:
             started += await self.warm(meeting, now)
+        await self.watch()
         return started
+
+    async def watch(self) -> None:
+        """Look at every pre-warmed server of a meeting not over through the Hub's API: was it
+        used (activity after it was ready)?"""
+        with self.factory() as session:
+            rows = prewarm.watched(session, datetime.now(UTC))
+        for row_id, student in rows:
+            try:
+                user = await self.hub.user(student)
+            except (HTTPClientError, OSError) as err:
+                log.warning("pre-warm: the Hub did not answer about %s: %s", student, err)
+                return
+            await asyncio.to_thread(
+                self._write,
+                lambda s, r=row_id, u=user: prewarm.observe(s, r, u, datetime.now(UTC)),
+            )
 
     async def warm(self, meeting: Meeting, now: datetime) -> int:
         with self.factory() as session:
@@ -213,4 +232,15 @@ class Prewarmer:
                 )
                 return 0
             log.info("pre-warm: %s's server started", who.student)
+            try:
+                ready = await self.hub.server(who.student) or {}
+            except (HTTPClientError, OSError):  # the next watch() notes it ready instead
+                return 1
+            await asyncio.to_thread(
+                self._write,
+                lambda s: prewarm.mark_ready(
+                    s, meeting, who.student, prewarm.hub_time(ready.get("started")),
+                    datetime.now(UTC),
+                ),
+            )  # fmt: skip
             return 1

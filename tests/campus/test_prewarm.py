@@ -139,3 +139,55 @@ def test_the_check_interval_is_a_setting() -> None:
     for bad in ("0", "-3", "soon", "7200"):
         with pytest.raises(SettingsError, match="NBCAMPUS_PREWARM_INTERVAL"):
             Settings.from_env({"NBCAMPUS_PREWARM_INTERVAL": bad})
+
+
+def hub_user(started: datetime, server_activity: datetime, user_activity: datetime) -> dict:
+    """The Hub's REST API user model (GET /hub/api/users/<name>) of a running, ready server."""
+    iso = lambda when: when.isoformat().replace("+00:00", "Z")  # noqa: E731 - the Hub's format
+    return {
+        "last_activity": iso(user_activity),
+        "servers": {
+            "": {"ready": True, "started": iso(started), "last_activity": iso(server_activity)}
+        },
+    }
+
+
+def test_used_or_unused_from_the_hubs_activity(campus_db: sessionmaker[Session]) -> None:
+    cid = make_class(campus_db, "Used or not")
+    with campus_db() as s:
+        meeting = next(m for m in prewarm.scan(s, NOW, "UTC", LEAD).due if m.class_id == cid)
+    spawned = NOW + timedelta(seconds=3)
+    ready = NOW + timedelta(seconds=20)
+    with transaction(campus_db) as s:
+        for student in ("s00", "s01", "s02", "s03"):
+            assert prewarm.claim(s, meeting, student, 512 * MB, 8 * 512 * MB, NOW)
+        # s00-s02 seen ready by the pass that started them; s03's start outlived that pass.
+        for student in ("s00", "s01", "s02"):
+            prewarm.mark_ready(s, meeting, student, spawned, ready)
+    with campus_db() as s:
+        ids = dict((student, rid) for rid, student in prewarm.watched(s, NOW))
+        assert set(ids) == {"s00", "s01", "s02", "s03"}
+        assert prewarm.watched(s, meeting.end) == []  # the meeting is over: no more checks
+    later = ready + timedelta(minutes=2)
+    with transaction(campus_db) as s:
+        # s00 logged in a minute after it was ready: used.
+        login = ready + timedelta(minutes=1)
+        prewarm.observe(s, ids["s00"], hub_user(spawned, spawned, login), later)
+        # s01's only activity is the server's own start: unused.
+        own = hub_user(spawned, ready - timedelta(seconds=2), spawned)
+        prewarm.observe(s, ids["s01"], own, later)
+        # s02's pre-warmed server went; the one running now is another: not counted as used.
+        other = ready + timedelta(minutes=1)
+        prewarm.observe(s, ids["s02"], hub_user(other, later, later), later)
+        # s03: first seen ready now; the start's own activity does not count.
+        prewarm.observe(s, ids["s03"], hub_user(spawned, spawned, spawned), later)
+        prewarm.observe(s, ids["s03"], None, later)  # no user or server: nothing changes
+    with campus_db() as s:
+        rows = {r["student"]: r for r in prewarm.listing(s, cid)}
+        assert {k for k, r in rows.items() if r["used"]} == {"s00"}
+        assert rows["s00"]["used_at"] == (ready + timedelta(minutes=1)).isoformat()
+        assert rows["s03"]["ready_at"] == later.isoformat()
+        assert {student for _, student in prewarm.watched(s, NOW)} == {"s01", "s02", "s03"}
+    [summary] = prewarm.meetings_summary(list(rows.values()))
+    assert (summary["started"], summary["used"]) == (4, 1)
+    assert prewarm.totals([summary]) == {"started": 4, "used": 1, "memory_bytes": 4 * 512 * MB}

@@ -41,11 +41,13 @@ class PrewarmHandlerBase(CampusHandler):
         return int(raw)
 
     def answer(self, rows: list[dict[str, Any]], reserved: int) -> None:
+        meetings = prewarm.meetings_summary(rows)
         self.write_json(
             {
                 **budget(),
                 "reserved_bytes": reserved,
-                "meetings": prewarm.meetings_summary(rows),
+                "totals": prewarm.totals(meetings),
+                "meetings": meetings,
                 "prewarms": rows,
             }
         )
