@@ -18,6 +18,8 @@ Environment:
                          together (e.g. 8G; unset: no pre-warming; docs/prewarm.md)
   NBCAMPUS_PREWARM_LEAD  minutes before a meeting that its students' servers start (default 10)
   NBCAMPUS_PREWARM_INTERVAL seconds between the campus's pre-warm checks (default 60)
+  NBCAMPUS_EXAM_SWEEP_SECONDS seconds between the campus's sweeps that submit timed-exam
+                         attempts past their deadline (default 15)
   NBCAMPUS_LTI           1/0: accept LTI 1.3 / 1.1 launches from an LMS (default 0; docs/lti.md)
   NBCAMPUS_LOCAL_TRUSTED 1/0: local profile: run every student server as the Hub's own user
                          instead of a sandboxed system user per student (default 0; needs root)

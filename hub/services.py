@@ -32,6 +32,7 @@ def service_environment(settings: Settings) -> dict[str, str]:
         "NBCAMPUS_PREWARM_MEMORY",  # pre-warming from the class schedule (campus/prewarm.py)
         "NBCAMPUS_PREWARM_LEAD",
         "NBCAMPUS_PREWARM_INTERVAL",
+        "NBCAMPUS_EXAM_SWEEP_SECONDS",  # the campus's timed-exam sweep (campus/app.py)
     ):
         if os.environ.get(name):
             env[name] = os.environ[name]

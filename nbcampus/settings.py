@@ -42,6 +42,8 @@ class Settings:
     prewarm_memory: int = 0
     prewarm_lead_minutes: float = 10.0
     prewarm_interval_seconds: float = 60.0
+    # How often the campus submits timed-exam attempts past their deadline (hub/campus/app.py).
+    exam_sweep_seconds: float = 15.0
 
     @classmethod
     def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
@@ -67,6 +69,7 @@ class Settings:
             prewarm_memory=_memory(env, "NBCAMPUS_PREWARM_MEMORY", "0"),
             prewarm_lead_minutes=_minutes(env, "NBCAMPUS_PREWARM_LEAD", 10.0),
             prewarm_interval_seconds=_seconds(env, "NBCAMPUS_PREWARM_INTERVAL", 60.0),
+            exam_sweep_seconds=_seconds(env, "NBCAMPUS_EXAM_SWEEP_SECONDS", 15.0),
         )
 
     @property

@@ -29,6 +29,14 @@ def test_settings_defaults_and_parts(tmp_path: Path) -> None:
     assert normalize_db_url("postgres://x/y") == "postgresql+psycopg://x/y"
 
 
+def test_exam_sweep_interval_setting() -> None:
+    assert Settings.from_env({}).exam_sweep_seconds == 15.0
+    assert Settings.from_env({"NBCAMPUS_EXAM_SWEEP_SECONDS": "1"}).exam_sweep_seconds == 1.0
+    for bad in ("0", "-1", "soon", "9999"):
+        with pytest.raises(SettingsError, match="NBCAMPUS_EXAM_SWEEP_SECONDS"):
+            Settings.from_env({"NBCAMPUS_EXAM_SWEEP_SECONDS": bad})
+
+
 def test_password_hashes_are_salted_and_verified() -> None:
     first, second = hash_password("correct horse"), hash_password("correct horse")
     assert first != second and first.startswith("scrypt$")

@@ -114,11 +114,17 @@ class CampusService(ServiceApp):
             await asyncio.sleep(self.announcement_interval)
 
     exam_sweep_interval = Float(
-        15.0,
         help="Seconds between sweeps that submit timed-exam attempts past their deadline with "
         "the answers saved by then (any read of the attempt also closes it; the sweep records "
-        "progress and XP for students who never come back).",
+        "progress and XP for students who never come back). "
+        "Default: $NBCAMPUS_EXAM_SWEEP_SECONDS or 15.",
     ).tag(config=True)
+
+    @default("exam_sweep_interval")
+    def _exam_sweep_default(self) -> float:
+        from nbcampus.settings import Settings
+
+        return Settings.from_env().exam_sweep_seconds
 
     def close_expired_attempts(self) -> int:
         with transaction(self.db) as session:
