@@ -12,15 +12,20 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import shutil
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
 import requests
+import yaml
 from harness.api import APIClient
+from harness.classroom import open_class
 from harness.hub import CampusHub
+from harness.reference import PS1
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("campus_hub", ["sqlite"], indirect=True)]
 
@@ -139,6 +144,13 @@ EXPECTED: dict[str, str] = {
     "quiz settings PATCH":             "401 401 403 403 ok  403 403 ok  ok",
     "accommodations GET":              "401 401 403 403 ok  403 403 ok  ok",
     "accommodation PUT (S1)":          "401 401 403 403 ok  403 403 ok  ok",
+    # --- campus: authoring an nbgrader folder, pre-warm records, score visibility ---------
+    # any instructor account may start a course (T is an instructor account, a TA of A)
+    "authoring manifest POST":         "401 401 403 403 ok  ok  ok  403 ok",
+    "prewarms GET":                    "401 401 403 403 403 403 403 ok  ok",
+    "class prewarms GET":              "401 401 403 403 ok  403 403 ok  ok",
+    "score-visibility GET":            "401 401 ok  ok  ok  ok  ok  ok  ok",
+    "score-visibility PUT release":    "401 401 403 403 ok  403 403 ok  ok",
     # --- grader ---------------------------------------------------------------------------
     "grader info GET":                 "401 401 ok  ok  ok  ok  ok  ok  ok",
     "assignments GET":                 "401 401 ok  403 ok  403 ok  ok  ok",
@@ -158,6 +170,13 @@ EXPECTED: dict[str, str] = {
     "grading page submission GET":     "401 401 403 403 ok  403 ok  ok  ok",
     "regrade POST (S1)":               "401 401 403 403 ok  403 ok  ok  ok",
     "submissions POST":                "401 401 ok  403 ok  403 ok  ok  ok",
+    # notebook exams on lesson 1, which is no exam: whoever gets past the checks learns that
+    # (404); a student's exam is always the caller's own (no student in the path or body)
+    "exam GET":                        "401 401 404 403 404 403 404 404 404",
+    "exam POST start":                 "401 401 404 403 404 403 404 404 404",
+    "exam saved PUT":                  "401 401 404 403 404 403 404 404 404",
+    "exam sittings GET":               "401 401 403 403 404 403 404 404 404",
+    "course exams GET":                "401 401 403 403 ok  403 ok  ok  ok",
 }  # fmt: skip
 
 
@@ -167,6 +186,17 @@ def _matches(expected: str, status: int) -> bool:
     if expected == "ok-409":
         return 200 <= status < 300 or status == 409
     return status == int(expected)
+
+
+def nbgrader_folder(tag: str) -> dict[str, Any]:
+    """nbgrader's example course without a course.yaml, as the Course view sends it."""
+    source = PS1 / "source"
+    files = {
+        "source/" + p.relative_to(source).as_posix(): base64.b64encode(p.read_bytes()).decode()
+        for p in sorted(source.rglob("*"))
+        if p.is_file()
+    }
+    return {"files": files, "name": f"ps1-{tag}"}
 
 
 def _wait_graded(client: APIClient, uid: str, timeout: float = 120) -> dict[str, Any]:
@@ -247,7 +277,8 @@ def world(campus_hub: CampusHub) -> dict[str, Any]:
 
     # S1's graded submission of the released first lesson
     s1 = hub.client(names["S1"])
-    files = s1.get(G + f"courses/{COURSE}/assignments/{LESSON}/files")
+    # the grader generates the student version at the first fetch: slow on a busy machine
+    files = s1.get(G + f"courses/{COURSE}/assignments/{LESSON}/files", timeout=600)
     assert files.status_code == 200, files.text
     body = {"files": files.json()["files"]}
     resp = s1.post(G + f"courses/{COURSE}/assignments/{LESSON}/submissions", json=body)
@@ -302,7 +333,7 @@ def world(campus_hub: CampusHub) -> dict[str, Any]:
         "body": body,
         "notebook": nb_name, "cell": cell, "comment_cell": comment_cell, "today": today, "tag": tag,
         "xp_tx": xp_tx, "badge": badge, "announcement": announcement, "lesson": lesson,
-        "payment": payment, "school_name": school_name,
+        "payment": payment, "school_name": school_name, "nbgrader": nbgrader_folder(tag),
     }  # fmt: skip
 
 
@@ -445,6 +476,19 @@ def operations(w: dict[str, Any]) -> dict[str, Any]:
             "POST", G + f"courses/{COURSE}/regrade", {"assignment": LESSON, "student": s1}
         ),
         "submissions POST": fixed("POST", G + asg + "/submissions", w["body"]),
+        "exam GET": fixed("GET", G + asg + "/exam"),
+        "exam POST start": fixed("POST", G + asg + "/exam", {}),
+        "exam saved PUT": fixed("PUT", G + asg + "/exam/saved", w["body"]),
+        "exam sittings GET": fixed("GET", G + asg + "/exam/sittings"),
+        "course exams GET": fixed("GET", G + f"courses/{COURSE}/exams"),
+        # authoring, pre-warm, score visibility
+        "authoring manifest POST": fixed("POST", C + "authoring/manifest", w["nbgrader"]),
+        "prewarms GET": fixed("GET", C + "prewarms"),
+        "class prewarms GET": fixed("GET", C + f"classes/{a}/prewarms"),
+        "score-visibility GET": fixed("GET", C + f"courses/{COURSE}/score-visibility"),
+        "score-visibility PUT release": fixed(
+            "PUT", C + f"courses/{COURSE}/score-visibility",
+            {"lesson": LESSON, "exercise": "values", "released": True}),
         # the admin screens' API
         "account GET (S1)": fixed("GET", C + f"accounts/{s1}"),
         "account PATCH enable (S1)": fixed("PATCH", C + f"accounts/{s1}", {"active": True}),
@@ -504,3 +548,185 @@ def test_role_matrix(world: dict[str, Any]) -> None:
     for line in wrong_deny:
         print("WRONG DENY ", line)
     assert not wrong_allow and not wrong_deny, "\n".join(wrong_allow + wrong_deny)
+
+
+def test_new_endpoints_refuse_hostile_input(world: dict[str, Any]) -> None:
+    """Today's endpoints called as an attacker would: Unicode digits, huge numbers, path
+    traversal, oversized bodies, someone else's course. Each is a JSON 4xx, never a 5xx
+    (APIClient raises on a 5xx) and never a 2xx."""
+    c, a = world["clients"], world["a"]
+    asg = G + f"courses/{COURSE}/assignments/"
+    folder = world["nbgrader"]
+    acc, s1 = C + f"courses/{COURSE}/accommodations/", world["names"]["S1"]
+    huge = "9" * 30
+    refusals: list[tuple[str, str, str, Any, tuple[int, ...]]] = [
+        # pre-warm records: ids and limits are ASCII digits in range
+        ("I", "GET", C + f"classes/{a}/prewarms?limit=²", None, (400,)),
+        ("I", "GET", C + f"classes/{a}/prewarms?limit=١٢", None, (400,)),
+        ("staff", "GET", C + "prewarms?limit=²", None, (400,)),
+        ("staff", "GET", C + f"prewarms?limit={huge}", None, (400,)),
+        ("staff", "GET", C + "prewarms?limit=-1", None, (400,)),
+        ("staff", "GET", C + "classes/²/prewarms", None, (400,)),
+        ("staff", "GET", C + "classes/1%0A/prewarms", None, (400,)),
+        ("staff", "GET", C + f"classes/{huge}/prewarms", None, (400,)),
+        ("J", "GET", C + f"classes/{a}/prewarms", None, (403,)),
+        ("S1", "GET", C + f"classes/{a}/prewarms", None, (403,)),
+        # the authoring folder's name is one folder name, nothing else
+        ("I", "POST", C + "authoring/manifest", {**folder, "name": "../../etc"}, (400,)),
+        ("I", "POST", C + "authoring/manifest", {**folder, "name": ".."}, (400,)),
+        ("I", "POST", C + "authoring/manifest", {**folder, "name": "a\\b"}, (400,)),
+        ("I", "POST", C + "authoring/manifest", {**folder, "name": "x\u0000y"}, (400,)),
+        ("I", "POST", C + "authoring/manifest", {**folder, "name": "\U0001f600" * 100}, (400,)),
+        ("I", "POST", C + "authoring/manifest", {**folder, "name": "x" * 101}, (400,)),
+        ("I", "POST", C + "authoring/manifest", {**folder, "name": "\ud800"}, (400,)),
+        ("I", "POST", C + "authoring/manifest", {"files": {"../../x.ipynb": "e30="}}, (400,)),
+        ("S1", "POST", C + "authoring/manifest", folder, (403,)),
+        # score visibility: someone else's course, a student, a forged relay, odd names
+        ("J", "PUT", C + f"courses/{COURSE}/score-visibility",
+         {"lesson": LESSON, "exercise": "values", "released": False}, (403,)),
+        ("S1", "PUT", C + f"courses/{COURSE}/score-visibility",
+         {"lesson": LESSON, "exercise": "values", "released": True}, (403,)),
+        ("J", "PUT", C + f"courses/{OTHER_COURSE}/score-visibility",
+         {"lesson": LESSON, "exercise": "values", "released": True,
+          "on_behalf_of": world["names"]["I"]}, (403, 404)),
+        ("I", "PUT", C + f"courses/{COURSE}/score-visibility",
+         {"lesson": LESSON, "exercise": "values", "released": True,
+          "on_behalf_of": world["names"]["admin"]}, (403,)),
+        ("I", "PUT", C + f"courses/{COURSE}/score-visibility",
+         {"lesson": "../01-values", "exercise": "values", "released": True}, (400, 404)),
+        ("I", "PUT", C + f"courses/{COURSE}/score-visibility",
+         {"lesson": LESSON, "exercise": "values", "released": "yes"}, (400,)),
+        ("I", "PUT", C + f"courses/{COURSE}/score-visibility",
+         {"lesson": LESSON, "exercise": "x" * 3_000_000, "released": True}, (400, 413)),
+        ("I", "GET", C + "courses/²/score-visibility", None, (404,)),
+        ("I", "GET", C + f"courses/{COURSE}%0A/score-visibility", None, (400, 404)),
+        ("I", "GET", C + f"courses/{'x' * 5000}/score-visibility", None, (404,)),
+        ("I", "PUT", C + f"courses/{COURSE + 'x' * 200}/score-visibility",
+         {"lesson": LESSON, "exercise": "values", "released": True}, (404,)),
+        # exam time accommodations (the Office's): no extra time for oneself or a stranger
+        ("S1", "PUT", acc + s1, {"multiplier": 5}, (403,)),
+        ("J", "PUT", acc + s1, {"multiplier": 5}, (403,)),
+        ("I", "PUT", acc + world["names"]["S2"], {"multiplier": 2}, (404,)),
+        ("I", "PUT", acc + "²", {"multiplier": 2}, (404,)),
+        ("I", "PUT", acc + "x" * 5000, {"multiplier": 2}, (400, 404)),
+        ("I", "PUT", acc + s1, {"multiplier": 1e308}, (400,)),
+        ("I", "PUT", acc + s1, {"multiplier": 0.5}, (400,)),
+        ("I", "PUT", acc + s1, {"multiplier": "2"}, (400,)),
+        # notebook exams: bad names, another course, oversized saves, a student's sittings
+        ("S1", "GET", asg + "0²-values/exam", None, (400, 404)),
+        ("S1", "GET", asg + "01-values%0A/exam", None, (400, 403, 404)),
+        ("S1", "POST", asg + "01-values%0A/exam", {}, (400, 403, 404)),
+        ("I", "GET", asg + "01-values%0A/exam/sittings", None, (400, 404)),
+        ("S1", "POST", asg + "..%2F..%2Fetc/exam", {}, (400, 404)),
+        ("S1", "POST", G + f"courses/{OTHER_COURSE}/assignments/{LESSON}/exam", {}, (403, 404)),
+        ("S1", "GET", asg + f"{LESSON}/exam/sittings", None, (403,)),
+        ("S1", "GET", G + f"courses/{COURSE}/exams", None, (403,)),
+        ("J", "GET", asg + f"{LESSON}/exam/sittings", None, (403,)),
+        ("S1", "PUT", asg + f"{LESSON}/exam/saved",
+         {"files": {"x.ipynb": "A" * (33 * 2**20)}}, (404, 413)),
+        ("S1", "PUT", asg + f"{LESSON}/exam/saved", {"files": "nope"}, (400, 404)),
+        # the grading view's release control: only the course's instructors
+        ("S1", "POST", PAGES + f"{COURSE}/grading/score-release", None, (403,)),
+        ("J", "POST", PAGES + f"{COURSE}/grading/score-release", None, (403,)),
+        ("T", "POST", PAGES + f"{COURSE}/grading/score-release", None, (403,)),
+    ]  # fmt: skip
+    wrong: list[str] = []
+    for actor, method, path, body, allowed in refusals:
+        form = {"lesson": LESSON, "exercise": "values", "released": "1"}
+        kwargs: dict[str, Any] = {"json": body} if body is not None else {}
+        if "score-release" in path:
+            kwargs = {"data": form}
+        try:
+            resp = c[actor].request(method, path, **kwargs)
+            got, detail = resp.status_code, resp.text[:200]
+        except (AssertionError, requests.RequestException) as err:
+            got, detail = 599, str(err)[:300]
+        if got not in allowed:
+            wrong.append(f"{method} {path[:120]} as {actor}: want {allowed}, got {got}: {detail}")
+    assert not wrong, "\n".join(wrong)
+
+
+EXAM_COURSE = "matrix-exam"
+EXAM_API = G + f"courses/{EXAM_COURSE}/assignments/01-final/"
+VALUES = Path(__file__).resolve().parents[1] / "courses/python-intro/lessons/01-values/values.ipynb"
+
+
+@pytest.fixture(scope="module")
+def exam_class(
+    campus_hub: CampusHub, world: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, APIClient]:
+    """A notebook exam open now, in a class of its own teacher and two students."""
+    course = tmp_path_factory.mktemp("matrix-exam") / EXAM_COURSE
+    (course / "lessons" / "01-final").mkdir(parents=True)
+    shutil.copy(VALUES, course / "lessons" / "01-final" / "values.ipynb")
+    now = dt.datetime.now(dt.UTC)
+    exam = {"opens": (now - dt.timedelta(hours=1)).isoformat(),
+            "closes": (now + dt.timedelta(hours=2)).isoformat(), "time_limit": 30}  # fmt: skip
+    manifest = {
+        "slug": EXAM_COURSE, "title": "Matrix exam", "published": True,
+        "sections": [{"slug": "all", "lessons": [{"slug": "01-final", "exercises": [
+            {"slug": "values", "title": "Final", "type": "coding", "exam": exam}]}]}],
+    }  # fmt: skip
+    (course / "course.yaml").write_text(yaml.safe_dump(manifest))
+    tag = world["tag"]
+    names = {"teacher": f"mx-t-{tag}", "ann": f"mx-ann-{tag}", "bob": f"mx-bob-{tag}"}
+    open_class(campus_hub, course, EXAM_COURSE, f"Exam {tag}", names)
+    clients = {key: campus_hub.client(name) for key, name in names.items()}
+    # the grader generates the student version at the first fetch, before any clock runs
+    assert clients["teacher"].get(EXAM_API + "files", timeout=600).status_code == 200
+    return clients
+
+
+def test_a_notebook_exam_is_each_students_own(
+    world: dict[str, Any], exam_class: dict[str, APIClient]
+) -> None:
+    """One student cannot see, save into or submit another's sitting; the sittings are for
+    the class's teacher alone; bad names and oversized saves are JSON 4xx."""
+    ann, bob, teacher = exam_class["ann"], exam_class["bob"], exam_class["teacher"]
+    w = world["clients"]
+    started = ann.post(EXAM_API + "exam", json={})
+    assert started.status_code == 201, started.text
+    # bob sees no sitting of his own, cannot save or submit into ann's
+    mine = bob.get(EXAM_API + "exam")
+    assert mine.status_code == 200 and mine.json()["sitting"] is None, mine.text
+    nb = base64.b64encode(VALUES.read_bytes()).decode()
+    saved = bob.put(EXAM_API + "exam/saved", json={"files": {"values.ipynb": nb}})
+    assert saved.status_code == 409 and saved.json()["code"] == "EXAM_NOT_STARTED", saved.text
+    sub = bob.post(EXAM_API + "submissions", json={"files": {"values.ipynb": nb}})
+    assert sub.status_code == 409, sub.text
+    # the sittings: the class's teacher only (ann's alone there)
+    for who, client in (("ann", ann), ("bob", bob), ("J", w["J"]), ("S2", w["S2"]),
+                        ("I", w["I"]), ("T", w["T"])):  # fmt: skip
+        for path in (EXAM_API + "exam/sittings", G + f"courses/{EXAM_COURSE}/exams"):
+            resp = client.get(path)
+            assert resp.status_code == 403, f"{who} {path}: {resp.status_code} {resp.text}"
+    sittings = teacher.get(EXAM_API + "exam/sittings")
+    assert sittings.status_code == 200, sittings.text
+    students = [s["student"] for s in sittings.json()["sittings"]]
+    assert students == [ann.get(C + "me").json()["name"]], students
+    # students of no class of the course cannot start it
+    for who in ("S1", "S2", "J"):
+        resp = w[who].post(EXAM_API + "exam", json={})
+        assert resp.status_code == 403, f"{who}: {resp.status_code} {resp.text}"
+    # ann's own saves: only the exam's notebook, named safely, within the size limit
+    bad = [
+        ({"files": {"../../values.ipynb": nb}}, (400,)),
+        ({"files": {"other.ipynb": nb}}, (400,)),
+        ({"files": {"values.ipynb": "not base64!"}}, (400,)),
+        ({"files": {}}, (400,)),
+        ({"files": {"values.ipynb": "A" * (33 * 2**20)}}, (413,)),
+    ]
+    for body, allowed in bad:
+        resp = ann.put(EXAM_API + "exam/saved", json=body)
+        assert resp.status_code in allowed, f"{str(body)[:80]}: {resp.status_code} {resp.text}"
+    for path in ("01-fin²l/exam", "01-final%0A/exam", "..%2Fetc/exam"):
+        resp = ann.get(G + f"courses/{EXAM_COURSE}/assignments/{path}")
+        assert resp.status_code in (400, 403, 404), f"{path}: {resp.status_code} {resp.text}"
+    ok = ann.put(EXAM_API + "exam/saved", json={"files": {"values.ipynb": nb}})
+    assert ok.status_code == 200, ok.text
+    # releasing the exam's scores: not for an instructor of another course
+    release = {"lesson": "01-final", "exercise": "values", "released": True}
+    for who in ("J", "I", "S1"):
+        resp = w[who].put(C + f"courses/{EXAM_COURSE}/score-visibility", json=release)
+        assert resp.status_code == 403, f"{who}: {resp.status_code} {resp.text}"
+    assert teacher.put(C + f"courses/{EXAM_COURSE}/score-visibility", json=release).ok
