@@ -99,3 +99,23 @@ def test_the_navigation_offers_each_role_its_dashboards() -> None:
     assert offered("instructor", False) == []
     assert offered("student", False) == []
     assert [n for n, _ in offered("student", True)] == ["instructor"]  # a TA of one class
+
+
+def test_the_last_pre_warmed_meetings() -> None:
+    def meeting(name: str, start: str, started: int, used: int) -> dict:
+        return {
+            "class_name": name,
+            "meeting_number": 3,
+            "meeting_start": start,
+            "started": started,
+            "used": used,
+            "memory_bytes": started * 512 * 2**20,
+        }
+
+    got = fig.prewarm_meetings(
+        [meeting("Mon", "2026-12-07T09:00:00+00:00", 4, 3)]
+        + [meeting(f"Old {i}", f"2026-11-{10 + i}T09:00:00+00:00", 2, 0) for i in range(12)],
+        last=3,
+    )
+    assert got[0] == ("Mon #3", "12-07 09:00", 4, 3, 2048)
+    assert [r[0] for r in got[1:]] == ["Old 11 #3", "Old 10 #3"]  # newest first, the last 3

@@ -42,6 +42,7 @@ CARDS = {
         "Credits running out",
         "Unpaid enrollments",
         "Attendance rates",
+        "Pre-warmed servers",
     ],
     "admin": [
         "Active users per day",
@@ -100,7 +101,40 @@ def school(campus_hub: CampusHub) -> dict[str, Any]:
     silent = sorted(students)[-1]
     count = seed_submissions(grader_db, "python-intro", students, skip=frozenset({silent}))
     assert count > 0
+    prewarmed(campus_hub, klass["id"], sorted(students))
     return {"class": klass, "students": students, "silent": silent}
+
+
+def prewarmed(hub: CampusHub, class_id: int, students: list[str]) -> None:
+    """A meeting of the class pre-warmed as hub/campus/prewarm.py records it (the real pre-warm
+    with spawns is tests/test_prewarm_hub.py): every student's server started and seen ready,
+    the first student's used."""
+    from datetime import UTC, datetime, timedelta
+
+    from nbcampus.db import make_engine, session_factory, transaction
+    from nbcampus.hub.campus import prewarm
+    from nbcampus.settings import Settings
+
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    meeting = prewarm.Meeting(class_id, 2, start, start + timedelta(hours=2))
+    ready = start - timedelta(minutes=8)
+    engine = make_engine(Settings.from_env(hub.env).database_url("campus"))
+    try:
+        factory = session_factory(engine)
+        with transaction(factory) as s:
+            for student in students:
+                assert prewarm.claim(s, meeting, student, 2**29, 2**40, ready)
+        with transaction(factory) as s:
+            for student in students:
+                prewarm.mark_ready(s, meeting, student, ready, ready)
+        with transaction(factory) as s:
+            row_id = next(r for r, who in prewarm.watched(s, ready) if who == students[0])
+            iso = (ready + timedelta(minutes=5)).isoformat()
+            user = {"last_activity": iso, "servers": {"": {"ready": True, "started":
+                    ready.isoformat(), "last_activity": iso}}}  # fmt: skip
+            prewarm.observe(s, row_id, user, ready + timedelta(minutes=6))
+    finally:
+        engine.dispose()
 
 
 def login(page: Any, hub: CampusHub, role: str) -> None:
@@ -143,6 +177,13 @@ def test_each_dashboard_renders_its_charts(
             risk = page.locator("text=no submission yet")
             assert risk.count() >= 1
             assert page.locator("a", has_text="course grading").count() >= 1
+        if board == "staff":
+            # The demo class's pre-warmed meeting: its students' servers, one of them used.
+            n = len(school["students"])
+            row = f"{school['class']['name']} #2\t"
+            assert row in text and f"\t{n}\t1\t{n * 512}" in text, text[-1500:]
+            prewarm_card = page.locator(".widget-vbox").filter(has_text="Pre-warmed servers").last
+            prewarm_card.screenshot(path=str(output_dir / "dashboard-staff-prewarm.png"))
         page.screenshot(path=str(output_dir / f"dashboard-{board}.png"), full_page=True)
         print(f"{board} dashboard: charts painted {painted:.1f} s after the click")
     finally:

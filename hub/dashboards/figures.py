@@ -150,3 +150,20 @@ def class_attendance_rate(enrollments: list[dict[str, Any]]) -> float | None:
         if e.get("status") != "withdrawn" and e.get("attendance_rate") is not None
     ]
     return sum(rates) / len(rates) if rates else None
+
+
+def prewarm_meetings(meetings: list[dict[str, Any]], last: int = 10) -> list[tuple[Any, ...]]:
+    """The last meetings the campus pre-warmed for (GET prewarms' `meetings`), newest first:
+    "class #meeting", its start (UTC, month-day hour:minute), servers started, used, memory
+    reserved in MB."""
+    newest = sorted(meetings, key=lambda m: m["meeting_start"], reverse=True)[:last]
+    return [
+        (
+            f"{m['class_name']} #{m['meeting_number']}",
+            m["meeting_start"].replace("T", " ")[5:16],
+            m["started"],
+            m["used"],
+            round(m["memory_bytes"] / 2**20),
+        )
+        for m in newest
+    ]

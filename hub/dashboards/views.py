@@ -388,6 +388,7 @@ def staff(viewer: Viewer | Refused) -> w.Widget:
             "mean over each class's students",
         )
     )
+    cards.append(_prewarm_card(viewer))
     summary = tiles(
         [
             ("classes running", len(running)),
@@ -396,6 +397,42 @@ def staff(viewer: Viewer | Refused) -> w.Widget:
         ]
     )
     return w.VBox([head, summary, w.GridBox(cards, layout=GRID)])
+
+
+def _prewarm_card(viewer: Viewer) -> w.Widget:
+    """What the schedule's pre-warm started for the last meetings, how much of it students
+    used, and the memory it took (the campus's GET prewarms)."""
+    title = "Pre-warmed servers"
+    try:
+        data = viewer.campus("prewarms", limit="1000")
+    except Refused as err:
+        return card(title, _refused(err))
+    rows = fig.prewarm_meetings(data["meetings"])
+    if not data["enabled"] and not rows:
+        return card(title, message("Pre-warming is off (NBCAMPUS_PREWARM_MEMORY is not set)."))
+    if not rows:
+        return card(title, message("No meeting has been pre-warmed yet."))
+    return card(
+        title,
+        w.VBox(
+            [
+                bars(
+                    [r[0] for r in rows],
+                    [r[3] for r in rows],
+                    y_label="servers used",
+                    horizontal=True,
+                ),  # fmt: skip
+                table(["meeting", "starts (UTC)", "started", "used", "MB"], rows),
+            ]
+        ),
+        ("the last meeting" if len(rows) == 1 else f"the last {len(rows)} meetings")
+        + ": servers started before it, used by a student or not, memory reserved; "
+        + (
+            f"budget {data['budget_bytes'] // 2**20:,} MB"
+            if data["enabled"]
+            else "pre-warming is off now"
+        ),
+    )
 
 
 # --- admin ---------------------------------------------------------------------------------
