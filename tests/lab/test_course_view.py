@@ -189,6 +189,19 @@ def _journey(hub: CampusHub, page: Any, name: str, out: Path) -> None:
     plan = view.locator(".nbc-cv-plan").or_(view.locator(".nbc-cv-outcome.nbc-error")).first
     plan.wait_for(timeout=60_000)
     assert "would change nothing" in plan.inner_text(), plan.inner_text()
+    # the exercise's notebook opens in the Lab from its lesson row (the Course view's Open)
+    tabs = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")
+    assert not any("hello.ipynb" in t for t in tabs.all_inner_texts())
+    opener = lesson.locator('tr[data-exercise="hello"] .nbc-cv-open-notebook')
+    opener.scroll_into_view_if_needed()
+    opener.click()
+    try:
+        tabs.filter(has_text="hello.ipynb").wait_for(timeout=30_000)
+    except Exception:
+        page.screenshot(path=str(out / "course-view-open-failed.png"))
+        raise
+    page.locator(".jp-NotebookPanel:visible .jp-Cell:visible").first.wait_for(timeout=60_000)
+    page.screenshot(path=str(out / "course-view-open-notebook.png"))
 
     admin = hub.client(hub.demo("admin")["name"])
     course = admin.get(C + f"courses/{slug}").json()

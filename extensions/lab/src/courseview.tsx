@@ -14,6 +14,7 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette, MainAreaWidget } from '@jupyterlab/apputils';
+import { IDocumentManager } from '@jupyterlab/docmanager';
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
@@ -25,6 +26,7 @@ import { authoringEnabled } from './authoring';
 import { campusIcon } from './icon';
 import { ITrans } from './model';
 import { ICourseFolder, IReadExercise, exerciseLine, folderLabel, manifestSource, publishHint, writeAction } from './nbgraderfolder';
+import { ILessonPlace, exerciseNotebookPath } from './lessonnotebook';
 
 import '../style/courseview.css';
 
@@ -121,8 +123,19 @@ function ManifestForm(props: {
   trans: ITrans;
   onChange: (data: any) => void;
   read?: Record<string, IReadExercise[]>; // each lesson's exercises as the importer reads them
+  place?: ILessonPlace; // where the lesson folders are, for each notebook's Open action
+  open?: (path: string) => void;
 }): JSX.Element {
   const { data, trans } = props;
+  // An exercise's notebook opened in the Lab (only one its lesson folder really holds).
+  const openButton = (lesson: string, ex: { slug?: string; notebook?: string }) => {
+    const path = props.place && props.open ? exerciseNotebookPath(props.place, lesson, ex) : null;
+    return path ? (
+      <button className="nbc-cv-open-notebook" title={trans.__('Open %1 in the Lab', path)} onClick={() => props.open?.(path)}>
+        {trans.__('Open')}
+      </button>
+    ) : null;
+  };
   const sections: any[] = Array.isArray(data.sections) ? data.sections : [];
   const edit = (fn: (d: any) => void) => {
     const copy = clone(data);
@@ -221,7 +234,7 @@ function ManifestForm(props: {
                   <ul>
                     {(props.read?.[lesson.slug] ?? []).map(e => (
                       <li key={e.slug} data-exercise={e.slug}>
-                        {exerciseLine(e, trans)}
+                        {exerciseLine(e, trans)} {openButton(lesson.slug, e)}
                       </li>
                     ))}
                   </ul>
@@ -279,6 +292,7 @@ function ManifestForm(props: {
                         </td>
                         <td>
                           <span className="nbc-cv-tools">
+                            {openButton(lesson.slug, ex)}
                             <button title={trans.__('Move up')} onClick={() => edit(d => (d.sections[si].lessons[li].exercises = move(d.sections[si].lessons[li].exercises, ei, -1)))}>↑</button>
                             <button title={trans.__('Move down')} onClick={() => edit(d => (d.sections[si].lessons[li].exercises = move(d.sections[si].lessons[li].exercises, ei, 1)))}>↓</button>
                             <button title={trans.__('Remove exercise')} onClick={() => edit(d => d.sections[si].lessons[li].exercises.splice(ei, 1))}>✕</button>
@@ -407,6 +421,7 @@ export function CourseView(props: {
   folders: CourseFolders;
   trans: ITrans;
   initialPath?: string;
+  open?: (path: string) => void; // a notebook opened in the Lab's main area
 }): JSX.Element {
   const { folders: api, trans } = props;
   const [folders, setFolders] = useState<IFolder[] | null>(null);
@@ -630,6 +645,8 @@ export function CourseView(props: {
               <ManifestForm
                 data={draft}
                 read={read}
+                place={course}
+                open={props.open}
                 trans={trans}
                 onChange={d => {
                   setDraft(d);
@@ -715,14 +732,15 @@ class CourseViewWidget extends ReactWidget {
   constructor(
     private readonly folders: CourseFolders,
     private readonly trans: ITrans,
-    private readonly initialPath?: string
+    private readonly initialPath?: string,
+    private readonly open?: (path: string) => void
   ) {
     super();
     this.addClass('nbc-cv-widget');
   }
 
   render(): JSX.Element {
-    return <CourseView folders={this.folders} trans={this.trans} initialPath={this.initialPath} />;
+    return <CourseView folders={this.folders} trans={this.trans} initialPath={this.initialPath} open={this.open} />;
   }
 }
 
@@ -731,9 +749,21 @@ export const courseViewPlugin: JupyterFrontEndPlugin<void> = {
   id: '@nbcampus/lab:course-view',
   description: 'The Course view: author, preview and publish a course folder of your home.',
   autoStart: true,
-  optional: [ICommandPalette, ITranslator],
-  activate: (app: JupyterFrontEnd, palette: ICommandPalette | null, translator: ITranslator | null) => {
+  optional: [ICommandPalette, ITranslator, IDocumentManager],
+  activate: (
+    app: JupyterFrontEnd,
+    palette: ICommandPalette | null,
+    translator: ITranslator | null,
+    docManager: IDocumentManager | null
+  ) => {
     const trans = (translator ?? nullTranslator).load('nbcampus');
+    const open = (path: string) => {
+      if (docManager) {
+        docManager.openOrReveal(path);
+      } else {
+        void app.commands.execute('docmanager:open', { path });
+      }
+    };
     const folders = new CourseFolders(ServerConnection.makeSettings(), trans);
     let current: MainAreaWidget<CourseViewWidget> | null = null;
     app.commands.addCommand(COURSE_VIEW_COMMAND, {
@@ -746,7 +776,7 @@ export const courseViewPlugin: JupyterFrontEndPlugin<void> = {
           app.shell.activateById(current.id);
           return;
         }
-        const content = new CourseViewWidget(folders, trans, (args.path as string) || undefined);
+        const content = new CourseViewWidget(folders, trans, (args.path as string) || undefined, open);
         current = new MainAreaWidget({ content });
         current.id = 'nbcampus-course-view';
         current.title.label = trans.__('Course view');
