@@ -5,7 +5,9 @@ Before an active class's meeting starts (the lead, 10 minutes by default) the ca
 Hub to start its enrolled students' servers (prewarm_hub.py), most punctual first, while the
 servers started for meetings not yet over fit in the operator's memory budget. Every student
 considered gets one row in `prewarms` per meeting: started (memory reserved until the
-meeting ends), skipped or failed, with the reason. This module only reads and writes the
+meeting ends, or until the server is found gone), skipped or failed, with the reason. A
+student skipped for the budget is considered again at each check until the meeting starts:
+a reservation freed by a culled server goes to them. This module only reads and writes the
 campus database; it never talks to the Hub.
 """
 
@@ -147,11 +149,14 @@ class Candidate:
 def candidates(session: Session, meeting: Meeting) -> list[Candidate]:
     """The class's students not yet considered for this meeting, in pre-warm order: enrolled
     ones with an active account, most punctual first (no attendance yet: in the middle), then
-    those to record as skipped (withdrawn, account disabled)."""
+    those to record as skipped (withdrawn, account disabled). A student skipped for the
+    budget is considered again (memory may have been freed since)."""
     done = set(
         session.scalars(
             sa.select(Prewarm.student).where(
-                Prewarm.class_id == meeting.class_id, Prewarm.meeting_start == meeting.start
+                Prewarm.class_id == meeting.class_id,
+                Prewarm.meeting_start == meeting.start,
+                sa.or_(Prewarm.outcome != "skipped", Prewarm.reason != OVER_BUDGET),
             )
         )
     )
@@ -179,11 +184,17 @@ def candidates(session: Session, meeting: Meeting) -> list[Candidate]:
     return start + skip
 
 
+OVER_BUDGET = "over the memory budget"
+
+
 def reserved(session: Session, now: datetime) -> int:
-    """Memory of the servers pre-started for meetings not over yet: what the budget holds."""
+    """Memory of the servers pre-started for meetings not over yet and not found gone: what
+    the budget holds."""
     total = session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(Prewarm.memory_bytes), 0)).where(
-            Prewarm.outcome == "started", Prewarm.meeting_end > now
+            Prewarm.outcome == "started",
+            Prewarm.meeting_end > now,
+            Prewarm.released_at.is_(None),
         )
     )
     return int(total or 0)
@@ -194,21 +205,31 @@ def claim(
 ) -> bool:
     """Record `student`'s server as started for `meeting` with `memory` reserved, if that fits
     in the budget; otherwise record the skip. Called in a transaction before the Hub is asked,
-    so the budget holds even if the start is slow or the service stops half-way."""
+    so the budget holds even if the start is slow or the service stops half-way. A student
+    skipped for the budget before keeps that row until it fits."""
     fits = reserved(session, now) + memory <= budget
-    session.add(
-        Prewarm(
+    row = session.scalars(
+        sa.select(Prewarm).where(
+            Prewarm.class_id == meeting.class_id,
+            Prewarm.meeting_start == meeting.start,
+            Prewarm.student == student,
+        )
+    ).one_or_none()
+    if row is None:
+        row = Prewarm(
             class_id=meeting.class_id,
             meeting_number=meeting.number,
             meeting_start=meeting.start,
             meeting_end=meeting.end,
             student=student,
-            outcome="started" if fits else "skipped",
-            reason="" if fits else "over the memory budget",
-            memory_bytes=memory if fits else 0,
-            at=now,
         )
-    )
+        session.add(row)
+    elif not fits:
+        return False  # still over: the skip recorded before stands
+    row.outcome = "started" if fits else "skipped"
+    row.reason = "" if fits else OVER_BUDGET
+    row.memory_bytes = memory if fits else 0
+    row.at = now
     return fits
 
 
@@ -265,11 +286,11 @@ def mark_ready(
 
 
 def watched(session: Session, now: datetime) -> list[tuple[int, str]]:
-    """(row id, student) of started servers not yet seen used, whose meeting is not over."""
+    """(row id, student) of started servers still there as far as the campus knows, whose
+    meeting is not over."""
     rows = session.execute(
         sa.select(Prewarm.id, Prewarm.student).where(
             Prewarm.outcome == "started",
-            Prewarm.used_at.is_(None),
             Prewarm.released_at.is_(None),
             Prewarm.meeting_end > now,
         )
@@ -280,19 +301,20 @@ def watched(session: Session, now: datetime) -> list[tuple[int, str]]:
 def observe(session: Session, row_id: int, user: dict[str, Any] | None, now: datetime) -> None:
     """Record what the Hub's user model says of a pre-warmed server: seen ready (if the start
     outlived the pass that asked for it), or used: activity of the user or the server later
-    than when it was ready. A server other than the one pre-started (the pre-warmed one went
-    and the student started another) is not counted as used."""
+    than when it was ready; or gone: no server, or another than the one pre-started (culled,
+    and the student started a new one), which frees its reservation before the meeting ends."""
     row = session.get(Prewarm, row_id)
-    if row is None or row.used_at is not None:
+    if row is None or row.released_at is not None:
         return
     server = ((user or {}).get("servers") or {}).get("")
-    if not server or not server.get("ready"):
+    started = hub_time((server or {}).get("started"))
+    if not server or (row.server_started is not None and started != _aware(row.server_started)):
+        row.released_at = now
         return
-    started = hub_time(server.get("started"))
+    if row.used_at is not None or not server.get("ready"):
+        return
     if row.ready_at is None:
         row.server_started, row.ready_at = started, now
-        return
-    if row.server_started is not None and started != _aware(row.server_started):
         return
     seen = [hub_time(server.get("last_activity")), hub_time((user or {}).get("last_activity"))]
     last = max((s for s in seen if s is not None), default=None)
@@ -316,6 +338,7 @@ def as_dict(row: Prewarm, class_name: str = "") -> dict[str, Any]:
         "ready_at": _aware(row.ready_at).isoformat() if row.ready_at else None,
         "used_at": _aware(row.used_at).isoformat() if row.used_at else None,
         "used": row.used_at is not None,
+        "released_at": _aware(row.released_at).isoformat() if row.released_at else None,
     }
 
 
@@ -340,7 +363,7 @@ def listing(
 
 def meetings_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows grouped by class and meeting: how many started (of them used), skipped, failed,
-    memory reserved."""
+    memory reserved, and of it freed before the meeting's end (the server was gone)."""
     groups: dict[tuple[int, str], dict[str, Any]] = {}
     for r in rows:
         g = groups.setdefault(
@@ -355,10 +378,12 @@ def meetings_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "failed": 0,
                 "used": 0,
                 "memory_bytes": 0,
+                "freed_bytes": 0,
             },
         )
         g[r["outcome"]] += 1
         g["used"] += bool(r.get("used"))
+        g["freed_bytes"] += r["memory_bytes"] if r.get("released_at") else 0
         g["memory_bytes"] += r["memory_bytes"]
     return list(groups.values())
 

@@ -149,7 +149,7 @@ class Prewarmer:
 
     async def watch(self) -> None:
         """Look at every pre-warmed server of a meeting not over through the Hub's API: was it
-        used (activity after it was ready)?"""
+        used (activity after it was ready), is it gone (its memory no longer reserved)?"""
         with self.factory() as session:
             rows = prewarm.watched(session, datetime.now(UTC))
         for row_id, student in rows:
@@ -211,8 +211,8 @@ class Prewarmer:
                             s, meeting, who.student, self.server_memory, self.budget, now
                         ),
                     )
-                if not fits:
-                    log.info("pre-warm: %s skipped: over the memory budget", who.student)
+                if not fits:  # tried again at the next check, until the meeting starts
+                    log.debug("pre-warm: %s skipped: over the memory budget", who.student)
                     return 0
                 refused = await self.hub.start(who.student)
                 if refused is None and (

@@ -88,7 +88,8 @@ def test_due_meetings_order_budget_and_withdrawn(campus_db: sessionmaker[Session
     with campus_db() as s:
         assert prewarm.reserved(s, NOW) == budget
         assert prewarm.reserved(s, meeting.end) == 0  # released once the meeting is over
-        assert prewarm.candidates(s, meeting) == []  # each student is considered once
+        # Each student is considered once, except one skipped for the budget: again each check.
+        assert [(c.student, c.start) for c in prewarm.candidates(s, meeting)] == [("s00", True)]
         rows = prewarm.listing(s, cid)
         with s.connection() as conn:  # the migration matches the ORM's table
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
@@ -176,18 +177,58 @@ def test_used_or_unused_from_the_hubs_activity(campus_db: sessionmaker[Session])
         # s01's only activity is the server's own start: unused.
         own = hub_user(spawned, ready - timedelta(seconds=2), spawned)
         prewarm.observe(s, ids["s01"], own, later)
-        # s02's pre-warmed server went; the one running now is another: not counted as used.
+        # s02's pre-warmed server went; the one running now is another: not counted as used,
+        # and its reservation is freed.
         other = ready + timedelta(minutes=1)
         prewarm.observe(s, ids["s02"], hub_user(other, later, later), later)
         # s03: first seen ready now; the start's own activity does not count.
         prewarm.observe(s, ids["s03"], hub_user(spawned, spawned, spawned), later)
-        prewarm.observe(s, ids["s03"], None, later)  # no user or server: nothing changes
     with campus_db() as s:
         rows = {r["student"]: r for r in prewarm.listing(s, cid)}
         assert {k for k, r in rows.items() if r["used"]} == {"s00"}
         assert rows["s00"]["used_at"] == (ready + timedelta(minutes=1)).isoformat()
         assert rows["s03"]["ready_at"] == later.isoformat()
-        assert {student for _, student in prewarm.watched(s, NOW)} == {"s01", "s02", "s03"}
+        assert rows["s02"]["released_at"] == later.isoformat() and not rows["s02"]["used"]
+        # Still watched (used or not) until gone or the meeting's end; s02's is gone.
+        assert {student for _, student in prewarm.watched(s, NOW)} == {"s00", "s01", "s03"}
+        assert prewarm.reserved(s, later) == 3 * 512 * MB
     [summary] = prewarm.meetings_summary(list(rows.values()))
     assert (summary["started"], summary["used"]) == (4, 1)
     assert prewarm.totals([summary]) == {"started": 4, "used": 1, "memory_bytes": 4 * 512 * MB}
+
+
+def test_a_freed_reservation_goes_to_a_student_skipped_for_the_budget(
+    campus_db: sessionmaker[Session],
+) -> None:
+    cid = make_class(campus_db, "Freed memory")
+    with campus_db() as s:
+        meeting = next(m for m in prewarm.scan(s, NOW, "UTC", LEAD).due if m.class_id == cid)
+        order = [c.student for c in prewarm.candidates(s, meeting)]
+    budget = 2 * 512 * MB
+    with transaction(campus_db) as s:
+        got = [prewarm.claim(s, meeting, who, 512 * MB, budget, NOW) for who in order[:3]]
+    assert got == [True, True, False]
+    first, skipped = order[0], order[2]
+    with transaction(campus_db) as s:  # the next check: still no room, the skip stands
+        assert not prewarm.claim(s, meeting, skipped, 512 * MB, budget, NOW)
+        rid = next(r for r, who in prewarm.watched(s, NOW) if who == first)
+        prewarm.mark_ready(s, meeting, first, NOW, NOW)
+    later = NOW + timedelta(minutes=2)
+    with transaction(campus_db) as s:  # the first student's server was culled: no server
+        prewarm.observe(s, rid, {"last_activity": None, "servers": {}}, later)
+    with campus_db() as s:
+        assert prewarm.reserved(s, later) == 512 * MB
+        # Again in the order (the two students never reached come after).
+        assert [c.student for c in prewarm.candidates(s, meeting)] == [skipped, *order[3:]]
+    with transaction(campus_db) as s:
+        assert prewarm.claim(s, meeting, skipped, 512 * MB, budget, later)
+    with campus_db() as s:
+        rows = {r["student"]: r for r in prewarm.listing(s, cid)}
+        assert prewarm.reserved(s, later) == budget
+        assert [c.student for c in prewarm.candidates(s, meeting)] == order[3:]
+    assert rows[skipped]["outcome"] == "started" and rows[skipped]["reason"] == ""
+    assert rows[first]["released_at"] == later.isoformat()
+    assert len(rows) == 3  # one row per student and meeting, updated in place
+    [summary] = prewarm.meetings_summary(list(rows.values()))
+    assert (summary["started"], summary["skipped"]) == (3, 0)
+    assert (summary["memory_bytes"], summary["freed_bytes"]) == (3 * 512 * MB, 512 * MB)
