@@ -37,7 +37,7 @@ from nbcampus.hub.office.access import nav_flag as office_nav_flag
 from nbcampus.hub.profiles import configure_profile, student_server_memory
 from nbcampus.hub.roles import campus_role_groups, hub_roles
 from nbcampus.hub.services import campus_services, service_roles
-from nbcampus.ports import free_port
+from nbcampus.ports import free_port, taken
 from nbcampus.secretfiles import ensure_secret
 from nbcampus.settings import Settings
 
@@ -47,6 +47,8 @@ here = Path(__file__).parent
 
 # --- where the Hub listens, and where it keeps its state ---------------------------------
 c.JupyterHub.bind_url = settings.bind_url
+# No internal port may be the public one: it is free until the proxy binds it.
+taken(urlparse(settings.bind_url).port or 80)
 c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{free_port()}"
 c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{free_port()}"
 c.JupyterHub.db_url = settings.database_url("jupyterhub")

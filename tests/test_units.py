@@ -11,6 +11,7 @@ from nbcampus.db import make_engine, prepare_database, session_factory
 from nbcampus.hub.campus.accounts import AccountError, AccountStore
 from nbcampus.hub.campus.orm import MIGRATIONS
 from nbcampus.hub.passwords import hash_password, verify_password
+from nbcampus.ports import free_port, taken
 from nbcampus.secretfiles import InsecureSecretError, check_private, ensure_secret
 from nbcampus.settings import Settings, SettingsError, normalize_db_url
 from nbcampus.web import attachment
@@ -90,3 +91,13 @@ def test_download_names_from_any_user_name_fit_a_header() -> None:
         fallback = value.split('filename="', 1)[1].split('"', 1)[0]
         assert fallback.isascii() and '"' not in fallback
         assert unquote(value.split("UTF-8''", 1)[1]) == f"{name}-data.json"
+
+
+def test_free_port_never_repeats_nor_gives_a_taken_port() -> None:
+    # The kernel hands the same free port to consecutive binds often enough that a Hub once
+    # got its proxy's API port equal to its public port; a pick must skip both.
+    public = free_port()
+    taken(public)
+    picks = [free_port() for _ in range(200)]
+    assert public not in picks
+    assert len(set(picks)) == len(picks)
