@@ -200,6 +200,28 @@ def reserved(session: Session, now: datetime) -> int:
     return int(total or 0)
 
 
+def _row(session: Session, meeting: Meeting, student: str) -> tuple[Prewarm, bool]:
+    """The student's pre-warm row for `meeting`, and whether it was just made."""
+    row = session.scalars(
+        sa.select(Prewarm).where(
+            Prewarm.class_id == meeting.class_id,
+            Prewarm.meeting_start == meeting.start,
+            Prewarm.student == student,
+        )
+    ).one_or_none()
+    if row is not None:
+        return row, False
+    row = Prewarm(
+        class_id=meeting.class_id,
+        meeting_number=meeting.number,
+        meeting_start=meeting.start,
+        meeting_end=meeting.end,
+        student=student,
+    )
+    session.add(row)
+    return row, True
+
+
 def claim(
     session: Session, meeting: Meeting, student: str, memory: int, budget: int, now: datetime
 ) -> bool:
@@ -208,23 +230,8 @@ def claim(
     so the budget holds even if the start is slow or the service stops half-way. A student
     skipped for the budget before keeps that row until it fits."""
     fits = reserved(session, now) + memory <= budget
-    row = session.scalars(
-        sa.select(Prewarm).where(
-            Prewarm.class_id == meeting.class_id,
-            Prewarm.meeting_start == meeting.start,
-            Prewarm.student == student,
-        )
-    ).one_or_none()
-    if row is None:
-        row = Prewarm(
-            class_id=meeting.class_id,
-            meeting_number=meeting.number,
-            meeting_start=meeting.start,
-            meeting_end=meeting.end,
-            student=student,
-        )
-        session.add(row)
-    elif not fits:
+    row, new = _row(session, meeting, student)
+    if not new and not fits:
         return False  # still over: the skip recorded before stands
     row.outcome = "started" if fits else "skipped"
     row.reason = "" if fits else OVER_BUDGET
@@ -236,22 +243,7 @@ def claim(
 def record(session: Session, meeting: Meeting, student: str, outcome: str, reason: str) -> None:
     """Record a student considered and not started (skipped, failed) with no memory reserved;
     a row claimed as started is updated in place (the Hub refused, or it already ran)."""
-    row = session.scalars(
-        sa.select(Prewarm).where(
-            Prewarm.class_id == meeting.class_id,
-            Prewarm.meeting_start == meeting.start,
-            Prewarm.student == student,
-        )
-    ).one_or_none()
-    if row is None:
-        row = Prewarm(
-            class_id=meeting.class_id,
-            meeting_number=meeting.number,
-            meeting_start=meeting.start,
-            meeting_end=meeting.end,
-            student=student,
-        )
-        session.add(row)
+    row, _ = _row(session, meeting, student)
     row.outcome, row.reason, row.memory_bytes = outcome, reason[:2000], 0
 
 
