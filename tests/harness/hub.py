@@ -8,6 +8,7 @@ page with the demo accounts' passwords.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -103,6 +104,9 @@ class CampusHub:
         last = ""
         while time.monotonic() < deadline:
             if self.process and self.process.poll() is not None:
+                # JupyterHub exits at a failed start without stopping its proxy: end the group
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
                 raise RuntimeError(
                     f"the Hub exited ({self.process.returncode}):\n{self.log_tail()}"
                 )
