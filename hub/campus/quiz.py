@@ -523,22 +523,3 @@ def accommodations(session: Session, course_id: int) -> list[dict[str, Any]]:
         {"user": r.user, "multiplier": r.multiplier, "set_by": r.set_by, "set_at": _iso(r.set_at)}
         for r in rows
     ]
-
-
-def hidden_exercise_ids(session: Session, exercise_ids: list[int]) -> set[int]:
-    """Of these exercises, the quizzes whose scores students may not see now."""
-    if not exercise_ids:
-        return set()
-    rows = session.scalars(sa.select(Quiz.exercise_id).where(Quiz.exercise_id.in_(exercise_ids)))
-    return {eid for eid in rows if not Loaded(session, eid).scores_visible}
-
-
-def mask_hidden_scores(session: Session, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Exercise progress dicts (`exercise_id`, `score`, `max_score`) as a student may see
-    them: the score of a quiz whose scores are hidden is left out (None)."""
-    hidden = hidden_exercise_ids(session, sorted({i["exercise_id"] for i in items}))
-    for item in items:
-        if item["exercise_id"] in hidden and "score" in item:
-            item["score"] = item["max_score"] = None
-            item["score_hidden"] = True
-    return items
