@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -21,8 +20,9 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
+from .hubapi import HubAPI
 from .orm import CampusClass, Course, Enrollment
 
 log = logging.getLogger("nbcampus.campus.hubsync")
@@ -56,25 +56,16 @@ def class_members(session: Session, class_id: int) -> tuple[list[str], dict[str,
     return members, props
 
 
-class HubGroups:
+class HubGroups(HubAPI):
     """A small client for the Hub's groups API, with the service's own token."""
 
-    def __init__(self, api_url: str | None = None, token: str | None = None) -> None:
-        self.api_url = (api_url or os.environ.get("JUPYTERHUB_API_URL", "")).rstrip("/")
-        self.token = token or os.environ.get("JUPYTERHUB_API_TOKEN", "")
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.api_url and self.token)
-
     async def _call(self, method: str, path: str, body: Any = None) -> Any:
-        req = HTTPRequest(
-            f"{self.api_url}/{path}",
-            method=method,
-            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
-            body=None if body is None else json.dumps(body),
+        req = self.request(
+            method,
+            path,
+            None if body is None else json.dumps(body),
+            timeout=20,
             allow_nonstandard_methods=True,
-            request_timeout=20,
         )
         resp = await AsyncHTTPClient().fetch(req)
         return json.loads(resp.body) if resp.body else None

@@ -13,41 +13,32 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy.orm import Session, sessionmaker
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 
 from nbcampus.db import transaction
 
 from . import prewarm
+from .hubapi import HubAPI
 from .prewarm import Meeting
 
 log = logging.getLogger("nbcampus.campus.prewarm")
 
 
-class HubServers:
+class HubServers(HubAPI):
     """Start and read student servers through the Hub's API."""
 
-    def __init__(self, api_url: str | None = None, token: str | None = None) -> None:
-        self.api_url = (api_url or os.environ.get("JUPYTERHUB_API_URL", "")).rstrip("/")
-        self.token = token or os.environ.get("JUPYTERHUB_API_TOKEN", "")
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.api_url and self.token)
-
     async def _call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        req = HTTPRequest(
-            f"{self.api_url}/{path}",
-            method=method,
-            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
-            body=None if body is None and method == "GET" else json.dumps(body or {}),
-            request_timeout=60,
+        req = self.request(
+            method,
+            path,
+            None if body is None and method == "GET" else json.dumps(body or {}),
+            timeout=60,
         )
         resp = await AsyncHTTPClient().fetch(req, raise_error=False)
         if resp.code == 599:
