@@ -83,6 +83,9 @@ export function ClassView(props: {
   const [title, setTitle] = useState('');
   const [body, setBody] = useState('');
   const [when, setWhen] = useState('');
+  // The class whose roster and meetings are on screen: a meeting is opened only once its
+  // roster is known (opened before, its sheet would be empty and the save refused).
+  const [loadedId, setLoadedId] = useState<number | null>(null);
 
   const fail = (err: unknown) => {
     setNotice('');
@@ -112,6 +115,7 @@ export function ClassView(props: {
       setRoster(students);
       setGrid(gridFromService(a.attendance ?? []));
       setNotices((n.announcements ?? []).filter(x => x.class_id === id));
+      setLoadedId(id);
     } catch (err) {
       fail(err);
     }
@@ -123,6 +127,7 @@ export function ClassView(props: {
   useEffect(() => {
     if (classId !== null) {
       setEditing(null);
+      setLoadedId(null);
       void loadClass(classId);
     }
   }, [classId]);
@@ -137,6 +142,7 @@ export function ClassView(props: {
   const unlockState = current
     ? unlockButton(current, trans)
     : { label: '', disabled: true, noneLeft: false };
+  const rosterShown = current !== null && loadedId === current.id;
   const taken = grid.find(m => m.meeting === editing) ?? null;
   const nextMeeting = grid.length ? Math.max(...grid.map(m => m.meeting)) + 1 : 1;
   const total = Math.max(current?.meetings_total ?? 0, grid.length);
@@ -308,7 +314,7 @@ export function ClassView(props: {
                     <th scope="col">{trans.__('Attendance')}</th>
                     {Array.from({ length: total }, (_, i) => i + 1).map(n => {
                       const m = grid.find(g => g.meeting === n);
-                      const canOpen = !!m || n === nextMeeting;
+                      const canOpen = rosterShown && (!!m || n === nextMeeting);
                       return (
                         <th scope="col" key={n} className={editing === n ? 'nbc-cv-open' : ''}>
                           {canOpen ? (
@@ -355,7 +361,10 @@ export function ClassView(props: {
                 </tbody>
               </table>
             </div>
-            {!roster.length && <p className="nbc-muted">{trans.__('No student is enrolled yet.')}</p>}
+            {!rosterShown && <p className="nbc-muted">{trans.__('Loading the roster…')}</p>}
+            {rosterShown && !roster.length && (
+              <p className="nbc-muted">{trans.__('No student is enrolled yet.')}</p>
+            )}
 
             {editing !== null && (
               <form
