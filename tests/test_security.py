@@ -139,6 +139,19 @@ def test_failed_signups_count_against_the_address(hub: CampusHub) -> None:
     assert resp.status_code == 200 and "we sent a link" in resp.text  # verification by mail
 
 
+def test_password_reset_requests_count_against_the_address(hub: CampusHub) -> None:
+    """Each "forgot password" request mails a link (or logs it): one address may ask only so
+    often, the same limit as sign-in, so the page cannot be used to flood mailboxes."""
+    address = "203.0.113.70"
+    for i in range(6):
+        resp = form_post(hub, "hub/forgot", {"email": f"someone{i}@school.test"}, address)
+        assert resp.status_code == 200, resp.text[:300]
+    resp = form_post(hub, "hub/forgot", {"email": "someone@school.test"}, address)
+    assert_throttled_page(resp, "from your network address")
+    resp = form_post(hub, "hub/forgot", {"email": "someone@school.test"}, "198.51.100.71")
+    assert resp.status_code == 200
+
+
 def test_forged_lti11_launches_are_throttled_per_address(hub: CampusHub) -> None:
     forged = {
         "lti_message_type": "basic-lti-launch-request",
