@@ -29,6 +29,11 @@ import select
 import signal
 import sys
 
+# The module an IPython kernel's command runs, whose shell this fork server can make once.
+IPYTHON_LAUNCHER = "ipykernel_launcher"
+# The kernel options the prepared shell was made with, and the kernel class that takes it.
+_prepared: dict[str, object] = {}
+
 RLIMITS = {
     "cpu": resource.RLIMIT_CPU,
     "as": resource.RLIMIT_AS,
@@ -90,7 +95,11 @@ def become_kernel(req: dict, uid: int) -> None:
             sys.stdout = os.fdopen(1, "w", buffering=1)
             sys.stderr = os.fdopen(2, "w", buffering=1)
             sys.stdin = open(os.devnull)  # noqa: SIM115
-            runpy.run_module(argv[2], run_name="__main__", alter_sys=True)
+            options = ipython_kernel_options(argv)
+            if options is not None and options == _prepared.get("options"):
+                run_ipython_kernel(argv[3:])
+            else:
+                runpy.run_module(argv[2], run_name="__main__", alter_sys=True)
             os._exit(0)
         os.execve(argv[0], argv, req["env"])  # noqa: S606 - a kernel command, no shell
     except SystemExit as exc:
@@ -230,6 +239,83 @@ def warm_kernel_start(argv: list[str]) -> None:
     TransformerManager().transform_cell("def f(n):\n    return n\n\nassert f(1) == 1\n")
 
 
+def ipython_kernel_options(argv: list[str]) -> tuple[str, ...] | None:
+    """The options of an IPython kernel's command (`python -m ipykernel_launcher -f <file>
+    --opt=value ...`) without its connection file, or None for any other command."""
+    if len(argv) < 5 or argv[1:3] != ["-m", IPYTHON_LAUNCHER] or argv[3] != "-f":
+        return None
+    if not os.path.basename(argv[0]).startswith("python"):
+        return None
+    options = tuple(argv[5:])
+    if not all(o.startswith("--") and "=" in o and not o.startswith("--f=") for o in options):
+        return None  # only "--Class.trait=value" forms: nothing that could name another file
+    return options
+
+
+def prepare_ipython_shell(options: tuple[str, ...]) -> None:
+    """Make, once, the IPython shell that every kernel with these options made for itself.
+
+    Making the shell (its magics, history, formatters, namespaces, completer: some 15 ms of
+    CPU) was half of an IPython kernel's start-up, paid again by each kernel of each
+    submission. Made here, before the fork, every kernel inherits its own copy; this process
+    never runs code in it, so every kernel still starts from a shell no cell has touched.
+    The kernel's configuration is read as the kernel itself reads it (command line over the
+    profile's config files); a configuration that names another kernel, shell or compiler
+    class is not prepared, and its kernels start as before."""
+    if _prepared.get("options") == options:
+        return
+    _prepared.clear()
+    from copy import deepcopy
+
+    from ipykernel.ipkernel import IPythonKernel
+    from ipykernel.kernelapp import IPKernelApp
+    from ipykernel.zmqshell import ZMQInteractiveShell
+
+    app = IPKernelApp()  # a throwaway: the kernel's own application object is made after the fork
+    app.parse_command_line(["-f", os.devnull, *options])
+    command_line = deepcopy(app.config)
+    app.init_profile_dir()
+    app.init_config_files()
+    app.load_config_file()
+    app.update_config(command_line)
+    kernel_config = app.config.get("IPythonKernel", {})
+    if app.kernel_class is not IPythonKernel or {"shell_class", "compiler_class"} & set(
+        kernel_config
+    ):
+        return
+    ZMQInteractiveShell.clear_instance()
+    # What IPythonKernel.__init__ passes, but the kernel itself, which exists only after the fork.
+    ZMQInteractiveShell.instance(
+        config=app.config,
+        profile_dir=app.profile_dir,
+        user_module=None,
+        user_ns={},
+        kernel=None,
+        compiler_class=IPythonKernel.class_traits()["compiler_class"].default_value,
+    )
+
+    class KernelOfPreparedShell(IPythonKernel):
+        """An IPython kernel that takes the shell made before the fork (`shell_class.instance()`
+        returns it) and makes it its own."""
+
+        def __init__(self, **kwargs: object) -> None:
+            super().__init__(**kwargs)
+            self.shell.kernel = self
+            self.shell.starting_dir = os.getcwd()
+
+    _prepared.update(options=options, kernel_class=KernelOfPreparedShell)
+
+
+def run_ipython_kernel(options: list[str]) -> None:
+    """In the forked child: what `python -m ipykernel_launcher` does, with the kernel class
+    that takes the prepared shell."""
+    from ipykernel.kernelapp import IPKernelApp
+
+    if sys.path and sys.path[0] in ("", os.getcwd()):
+        del sys.path[0]  # as the launcher: the kernel's folder is not an import path
+    IPKernelApp.launch_instance(options, kernel_class=_prepared["kernel_class"])
+
+
 def reap_user(uid: int) -> None:
     """Kill every process of the sandbox user: a fork that becomes the user and kills -1."""
     pid = os.fork()
@@ -293,6 +379,13 @@ def main() -> None:
             req = json.loads(line)
             op = req.get("op")
             if op == "spawn":
+                options = ipython_kernel_options(req.get("argv", []))
+                if options is not None:
+                    try:
+                        prepare_ipython_shell(options)
+                    except Exception as exc:  # noqa: BLE001 - the kernel then starts as before
+                        _prepared.clear()
+                        sys.stderr.write(f"preparing the IPython shell failed: {exc!r}\n")
                 pid = os.fork()
                 if pid == 0:
                     become_kernel(req, uid)

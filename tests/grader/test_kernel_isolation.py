@@ -108,3 +108,44 @@ def test_a_kernel_forked_ahead_cannot_be_driven_by_another(course) -> None:
     said = "".join(o.get("text", "") for c in first.notebook.cells for o in c.get("outputs", []))
     assert "reached 0" in said, said
     assert "clean" in shown and "REACHED" not in shown
+
+
+def test_every_kernel_takes_its_own_copy_of_the_shell_made_before_the_fork(course) -> None:
+    """The fork server makes the IPython shell once and every kernel forks a copy of it: the
+    kernels of a submission (and of the next) run on that prepared shell, wired to themselves,
+    and what one notebook's cells do to their shell never reaches the next kernel."""
+    root, subs = course
+    runner = BubblewrapRunner(slots=1, prestart_max=0)
+    runner.start()
+    try:
+        shell_state = (
+            "ip = get_ipython()\n"
+            "print('kernel', type(ip.kernel).__name__, ip.kernel.shell is ip)\n"
+            "print('magic', 'planted_magic' in ip.magics_manager.magics['line'])"
+        )
+        plant = (
+            "PLANTED = True\n"
+            "get_ipython().register_magic_function(lambda line: line, 'line', 'planted_magic')\n"
+            + shell_state
+        )
+        result, shown = grade(root, subs, runner, "shell-a", plant)
+        first = next(n for n in result.notebooks if n.name == "a_first")
+        said = "".join(
+            o.get("text", "") for c in first.notebook.cells for o in c.get("outputs", [])
+        )
+        # The first kernel runs on the prepared shell, and its own change is visible to itself.
+        assert "kernel KernelOfPreparedShell True" in said, said
+        assert "magic True" in said, said
+        sub = subs / "shell-a"
+        nb = nbformat.read(sub / "b_second.ipynb", as_version=4)
+        nb.cells.append(nbformat.v4.new_code_cell(shell_state))
+        write(nb, sub / "b_second.ipynb")
+        result = Autograder(root, "c1", runner).grade("a1", "shell-a", sub, None, Limits())
+    finally:
+        runner.stop()
+    second = next(n for n in result.notebooks if n.name == "b_second")
+    shown = "".join(o.get("text", "") for c in second.notebook.cells for o in c.get("outputs", []))
+    assert "clean" in shown and "REACHED" not in shown
+    assert "kernel KernelOfPreparedShell True" in shown, shown
+    assert "magic False" in shown, shown
+    assert result.score == 6.0
