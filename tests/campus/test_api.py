@@ -344,6 +344,40 @@ def test_completing_work_gives_xp_notification_and_leaderboard_place(campus_hub:
     assert any(b["slug"] == "first-pass" and b["earned"] for b in badges)
 
 
+def test_leaderboard_names_only_to_the_class_teacher_never_an_opted_out_one(
+    campus_hub: CampusHub,
+) -> None:
+    """A classmate's name on a leaderboard is for those who teach the class (and the office);
+    a student who opted out is anonymous to everyone but themselves."""
+    students = [a["name"] for a in campus_hub.demo_accounts if a["role"] == "student"]
+    me_name, other_name = students[:2]  # both in the demo class
+    me, other = campus_hub.client(me_name), campus_hub.client(other_name)
+    courses = {c["slug"]: c for c in me.get(API + "me/courses").json()["courses"]}
+    class_id = courses["python-intro"]["classes"][0]["id"]
+    teacher = client(campus_hub, "instructor")
+    taught = {t["class_id"] for t in teacher.get(API + "me").json()["teaches"]}
+    assert class_id in taught, "the demo instructor teaches the demo class"
+
+    def names(who, query: str) -> list[str | None]:
+        resp = who.get(API + f"leaderboard?{query}")
+        assert resp.status_code == 200, resp.text
+        return [r["user"] for r in resp.json()["entries"]]
+
+    seen = names(me, f"class={class_id}")
+    assert me_name in seen and set(seen) - {me_name} == {None}, seen
+    assert set(names(me, "course=python-intro")) <= {me_name, None}
+    roster = set(names(teacher, f"class={class_id}"))
+    assert {me_name, other_name} <= roster and None not in roster
+    assert other.put(API + "me/preferences", json={"leaderboard_opt_out": True}).ok
+    try:
+        for query in (f"class={class_id}", "course=python-intro"):
+            assert other_name not in names(teacher, query), query
+            assert other_name not in names(client(campus_hub, "staff"), query), query
+        assert other_name in names(other, f"class={class_id}")  # her own row she sees
+    finally:
+        assert other.put(API + "me/preferences", json={"leaderboard_opt_out": False}).ok
+
+
 def test_students_cannot_award_xp_or_read_others_notifications(campus_hub: CampusHub) -> None:
     alice, bob = (campus_hub.demo_accounts[i]["name"] for i in (3, 4))
     a, b = campus_hub.client(alice), campus_hub.client(bob)
