@@ -1,6 +1,7 @@
 """Leaderboards per class and per course, weekly or all-time, from the running XP totals.
 
-A student who opted out appears as "anonymous" to other students; teachers always see names.
+Other students' names are shown only to those who teach the class or course (and the office);
+a student who opted out appears as "anonymous" to everyone but themselves.
 """
 
 from __future__ import annotations
