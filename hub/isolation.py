@@ -60,7 +60,7 @@ def system_username(name: str, prefix: str = "nbc-") -> str:
     a Linux account name should not have or is too long, a cleaned name plus a short hash (so
     two campus names never share an account)."""
     plain = prefix + name
-    if _PLAIN_NAME.match(name) and len(plain) <= LINUX_NAME_MAX:
+    if _PLAIN_NAME.fullmatch(name) and len(plain) <= LINUX_NAME_MAX:
         return plain
     cleaned = re.sub(r"[^a-z0-9_-]", "_", name.lower())
     digest = hashlib.sha256(name.encode()).hexdigest()[:8]

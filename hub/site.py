@@ -65,7 +65,7 @@ class CampusSite(Configurable):
     @validate("primary_color")
     def _check_colour(self, proposal: dict[str, str]) -> str:
         value = proposal["value"].strip()
-        if not _COLOUR.match(value):
+        if not _COLOUR.fullmatch(value):
             raise TraitError(f"CampusSite.primary_color: not a CSS colour: {value!r}")
         return value
 

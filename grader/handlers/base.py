@@ -32,7 +32,7 @@ class Actor:
 
 
 def slug(value: str, what: str) -> str:
-    if not SLUG.match(value or ""):
+    if not SLUG.fullmatch(value or ""):
         raise APIError(400, f"{what} {value!r} is not a valid name", field=what)
     return value
 

@@ -120,7 +120,7 @@ class ReleaseAssignmentHandler(GraderHandler):
         )
         if not notebooks:
             raise APIError(400, "the release has no notebook (*.ipynb)", field="files")
-        bad = [n for n in notebooks if not SLUG.match(n)]
+        bad = [n for n in notebooks if not SLUG.fullmatch(n)]
         if bad:
             raise APIError(400, f"notebook name {bad[0]!r} is not usable", field="files")
         await self._check_exercises(course, assignment, notebooks)
@@ -255,7 +255,7 @@ class StudentFeedbackHandler(GraderHandler):
         if not isinstance(pages, dict) or not pages:
             raise APIError(400, "'notebooks' must be an object of name: HTML", field="notebooks")
         for name, html in pages.items():
-            if not isinstance(name, str) or not SLUG.match(name) or not isinstance(html, str):
+            if not isinstance(name, str) or not SLUG.fullmatch(name) or not isinstance(html, str):
                 raise APIError(400, f"notebook {name!r} is not usable", field="notebooks")
             if len(html.encode()) > MAX_FEEDBACK_BYTES:
                 raise APIError(400, f"{name}.html is too large", field="notebooks")

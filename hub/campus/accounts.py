@@ -58,7 +58,7 @@ def normalize_username(name: object) -> str:
     if not isinstance(name, str):
         raise AccountError("name must be a string")
     name = name.strip().lower()
-    if not USERNAME_RE.match(name):
+    if not USERNAME_RE.fullmatch(name):
         raise AccountError(
             "name must be 1-64 characters of a-z, 0-9, '.', '_' or '-', starting with a "
             "letter or digit"

@@ -71,7 +71,7 @@ def check_schedule(schedule: Any) -> str | None:
     if not isinstance(days, list) or not days or any(d not in WEEKDAYS for d in days):
         raise APIError(400, f"pick the days from {', '.join(WEEKDAYS)}", field="schedule")
     time = schedule.get("time")
-    if not isinstance(time, str) or not _TIME_RANGE.match(time):
+    if not isinstance(time, str) or not _TIME_RANGE.fullmatch(time):
         raise APIError(400, "the time is HH:MM-HH:MM, e.g. 19:00-21:00", field="schedule")
     start, end = time.split("-")
     if end <= start:

@@ -211,7 +211,7 @@ def _str(data: dict[str, Any], key: str, where: str, default: str | None = None)
 
 def _slug(data: dict[str, Any], where: str, pattern: re.Pattern[str] = SLUG_RE) -> str:
     slug = data.get("slug")
-    if not isinstance(slug, str) or not pattern.match(slug):
+    if not isinstance(slug, str) or not pattern.fullmatch(slug):
         raise ManifestError(f"{where}: 'slug' must match {pattern.pattern}, got {slug!r}")
     return slug
 
@@ -271,7 +271,7 @@ def _content_settings(
     if (url is None) == (name is None):
         raise ManifestError(f"{where}: a video needs one of 'file' or 'url'")
     if url is not None:
-        if not isinstance(url, str) or not re.match(r"^https://[^\s]{1,2000}$", url):
+        if not isinstance(url, str) or not re.fullmatch(r"https://[^\s]{1,2000}", url):
             raise ManifestError(f"{where}: url must be an https:// address")
         out["url"] = url
     else:
@@ -469,7 +469,7 @@ def _catalog_fields(data: dict[str, Any], where: str) -> dict[str, str]:
     if level and level not in LEVELS:
         raise ManifestError(f"{where}: level must be one of {', '.join(LEVELS)}")
     language = _str(data, "language", where, default="")
-    if language and (len(language) > 16 or not LANGUAGE_RE.match(language)):
+    if language and (len(language) > 16 or not LANGUAGE_RE.fullmatch(language)):
         raise ManifestError(f"{where}: language must be a language tag such as en or pt-BR")
     return {"category": category, "level": level, "language": language}
 

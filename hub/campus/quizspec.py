@@ -87,7 +87,7 @@ def _question(data: Any, index: int, where: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise QuizError(f"{where}: question {index} must be a mapping")
     qid = str(data.get("id", f"q{index}"))
-    if not ID_RE.match(qid):
+    if not ID_RE.fullmatch(qid):
         raise QuizError(f"{where}: question id {qid!r} must match {ID_RE.pattern}")
     where = f"{where} question {qid}"
     kind = data.get("type")

@@ -48,7 +48,7 @@ class Link:
 
 def normalize_email(email: str, field: str = "email") -> str:
     email = (email or "").strip()
-    if len(email) > MAX_EMAIL or not EMAIL_RE.match(email):
+    if len(email) > MAX_EMAIL or not EMAIL_RE.fullmatch(email):
         raise FieldError(field, "enter an email address such as name@example.org")
     return email
 

@@ -35,7 +35,7 @@ class OpenLessonHandler(JupyterHandler):
     @web.authenticated
     async def get(self, course: str, lesson: str, exercise: str | None = None) -> None:
         for value in (course, lesson, exercise or "x"):
-            if not _SLUG.match(value) or value in (".", ".."):
+            if not _SLUG.fullmatch(value) or value in (".", ".."):
                 raise web.HTTPError(404, "no such lesson")
         folder = f"{course}/{lesson}"
         notebooks = await self._fetch(course, lesson, folder)

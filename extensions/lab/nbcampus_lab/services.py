@@ -53,7 +53,7 @@ def target_for(name: str, env: dict[str, str] | None = None) -> ServiceTarget:
 
 def safe_path(path: str) -> str | None:
     """The path re-quoted for the upstream URL, or None when it is not an API path."""
-    if not _SAFE_PATH.match(path):
+    if not _SAFE_PATH.fullmatch(path):
         return None
     segments = path.split("/")
     if any(s in (".", "..") for s in segments):

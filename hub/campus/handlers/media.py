@@ -105,7 +105,7 @@ class MediaFileHandler(PublicHandler):
         start, end = 0, size - 1
         header = self.request.headers.get("Range")
         if header:
-            match = RANGE_RE.match(header.strip())
+            match = RANGE_RE.fullmatch(header.strip())
             if match is None or not (match.group(1) or match.group(2)):
                 raise APIError(416, "only one byte range is served", code="BAD_RANGE")
             first, last = match.group(1), match.group(2)

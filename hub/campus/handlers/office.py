@@ -210,7 +210,7 @@ class EnrollmentPaymentsHandler(ClassHandlerBase):
         eid = validate.path_id(enrollment_id, "enrollment")
         body = self.json_body(max_bytes=pay.PROOF_MAX_BYTES * 4 // 3 + 64 * 1024)
         amount = body.get("amount")
-        if not isinstance(amount, str) or not AMOUNT.match(amount):
+        if not isinstance(amount, str) or not AMOUNT.fullmatch(amount):
             raise APIError(400, "the amount is a number like 120 or 120.50", field="amount")
         whole, _, frac = amount.partition(".")
         cents = int(whole) * 100 + int((frac + "00")[:2])
