@@ -412,3 +412,46 @@ def test_a_launch_of_a_locked_lesson_shows_the_campus_panel(
         page.screenshot(path=str(output_dir / "lti-locked-lesson-campus-panel.png"))
     finally:
         context.close()
+
+
+@pytest.mark.browser
+def test_a_first_launch_shows_the_lessons_notebook_in_chromium(
+    lti: LtiHub, browser, output_dir
+) -> None:
+    """Item 2's 'done when', in Chromium: a student's very first launch of a linked lesson
+    (added to the LMS course after meeting 1, nothing in her home, no server running) goes
+    through the Hub's spawn page and shows that lesson's notebook, not "Could not find
+    path"."""
+    teacher = launch13(lti, "teacher-first", "course-first", INSTRUCTOR)
+    klass = class_of(lti, teacher)
+    classmate = launch13(lti, "mate-first", "course-first")
+    open_lesson(lti, teacher, klass["id"], [classmate])
+
+    session = requests.Session()
+    resp = lti.platform.launch(
+        session, lti.url, "stu-first", LEARNER, context_id="course-first", **LINKED
+    )
+    assert resp.status_code == 302, resp.text
+    name = whoami(lti, session)
+    path = f"{COURSE}/{LESSON}/{NOTEBOOK}.ipynb"
+    origin = lti.url.rsplit("/@/", 1)[0]
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        context.add_cookies(
+            [
+                {"name": c.name, "value": c.value, "domain": "127.0.0.1", "path": c.path or "/"}
+                for c in session.cookies
+            ]
+        )
+        page = context.new_page()
+        started = time.monotonic()
+        page.goto(origin + resp.headers["Location"])
+        page.wait_for_url(f"**/user/{name}/lab/tree/{path}", timeout=120_000)
+        tab = page.locator(f'.lm-TabBar-tab.jp-mod-current[title*="{NOTEBOOK}.ipynb"]')
+        tab.wait_for(timeout=90_000)
+        page.locator(".jp-NotebookPanel:visible .jp-Cell:visible").first.wait_for(timeout=60_000)
+        print(f"first launch to the notebook in Chromium: {time.monotonic() - started:.1f} s")
+        assert page.get_by_text("Could not find path").count() == 0
+        page.screenshot(path=str(output_dir / "lti-first-launch-notebook.png"))
+    finally:
+        context.close()
