@@ -20,6 +20,12 @@ if ! .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]' > .venv/pi
   echo "setup: pip install failed (log: .venv/pip-install.log)" >&2
   exit 1
 fi
+# jsonschema imports rfc3987_syntax whenever it is installed (Jupyter's events ask for it), and
+# that import builds Earley parsers for "iri" formats no schema here uses: ~1 s of CPU in every
+# process that touches jsonschema, the `nbgrader` command an instructor types included.
+# The campus's own entry points skip it (nbcampus/imports.py); without it installed, so does
+# every other command of the environment.
+.venv/bin/pip uninstall -q -y --disable-pip-version-check rfc3987-syntax >/dev/null 2>&1 || true
 
 # configurable-http-proxy, the Hub's default proxy, lives in .tools/ (not global).
 if [ ! -x .tools/node_modules/.bin/configurable-http-proxy ]; then

@@ -63,3 +63,20 @@ print(sys.modules.get("rfc3987_syntax", "imported"))
     for entry in (*entries, "hub/campus/__main__.py", "hub/dashboards/__main__.py"):
         source = (REPO / entry).read_text()
         assert "skip_unneeded_imports()" in source, entry
+
+
+def test_the_nbgrader_command_starts_without_the_grammar_build() -> None:
+    """The `nbgrader` an instructor types is nbgrader's own script, no campus entry point:
+    scripts/setup.sh leaves rfc3987_syntax out of the environment, so it skips the build too."""
+    nbgrader = Path(sys.executable).parent / "nbgrader"
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", str(nbgrader), "--version"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "jsonschema._format" in out.stderr  # the import chain ran ...
+    imported = {line.rsplit("|", 1)[-1].strip() for line in out.stderr.splitlines()}
+    assert "rfc3987_syntax.syntax_helpers" not in imported  # ... without the grammar
+    assert "lark" not in imported  # (whose parsers it builds)
