@@ -17,6 +17,7 @@ import { CampusClient } from './api';
 import { renderMarkdown, escapeHtml } from './markdown';
 import { ICourse, ILesson, ITrans } from './model';
 import { PlayedRanges } from './played';
+import { useLessonLoad } from './lessonload';
 import { CampusStore, Toaster } from './store';
 
 /** An exercise of a lesson as the campus lists it, with the student's completion. */
@@ -96,27 +97,15 @@ export function LessonExercises(props: { store: CampusStore; course: ICourse; le
   const { store, course, lesson } = props;
   const trans = store.trans;
   const lessonId = Number((lesson as any).id);
-  const [items, setItems] = useState<ILessonExercise[] | null>(null);
-  const [error, setError] = useState('');
   const [, setTypes] = useState(0);
-  const [version, setVersion] = useState(0);
   useEffect(() => {
     const fn = () => setTypes(v => v + 1);
     listeners.add(fn);
     return () => void listeners.delete(fn);
   }, []);
-  useEffect(() => {
-    if (!lessonId) {
-      return;
-    }
-    let live = true;
+  const { items, error, changed } = useLessonLoad(store, lessonId, lesson.state, () =>
     lessonExercises(store.client, lessonId)
-      .then(list => live && (setItems(list), setError('')))
-      .catch(err => live && setError((err as Error).message));
-    return () => {
-      live = false;
-    };
-  }, [lessonId, lesson.state, version]);
+  );
   if (error) {
     return <div className="nbc-error nbc-exercises-error">{error}</div>;
   }
@@ -124,11 +113,6 @@ export function LessonExercises(props: { store: CampusStore; course: ICourse; le
   if (!shown.length) {
     return null;
   }
-  const changed = () => {
-    setVersion(v => v + 1);
-    void store.loadCourses();
-    void store.loadLevel();
-  };
   return (
     <ul className="nbc-exercises" aria-label={trans.__('Exercises of %1', lesson.title)}>
       {shown.map(e => (

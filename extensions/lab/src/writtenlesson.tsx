@@ -5,9 +5,10 @@
  * button that opens its tab (written.tsx). Other exercises of such a lesson (pages, videos,
  * quizzes) are listed under it by exercises.tsx as for any lesson.
  */
-import React, { useEffect, useState } from 'react';
+import React from 'react';
 
 import { ILessonExercise, lessonExercises, openExercise } from './exercises';
+import { useLessonLoad } from './lessonload';
 import { ICourse, ILesson, ITrans } from './model';
 import { CampusStore } from './store';
 import { IWrittenAssignment, writtenPath } from './written';
@@ -51,41 +52,23 @@ export function WrittenLessonActions(props: { store: CampusStore; course: ICours
   const { store, course, lesson } = props;
   const trans = store.trans;
   const lessonId = Number((lesson as any).id);
-  const [items, setItems] = useState<IWrittenState[] | null>(null);
-  const [error, setError] = useState('');
-  const [version, setVersion] = useState(0);
-
-  useEffect(() => {
-    if (!lessonId) {
-      return;
-    }
-    let live = true;
-    const load = async () => {
-      const all = await lessonExercises(store.client, lessonId);
-      const written = all.filter(e => e.type === 'assignment');
-      const states = await Promise.all(
-        written.map(async exercise => {
-          try {
-            const info = await store.client.get<IWrittenAssignment>(
-              'grader',
-              writtenPath(course.slug, lesson.slug, exercise.slug)
-            );
-            return { exercise, info, error: '' };
-          } catch (err) {
-            return { exercise, info: null, error: (err as Error).message };
-          }
-        })
-      );
-      if (live) {
-        setItems(states);
-        setError('');
-      }
-    };
-    load().catch(err => live && setError((err as Error).message));
-    return () => {
-      live = false;
-    };
-  }, [lessonId, lesson.state, version]);
+  const { items, error, changed } = useLessonLoad(store, lessonId, lesson.state, async () => {
+    const all = await lessonExercises(store.client, lessonId);
+    const written = all.filter(e => e.type === 'assignment');
+    return Promise.all(
+      written.map(async (exercise): Promise<IWrittenState> => {
+        try {
+          const info = await store.client.get<IWrittenAssignment>(
+            'grader',
+            writtenPath(course.slug, lesson.slug, exercise.slug)
+          );
+          return { exercise, info, error: '' };
+        } catch (err) {
+          return { exercise, info: null, error: (err as Error).message };
+        }
+      })
+    );
+  });
 
   if (error) {
     return <div className="nbc-error nbc-written-lesson-error">{error}</div>;
@@ -93,11 +76,6 @@ export function WrittenLessonActions(props: { store: CampusStore; course: ICours
   if (!items || !items.length) {
     return null;
   }
-  const changed = () => {
-    setVersion(v => v + 1);
-    void store.loadCourses();
-    void store.loadLevel();
-  };
   return (
     <div className="nbc-written-lesson" aria-label={trans.__('Written work of %1', lesson.title)}>
       {items.map(({ exercise, info, error: itemError }) => (
