@@ -140,17 +140,24 @@ class AccountPage(BaseHandler):
         )
         self.finish(html)
 
-    def throttle(self) -> str | None:
-        """Count this request against the client's address; the wait when throttled."""
+    def throttle(self, account: str | None = None) -> str | None:
+        """Count this request against the client's address (and `account`, when the request
+        checks its password); the wait when throttled."""
         throttle = getattr(self.authenticator, "throttle", None)
         if throttle is None:
             return None
         try:
-            throttle.begin(address=client_address(self))
+            throttle.begin(account=account, address=client_address(self))
         except Throttled as err:
             self.set_header("Retry-After", str(err.retry_after))
             return err.message
         return None
+
+    def password_was_right(self, account: str) -> None:
+        """The password checked after `throttle(account)` was right: take the attempt back."""
+        throttle = getattr(self.authenticator, "throttle", None)
+        if throttle is not None:
+            throttle.succeeded(account=account, address=client_address(self))
 
     def arg(self, name: str, limit: int = 300) -> str:
         return self.get_body_argument(name, default="")[:limit]
@@ -455,6 +462,16 @@ class PasswordPage(AccountPage):
         current = self.arg("current", 2000)
         password, confirm = self.arg("password", 2000), self.arg("confirm", 2000)
         min_length = self.rules.min_password_length
+        # The current password is a password check like a sign-in: a session left open must
+        # not let anyone guess it without limit (the sign-in's counts, shared).
+        if waited := self.throttle(account=name):
+            await self.show(
+                fields=self.fields(),
+                errors={"current": waited},
+                submit="Change my password",
+                status=429,
+            )
+            return
         try:
             await self.tx(
                 lambda s: ss.change_password(
@@ -462,6 +479,8 @@ class PasswordPage(AccountPage):
                 )
             )
         except ss.FieldError as err:
+            if err.field != "current":
+                self.password_was_right(name)
             await self.show(
                 fields=self.fields(),
                 errors={err.field: str(err)},
@@ -469,6 +488,7 @@ class PasswordPage(AccountPage):
                 status=400,
             )
             return
+        self.password_was_right(name)
         self.log.info("%s changed their password", name)
         await self.show(
             message="Your password is changed.",
@@ -503,11 +523,21 @@ class EmailPage(AccountPage):
         name = self.current_user.name
         current, email = self.arg("current", 2000), self.arg("email", 300)
         lifetime = timedelta(hours=self.rules.email_link_hours)
+        if waited := self.throttle(account=name):  # a password check, as on the password page
+            await self.show(
+                fields=await self.fields(email),
+                errors={"current": waited},
+                submit="Send the confirmation link",
+                status=429,
+            )
+            return
         try:
             link = await self.tx(
                 lambda s: ss.request_email_change(s, name, current, email, lifetime)
             )
         except ss.FieldError as err:
+            if err.field != "current":
+                self.password_was_right(name)
             await self.show(
                 fields=await self.fields(email),
                 errors={err.field: str(err)},
@@ -515,6 +545,7 @@ class EmailPage(AccountPage):
                 status=400,
             )
             return
+        self.password_was_right(name)
         url = self.link("email/confirm", link.account, link.token)
         await self.mail(
             link.email,

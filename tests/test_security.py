@@ -152,6 +152,40 @@ def test_password_reset_requests_count_against_the_address(hub: CampusHub) -> No
     assert resp.status_code == 200
 
 
+def test_guessing_the_current_password_when_signed_in_is_throttled(hub: CampusHub) -> None:
+    """The password and email pages check the current password: a session left open must not
+    let anyone guess it without limit. Their failures count with the sign-in's."""
+    name, password = new_account(hub)
+    session = requests.Session()
+    session.headers["X-Forwarded-For"] = "203.0.113.80"
+
+    def post(page: str, data: dict[str, str]) -> requests.Response:
+        form = session.get(hub.url + page, timeout=10).text
+        xsrf = re.search(r'name="_xsrf" value="([^"]+)"', form).group(1)
+        return session.post(hub.url + page, data={**data, "_xsrf": xsrf}, timeout=30)
+
+    signed_in = post("hub/login", {"username": name, "password": password})
+    assert signed_in.status_code == 200 and "/hub/login" not in signed_in.url
+    new = {"password": "a new river 77", "confirm": "a new river 77"}
+    resp = post("hub/password", {"current": "guess-0", **new})
+    assert resp.status_code == 400 and "not your current password" in resp.text
+    resp = post("hub/email", {"current": "guess-1", "email": "new@school.test"})
+    assert resp.status_code == 400 and "not your current password" in resp.text
+    assert post("hub/password", {"current": "guess-2", **new}).status_code == 400
+    # the right password waits too, here and on the sign-in page from anywhere
+    resp = post("hub/password", {"current": password, **new})
+    wait = assert_throttled_page(resp, "for this account")
+    assert 'id="account-error-current"' in resp.text  # beside the field it is about
+    assert_throttled_page(
+        post("hub/email", {"current": password, "email": "new@school.test"}), "for this account"
+    )
+    assert_throttled_page(login(hub, name, password, "198.51.100.81"), "for this account")
+    time.sleep(wait + 0.2)
+    resp = post("hub/password", {"current": password, **new})
+    assert resp.status_code == 200 and "Your password is changed" in resp.text
+    assert login(hub, name, new["password"], "198.51.100.81").status_code == 302
+
+
 def test_forged_lti11_launches_are_throttled_per_address(hub: CampusHub) -> None:
     forged = {
         "lti_message_type": "basic-lti-launch-request",
