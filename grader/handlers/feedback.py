@@ -36,7 +36,7 @@ class FeedbackHandler(SubmissionHandler):
         if sub.status != GRADED:
             raise APIError(409, "the submission is not graded yet", code="NOT_GRADED")
         if sub.student == self.actor.name and await notebook_scores_hidden(
-            self.app, sub.course, sub.assignment
+            self.app, sub.course, sub.assignment, sub.student
         ):
             raise APIError(403, HIDDEN_MESSAGE, code="SCORES_HIDDEN")
         root = course_root(self.app.data_dir, sub.course)

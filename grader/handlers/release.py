@@ -287,7 +287,7 @@ class MyFeedbackHandler(GraderHandler):
         await self.require_member(course)
         root = course_root(self.app.data_dir, course)
         name = self.actor.name
-        if await notebook_scores_hidden(self.app, course, assignment):
+        if await notebook_scores_hidden(self.app, course, assignment, name):
             raise APIError(403, HIDDEN_MESSAGE, code="SCORES_HIDDEN")
         found = await self.blocking(lambda: read_released_feedback(root, assignment, name))
         if found is None:

@@ -87,7 +87,7 @@ class WrittenHandler(WrittenBase):
             await self.require_member(course)
         ex = await self.exercise(course, lesson, exercise)
         hidden = student == self.actor.name and await is_hidden(
-            self.app, course, lesson, [exercise]
+            self.app, course, lesson, [exercise], student
         )
 
         def load() -> dict[str, Any]:
@@ -212,7 +212,7 @@ class WrittenSubmissionHandler(GraderHandler):
         once the score is visible: score_hidden until then)."""
         sub = await self._load(uid)
         hidden = sub.student == self.actor.name and await is_hidden(
-            self.app, sub.course, sub.lesson, [sub.exercise]
+            self.app, sub.course, sub.lesson, [sub.exercise], sub.student
         )
         self.write_json(_for_student(sub, hidden))
 
