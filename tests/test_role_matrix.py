@@ -151,6 +151,14 @@ EXPECTED: dict[str, str] = {
     "class prewarms GET":              "401 401 403 403 ok  403 403 ok  ok",
     "score-visibility GET":            "401 401 ok  ok  ok  ok  ok  ok  ok",
     "score-visibility PUT release":    "401 401 403 403 ok  403 403 ok  ok",
+    # --- campus: profiles, data, certificates, scores (a person's own, or the office's) ---
+    "user profile GET (S1)":           "401 401 ok  403 403 403 403 ok  ok",
+    "user export GET (S1)":            "401 401 ok  403 403 403 403 ok  ok",
+    "deletion-requests GET":           "401 401 403 403 403 403 403 ok  ok",
+    "course certificates GET":         "401 401 403 403 ok  403 403 ok  ok",
+    "course scores GET (S1)":          "401 401 ok  403 ok  403 ok  ok  ok",
+    # staff and admin accounts take no quizzes
+    "me/quizzes GET":                  "401 401 ok  ok  ok  ok  ok  403 403",
     # --- grader ---------------------------------------------------------------------------
     "grader info GET":                 "401 401 ok  ok  ok  ok  ok  ok  ok",
     "assignments GET":                 "401 401 ok  403 ok  403 ok  ok  ok",
@@ -177,6 +185,15 @@ EXPECTED: dict[str, str] = {
     "exam saved PUT":                  "401 401 404 403 404 403 404 404 404",
     "exam sittings GET":               "401 401 403 403 404 403 404 404 404",
     "course exams GET":                "401 401 403 403 ok  403 ok  ok  ok",
+    # --- grader: grading aids and figures (the class's graders; queue figures for admins) --
+    "grader openapi GET":              "401 401 ok  ok  ok  ok  ok  ok  ok",
+    "rubric GET":                      "401 401 403 403 ok  403 ok  ok  ok",
+    "comment-bank GET":                "401 401 403 403 ok  403 ok  ok  ok",
+    "similarity GET":                  "401 401 403 403 ok  403 ok  ok  ok",
+    "line comments GET (S1)":          "401 401 403 403 ok  403 ok  ok  ok",
+    "extension GET (S1)":              "401 401 403 403 ok  403 ok  ok  ok",
+    "course stats GET":                "401 401 403 403 ok  403 ok  ok  ok",
+    "queue stats GET":                 "401 401 403 403 403 403 403 403 ok",
 }  # fmt: skip
 
 
@@ -481,6 +498,20 @@ def operations(w: dict[str, Any]) -> dict[str, Any]:
         "exam saved PUT": fixed("PUT", G + asg + "/exam/saved", w["body"]),
         "exam sittings GET": fixed("GET", G + asg + "/exam/sittings"),
         "course exams GET": fixed("GET", G + f"courses/{COURSE}/exams"),
+        "grader openapi GET": fixed("GET", G + "openapi.json"),
+        "rubric GET": fixed("GET", G + asg + "/rubric"),
+        "comment-bank GET": fixed("GET", G + asg + "/comment-bank"),
+        "similarity GET": fixed("GET", G + asg + "/similarity"),
+        "line comments GET (S1)": fixed("GET", G + asg + f"/line-comments/{s1}"),
+        "extension GET (S1)": fixed("GET", G + asg + f"/extensions/{s1}"),
+        "course stats GET": fixed("GET", G + f"courses/{COURSE}/stats"),
+        "queue stats GET": fixed("GET", G + "stats"),
+        "user profile GET (S1)": fixed("GET", C + f"users/{s1}/profile"),
+        "user export GET (S1)": fixed("GET", C + f"users/{s1}/export"),
+        "deletion-requests GET": fixed("GET", C + "deletion-requests"),
+        "course certificates GET": fixed("GET", C + f"courses/{COURSE}/certificates"),
+        "course scores GET (S1)": fixed("GET", C + f"courses/{COURSE}/scores?user={s1}"),
+        "me/quizzes GET": fixed("GET", C + "me/quizzes"),
         # authoring, pre-warm, score visibility
         "authoring manifest POST": fixed("POST", C + "authoring/manifest", w["nbgrader"]),
         "prewarms GET": fixed("GET", C + "prewarms"),
