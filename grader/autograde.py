@@ -55,6 +55,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from traitlets.config import Config
 
 from . import hidden as hidden_tests
+from .gradingbook import GradingGradebook, gradebook, grading_gradebook
 from .guard import Guard, run_guarded
 from .sandbox.base import KernelSpec, Limits, SandboxKernel, SandboxRunner
 
@@ -315,7 +316,7 @@ class RestoreCellRoles(NbGraderPreprocessor):
 
     def preprocess(self, nb: Any, resources: Any) -> tuple[Any, Any]:
         info = resources["nbgrader"]
-        with Gradebook(info["db_url"]) as gb:
+        with gradebook(info["db_url"]) as gb:
             source = gb.find_notebook(info["notebook"], info["assignment"])
             known = {c.name: c for c in source.source_cells}
             graded = {c.name for c in source.grade_cells}
@@ -456,11 +457,28 @@ class Autograder:
         a cell of it runs long enough for its kernel to be demoted. Once `cancelled` is set
         (the worker lost its lease) the running kernel is killed and no other notebook runs:
         the result is to be dropped."""
-        with Gradebook(self.db_url, self.course_id) as gb:
-            gb.find_assignment(assignment)  # MissingEntry if never generated
-            gb.update_or_create_student(student)
-            gb.update_or_create_submission(assignment, student, timestamp=timestamp)
-            names = [nb.name for nb in gb.find_assignment(assignment).notebooks]
+        # One gradebook session for all of the grading's nbgrader steps (gradingbook.py).
+        with grading_gradebook(self.db_url, self.course_id) as gb:
+            return self._grade(
+                gb, assignment, student, submission_dir, timestamp, limits, on_slow_cell, cancelled
+            )
+
+    def _grade(
+        self,
+        gb: GradingGradebook,
+        assignment: str,
+        student: str,
+        submission_dir: Path,
+        timestamp: datetime | None,
+        limits: Limits,
+        on_slow_cell: Callable[[], None] | None,
+        cancelled: threading.Event | None,
+    ) -> SubmissionResult:
+        gb.find_assignment(assignment)  # MissingEntry if never generated
+        gb.update_or_create_student(student)
+        gb.update_or_create_submission(assignment, student, timestamp=timestamp)
+        names = [nb.name for nb in gb.find_assignment(assignment).notebooks]
+        gb.commit()  # before any kernel runs: no write lock held meanwhile
         material = self._material(assignment, submission_dir)
         results: list[NotebookResult] = []
         # The submission's own time limit: every notebook's run ends by this time.
@@ -489,16 +507,17 @@ class Autograder:
                     if cancelled is not None and cancelled.is_set():
                         break
                     if time.monotonic() >= deadline:
-                        self._zero_missing(assignment, student, name)
+                        self._zero_missing(gb, assignment, student, name)
                         results.append(NotebookResult(name=name, status="time limit"))
                         continue
                     path = submission_dir / f"{name}.ipynb"
                     if not path.exists():
-                        self._zero_missing(assignment, student, name)
+                        self._zero_missing(gb, assignment, student, name)
                         results.append(NotebookResult(name=name, status="missing"))
                         continue
                     results.append(
                         self._grade_notebook(
+                            gb,
                             session,
                             assignment,
                             student,
@@ -515,7 +534,7 @@ class Autograder:
                     slow.cancel()
                     slow.join(5)  # a demote under way ends before the restore
                 worker.restore()
-        return self._collect(assignment, student, results)
+        return self._collect(gb, assignment, student, results)
 
     def _material(self, assignment: str, submission_dir: Path) -> Path | None:
         """Stock nbgrader copies the source folder's non-notebook files over the submission."""
@@ -531,16 +550,16 @@ class Autograder:
             tmp.rename(dest)
         return dest if dest.exists() else None
 
-    def _zero_missing(self, assignment: str, student: str, name: str) -> None:
-        with Gradebook(self.db_url, self.course_id) as gb:
-            sub = gb.find_submission_notebook(name, assignment, student)
-            for grade in sub.grades:
-                grade.auto_score = 0
-                grade.needs_manual_grade = False
-            gb.db.commit()
+    def _zero_missing(self, gb: GradingGradebook, assignment: str, student: str, name: str) -> None:
+        sub = gb.find_submission_notebook(name, assignment, student)
+        for grade in sub.grades:
+            grade.auto_score = 0
+            grade.needs_manual_grade = False
+        gb.commit()
 
     def _grade_notebook(
         self,
+        gb: GradingGradebook,
         session: Any,
         assignment: str,
         student: str,
@@ -570,13 +589,13 @@ class Autograder:
         too_large = _too_large(path, limits)
         if too_large:  # refused at submit; checked again for what came another way
             log.info("notebook %s not graded: %s", path, too_large)
-            self._zero_missing(assignment, student, name)
+            self._zero_missing(gb, assignment, student, name)
             return NotebookResult(name=name, status=too_large)
         try:
             nb = nbformat.read(path, as_version=4)
         except Exception as err:  # an unreadable notebook scores zero, like a missing one
             log.info("unreadable notebook %s: %s", path, err)
-            self._zero_missing(assignment, student, name)
+            self._zero_missing(gb, assignment, student, name)
             return NotebookResult(name=name, status="unreadable notebook")
         for pp in (
             ClearOutput,
@@ -654,6 +673,7 @@ class Autograder:
             CheckCellMetadata,
         ):
             nb, resources = _preprocessor(pp, config)(nb, resources)
+        gb.commit()  # the notebook's grades and late penalty, in one transaction
         notes = []
         if ex.output_dropped:
             notes.append(
@@ -699,28 +719,27 @@ class Autograder:
         )
 
     def _collect(
-        self, assignment: str, student: str, results: list[NotebookResult]
+        self, gb: GradingGradebook, assignment: str, student: str, results: list[NotebookResult]
     ) -> SubmissionResult:
-        with Gradebook(self.db_url, self.course_id) as gb:
-            sub = gb.find_submission(assignment, student)
-            for res in results:
-                snb = gb.find_submission_notebook(res.name, assignment, student)
-                res.score = float(snb.score)
-                res.max_score = float(snb.max_score)
-                scores = {g.name: g for g in snb.grades}
-                for test in res.tests:
-                    g = scores.get(test["name"])
-                    if g is not None:
-                        test["score"] = g.score
-                        test["max_score"] = g.max_score
-                        test["needs_manual_grade"] = bool(g.needs_manual_grade)
-            return SubmissionResult(
-                score=float(sub.score),
-                max_score=float(sub.max_score),
-                late_penalty=float(sub.late_submission_penalty or 0.0),
-                needs_manual_grade=bool(sub.needs_manual_grade),
-                notebooks=results,
-            )
+        sub, notebooks, grades = gb.submission_scores(assignment, student)
+        for res in results:
+            snb = notebooks[res.name]
+            res.score = float(snb.score)
+            res.max_score = float(snb.max_score)
+            scores = {g.name: g for g in grades[res.name]}
+            for test in res.tests:
+                g = scores.get(test["name"])
+                if g is not None:
+                    test["score"] = g.score
+                    test["max_score"] = g.max_score
+                    test["needs_manual_grade"] = bool(g.needs_manual_grade)
+        return SubmissionResult(
+            score=float(sub.score),
+            max_score=float(sub.max_score),
+            late_penalty=float(sub.late_submission_penalty or 0.0),
+            needs_manual_grade=bool(sub.needs_manual_grade),
+            notebooks=results,
+        )
 
 
 def _too_large(path: Path, limits: Limits) -> str:
