@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness.browser import open_lab
 from harness.hub import CampusHub
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("campus_hub", ["sqlite"], indirect=True)]
@@ -25,24 +26,14 @@ C = "services/campus/api/v1/"
 PANEL_TAB = 'li[data-id="nbgrader-create_assignemnt"]'  # nbgrader's own id (sic)
 
 
-def log_in(browser: Any, hub: CampusHub, name: str, password: str) -> Any:
-    context = browser.new_context(viewport={"width": 1500, "height": 1000})
-    page = context.new_page()
-    page.goto(hub.url + "hub/login")
-    page.fill("#username_input", name)
-    page.fill("#password_input", password)
-    page.click("#login_submit")
-    page.wait_for_selector(".jp-LabShell", timeout=120_000)
-    page.wait_for_selector('.nbc-panel[data-loaded="true"]', timeout=60_000)
-    return page
-
-
 @pytest.mark.browser
 def test_create_assignment_panel_is_for_instructors_only(
     campus_hub: CampusHub, browser: Any
 ) -> None:
     student = campus_hub.demo("student")
-    page = log_in(browser, campus_hub, student["name"], student["password"])
+    page = open_lab(
+        browser, campus_hub, student["name"], student["password"], viewport=(1500, 1000)
+    )
     try:
         page.wait_for_selector(".jp-Launcher", timeout=30_000)
         assert page.locator(PANEL_TAB).count() == 0
@@ -67,7 +58,7 @@ def test_instructor_authors_previews_and_publishes(
 ) -> None:
     hub = campus_hub
     teacher = hub.demo("instructor")
-    page = log_in(browser, hub, teacher["name"], teacher["password"])
+    page = open_lab(browser, hub, teacher["name"], teacher["password"], viewport=(1500, 1000))
     try:
         _journey(hub, page, teacher["name"], output_dir)
     finally:

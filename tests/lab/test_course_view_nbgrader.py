@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness.browser import open_lab
 from harness.hub import CampusHub
 from harness.reference import PS1
 
@@ -27,18 +28,6 @@ pytestmark = [
 ]
 
 C = "services/campus/api/v1/"
-
-
-def log_in(browser: Any, hub: CampusHub, name: str, password: str) -> Any:
-    context = browser.new_context(viewport={"width": 1500, "height": 1000})
-    page = context.new_page()
-    page.goto(hub.url + "hub/login")
-    page.fill("#username_input", name)
-    page.fill("#password_input", password)
-    page.click("#login_submit")
-    page.wait_for_selector(".jp-LabShell", timeout=120_000)
-    page.wait_for_selector('.nbc-panel[data-loaded="true"]', timeout=60_000)
-    return page
 
 
 def copy_into_home(hub: CampusHub, name: str, folder: str, files: dict[str, bytes]) -> None:
@@ -90,7 +79,7 @@ def test_instructor_publishes_nbgraders_example_course_as_it_is(
     hub.start_server(name)
     folder = f"ps1-{uuid.uuid4().hex[:6]}"
     copy_into_home(hub, name, folder, ps1_source())
-    page = log_in(browser, hub, name, teacher["password"])
+    page = open_lab(browser, hub, name, teacher["password"], viewport=(1500, 1000))
     try:
         view = open_course_view(page, folder)
         option = view.locator(f'.nbc-cv-folder option[value="{folder}"]')
@@ -167,7 +156,7 @@ def test_importers_messages_beside_the_folder_and_the_line(
     )
     folder = f"ps1-{uuid.uuid4().hex[:6]}"
     copy_into_home(hub, name, folder, ps1_source())
-    page = log_in(browser, hub, name, teacher["password"])
+    page = open_lab(browser, hub, name, teacher["password"], viewport=(1500, 1000))
     try:
         # no exercise found: the importer's message beside the folder, no form
         view = open_course_view(page, empty)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness.browser import lab_ready, sign_in
 from harness.hub import CampusHub
 
 pytestmark = [
@@ -22,16 +23,6 @@ pytestmark = [
 NEW_PASSWORD = "amber lantern 42"
 
 
-def sign_in(browser: Any, hub: CampusHub, name: str, password: str) -> Any:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    page.goto(hub.url + "hub/login")
-    page.fill("#username_input", name)
-    page.fill("#password_input", password)
-    page.click("#login_submit")
-    return page
-
-
 def test_student_changes_password_from_the_campus_panel(
     campus_hub: CampusHub, browser: Any, output_dir: Path
 ) -> None:
@@ -39,8 +30,7 @@ def test_student_changes_password_from_the_campus_panel(
     student = hub.demo("student")
     page = sign_in(browser, hub, student["name"], student["password"])
     try:
-        page.wait_for_selector(".jp-LabShell", timeout=90_000)
-        page.wait_for_selector('.nbc-panel[data-loaded="true"]', timeout=60_000)
+        lab_ready(page, timeout=90_000)
         account = page.locator(".nbc-panel .nbc-account")
         profile = account.get_by_role("link", name=re.compile("profile", re.I))
         change = account.get_by_role("link", name=re.compile("Change your password", re.I))

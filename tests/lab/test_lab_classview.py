@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness.browser import open_lab
 from harness.hub import CampusHub
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("campus_hub", ["sqlite"], indirect=True)]
@@ -35,15 +36,8 @@ def test_instructor_lands_on_the_class_view_and_edits_a_past_meeting(
     new_day = (old_day - timedelta(days=2)).isoformat()
     someone = before[-1]["student"]
 
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
+    page = open_lab(browser, campus_hub, teacher["name"], teacher["password"])
     try:
-        page.goto(campus_hub.url + "hub/login")
-        page.fill("#username_input", teacher["name"])
-        page.fill("#password_input", teacher["password"])
-        page.click("#login_submit")
-        page.wait_for_selector(".jp-LabShell", timeout=120_000)
-        page.wait_for_selector('.nbc-panel[data-loaded="true"]', timeout=60_000)
         # Instructors land on their classes: the Class view opens in the main area.
         view = page.locator(".nbc-classview")
         view.locator("select").wait_for(timeout=30_000)
@@ -85,7 +79,7 @@ def test_instructor_lands_on_the_class_view_and_edits_a_past_meeting(
         page.locator(".nbc-teach .nbc-open-classview").click()
         view.wait_for(timeout=20_000)
     finally:
-        context.close()
+        page.context.close()
     after = api.get(CAMPUS + f"classes/{cid}/attendance?meeting=1").json()["attendance"]
     assert {r["meeting_date"] for r in after} == {new_day}
     assert next(r["status"] for r in after if r["student"] == someone) == "late"

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness.browser import sign_in
 from harness.hub import CampusHub
 from test_lab_media import lessons, solved, unlock_next
 from test_lab_quiz import open_quiz, option
@@ -67,14 +68,10 @@ def hand_in_notebooks(client: Any, lesson: str, notebooks: list[str]) -> None:
 def grade_written(hub: CampusHub, browser: Any, student: str, output_dir: Path) -> None:
     """The demo instructor gives the written assignment full marks in the grading view."""
     teacher = hub.demo("instructor")
-    context = browser.new_context(viewport={"width": 1200, "height": 800})
-    page = context.new_page()
+    page = sign_in(
+        browser, hub, teacher["name"], teacher["password"], viewport=(1200, 800), wait="load"
+    )
     try:
-        page.goto(hub.url + "hub/login")
-        page.fill("#username_input", teacher["name"])
-        page.fill("#password_input", teacher["password"])
-        page.click("#login_submit")
-        page.wait_for_load_state()
         page.goto(
             hub.url + f"services/grader/courses/{COURSE}/grading/02-control-flow/written/"
             f"explain-fizzbuzz/{student}"
@@ -86,7 +83,7 @@ def grade_written(hub: CampusHub, browser: Any, student: str, output_dir: Path) 
         page.locator("text=the student sees the grade").wait_for(timeout=30_000)
         page.screenshot(path=str(output_dir / "demo-course-grading.png"), full_page=True)
     finally:
-        context.close()
+        page.context.close()
 
 
 def test_student_finishes_the_demo_python_course_and_earns_the_badge(

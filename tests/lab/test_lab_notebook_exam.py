@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 from grader.notebooks import source_notebook, write
+from harness.browser import open_lab
 from harness.classroom import open_class
 from harness.hub import CampusHub
 
@@ -85,24 +86,11 @@ def exam_lab(campus_hub: CampusHub, tmp_path_factory: pytest.TempPathFactory) ->
     return {"passwords": passwords}
 
 
-def log_in_with_wrong_clock(browser: Any, hub: CampusHub, name: str, password: str) -> Any:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    context.add_init_script(WRONG_CLOCK)
-    page = context.new_page()
-    page.goto(hub.url + "hub/login")
-    page.fill("#username_input", name)
-    page.fill("#password_input", password)
-    page.click("#login_submit")
-    page.wait_for_selector(".jp-LabShell", timeout=120_000)
-    page.wait_for_selector('.nbc-panel[data-loaded="true"]', timeout=60_000)
-    return page
-
-
 def test_the_exam_closes_by_itself_with_what_was_saved(
     campus_hub: CampusHub, exam_lab: dict, browser: Any, output_dir: Path
 ) -> None:
     hub, name = campus_hub, NAMES["ann"]
-    page = log_in_with_wrong_clock(browser, hub, name, exam_lab["passwords"]["ann"])
+    page = open_lab(browser, hub, name, exam_lab["passwords"]["ann"], init_script=WRONG_CLOCK)
     try:
         assert page.evaluate("Date.now()") < time.time() * 1000 - 3600 * 1000  # the wrong clock
         page.click("#nbc-tab-lessons")
@@ -176,9 +164,9 @@ def test_the_teacher_sees_the_sitting(
     hub = campus_hub
     refused = hub.client(NAMES["ann"]).get(API + f"courses/{COURSE}/exams")
     assert refused.status_code == 403 and refused.json()["code"]
-    page = log_in_with_wrong_clock(
-        browser, hub, NAMES["teacher"], exam_lab["passwords"]["teacher"]
-    )  # fmt: skip
+    page = open_lab(
+        browser, hub, NAMES["teacher"], exam_lab["passwords"]["teacher"], init_script=WRONG_CLOCK
+    )
     try:
         page.keyboard.press("Control+Shift+C")
         page.keyboard.type("Quizzes and Exams")

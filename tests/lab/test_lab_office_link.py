@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness.browser import open_lab
 from harness.hub import CampusHub
 
 pytestmark = [
@@ -19,18 +20,6 @@ pytestmark = [
 
 C = "services/campus/api/v1/"
 DEMO_CLASS = "Introduction to Python (demo group)"
-
-
-def lab(browser: Any, hub: CampusHub, name: str, password: str) -> Any:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    page.goto(hub.url + "hub/login")
-    page.fill("#username_input", name)
-    page.fill("#password_input", password)
-    page.click("#login_submit")
-    page.wait_for_selector(".jp-LabShell", timeout=90_000)
-    page.wait_for_selector('.nbc-panel[data-loaded="true"]', timeout=60_000)
-    return page
 
 
 @pytest.mark.parametrize(
@@ -44,7 +33,7 @@ def test_teach_tab_links_to_the_office(
     person = hub.demo(who)
     classes = hub.client(person["name"]).get(C + "classes").json()["classes"]
     cid = next(k["id"] for k in classes if k["name"] == DEMO_CLASS)
-    page = lab(browser, hub, person["name"], person["password"])
+    page = open_lab(browser, hub, person["name"], person["password"], timeout=90_000)
     try:
         page.click("#nbc-tab-teach")
         teach = page.locator(".nbc-teach")

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
+from harness.browser import sign_in
 from harness.classroom import open_class
 from harness.hub import CampusHub
 from test_lab_ui import log_in
@@ -115,14 +116,15 @@ def test_the_card_says_hidden_until_the_instructor_releases(
         student.screenshot(path=str(output_dir / "lab-score-hidden-written.png"))
 
         # the instructor's control: the grading view's Score visibility table
-        context = browser.new_context(viewport={"width": 1200, "height": 800})
-        teacher = context.new_page()
+        teacher = sign_in(
+            browser,
+            campus_hub,
+            NAMES["teacher"],
+            school["teacher"],
+            viewport=(1200, 800),
+            wait="load",
+        )
         try:
-            teacher.goto(campus_hub.url + "hub/login")
-            teacher.fill("#username_input", NAMES["teacher"])
-            teacher.fill("#password_input", school["teacher"])
-            teacher.click("#login_submit")
-            teacher.wait_for_load_state()
             teacher.goto(campus_hub.url + f"services/grader/courses/{COURSE}/grading")
             table = teacher.locator("#score-visibility table")
             table.wait_for(timeout=60_000)
@@ -144,7 +146,7 @@ def test_the_card_says_hidden_until_the_instructor_releases(
                 path=str(output_dir / "grading-score-visibility-released.png")
             )
         finally:
-            context.close()
+            teacher.context.close()
 
         # the student's card shows the score now (the release's notification refreshes it)
         student.wait_for_function(

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from harness.browser import open_lab
 from harness.hub import CampusHub
 
 # One Hub (SQLite) for the module: the lab does not care which database the campus uses.
@@ -46,16 +47,8 @@ MEASURED: dict[str, Any] = {}
 
 
 def log_in(browser: Any, hub: CampusHub, name: str, password: str) -> Any:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    context.add_init_script(TIMING_SCRIPT)
-    page = context.new_page()
-    page.goto(hub.url + "hub/login")
-    page.fill("#username_input", name)
-    page.fill("#password_input", password)
-    page.click("#login_submit")
-    page.wait_for_selector(".jp-LabShell", timeout=90_000)
-    page.wait_for_selector('.nbc-panel[data-loaded="true"]', timeout=60_000)
-    return page
+    """A loaded Lab whose page marks its first render (the lab modules share this one)."""
+    return open_lab(browser, hub, name, password, timeout=90_000, init_script=TIMING_SCRIPT)
 
 
 @pytest.fixture(scope="module")

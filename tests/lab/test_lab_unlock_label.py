@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness.browser import open_lab
 from harness.classroom import open_class
 from harness.hub import CampusHub
 from harness.reference import PS1
@@ -42,15 +43,8 @@ def test_after_the_last_lesson_the_button_says_none_is_left(
     ]
     assert row["next_lesson"] is None
 
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
+    page = open_lab(browser, campus_hub, names["teacher"], passwords["teacher"])
     try:
-        page.goto(campus_hub.url + "hub/login")
-        page.fill("#username_input", names["teacher"])
-        page.fill("#password_input", passwords["teacher"])
-        page.click("#login_submit")
-        page.wait_for_selector(".jp-LabShell", timeout=120_000)
-        page.wait_for_selector('.nbc-panel[data-loaded="true"]', timeout=60_000)
         view = page.locator(".nbc-classview")
         view.locator("select").wait_for(timeout=30_000)
         view.locator("select").select_option(value=str(cid))
@@ -68,4 +62,4 @@ def test_after_the_last_lesson_the_button_says_none_is_left(
         assert side.is_disabled()
         page.screenshot(path=str(output_dir / "lab-unlock-none-left.png"))
     finally:
-        context.close()
+        page.context.close()

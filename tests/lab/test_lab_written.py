@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
+from harness.browser import sign_in
 from harness.classroom import open_class
 from harness.hub import CampusHub
 from test_lab_ui import log_in
@@ -97,14 +98,15 @@ def test_student_hands_in_teacher_grades_student_sees_grade(
         student.screenshot(path=str(output_dir / "lab-written-submitted.png"))
 
         # the instructor grades it in the grading view
-        context = browser.new_context(viewport={"width": 1200, "height": 800})
-        teacher = context.new_page()
+        teacher = sign_in(
+            browser,
+            campus_hub,
+            NAMES["teacher"],
+            school["teacher"],
+            viewport=(1200, 800),
+            wait="load",
+        )
         try:
-            teacher.goto(campus_hub.url + "hub/login")
-            teacher.fill("#username_input", NAMES["teacher"])
-            teacher.fill("#password_input", school["teacher"])
-            teacher.click("#login_submit")
-            teacher.wait_for_load_state()
             teacher.goto(campus_hub.url + f"services/grader/courses/{COURSE}/grading")
             teacher.locator("h2", has_text="Written assignments").wait_for(timeout=60_000)
             teacher.screenshot(path=str(output_dir / "grading-written-course.png"), full_page=True)
@@ -131,7 +133,7 @@ def test_student_hands_in_teacher_grades_student_sees_grade(
             teacher.locator("text=the student sees the grade").wait_for(timeout=30_000)
             teacher.screenshot(path=str(output_dir / "grading-written-rubric.png"), full_page=True)
         finally:
-            context.close()
+            teacher.context.close()
 
         # the student sees the grade and the comment, and the course total
         student.reload()

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from harness.browser import sign_in
 from harness.hub import CampusHub
 from nbgrader import __version__ as nbgrader_version
 
@@ -54,13 +55,8 @@ def test_student_submits_from_a_notebook7_page(
     hub.start_server(name)
     notebook = fetch_lesson(hub, name)[0]
 
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
+    page = sign_in(browser, hub, name, student["password"])
     try:
-        page.goto(hub.url + "hub/login")
-        page.fill("#username_input", name)
-        page.fill("#password_input", student["password"])
-        page.click("#login_submit")
         page.wait_for_url("**/lab**", timeout=90_000)
         page.goto(f"{hub.url}user/{name}/notebooks/{COURSE}/{LESSON}/{quote(notebook)}")
         page.wait_for_selector(".jp-NotebookPanel .jp-CodeCell", timeout=60_000)
@@ -106,7 +102,7 @@ def test_student_submits_from_a_notebook7_page(
         assert shown == expected and len(expected) >= 2, (shown, expected)
         page.screenshot(path=str(output_dir / "notebook7-credits.png"))
     finally:
-        context.close()
+        page.context.close()
 
 
 def test_nbgrader_assignment_list_in_a_students_server_reaches_the_grader(
