@@ -92,7 +92,17 @@ def take_attendance(
     if klass.status in ("completed", "cancelled"):
         raise APIError(409, f"the class is {klass.status}")
     if meeting_number > klass.total_meetings:
-        raise APIError(409, f"the class has {klass.total_meetings} meetings")
+        held = klass.meetings_completed >= klass.total_meetings
+        raise APIError(
+            409,
+            (
+                f"all {klass.total_meetings} meetings of the class are held; edit one "
+                "instead (PUT .../attendance/<meeting>), or add meetings to a private class"
+            )
+            if held
+            else f"the class has {klass.total_meetings} meetings",
+            code="ALL_MEETINGS_HELD" if held else "NO_SUCH_MEETING",
+        )
     if meeting_number > klass.meetings_completed + 1:
         raise APIError(
             409, f"meeting {klass.meetings_completed + 1} comes first", code="MEETING_ORDER"

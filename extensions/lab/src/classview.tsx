@@ -416,9 +416,11 @@ export function ClassView(props: {
                           </div>
                         </td>
                         <td className={row.delta ? 'nbc-impact' : 'nbc-muted'}>
-                          {row.delta
-                            ? trans.__('credits %1 → %2', row.before, row.after)
-                            : trans.__('credits %1', row.before)}
+                          {row.after < 0
+                            ? trans.__('no credits left')
+                            : row.delta
+                              ? trans.__('credits %1 → %2', row.before, row.after)
+                              : trans.__('credits %1', row.before)}
                         </td>
                       </tr>
                     ))}

@@ -10,6 +10,7 @@ import { CampusClient } from './api';
 import { authoringEnabled } from './authoring';
 import * as ep from './endpoints';
 import { renderMarkdown } from './markdown';
+import { meetingOpen, nextMeeting, shortOfCredits } from './meetingoffer';
 import { AttendanceStatus, creditImpact } from './model';
 import { OfficeLink } from './officelink';
 import type { IPanelActions } from './panel';
@@ -186,8 +187,10 @@ export function TeachTab(props: { store: CampusStore; actions: IPanelActions }):
       setRoster(students);
       const taken = meetingsFromService(a.attendance ?? []);
       setMeetings(taken);
-      const next = taken.length ? Math.max(...taken.map(m => m.meeting)) + 1 : 1;
-      setMeeting(next);
+      // the next meeting, or the last one (to edit) once every meeting is held
+      const total = classes?.find(c => c.id === id)?.meetings_total;
+      const numbers = taken.map(m => m.meeting);
+      setMeeting(nextMeeting(numbers, total) ?? Math.max(...numbers));
       setSheet(Object.fromEntries(students.map(s => [s.user, 'present' as AttendanceStatus])));
     } catch (err) {
       fail(err);
@@ -229,6 +232,11 @@ export function TeachTab(props: { store: CampusStore; actions: IPanelActions }):
 
   const credits = Object.fromEntries((roster ?? []).map(s => [s.user, s.credits_remaining ?? 0]));
   const impact = creditImpact(credits, sheet, previousMap);
+  // Once every meeting is held there is no new one to take, only a held one to edit.
+  const takenNumbers = meetings.map(m => m.meeting);
+  const allHeld = !!current && nextMeeting(takenNumbers, current.meetings_total) === null;
+  const open = !!current && meetingOpen(meeting, takenNumbers, current.meetings_total);
+  const short = shortOfCredits(impact);
 
   const unlock = async () => {
     if (!current) {
@@ -388,46 +396,81 @@ export function TeachTab(props: { store: CampusStore; actions: IPanelActions }):
               />
               {previous && <span className="nbc-chip">{trans.__('taken; editing')}</span>}
             </label>
-            <ul className="nbc-sheet" aria-label={trans.__('Attendance sheet')}>
-              {impact.map(row => (
-                <li key={row.user} data-student={row.user}>
-                  <div className="nbc-sheet-line">
-                    <span className="nbc-sheet-name">{row.user}</span>
-                    <span
-                      className={row.delta ? 'nbc-impact' : 'nbc-muted'}
-                      aria-label={trans.__('Credits of %1: %2 before, %3 after', row.user, row.before, row.after)}
-                    >
-                      {row.delta
-                        ? trans.__('credits %1 → %2', row.before, row.after)
-                        : trans.__('credits %1', row.before)}
-                    </span>
+            {allHeld && (
+              <p className="nbc-muted nbc-all-held" role="status">
+                {trans.__(
+                  'All %1 meetings of this class are held: pick one (1 to %1) to change its marks.',
+                  current.meetings_total
+                )}
+              </p>
+            )}
+            {!open && !allHeld && (
+              <p className="nbc-muted" role="status">
+                {trans.__('Meeting %1 comes next; pick it or a held meeting.', nextMeeting(takenNumbers, current.meetings_total) ?? '')}
+              </p>
+            )}
+            {open && (
+              <>
+                <ul className="nbc-sheet" aria-label={trans.__('Attendance sheet')}>
+                  {impact.map(row => (
+                    <li key={row.user} data-student={row.user}>
+                      <div className="nbc-sheet-line">
+                        <span className="nbc-sheet-name">{row.user}</span>
+                        <span
+                          className={row.delta ? 'nbc-impact' : 'nbc-muted'}
+                          aria-label={
+                            row.after < 0
+                              ? trans.__('Credits of %1: none left', row.user)
+                              : trans.__('Credits of %1: %2 before, %3 after', row.user, row.before, row.after)
+                          }
+                        >
+                          {row.after < 0
+                            ? trans.__('no credits left')
+                            : row.delta
+                              ? trans.__('credits %1 → %2', row.before, row.after)
+                              : trans.__('credits %1', row.before)}
+                        </span>
+                      </div>
+                      <div role="radiogroup" aria-label={trans.__('Attendance of %1', row.user)} className="nbc-radios">
+                        {STATUSES.map(s => (
+                          <label key={s} className={sheet[row.user] === s ? `nbc-radio nbc-radio-${s} nbc-radio-on` : 'nbc-radio'}>
+                            <input
+                              type="radio"
+                              name={`att-${row.user}`}
+                              value={s}
+                              checked={sheet[row.user] === s}
+                              onChange={() => setSheet({ ...sheet, [row.user]: s })}
+                            />
+                            {trans.__(s)}
+                          </label>
+                        ))}
+                      </div>
+                    </li>
+                  ))}
+                </ul>
+                <div className="nbc-muted">
+                  {trans.__(
+                    'Saving uses %1 credits (present and late use one, absent none).',
+                    -impact.reduce((sum, r) => sum + r.delta, 0)
+                  )}
+                </div>
+                {short.length > 0 && (
+                  <div className="nbc-error" role="alert">
+                    {trans.__(
+                      'No meeting credits left for %1: mark them absent, or have staff adjust their credits first.',
+                      short.join(', ')
+                    )}
                   </div>
-                  <div role="radiogroup" aria-label={trans.__('Attendance of %1', row.user)} className="nbc-radios">
-                    {STATUSES.map(s => (
-                      <label key={s} className={sheet[row.user] === s ? `nbc-radio nbc-radio-${s} nbc-radio-on` : 'nbc-radio'}>
-                        <input
-                          type="radio"
-                          name={`att-${row.user}`}
-                          value={s}
-                          checked={sheet[row.user] === s}
-                          onChange={() => setSheet({ ...sheet, [row.user]: s })}
-                        />
-                        {trans.__(s)}
-                      </label>
-                    ))}
-                  </div>
-                </li>
-              ))}
-            </ul>
-            <div className="nbc-muted">
-              {trans.__(
-                'Saving uses %1 credits (present and late use one, absent none).',
-                -impact.reduce((sum, r) => sum + r.delta, 0)
-              )}
-            </div>
-            <button className="jp-mod-styled jp-mod-accept nbc-save-attendance" onClick={() => void saveAttendance()}>
-              {previous ? trans.__('Save changes') : trans.__('Save attendance')}
-            </button>
+                )}
+                <button
+                  className="jp-mod-styled jp-mod-accept nbc-save-attendance"
+                  disabled={short.length > 0}
+                  onClick={() => void saveAttendance()}
+                >
+                  {previous ? trans.__('Save changes') : trans.__('Save attendance')}
+                </button>
+              </>
+            )}
           </section>
 
           <section className="nbc-card" aria-label={trans.__('Announcement')}>
