@@ -194,6 +194,14 @@ EXPECTED: dict[str, str] = {
     "extension GET (S1)":              "401 401 403 403 ok  403 ok  ok  ok",
     "course stats GET":                "401 401 403 403 ok  403 ok  ok  ok",
     "queue stats GET":                 "401 401 403 403 403 403 403 403 ok",
+    # an extension is granted by the student's instructor (not a TA) or the office
+    "extension PUT (S1)":              "401 401 403 403 ok  403 403 ok  ok",
+    "extension DELETE (S1)":           "401 401 403 403 ok  403 403 ok  ok",
+    # a notification is marked read by its own recipient; for anyone else it does not exist
+    "notification read POST (S1's)":   "401 401 ok  404 404 404 404 404 404",
+    # checking a course folder: any instructor account (T's too) and admins, as the manifest
+    "authoring check POST":            "401 401 403 403 ok  ok  ok  403 ok",
+    "authoring dry-run POST":          "401 401 403 403 ok  ok  ok  403 ok",
 }  # fmt: skip
 
 
@@ -339,6 +347,9 @@ def world(campus_hub: CampusHub) -> dict[str, Any]:
         assert paid.status_code == 201, paid.text
         payment[a] = paid.json()["payment"]["id"]
     school_name = admin.get(C + "settings").json()["name"]
+    mine = hub.client(names["S1"]).get(C + "notifications").json()["notifications"]
+    assert mine, "S1 has notifications (XP awards)"
+    notification = mine[0]["id"]
     outline = admin.get(C + f"courses/{COURSE}").json()
     lesson = outline["sections"][0]["lessons"][0]
     clients = {a: hub.client(n) for a, n in names.items()}
@@ -351,6 +362,7 @@ def world(campus_hub: CampusHub) -> dict[str, Any]:
         "notebook": nb_name, "cell": cell, "comment_cell": comment_cell, "today": today, "tag": tag,
         "xp_tx": xp_tx, "badge": badge, "announcement": announcement, "lesson": lesson,
         "payment": payment, "school_name": school_name, "nbgrader": nbgrader_folder(tag),
+        "notification": notification,
     }  # fmt: skip
 
 
@@ -506,6 +518,14 @@ def operations(w: dict[str, Any]) -> dict[str, Any]:
         "extension GET (S1)": fixed("GET", G + asg + f"/extensions/{s1}"),
         "course stats GET": fixed("GET", G + f"courses/{COURSE}/stats"),
         "queue stats GET": fixed("GET", G + "stats"),
+        "extension PUT (S1)": fixed(
+            "PUT", G + asg + f"/extensions/{s1}", {"due_at": "2099-06-01T12:00:00Z",
+                                                   "reason": "matrix"}),
+        "extension DELETE (S1)": fixed("DELETE", G + asg + f"/extensions/{s1}"),
+        "notification read POST (S1's)": fixed(
+            "POST", C + f"notifications/read/{w['notification']}", {}),
+        "authoring check POST": fixed("POST", C + "authoring/check", w["nbgrader"]),
+        "authoring dry-run POST": fixed("POST", C + "authoring/dry-run", w["nbgrader"]),
         "user profile GET (S1)": fixed("GET", C + f"users/{s1}/profile"),
         "user export GET (S1)": fixed("GET", C + f"users/{s1}/export"),
         "deletion-requests GET": fixed("GET", C + "deletion-requests"),
