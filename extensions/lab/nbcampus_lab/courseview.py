@@ -2,8 +2,10 @@
 
 Under `<server prefix>/nbcampus-courses/`:
 
-- `GET folders`: the course folders in the home (a `course.yaml` one or two levels down), and
-  nbgrader course folders without one (a `source/` folder of assignments: nbgrader's layout);
+- `GET folders`: the course folders in the home (a `course.yaml` in it or one or two levels
+  down), and nbgrader course folders without one (a `source/` folder of assignments:
+  nbgrader's layout), the home itself (path ".") included: ~/source is nbgrader's standard
+  place;
 - `POST new {title}`: a new course folder from the template (course_template/);
 - `GET course?path=`: the folder's course.yaml (text and data) and its lessons' files; for an
   nbgrader folder without one, the course.yaml the campus's importer makes for it
@@ -307,13 +309,15 @@ class FoldersHandler(CourseViewHandler):
     @web.authenticated
     def get(self) -> None:
         found = []
-        for pattern in ("*/source", "*/*/source"):
+        # "source" itself: the home is the course folder, nbgrader's standard place
+        for pattern in ("source", "*/source", "*/*/source"):
             for path in sorted(self.root.glob(pattern)):
                 rel = path.parent.relative_to(self.root)
                 if any(p.startswith(".") for p in rel.parts) or not is_nbgrader_folder(path.parent):
                     continue
                 found.append({"path": rel.as_posix(), "slug": "", "title": "", "nbgrader": True})
-        for pattern in ("*/course.yaml", "*/*/course.yaml"):
+        # "course.yaml": the home's own, e.g. once an nbgrader home's manifest is written
+        for pattern in ("course.yaml", "*/course.yaml", "*/*/course.yaml"):
             for path in sorted(self.root.glob(pattern)):
                 rel = path.parent.relative_to(self.root)
                 if any(p.startswith(".") for p in rel.parts):

@@ -6,7 +6,7 @@
  */
 
 export interface ILessonPlace {
-  path: string; // the course folder, relative to the home ('' for the home itself)
+  path: string; // the course folder, relative to the home ('' or '.' for the home itself)
   generated?: boolean; // nbgrader's layout, no course.yaml
   lessons: Record<string, string[]>; // each lesson folder's files
 }
@@ -22,5 +22,5 @@ export function exerciseNotebookPath(
     return null;
   }
   const parts = [course.path, course.generated ? 'source' : 'lessons', lesson, name];
-  return parts.filter(p => p !== '').join('/');
+  return parts.filter(p => p !== '' && p !== '.').join('/');
 }

@@ -14,10 +14,12 @@ export interface ICourseFolder {
 
 /** The folder as the folder list shows it. */
 export function folderLabel(folder: ICourseFolder, trans: ITrans = identityTrans): string {
+  // "." is the home itself (~/source: nbgrader's standard place)
+  const where = folder.path === '.' ? trans.__('~/ (your home)') : `${folder.path}/`;
   if (folder.nbgrader) {
-    return trans.__('%1/ — nbgrader course (no course.yaml)', folder.path);
+    return trans.__('%1 — nbgrader course (no course.yaml)', where);
   }
-  return folder.title ? `${folder.path}/ — ${folder.title}` : `${folder.path}/`;
+  return folder.title ? `${where} — ${folder.title}` : where;
 }
 
 export interface IWriteAction {
