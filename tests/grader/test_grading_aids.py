@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from harness.browser import log_in
 from harness.classroom import open_class
 from harness.hub import CampusHub
 
@@ -266,14 +267,6 @@ def test_students_and_other_instructors_are_refused(
     assert own.status_code == 403
 
 
-def login(page, campus_hub: CampusHub, name: str, password: str) -> None:
-    page.goto(campus_hub.url + "hub/login")
-    page.fill("#username_input", name)
-    page.fill("#password_input", password)
-    page.click("#login_submit")
-    page.wait_for_load_state()
-
-
 @pytest.mark.browser
 def test_grading_with_a_rubric_and_a_line_comment_in_the_browser(
     campus_hub: CampusHub, klass: dict, browser, output_dir: Path
@@ -284,7 +277,7 @@ def test_grading_with_a_rubric_and_a_line_comment_in_the_browser(
     page = context.new_page()
     ann, ben = NAMES["ann"], NAMES["ben"]
     try:
-        login(page, campus_hub, NAMES["teacher"], klass["passwords"]["teacher"])
+        log_in(page, campus_hub, NAMES["teacher"], klass["passwords"]["teacher"], wait="load")
         page.goto(campus_hub.url + PAGES + f"{COURSE}/grading/ps1")
         page.get_by_role("link", name=ann).click()
         aids = page.locator(f'section.aids[data-cell="{CELL}"]')
@@ -345,7 +338,7 @@ def test_grading_with_a_rubric_and_a_line_comment_in_the_browser(
     student = browser.new_context(viewport={"width": 1100, "height": 900})
     page = student.new_page()
     try:
-        login(page, campus_hub, ann, klass["passwords"]["ann"])
+        log_in(page, campus_hub, ann, klass["passwords"]["ann"], wait="load")
         page.goto(
             campus_hub.url + API + f"submissions/{klass['uids']['ann']}/feedback?notebook=problem1"
         )

@@ -13,6 +13,7 @@ from typing import Any
 import nbformat
 import pytest
 import requests
+from harness.browser import log_in
 from harness.hub import CampusHub
 
 from nbcampus.grader.courses import register_course
@@ -253,11 +254,7 @@ def test_instructor_saves_a_score_in_the_browser(
     student = graded["student"]
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     try:
-        page.goto(campus_hub.url + "hub/login")
-        page.fill("#username_input", teacher["name"])
-        page.fill("#password_input", teacher["password"])
-        page.click("#login_submit")
-        page.wait_for_load_state()
+        log_in(page, campus_hub, teacher["name"], teacher["password"], wait="load")
         page.goto(campus_hub.url + PAGES + f"{COURSE}/grading")
         page.get_by_role("link", name=LESSON).click()
         page.get_by_role("link", name=student).click()

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from harness.browser import log_in
 from harness.classroom import open_class
 from harness.hub import CampusHub
 
@@ -102,14 +103,6 @@ def test_students_and_other_teachers_are_refused(
             assert page.status_code == 403, page.text
 
 
-def login(page, campus_hub: CampusHub, submitted_class: dict) -> None:
-    page.goto(campus_hub.url + "hub/login")
-    page.fill("#username_input", NAMES["teacher"])
-    page.fill("#password_input", submitted_class["passwords"]["teacher"])
-    page.click("#login_submit")
-    page.wait_for_load_state()
-
-
 @pytest.mark.browser
 def test_report_and_pair_in_the_browser(
     campus_hub: CampusHub, submitted_class: dict, browser, output_dir: Path
@@ -118,11 +111,9 @@ def test_report_and_pair_in_the_browser(
     the pair from the report."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     try:
-        page.goto(campus_hub.url + "hub/login")
-        page.fill("#username_input", NAMES["teacher"])
-        page.fill("#password_input", submitted_class["passwords"]["teacher"])
-        page.click("#login_submit")
-        page.wait_for_load_state()
+        log_in(
+            page, campus_hub, NAMES["teacher"], submitted_class["passwords"]["teacher"], wait="load"
+        )
         page.goto(campus_hub.url + PAGES + f"{COURSE}/grading/ps1")
         page.get_by_role("link", name="Similarity report").click()
         page.get_by_role("heading", name="ps1: similar answers").wait_for()
@@ -150,7 +141,9 @@ def test_grading_view_moves_between_students_by_keyboard(
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     base = campus_hub.url + PAGES + f"{COURSE}/grading/ps1/"
     try:
-        login(page, campus_hub, submitted_class)
+        log_in(
+            page, campus_hub, NAMES["teacher"], submitted_class["passwords"]["teacher"], wait="load"
+        )
         page.goto(base + NAMES["alyssa"])
         page.get_by_role("heading", name=f"{NAMES['alyssa']}: ps1").wait_for()
         assert page.locator("a[rel=prev]").count() == 0  # the first student
