@@ -25,7 +25,7 @@ import { CampusError, errorFromResponse } from './api';
 import { authoringEnabled } from './authoring';
 import { campusIcon } from './icon';
 import { ITrans } from './model';
-import { ICourseFolder, IReadExercise, exerciseLine, folderLabel, manifestSource, publishHint, writeAction } from './nbgraderfolder';
+import { ICourseFolder, IReadExercise, exerciseLine, folderLabel, folderShown, manifestSource, publishHint, writeAction } from './nbgraderfolder';
 import { ILessonPlace, exerciseNotebookPath } from './lessonnotebook';
 
 import '../style/courseview.css';
@@ -523,7 +523,7 @@ export function CourseView(props: {
       }
       const valid = await check();
       const done = wasGenerated
-        ? trans.__('course.yaml written into %1/ (later edits are yours)', path)
+        ? trans.__('course.yaml written into %1/ (later edits are yours)', folderShown(path))
         : trans.__('course.yaml saved');
       setMessage(valid ? { kind: 'ok', text: trans.__('%1; no errors.', done) } : { kind: 'error', text: trans.__('%1, with errors (see beside their lines).', done) });
     });

@@ -50,14 +50,19 @@ export function writeAction(
   return { label: trans.__('Save course.yaml'), disabled: busy || !dirty, hint: '' };
 }
 
+/** A course folder's path as a person reads it: "~" for the home itself ("."). */
+export function folderShown(path: string): string {
+  return path === '.' || path === '' ? '~' : path;
+}
+
 /** The manifest panel's note on where the manifest comes from. */
 export function manifestSource(generated: boolean, path: string, trans: ITrans = identityTrans): string {
   return generated
     ? trans.__(
         "%1/ is nbgrader's layout without a course.yaml: this is the manifest the importer makes for it.",
-        path
+        folderShown(path)
       )
-    : `${path}/course.yaml`;
+    : `${folderShown(path)}/course.yaml`;
 }
 
 /** Why dry run and publish wait, or '' when they may go. */
