@@ -385,7 +385,9 @@ def test_a_launch_of_a_locked_lesson_shows_the_campus_panel(
     lti: LtiHub, browser, output_dir
 ) -> None:
     """Item 2, in Chromium: a lesson with no notebook to open yet (not unlocked for the
-    class) lands on JupyterLab with the Campus panel shown."""
+    class) lands on JupyterLab with the Campus panel shown, the course in it, and a note that
+    names the lesson by its title and says when it opens."""
+    launch13(lti, "teacher-panel", "course-panel", INSTRUCTOR)  # the LMS course's class
     session = requests.Session()
     locked = {LTI + "custom": {"nbcampus_course": COURSE, "nbcampus_lesson": "03-functions-lists"}}
     resp = lti.platform.launch(
@@ -407,8 +409,17 @@ def test_a_launch_of_a_locked_lesson_shows_the_campus_panel(
         )
         page = context.new_page()
         page.goto(lab.url)
-        page.locator("#nbcampus-panel").wait_for(state="visible", timeout=90_000)
-        page.get_by_text("see it in the Campus panel").first.wait_for(timeout=30_000)
+        panel = page.locator("#nbcampus-panel")
+        panel.wait_for(state="visible", timeout=90_000)
+        note = "“Functions and lists” (Introduction to Python) is not open yet: it unlocks after"
+        page.get_by_text(note).first.wait_for(timeout=30_000)
+        panel.get_by_text("Functions and lists").first.wait_for(timeout=30_000)
+        # the note slides in from the right: photograph it once it is all on the page
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.Toastify__toast')].some("
+            "t => t.getBoundingClientRect().right <= window.innerWidth)",
+            timeout=10_000,
+        )
         page.screenshot(path=str(output_dir / "lti-locked-lesson-campus-panel.png"))
     finally:
         context.close()

@@ -30,6 +30,7 @@ import { lessonNotebookFiles, registerNotebookExams } from './notebookexam';
 import { QUIZZES_COMMAND, registerQuizExercises } from './quiz';
 import { campusIcon } from './icon';
 import { escapeHtml } from './markdown';
+import { linkedLessonMessage, whenCoursesLoaded } from './linkedlesson';
 import { lessonDir, lessonOfPath, pollInterval } from './model';
 import { NotificationPush } from './notifications';
 import { CampusPanel, IPanelActions } from './panel';
@@ -316,7 +317,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     if (linked) {
       void app.restored.then(() => {
         app.shell.activateById(panel.id);
-        toast('info', trans.__('Lesson %1: see it in the Campus panel.', linked));
+        whenCoursesLoaded(store, courses =>
+          toast('info', linkedLessonMessage(courses, linked, trans))
+        );
       });
     }
 
