@@ -20,6 +20,7 @@ A lookup that misses the cache is stock's own query, with stock's MissingEntry.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -28,6 +29,7 @@ import nbgrader.preprocessors.latesubmissions as _latesubmissions
 import nbgrader.preprocessors.overwritecells as _overwritecells
 import nbgrader.preprocessors.overwritekernelspec as _overwritekernelspec
 import nbgrader.preprocessors.saveautogrades as _saveautogrades
+import sqlalchemy as sa
 from nbgrader.api import (
     Assignment,
     Comment,
@@ -42,20 +44,23 @@ from nbgrader.api import (
     SubmittedNotebook,
     TaskCell,
 )
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm import Session, selectinload, undefer
 
 _active = threading.local()
 
 
 class _Batched:
-    """The session as nbgrader's steps see it: their commits are flushes (the grading
+    """The session as nbgrader's steps see it: their commits are at most flushes (the grading
     commits), everything else is the session's own."""
 
     def __init__(self, session: Session) -> None:
         self._session = session
 
     def commit(self) -> None:
-        self._session.flush()
+        # New rows now, so that a clash is raised where nbgrader catches it (its rollback and
+        # InvalidEntry); changed ones with the next query or the grading's commit, together.
+        if self._session.new or self._session.deleted:
+            self._session.flush()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._session, name)
@@ -76,6 +81,8 @@ class GradingGradebook(Gradebook):
         self._students: dict[str, Student] = {}
         self._cells: dict[tuple[str, str], dict[str, Any]] = {}
         self._submitted: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self._submissions: dict[tuple[str, str], SubmittedAssignment] = {}
+        self._submitted_notebooks: dict[tuple[str, str], dict[str, SubmittedNotebook]] = {}
 
     # The grading opens and closes it; nbgrader's `with Gradebook(...)` leaves it open.
     def __enter__(self) -> GradingGradebook:
@@ -94,12 +101,31 @@ class GradingGradebook(Gradebook):
 
     def find_assignment(self, name: str) -> Assignment:
         if name not in self._assignments:
-            self._assignments[name] = super().find_assignment(name)
+            # With its notebooks and their cells (the cell kinds' own columns too): a handful
+            # of queries for the whole assignment instead of several per notebook.
+            found = (
+                self.session.query(Assignment)
+                .filter(Assignment.name == name)
+                .options(
+                    selectinload(Assignment.notebooks).options(
+                        selectinload(Notebook.source_cells),
+                        selectinload(Notebook._base_cells).selectin_polymorphic(
+                            [GradeCell, SolutionCell, TaskCell]
+                        ),
+                    )
+                )
+                .one_or_none()
+            )
+            self._assignments[name] = found or super().find_assignment(name)  # stock's error
         return self._assignments[name]
 
     def find_student(self, student_id: str) -> Student:
         if student_id not in self._students:
             self._students[student_id] = super().find_student(student_id)
+        return self._students[student_id]
+
+    def add_student(self, student_id: str, **kwargs: Any) -> Student:
+        self._students[student_id] = super().add_student(student_id, **kwargs)
         return self._students[student_id]
 
     def _notebook_cells(self, notebook: str, assignment: str) -> dict[str, Any]:
@@ -141,15 +167,42 @@ class GradingGradebook(Gradebook):
             if isinstance(obj, classes):
                 self.session.expire(obj)
 
+    def _fresh_scores(self, obj: Any) -> Any:
+        """`obj` with its scores (SQL over the grades: score, max_score, needs_manual_grade...)
+        read anew on their next use, after what the steps wrote; its own columns stay."""
+        self.session.flush()
+        self.session.expire(obj, _computed(type(obj)))
+        return obj
+
     def find_submission(self, assignment: str, student: str) -> SubmittedAssignment:
-        self._read_again(SubmittedAssignment)
-        return super().find_submission(assignment, student)
+        key = (assignment, student)
+        if key not in self._submissions:
+            self._submissions[key] = super().find_submission(assignment, student)
+        return self._fresh_scores(self._submissions[key])
+
+    def add_submission(self, assignment: str, student: str, **kwargs: Any) -> SubmittedAssignment:
+        sub = super().add_submission(assignment, student, **kwargs)
+        self._submissions[(assignment, student)] = sub
+        return sub
 
     def find_submission_notebook(
         self, notebook: str, assignment: str, student: str
     ) -> SubmittedNotebook:
-        self._read_again(SubmittedNotebook)
-        return super().find_submission_notebook(notebook, assignment, student)
+        key = (assignment, student)
+        if key not in self._submitted_notebooks:
+            sub = self.find_submission(assignment, student)
+            # A query, not the collection: it also loads the columns a new row left unloaded
+            # (setting those to what they already are would be an UPDATE each).
+            self._submitted_notebooks[key] = {
+                snb.notebook.name: snb
+                for snb in self.session.query(SubmittedNotebook).filter(
+                    SubmittedNotebook.assignment_id == sub.id
+                )
+            }
+        snb = self._submitted_notebooks[key].get(notebook)
+        if snb is None:
+            return super().find_submission_notebook(notebook, assignment, student)
+        return self._fresh_scores(snb)
 
     def submission_scores(
         self, assignment: str, student: str
@@ -193,7 +246,7 @@ class GradingGradebook(Gradebook):
             if not base:
                 return {}
             by_id = {c.id: c for c in base.values()}
-            snb = super().find_submission_notebook(notebook, assignment, student)
+            snb = self.find_submission_notebook(notebook, assignment, student)
             grades, comments = {}, {}
             for grade in self.session.query(Grade).filter(Grade.notebook_id == snb.id):
                 cell = by_id.get(grade.cell_id)
@@ -225,6 +278,16 @@ class GradingGradebook(Gradebook):
     def forget_submitted(self) -> None:
         """Drop the cached grades and comments (after a rollback, or to read them anew)."""
         self._submitted.clear()
+
+
+@functools.cache
+def _computed(cls: type) -> list[str]:
+    """The attributes of a gradebook class that nbgrader computes in SQL from other rows."""
+    return [
+        prop.key
+        for prop in sa.inspect(cls).column_attrs
+        if not all(isinstance(col, sa.Column) for col in prop.columns)
+    ]
 
 
 @contextlib.contextmanager
