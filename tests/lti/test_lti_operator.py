@@ -155,7 +155,7 @@ def _browser_with(browser, lti: LtiHub, session: requests.Session):  # type: ign
     return context
 
 
-def test_sync_roster_button_for_the_instructor_not_the_student(
+def test_sync_roster_button_for_the_instructor_and_staff_not_the_student(
     lti: LtiHub, browser, output_dir
 ) -> None:  # type: ignore[no-untyped-def]
     platform = lti.platform
@@ -178,6 +178,16 @@ def test_sync_roster_button_for_the_instructor_not_the_student(
     result.wait_for(timeout=30_000)
     assert "Roster synced: 3 in the LMS course, 1 new account(s), 0 left" in result.inner_text()
     page.screenshot(path=str(output_dir / "lti-courses-synced.png"))
+    context.close()
+    # staff (school-wide, no LMS role) sync any LMS course from the same page
+    staff = lti.hub.demo("staff")
+    context = _browser_with(browser, lti, lti.hub.login_session(staff["name"], staff["password"]))
+    page = context.new_page()
+    page.goto(lti.url + "hub/lti/courses")
+    page.locator("tr", has_text="course-btn").get_by_role("button", name="Sync roster").click()
+    result = page.locator("#roster-result")
+    result.wait_for(timeout=30_000)
+    assert "Roster synced: 3 in the LMS course, 0 new account(s), 0 left" in result.inner_text()
     context.close()
     # the student sees the page without any button, and cannot post to it either
     context = _browser_with(browser, lti, pupil)
