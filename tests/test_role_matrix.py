@@ -202,6 +202,9 @@ EXPECTED: dict[str, str] = {
     # checking a course folder: any instructor account (T's too) and admins, as the manifest
     "authoring check POST":            "401 401 403 403 ok  ok  ok  403 ok",
     "authoring dry-run POST":          "401 401 403 403 ok  ok  ok  403 ok",
+    # grading aids written by the class's graders (TAs included) and the office
+    "comment-bank POST":               "401 401 403 403 ok  403 ok  ok  ok",
+    "line comment POST (S1)":          "401 401 403 403 ok  403 ok  ok  ok",
 }  # fmt: skip
 
 
@@ -526,6 +529,10 @@ def operations(w: dict[str, Any]) -> dict[str, Any]:
             "POST", C + f"notifications/read/{w['notification']}", {}),
         "authoring check POST": fixed("POST", C + "authoring/check", w["nbgrader"]),
         "authoring dry-run POST": fixed("POST", C + "authoring/dry-run", w["nbgrader"]),
+        "comment-bank POST": fixed("POST", G + asg + "/comment-bank", {"text": "matrix"}),
+        "line comment POST (S1)": fixed(
+            "POST", G + asg + f"/line-comments/{s1}",
+            {"notebook": w["notebook"], "cell": w["cell"], "line": 1, "text": "matrix"}),
         "user profile GET (S1)": fixed("GET", C + f"users/{s1}/profile"),
         "user export GET (S1)": fixed("GET", C + f"users/{s1}/export"),
         "deletion-requests GET": fixed("GET", C + "deletion-requests"),
