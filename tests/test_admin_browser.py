@@ -8,18 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from harness.browser import log_in, sign_in
 from harness.hub import CampusHub
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 C = "services/campus/api/v1/"
 COURSE = "c-fundamentals"
-
-
-def log_in(page, hub: CampusHub, name: str, password: str) -> None:
-    page.goto(hub.url + "hub/login")
-    page.fill("#username_input", name)
-    page.fill("#password_input", password)
-    page.click("#login_submit")
 
 
 @pytest.mark.parametrize("campus_hub", ["sqlite"], indirect=True)
@@ -54,13 +48,9 @@ def test_admin_disables_an_account_and_publishes_a_reviewed_course(
     assert resp.json()["status"] == "in_review", resp.text
 
     # Bob is logged in somewhere when the admin disables him.
-    bob_context = browser.new_context(viewport={"width": 1280, "height": 800})
-    bob = bob_context.new_page()
-    bob.goto(hub.url + "hub/login")
-    bob.fill("#username_input", student["name"])
-    bob.fill("#password_input", student["password"])
-    with bob.expect_navigation():
-        bob.click("#login_submit")
+    bob = sign_in(
+        browser, hub, student["name"], student["password"], viewport=(1280, 800), wait="load"
+    )
 
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
@@ -157,4 +147,4 @@ def test_admin_disables_an_account_and_publishes_a_reviewed_course(
         page.screenshot(path=str(output_dir / "admin-accounts-dark.png"), full_page=True)
     finally:
         context.close()
-        bob_context.close()
+        bob.context.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from harness.browser import log_in
 from harness.hub import CampusHub
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -37,10 +38,7 @@ def test_student_runs_a_c_cell_in_the_lab(campus_hub: CampusHub, browser, output
     student = campus_hub.demo("student")
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     try:
-        page.goto(campus_hub.url + "hub/login")
-        page.fill("#username_input", student["name"])
-        page.fill("#password_input", student["password"])
-        page.click("#login_submit")
+        log_in(page, campus_hub, student["name"], student["password"])
         page.wait_for_selector(".jp-Launcher", timeout=90_000)
         page.click('.jp-LauncherCard[title="C"][data-category="Notebook"]')
         page.wait_for_selector(".jp-Notebook .jp-Cell .cm-content", timeout=30_000)

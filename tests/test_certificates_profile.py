@@ -14,11 +14,11 @@ import shutil
 import subprocess
 import uuid
 from pathlib import Path
-from urllib.parse import quote, urlsplit
 
 import pytest
 import requests
 from harness.api import check_response
+from harness.browser import sign_in
 from harness.hub import CampusHub
 
 pytestmark = [pytest.mark.slow]
@@ -83,16 +83,17 @@ def test_completion_certificate_pdf_verification_and_revocation(
     verify_url = campus_hub.url + f"hub/certificates/{uid}"
 
     # --- the student's profile page and the PDF, in Chromium (dark mode) ----------------------
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 1000}, color_scheme="dark", accept_downloads=True
+    page = sign_in(
+        browser,
+        campus_hub,
+        student["name"],
+        student["password"],
+        next_="hub/profile",
+        viewport=(1280, 1000),
+        color_scheme="dark",
+        accept_downloads=True,
     )
     try:
-        page = context.new_page()
-        next_url = quote(urlsplit(campus_hub.url).path + "hub/profile", safe="")
-        page.goto(campus_hub.url + "hub/login?next=" + next_url)
-        page.fill("#username_input", student["name"])
-        page.fill("#password_input", student["password"])
-        page.click("#login_submit")
         page.wait_for_selector("#nbcampus-profile", timeout=30_000)
         assert page.evaluate("document.documentElement.dataset.bsTheme") == "dark"
         certs = page.locator("#profile-certificates")
@@ -117,7 +118,7 @@ def test_completion_certificate_pdf_verification_and_revocation(
         pdf = tmp_path / "certificate.pdf"
         download.value.save_as(pdf)
     finally:
-        context.close()
+        page.context.close()
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
     assert "C Programming Fundamentals" in text and uid in text
     assert "Certificate of Completion" in text and verify_url.split("://")[1][:30] in text
@@ -175,14 +176,15 @@ def test_completion_certificate_pdf_verification_and_revocation(
         assert bad.status_code == 400 and bad.json()["code"] == "VALIDATION_ERROR"
         # ... on the verification page, signed in: a blank reason is refused beside the field
         instructor = campus_hub.demo("instructor")
-        context = browser.new_context(viewport={"width": 1100, "height": 900})
+        page = sign_in(
+            browser,
+            campus_hub,
+            instructor["name"],
+            instructor["password"],
+            next_=f"hub/certificates/{uid}",  # the verification page
+            viewport=(1100, 900),
+        )
         try:
-            page = context.new_page()
-            back = quote(urlsplit(verify_url).path, safe="")
-            page.goto(campus_hub.url + "hub/login?next=" + back)
-            page.fill("#username_input", instructor["name"])
-            page.fill("#password_input", instructor["password"])
-            page.click("#login_submit")
             page.wait_for_selector("#revoke-form", timeout=30_000)
             page.fill("#revoke-reason", "   ")
             page.click("#revoke-form button[type=submit]")
@@ -195,7 +197,7 @@ def test_completion_certificate_pdf_verification_and_revocation(
             assert "Revoked" in page.inner_text("#certificate-status")
             assert "plagiarism found" in page.inner_text("#certificate-status")  # for teachers
         finally:
-            context.close()
+            page.context.close()
         again = teacher.post(revoke, json={"reason": "again"})
         assert again.status_code == 409
         listed = teacher.get(API + "courses/c-fundamentals/certificates").json()["certificates"]

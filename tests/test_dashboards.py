@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import requests
+from harness.browser import log_in
 from harness.hub import CampusHub
 from harness.school import seed_submissions
 from requests.cookies import get_cookie_header
@@ -137,24 +138,16 @@ def prewarmed(hub: CampusHub, class_id: int, students: list[str]) -> None:
         engine.dispose()
 
 
-def login(page: Any, hub: CampusHub, role: str) -> None:
-    account = hub.demo(role)
-    page.goto(hub.url + "hub/login")
-    page.fill("#username_input", account["name"])
-    page.fill("#password_input", account["password"])
-    page.click("#login_submit")
-    page.wait_for_load_state()
-
-
 @pytest.mark.parametrize("campus_hub", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("board", list(BOARDS))
 def test_each_dashboard_renders_its_charts(
     campus_hub: CampusHub, school: dict[str, Any], browser: Any, output_dir: Path, board: str
 ) -> None:
-    role = board  # the demo instructor, staff member and admin each open their own
+    # the demo instructor, staff member and admin each open their own
+    account = campus_hub.demo(board)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        login(page, campus_hub, role)
+        log_in(page, campus_hub, account["name"], account["password"], wait="load")
         # From the Hub's own navigation: the "Dashboards" menu offers this one.
         page.goto(campus_hub.url + "hub/home")
         page.click("#nav-dashboards")
@@ -194,9 +187,10 @@ def test_each_dashboard_renders_its_charts(
 def test_a_dashboard_opens_in_the_hubs_dark_mode(
     campus_hub: CampusHub, school: dict[str, Any], browser: Any, output_dir: Path
 ) -> None:
+    admin = campus_hub.demo("admin")
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, color_scheme="dark")
     try:
-        login(page, campus_hub, "admin")
+        log_in(page, campus_hub, admin["name"], admin["password"], wait="load")
         page.goto(campus_hub.url + "hub/home")
         assert page.get_attribute("html", "data-bs-theme") == "dark"
         page.click("#nav-dashboards")

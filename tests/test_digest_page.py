@@ -10,10 +10,10 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
 
 import pytest
 from aiosmtpd.controller import Controller
+from harness.browser import sign_in
 from harness.hub import CampusHub
 
 from nbcampus.db import make_engine, session_factory, transaction
@@ -40,14 +40,15 @@ def test_daily_digest_switch_on_the_profile(
     campus_hub: CampusHub, make_user, browser, output_dir: Path
 ) -> None:
     student = make_user("student")
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = sign_in(
+        browser,
+        campus_hub,
+        student["name"],
+        student["password"],
+        next_="hub/profile",
+        viewport=(1280, 900),
+    )
     try:
-        page = context.new_page()
-        next_url = quote(urlsplit(campus_hub.url).path + "hub/profile", safe="")
-        page.goto(campus_hub.url + "hub/login?next=" + next_url)
-        page.fill("#username_input", student["name"])
-        page.fill("#password_input", student["password"])
-        page.click("#login_submit")
         page.wait_for_selector("#nbcampus-profile", timeout=30_000)
         assert not page.is_checked("#daily-digest")  # opt-in: off until switched on
         page.click("#daily-digest")
@@ -62,7 +63,7 @@ def test_daily_digest_switch_on_the_profile(
         page.goto(campus_hub.url + "hub/profile")
         assert not page.is_checked("#daily-digest")
     finally:
-        context.close()
+        page.context.close()
     # A post from outside the page (an API token, no XSRF token) is refused.
     resp = student["client"].post("hub/profile/digest", data={"daily_digest": "on"})
     assert resp.status_code == 403

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness.browser import sign_in
 from harness.hub import CampusHub
 from harness.schedule import meeting_soon, scheduled_class, school_zone
 
@@ -28,6 +29,7 @@ from nbcampus.hub.campus.attendance import Mark, take_attendance
 from nbcampus.settings import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
+BROWSER: dict[str, Any] = {"viewport": (1280, 900), "wait": "networkidle"}
 
 CAMPUS = "services/campus/api/v1/"
 IDLE_TIMEOUT = 45
@@ -117,17 +119,6 @@ def seconds_since(iso: str) -> float:
     return (datetime.now(UTC) - when).total_seconds()
 
 
-def login(browser: Any, hub: CampusHub, who: dict[str, Any]) -> Any:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto(hub.url + "hub/login")
-    page.fill("#username_input", who["name"])
-    page.fill("#password_input", who["password"])
-    page.click("#login_submit")
-    page.wait_for_load_state("networkidle")
-    return page
-
-
 def test_a_class_meeting_soon_gets_its_servers_within_the_budget(
     prewarm_hub: CampusHub, browser: Any, output_dir: Path, request: pytest.FixtureRequest
 ) -> None:
@@ -196,7 +187,7 @@ def test_a_class_meeting_soon_gets_its_servers_within_the_budget(
         return seconds_since(user["last_activity"]) > 31 and seconds_since(ready_at) > 6
 
     wait_for(quiet, 60, "30 s without activity", hub)
-    page = login(browser, hub, {"name": names["s3"], "password": world["passwords"][names["s3"]]})
+    page = sign_in(browser, hub, names["s3"], world["passwords"][names["s3"]], **BROWSER)
     try:
         page.wait_for_url(f"**/user/{names['s3']}/lab**", timeout=60_000)
     finally:
@@ -238,7 +229,8 @@ def test_a_class_meeting_soon_gets_its_servers_within_the_budget(
 
     # The screens: the Office's class page (Pre-warm tab) and the Hub's admin page.
     db = request.node.callspec.params["prewarm_hub"]
-    page = login(browser, hub, hub.demo("staff"))
+    staff = hub.demo("staff")
+    page = sign_in(browser, hub, staff["name"], staff["password"], **BROWSER)
     try:
         page.goto(hub.url + f"hub/office/classes/{ids['due']}")
         page.click("#tab-prewarm")
@@ -261,7 +253,8 @@ def test_a_class_meeting_soon_gets_its_servers_within_the_budget(
         )
     finally:
         page.context.close()
-    page = login(browser, hub, hub.demo("admin"))
+    admin = hub.demo("admin")
+    page = sign_in(browser, hub, admin["name"], admin["password"], **BROWSER)
     try:
         page.goto(hub.url + "hub/admin")
         page.click("#campus-prewarm summary")

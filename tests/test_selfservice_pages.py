@@ -13,11 +13,11 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
 
 import pytest
 import requests
 from aiosmtpd.controller import Controller
+from harness.browser import log_in, sign_in
 from harness.hub import CampusHub
 
 from nbcampus.ports import free_port
@@ -208,10 +208,9 @@ def test_signed_in_people_may_be_shown_the_landing_page_too(
 
 
 # --- Chromium journeys ----------------------------------------------------------------------
-def sign_in(page: Any, hub: CampusHub, name: str, password: str) -> None:
-    page.fill("#username_input", name)
-    page.fill("#password_input", password)
-    page.click("#login_submit")
+def sign_in_to_password_page(page: Any, hub: CampusHub, name: str, password: str) -> None:
+    """Sign in straight to the password page (no server to start for these journeys)."""
+    log_in(page, hub, name, password, next_="hub/password")
     page.wait_for_url(re.compile(r".*/hub/password$"), timeout=30_000)
 
 
@@ -220,9 +219,6 @@ def sign_in(page: Any, hub: CampusHub, name: str, password: str) -> None:
 def test_sign_up_verify_forget_reset_and_change_in_the_browser(
     mail_hub: CampusHub, inbox: Inbox, browser: Any, output_dir: Path
 ) -> None:
-    # Sign in straight to the password page (no server to start for this journey).
-    next_path = urlsplit(mail_hub.url).path + "hub/password"
-    login_to_password = mail_hub.url + "hub/login?" + urlencode({"next": next_path})
     context = browser.new_context(viewport={"width": 1100, "height": 900})
     page = context.new_page()
     try:
@@ -247,8 +243,7 @@ def test_sign_up_verify_forget_reset_and_change_in_the_browser(
         page.click("#account-submit")
         page.wait_for_selector("#account-message")
         assert "is ready" in page.inner_text("#account-message")
-        page.goto(login_to_password)
-        sign_in(page, mail_hub, "journey", "long walk home 7")
+        sign_in_to_password_page(page, mail_hub, "journey", "long walk home 7")
         page.click("#logout")
         page.wait_for_url(re.compile(r".*/hub/login.*"))
         # forgot → mail → reset → sign in
@@ -263,8 +258,7 @@ def test_sign_up_verify_forget_reset_and_change_in_the_browser(
         page.screenshot(path=str(output_dir / "account-reset.png"), full_page=True)
         page.click("#account-submit")
         page.wait_for_selector("#account-message")
-        page.goto(login_to_password)
-        sign_in(page, mail_hub, "journey", "second walk home 8")
+        sign_in_to_password_page(page, mail_hub, "journey", "second walk home 8")
         # change password (signed in): a wrong current password is named beside its field
         page.fill("#account-current", "not my password")
         page.fill("#account-password", "third walk home 9")
@@ -289,14 +283,10 @@ def test_an_email_change_is_confirmed_from_the_new_address(
     mail_hub: CampusHub, inbox: Inbox, browser: Any, output_dir: Path
 ) -> None:
     old = verified_account(mail_hub, inbox, "mover", "moving day 2026")
-    next_path = urlsplit(mail_hub.url).path + "hub/profile"
-    context = browser.new_context(viewport={"width": 1100, "height": 900})
-    page = context.new_page()
+    page = sign_in(
+        browser, mail_hub, "mover", "moving day 2026", next_="hub/profile", viewport=(1100, 900)
+    )
     try:
-        page.goto(mail_hub.url + "hub/login?" + urlencode({"next": next_path}))
-        page.fill("#username_input", "mover")
-        page.fill("#password_input", "moving day 2026")
-        page.click("#login_submit")
         page.wait_for_url(re.compile(r".*/hub/profile$"), timeout=30_000)
         page.click("#profile-email-change")  # from the profile, beside the address
         page.wait_for_url(re.compile(r".*/hub/email$"), timeout=30_000)
@@ -322,7 +312,7 @@ def test_an_email_change_is_confirmed_from_the_new_address(
         page.goto(mail_hub.url + "hub/profile")
         assert page.inner_text("#profile-email") == "mover@new-school.test"
     finally:
-        context.close()
+        page.context.close()
     # the old address no longer gets a reset link for this account; the new one does
     form_post(mail_hub, "hub/forgot", {"email": "mover@new-school.test"})
     assert inbox.link_in("mover@new-school.test", "choose a new password")

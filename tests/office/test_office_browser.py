@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness.browser import sign_in
 from harness.hub import CampusHub
 from office_world import PNG_1PX, C, days_ago, group_class, staff_client, students
 
@@ -24,18 +25,17 @@ pytestmark = [
 
 
 def login(browser: Any, hub: CampusHub, name: str, password: str, dark: bool = False) -> Any:
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 900},
+    """An Office browser (light or dark, downloads kept); the Office modules share it."""
+    return sign_in(
+        browser,
+        hub,
+        name,
+        password,
+        viewport=(1280, 900),
         color_scheme="dark" if dark else "light",
         accept_downloads=True,
+        wait="networkidle",
     )
-    page = context.new_page()
-    page.goto(hub.url + "hub/login")
-    page.fill("#username_input", name)
-    page.fill("#password_input", password)
-    page.click("#login_submit")
-    page.wait_for_load_state("networkidle")
-    return page
 
 
 def test_staff_runs_a_term_in_the_browser(
