@@ -16,6 +16,9 @@ class LinkTarget:
     exercise: str
     title: str
     points: float
+    # for the picker's page: the course's title, and the title without it
+    course_title: str = ""
+    label: str = ""
 
     @property
     def key(self) -> str:
@@ -36,14 +39,28 @@ def link_targets(courses_dir: Path) -> list[LinkTarget]:
             total = sum(e.points for e in lesson.exercises)
             targets.append(
                 LinkTarget(
-                    manifest.slug, lesson.slug, "", f"{manifest.title}: {lesson.title}", total
+                    manifest.slug,
+                    lesson.slug,
+                    "",
+                    f"{manifest.title}: {lesson.title}",
+                    total,
+                    manifest.title,
+                    lesson.title,
                 )
             )
             for ex in lesson.exercises:
                 if ex.notebook is not None or ex.written:  # graded: a score to pass back
                     title = f"{manifest.title}: {lesson.title}: {ex.title}"
                     targets.append(
-                        LinkTarget(manifest.slug, lesson.slug, ex.slug, title, ex.points)
+                        LinkTarget(
+                            manifest.slug,
+                            lesson.slug,
+                            ex.slug,
+                            title,
+                            ex.points,
+                            manifest.title,
+                            ex.title,
+                        )
                     )
     return targets
 

@@ -391,22 +391,17 @@ class DeepLinkHandler(LtiHandler):
 
     async def get(self) -> None:
         self.pending()
-        xsrf = escape(self.xsrf_token.decode())
-        targets = link_targets(self.lti.courses_path)
-        rows = "\n".join(
-            f'<li><label><input type="radio" name="target" value="{escape(t.key)}"'
-            f"{' checked' if i == 0 else ''}> {escape(t.title)}"
-            f"{f' ({t.points:g} points)' if t.exercise else ''}</label></li>"
-            for i, t in enumerate(targets)
+        # One group per course, its lessons with their graded exercises beneath (the Hub's
+        # own page, as the LMS shows it in its "Select content" frame).
+        courses: list[dict[str, Any]] = []
+        for target in link_targets(self.lti.courses_path):
+            if not courses or courses[-1]["slug"] != target.course:
+                courses.append({"slug": target.course, "title": target.course_title, "targets": []})
+            courses[-1]["targets"].append(target)
+        html = await self.render_template(
+            "nbcampus-lti-picker.html", courses=courses, xsrf=self.xsrf_token.decode()
         )
-        self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(
-            "<!doctype html><html><head><meta charset='utf-8'><title>Add nbcampus content"
-            "</title></head><body><h1>Add a lesson or exercise</h1>"
-            f"<form method='post'><input type='hidden' name='_xsrf' value='{xsrf}'>"
-            f"<ul id='targets'>{rows or '<li>No courses are published yet.</li>'}</ul>"
-            "<button type='submit'>Add to the course</button></form></body></html>"
-        )
+        self.finish(html)
 
     async def post(self) -> None:
         self.check_xsrf_cookie_for_picker()
