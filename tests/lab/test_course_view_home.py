@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import requests
+from harness.browser import open_lab
 from harness.hub import CampusHub
 from harness.reference import PS1
 from labserver import LabServer
@@ -97,15 +98,8 @@ def test_the_course_view_opens_the_home_as_an_nbgrader_course(
     files["nbgrader_config.py"] = CONFIG.replace("ps1", course).encode()
     put_into_home(campus_hub, name, files)
 
-    context = browser.new_context(viewport={"width": 1500, "height": 1000})
-    page = context.new_page()
+    page = open_lab(browser, campus_hub, name, teacher["password"], viewport=(1500, 1000))
     try:
-        page.goto(campus_hub.url + "hub/login")
-        page.fill("#username_input", name)
-        page.fill("#password_input", teacher["password"])
-        page.click("#login_submit")
-        page.wait_for_selector(".jp-LabShell", timeout=120_000)
-        page.wait_for_selector('.nbc-panel[data-loaded="true"]', timeout=60_000)
         page.click("#nbc-tab-teach")
         page.locator(".nbc-open-courseview").click()
         view = page.locator(".nbc-cv")
@@ -133,4 +127,4 @@ def test_the_course_view_opens_the_home_as_an_nbgrader_course(
         row.or_(view.locator(".nbc-cv-outcome.nbc-error")).first.wait_for(timeout=120_000)
         assert view.locator(".nbc-cv-outcome.nbc-error").count() == 0
     finally:
-        context.close()
+        page.context.close()

@@ -22,14 +22,16 @@ import uuid
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
 
 import pytest
+from harness.browser import lab_ready, sign_in
 from harness.hub import CampusHub
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 C = "services/campus/api/v1/"
+# Not waiting for the Lab after signing in, so several people's servers start at once.
+PERSON: dict[str, Any] = {"viewport": (1400, 950), "no_wait_after": True}
 PANEL_TAB = 'li[data-id="nbgrader-create_assignemnt"]'  # nbgrader's own id (sic)
 LESSON = "01-first-steps"
 ANSWER = 'def greet(name):\n    return "Hello, " + name + "!"\n'
@@ -40,27 +42,6 @@ MANUAL = QUESTION + '\n### BEGIN SOLUTION\n# "Hello, !"\n### END SOLUTION'
 EXPLAIN = QUESTION + '\n# It gives "Hello, !":\n# nothing stands between the comma and the "!".\n'
 INTRO = '# Hello\n\nWrite a function `greet(name)` that returns `"Hello, <name>!"`.'
 NOTE = "Say what a caller should pass instead of an empty name."
-
-
-def sign_in(browser: Any, hub: CampusHub, name: str, password: str, next_: str = "") -> Any:
-    """A fresh browser context signed in as `name`; with `next_` (a Hub path such as
-    "hub/office/classes") it lands there instead of starting a Lab. Does not wait for the
-    Lab, so several people's servers start at once."""
-    context = browser.new_context(viewport={"width": 1400, "height": 950})
-    page = context.new_page()
-    url = hub.url + "hub/login"
-    if next_:
-        url += "?next=" + quote(urlsplit(hub.url).path + next_, safe="")
-    page.goto(url)
-    page.fill("#username_input", name)
-    page.fill("#password_input", password)
-    page.click("#login_submit", no_wait_after=True)
-    return page
-
-
-def lab_ready(page: Any) -> None:
-    page.wait_for_selector(".jp-LabShell", timeout=120_000)
-    page.wait_for_selector('.nbc-panel[data-loaded="true"]', timeout=60_000)
 
 
 def shot(page: Any, out: Path, name: str, **kwargs: Any) -> None:
@@ -88,7 +69,7 @@ def test_template_to_feedback_in_the_browser(
         assert resp.status_code == 201, resp.text
         passwords[key] = resp.json()["password"]
 
-    teacher = sign_in(browser, hub, people["teacher"], passwords["teacher"])
+    teacher = sign_in(browser, hub, people["teacher"], passwords["teacher"], **PERSON)
     students: dict[str, Any] = {}
     pages = [teacher]
     started = time.monotonic()
@@ -105,7 +86,7 @@ def test_template_to_feedback_in_the_browser(
         step("published")
         # the students sign in now: their Labs start while the course is reviewed
         for key in ("ann", "ben"):
-            students[key] = sign_in(browser, hub, people[key], passwords[key])
+            students[key] = sign_in(browser, hub, people[key], passwords[key], **PERSON)
             pages.append(students[key])
         _admin_publishes(browser, hub, slug, title, output_dir)
         cid = _staff_open_a_class(browser, hub, slug, people, output_dir)
@@ -227,7 +208,9 @@ def palette(page: Any, command: str) -> None:
 
 def _admin_publishes(browser: Any, hub: CampusHub, slug: str, title: str, out: Path) -> None:
     admin = hub.demo("admin")
-    page = sign_in(browser, hub, admin["name"], admin["password"], "hub/campus-admin/courses")
+    page = sign_in(
+        browser, hub, admin["name"], admin["password"], next_="hub/campus-admin/courses", **PERSON
+    )
     try:
         row = page.locator(f'#courses tr[data-course="{slug}"]')
         row.wait_for(timeout=30_000)
@@ -243,7 +226,9 @@ def _staff_open_a_class(
     browser: Any, hub: CampusHub, slug: str, people: dict[str, str], out: Path
 ) -> int:
     staff = hub.demo("staff")
-    page = sign_in(browser, hub, staff["name"], staff["password"], "hub/office/classes")
+    page = sign_in(
+        browser, hub, staff["name"], staff["password"], next_="hub/office/classes", **PERSON
+    )
     today = date.today()
     try:
         page.wait_for_selector(f'#c-course option[value="{slug}"]', state="attached")

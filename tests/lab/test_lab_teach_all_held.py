@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness.browser import open_lab
 from harness.classroom import open_class
 from harness.hub import CampusHub
 from harness.reference import PS1
@@ -46,15 +47,8 @@ def test_no_meeting_after_the_last_is_offered(
     assert "all 2 meetings" in resp.json()["message"]
     assert ann_credits() == 0
 
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
+    page = open_lab(browser, campus_hub, names["teacher"], passwords["teacher"])
     try:
-        page.goto(campus_hub.url + "hub/login")
-        page.fill("#username_input", names["teacher"])
-        page.fill("#password_input", passwords["teacher"])
-        page.click("#login_submit")
-        page.wait_for_selector(".jp-LabShell", timeout=120_000)
-        page.wait_for_selector('.nbc-panel[data-loaded="true"]', timeout=60_000)
         page.click("#nbc-tab-teach")
         teach = page.locator(".nbc-teach")
         teach.locator("select").first.select_option(value=str(cid))
@@ -84,5 +78,5 @@ def test_no_meeting_after_the_last_is_offered(
         row.get_by_text("credits 0 → 1").wait_for(timeout=20_000)
         assert card.locator(".nbc-save-attendance").is_enabled()
     finally:
-        context.close()
+        page.context.close()
     assert ann_credits() == 0
