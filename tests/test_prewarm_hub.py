@@ -32,7 +32,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 BROWSER: dict[str, Any] = {"viewport": (1280, 900), "wait": "networkidle"}
 
 CAMPUS = "services/campus/api/v1/"
-IDLE_TIMEOUT = 45
+# JupyterHub's activity_resolution (30 s by default): a sign-in counts as the user's activity
+# once the last recorded one is that old. Shorter here, so that s3 signs in a few seconds after
+# her server is ready and the idle timeout, which must let her, can be shorter too.
+ACTIVITY_RESOLUTION = 5
+IDLE_TIMEOUT = 30
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -50,7 +54,8 @@ def prewarm_hub(
         "NBCAMPUS_TIMEZONE": school_zone(),
     }
     data_dir = tmp_path_factory.mktemp("prewarm") / "data dir"
-    hub = CampusHub(data_dir, db_url=db, env=env).start()
+    extra = f"c.JupyterHub.activity_resolution = {ACTIVITY_RESOLUTION}\n"
+    hub = CampusHub(data_dir, db_url=db, env=env, extra_config=extra).start()
     yield hub
     hub.stop()
 
@@ -177,16 +182,17 @@ def test_a_class_meeting_soon_gets_its_servers_within_the_budget(
 
     # s3 signs in and lands in her pre-warmed server's Lab, s2 never comes:
     # the campus's check reads the Hub's activity and records s3's as used, s2's as unused.
-    # The Hub records a user's activity at most every 30 s, and the spawn and the server's own
-    # start counted as one: sign in once that is over 30 s old (in a school, 10 minutes).
+    # The Hub records a user's activity at most every ACTIVITY_RESOLUTION s, and the spawn and
+    # the server's own start counted as one: sign in once that is older (in a school, 10 minutes).
     # Activity counts from 5 s after the campus saw the server ready.
     ready_at = next(r["ready_at"] for r in rows if r["student"] == names["s3"])
 
     def quiet() -> bool:
         user = hub.admin_client().get(f"hub/api/users/{names['s3']}").json()
-        return seconds_since(user["last_activity"]) > 31 and seconds_since(ready_at) > 6
+        idle = seconds_since(user["last_activity"]) > ACTIVITY_RESOLUTION + 1
+        return idle and seconds_since(ready_at) > 6
 
-    wait_for(quiet, 60, "30 s without activity", hub)
+    wait_for(quiet, 60, f"{ACTIVITY_RESOLUTION} s without activity", hub)
     page = sign_in(browser, hub, names["s3"], world["passwords"][names["s3"]], **BROWSER)
     try:
         page.wait_for_url(f"**/user/{names['s3']}/lab**", timeout=60_000)
