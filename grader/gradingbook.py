@@ -9,10 +9,11 @@ steps (nbgrader's own code, unchanged) get the grading's one `GradingGradebook` 
 - the assignment, its notebooks and their source, grade, solution and task cells are read
   once per grading (a grading never changes them), and each step's lookup is a dict hit;
 - the student's grades and comments are read once per notebook;
-- a step's commit is a flush: the grading commits once when the submission is recorded and
-  once per notebook, after its grades, so no write lock is held while a kernel runs;
-- a submission or submitted notebook is read again from the database each time a step asks
-  for it, as in stock (its scores are computed by SQL from the grades just written).
+- a step's commit flushes new rows only (changed ones go together, in one batched UPDATE):
+  the grading commits once when the submission is recorded and once per notebook, after its
+  grades, so no write lock is held while a kernel runs;
+- a submission or submitted notebook found again has its scores (nbgrader computes them in
+  SQL from the grades) read anew from the database, as stock's new gradebook would.
 
 A lookup that misses the cache is stock's own query, with stock's MissingEntry.
 """
