@@ -35,6 +35,13 @@ PAGES = "services/grader/courses/"
 COURSE = "python-intro"
 OTHER_COURSE = "c-fundamentals"
 LESSON = "01-values"
+# class B's course, lesson by lesson: (lesson, its coding exercise), to complete it
+C_COURSE = [
+    ("01-variables-printf", "temperatures"),
+    ("02-functions-loops", "loops"),
+    ("03-pointers-arrays", "arrays"),
+]
+ROOT = Path(__file__).resolve().parents[1]
 # A group class closes enrollment on a known day (domain rules); far enough not to matter here.
 DEADLINE = (dt.date.today() + dt.timedelta(days=90)).isoformat()
 # The smallest valid PNG (a 1x1 pixel), as a payment's proof file.
@@ -205,6 +212,53 @@ EXPECTED: dict[str, str] = {
     # grading aids written by the class's graders (TAs included) and the office
     "comment-bank POST":               "401 401 403 403 ok  403 ok  ok  ok",
     "line comment POST (S1)":          "401 401 403 403 ok  403 ok  ok  ok",
+    # --- campus: a student's own work in an unlocked lesson (lessons 1-3 are open to A) ----
+    # progress is written by people who take lessons (students; teachers trying them out);
+    # lessons locked to a person are refused; staff and admin accounts take no lessons
+    "exercise complete POST (material)": "401 401 ok  403 ok  403 ok  403 403",
+    # every exercise of the lesson must be done first: let through to that rule (409)
+    "lesson complete POST":            "401 401 409 403 409 403 409 403 403",
+    "material GET":                    "401 401 ok  403 ok  403 ok  ok  ok",
+    "video GET":                       "401 401 ok  403 ok  403 ok  ok  ok",
+    "video watch POST":                "401 401 ok  403 ok  403 ok  403 403",
+    # the signed URL S1 was given is the credential (a <video> element sends no token)
+    "media GET (S1's signed URL)":     "ok  ok  ok  ok  ok  ok  ok  ok  ok",
+    # the XP of a submission is always the caller's own (another's is 0 to them)
+    "me/submission xp GET (S1's)":     "401 401 ok  ok  ok  ok  ok  ok  ok",
+    # quiz attempts are the caller's own: start one, answer, submit (as the quiz GET row)
+    "quiz attempt POST":               "401 401 ok  403 ok  403 ok  403 403",
+    # attempt 1 of someone with none does not exist for them
+    "quiz answers PUT (attempt 1)":    "401 401 ok  404 ok  404 ok  403 403",
+    "quiz submit POST (attempt 1)":    "401 401 ok  404 ok  404 ok  403 403",
+    # --- campus: publishing a course folder, data deletion, certificates ------------------
+    # an existing course: its instructors and admins only, let through to the stale dry run
+    "authoring publish POST (python-intro)": "401 401 403 403 409 403 403 403 409",
+    "me/deletion-request POST":        "401 401 ok  ok  ok  ok  ok  ok  ok",
+    "deletion-request close POST":     "401 401 403 403 403 403 403 ok  ok",
+    # a certificate's public facts, for anyone signed in (the page is the Hub's, public)
+    "certificate GET (S2's)":          "401 401 ok  ok  ok  ok  ok  ok  ok",
+    # revoked by the course's instructors (of class B: J) and the office
+    "certificate revoke POST":         "401 401 403 403 403 ok  403 ok  ok",
+    # --- grader: releasing work and feedback (the course's instructors, not its TAs) ------
+    "release POST (lesson 1)":         "401 401 403 403 ok  403 403 ok  ok",
+    "student feedback POST (S1)":      "401 401 403 403 ok  403 403 ok  ok",
+    # the feedback released to the caller: S1's; teachers have none (404); outsiders 403
+    "my feedback GET":                 "401 401 ok  403 404 403 404 404 404",
+    # --- grader: rubric, marks, removing grading aids (the class's graders, TAs too) ------
+    "rubric PUT (S1's graded cell)":   "401 401 403 403 ok  403 ok  ok  ok",
+    "marks PUT (S1)":                  "401 401 403 403 ok  403 ok  ok  ok",
+    "comment-bank DELETE":             "401 401 403 403 ok  403 ok  ok  ok",
+    "line comment DELETE (S1)":        "401 401 403 403 ok  403 ok  ok  ok",
+    # --- grader: written work (lesson 2's written assignment) -----------------------------
+    # submitted by whoever may submit a notebook there (the submissions POST row)
+    "written GET":                     "401 401 ok  403 ok  403 ok  ok  ok",
+    "written POST text":               "401 401 ok  403 ok  403 ok  ok  ok",
+    "written file PUT":                "401 401 ok  403 ok  403 ok  ok  ok",
+    # S1's written submission: theirs and their teachers'; for anyone else it does not exist
+    "written submission GET (S1's)":   "401 401 ok  404 ok  404 ok  ok  ok",
+    "written submission file GET (S1's)": "401 401 ok  404 ok  404 ok  ok  ok",
+    "written submission grade GET (S1's)": "401 401 ok  404 ok  404 ok  ok  ok",
+    "written grade POST (S1's)":       "401 401 403 404 ok  404 ok  ok  ok",
 }  # fmt: skip
 
 
@@ -225,6 +279,17 @@ def nbgrader_folder(tag: str) -> dict[str, Any]:
         if p.is_file()
     }
     return {"files": files, "name": f"ps1-{tag}"}
+
+
+def course_folder(course: str, under: str = "") -> dict[str, Any]:
+    """A demo course's folder (or a folder inside it) as the Course view sends it."""
+    root = ROOT / "courses" / course / under
+    files = {
+        p.relative_to(root).as_posix(): base64.b64encode(p.read_bytes()).decode()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+    return {"files": files}
 
 
 def _wait_graded(client: APIClient, uid: str, timeout: float = 120) -> dict[str, Any]:
@@ -349,6 +414,29 @@ def world(campus_hub: CampusHub) -> dict[str, Any]:
         )  # fmt: skip
         assert paid.status_code == 201, paid.text
         payment[a] = paid.json()["payment"]["id"]
+    # certificates of class B's course, one per actor that may revoke one: the grader (a Hub
+    # service, as the Hub's own token is) posts every lesson's full score for each holder
+    certificate = {}
+    for a in ("J", "staff", "admin"):
+        holder = names["S2"] if a == "J" else account("student", f"c{a}")
+        if holder != names["S2"]:
+            made = admin.post(C + f"classes/{b_id}/enrollments", json={"student": holder})
+            assert made.status_code == 201, made.text
+        for i, (lesson_slug, exercise) in enumerate(C_COURSE):
+            result = {
+                "submission_id": f"matrix-{uuid.uuid4().hex[:12]}",
+                "user": holder,
+                "course": OTHER_COURSE,
+                "lesson": lesson_slug,
+                "exercise": exercise,
+                "score": 3.0,
+                "max_score": 3.0,
+                "graded_at": f"2026-12-0{i + 1}T10:00:00Z",
+            }
+            made = hub.admin_client().post(C + "grading-results", json=result)
+            assert made.status_code == 201, made.text
+        (issued,) = admin.get(C + f"users/{holder}/profile").json()["certificates"]
+        certificate[a] = issued["id"]
     school_name = admin.get(C + "settings").json()["name"]
     mine = hub.client(names["S1"]).get(C + "notifications").json()["notifications"]
     assert mine, "S1 has notifications (XP awards)"
@@ -365,7 +453,7 @@ def world(campus_hub: CampusHub) -> dict[str, Any]:
         "notebook": nb_name, "cell": cell, "comment_cell": comment_cell, "today": today, "tag": tag,
         "xp_tx": xp_tx, "badge": badge, "announcement": announcement, "lesson": lesson,
         "payment": payment, "school_name": school_name, "nbgrader": nbgrader_folder(tag),
-        "notification": notification,
+        "notification": notification, "certificate": certificate,
     }  # fmt: skip
 
 
@@ -403,6 +491,41 @@ def operations(w: dict[str, Any]) -> dict[str, Any]:
         return method, path, {**body, "dry_run": True}
 
     pay = w["payment"]
+    admin, certs = w["clients"]["admin"], w["certificate"]
+    outline = admin.get(C + f"courses/{COURSE}").json()
+    by_slug = {
+        e["slug"]: e["id"]
+        for section in outline["sections"]
+        for lesson in section["lessons"]
+        for e in lesson["exercises"]
+    }
+    written = f"courses/{COURSE}/assignments/02-control-flow/written/explain-fizzbuzz"
+
+    def media(actor: str):
+        video = w["clients"]["S1"].get(C + f"exercises/{by_slug['lists-video']}/video").json()
+        return "GET", C + "media/" + video["src"].rsplit("/media/", 1)[1], None
+
+    def close_deletion(actor: str):
+        pending = admin.get(C + "deletion-requests").json()["deletion_requests"]
+        return "POST", C + f"deletion-requests/{pending[0]['id']}", {"status": "withdrawn"}
+
+    def bank_delete(actor: str):
+        made = admin.post(G + asg + "/comment-bank", json={"text": f"to delete {actor}"})
+        return "DELETE", G + asg + f"/comment-bank/{made.json()['id']}", None
+
+    def line_comment_delete(actor: str):
+        body = {"notebook": w["notebook"], "cell": w["cell"], "line": 1, "text": f"x {actor}"}
+        made = admin.post(G + asg + f"/line-comments/{s1}", json=body)
+        return "DELETE", G + asg + f"/line-comments/{s1}/{made.json()['id']}", None
+
+    def s1_written(tail: str, method: str = "GET", body: Any = None):
+        def op(actor: str):
+            subs = w["clients"]["S1"].get(G + written).json()["submissions"]
+            want = [x for x in subs if x["kind"] == "file"] if tail == "/file" else subs
+            return method, G + f"written-submissions/{want[-1]['id']}{tail}", body
+
+        return op
+
     ops = {
         "campus info GET": fixed("GET", C),
         "campus me GET": fixed("GET", C + "me"),
@@ -539,6 +662,53 @@ def operations(w: dict[str, Any]) -> dict[str, Any]:
         "course certificates GET": fixed("GET", C + f"courses/{COURSE}/certificates"),
         "course scores GET (S1)": fixed("GET", C + f"courses/{COURSE}/scores?user={s1}"),
         "me/quizzes GET": fixed("GET", C + "me/quizzes"),
+        # a student's own work in lessons 1-3
+        "exercise complete POST (material)": fixed(
+            "POST", C + f"exercises/{by_slug['welcome']}/complete"),
+        "lesson complete POST": fixed("POST", C + f"lessons/{w['lesson']['id']}/complete"),
+        "material GET": fixed("GET", C + f"exercises/{by_slug['welcome']}/material"),
+        "video GET": fixed("GET", C + f"exercises/{by_slug['lists-video']}/video"),
+        "video watch POST": fixed(
+            "POST", C + f"exercises/{by_slug['lists-video']}/watch",
+            {"ranges": [[0, 1]], "duration": 12}),
+        "media GET (S1's signed URL)": media,
+        "me/submission xp GET (S1's)": fixed("GET", C + f"me/submissions/{uid}/xp"),
+        "quiz attempt POST": fixed("POST", C + f"quizzes/{quiz}/attempts"),
+        "quiz answers PUT (attempt 1)": fixed(
+            "PUT", C + f"quizzes/{quiz}/attempts/1/answers", {"answers": {}}),
+        "quiz submit POST (attempt 1)": fixed("POST", C + f"quizzes/{quiz}/attempts/1/submit", {}),
+        # publishing, deletion requests, certificates
+        "authoring publish POST (python-intro)": fixed(
+            "POST", C + "authoring/publish", {**course_folder(COURSE), "revision": "stale"}),
+        "me/deletion-request POST": fixed("POST", C + "me/deletion-request", {"reason": "matrix"}),
+        "deletion-request close POST": close_deletion,
+        "certificate GET (S2's)": fixed("GET", C + f"certificates/{certs['J']}"),
+        "certificate revoke POST": lambda actor: (
+            "POST", C + f"certificates/{certs.get(actor, certs['J'])}/revoke",
+            {"reason": "matrix"}),
+        # grader: release, feedback, rubric, marks, removals
+        "release POST (lesson 1)": fixed(
+            "POST", G + asg + "/release",
+            {"files": course_folder(COURSE, f"lessons/{LESSON}")["files"]}),
+        "student feedback POST (S1)": fixed(
+            "POST", G + asg + f"/students/{s1}/feedback",
+            {"timestamp": "2026-12-07 10:00:00", "notebooks": {w["notebook"]: "<p>matrix</p>"}}),
+        "my feedback GET": fixed("GET", G + asg + "/feedback"),
+        "rubric PUT (S1's graded cell)": fixed(
+            "PUT", G + asg + f"/rubric/{w['notebook']}/{w['cell']}",
+            {"items": [{"label": "matrix", "points": 0}]}),
+        "marks PUT (S1)": fixed(
+            "PUT", G + asg + f"/marks/{s1}/{w['notebook']}/{w['cell']}", {"items": []}),
+        "comment-bank DELETE": bank_delete,
+        "line comment DELETE (S1)": line_comment_delete,
+        # written work
+        "written GET": fixed("GET", G + written),
+        "written POST text": fixed("POST", G + written, {"text": "matrix"}),
+        "written file PUT": fixed("PUT", G + written + "/file?name=essay.txt", b"matrix essay"),
+        "written submission GET (S1's)": s1_written(""),
+        "written submission file GET (S1's)": s1_written("/file"),
+        "written submission grade GET (S1's)": s1_written("/grade"),
+        "written grade POST (S1's)": s1_written("/grade", "POST", {"score": 1, "comment": "ok"}),
         # authoring, pre-warm, score visibility
         "authoring manifest POST": fixed("POST", C + "authoring/manifest", w["nbgrader"]),
         "prewarms GET": fixed("GET", C + "prewarms"),
@@ -589,6 +759,8 @@ def test_role_matrix(world: dict[str, Any]) -> None:
         for actor, want in zip(ACTORS, expected, strict=True):
             method, path, body = ops[name](actor)
             kwargs: dict[str, Any] = {} if body is None else {"json": body}
+            if isinstance(body, bytes):  # a file upload: the file is the body
+                kwargs = {"data": body}
             try:
                 resp = clients[actor].request(method, path, **kwargs)
                 got, detail = resp.status_code, resp.text[:160]
@@ -620,36 +792,6 @@ EXEMPT: dict[tuple[str, str, str], str] = {
         "the same method as the attendance PUT edit row"),
     ("campus", "GET", "/notifications/stream"): (
         "endless server-sent events; its cursor and refusals are tested in test_fuzz_api"),
-    # not yet in the matrix: each still needs a row
-    ("campus", "GET", "/certificates/{id}"): NOT_YET,
-    ("campus", "GET", "/exercises/{exercise_id}/material"): NOT_YET,
-    ("campus", "GET", "/exercises/{exercise_id}/video"): NOT_YET,
-    ("campus", "GET", "/me/submissions/{id}/xp"): NOT_YET,
-    ("campus", "GET", "/media/{token}"): NOT_YET,
-    ("campus", "POST", "/authoring/publish"): NOT_YET,
-    ("campus", "POST", "/certificates/{id}/revoke"): NOT_YET,
-    ("campus", "POST", "/deletion-requests/{id}"): NOT_YET,
-    ("campus", "POST", "/exercises/{exercise_id}/complete"): NOT_YET,
-    ("campus", "POST", "/exercises/{exercise_id}/watch"): NOT_YET,
-    ("campus", "POST", "/lessons/{lesson_id}/complete"): NOT_YET,
-    ("campus", "POST", "/me/deletion-request"): NOT_YET,
-    ("campus", "POST", "/quizzes/{exercise_id}/attempts"): NOT_YET,
-    ("campus", "POST", "/quizzes/{exercise_id}/attempts/{attempt}/submit"): NOT_YET,
-    ("campus", "PUT", "/quizzes/{exercise_id}/attempts/{attempt}/answers"): NOT_YET,
-    ("grader", "DELETE", ASG + "/comment-bank/{comment}"): NOT_YET,
-    ("grader", "DELETE", ASG + "/line-comments/{student}/{comment}"): NOT_YET,
-    ("grader", "GET", ASG + "/feedback"): NOT_YET,
-    ("grader", "GET", ASG + "/written/{exercise}"): NOT_YET,
-    ("grader", "GET", "/written-submissions/{submission}"): NOT_YET,
-    ("grader", "GET", "/written-submissions/{submission}/file"): NOT_YET,
-    ("grader", "GET", "/written-submissions/{submission}/grade"): NOT_YET,
-    ("grader", "POST", ASG + "/release"): NOT_YET,
-    ("grader", "POST", ASG + "/students/{student}/feedback"): NOT_YET,
-    ("grader", "POST", ASG + "/written/{exercise}"): NOT_YET,
-    ("grader", "POST", "/written-submissions/{submission}/grade"): NOT_YET,
-    ("grader", "PUT", ASG + "/marks/{student}/{notebook}/{cell}"): NOT_YET,
-    ("grader", "PUT", ASG + "/rubric/{notebook}/{cell}"): NOT_YET,
-    ("grader", "PUT", ASG + "/written/{exercise}/file"): NOT_YET,
 }  # fmt: skip
 
 
