@@ -1,6 +1,8 @@
 """The role matrix: every operation of the campus and grader services, called by every kind
 of actor, against a table of expected outcomes written out by hand (not derived from the
 permission table). Any wrong allow or wrong deny fails the test; all are listed at once.
+An operation of either service's served OpenAPI document with no row (and no stated
+exemption in EXEMPT) fails test_every_operation_has_a_row.
 
 The world: the demo python course with class A (instructor I, TA T, students S1 and extras),
 the demo C course with a class of another instructor J and another student S2 (in no class
