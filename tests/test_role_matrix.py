@@ -244,7 +244,10 @@ EXPECTED: dict[str, str] = {
     # revoked by the course's instructors (of class B: J) and the office
     "certificate revoke POST":         "401 401 403 403 403 ok  403 ok  ok",
     # --- grader: releasing work and feedback (the course's instructors, not its TAs) ------
-    "release POST (lesson 1)":         "401 401 403 403 ok  403 403 ok  ok",
+    # an assignment's sources are course content: its instructors and admins author it, not
+    # staff (the campus's courses:author rule, as the authoring publish row)
+    "release POST (lesson 1)":         "401 401 403 403 ok  403 403 403 ok",
+    # feedback to a student, as scores: the office too (the campus's scores:release rule)
     "student feedback POST (S1)":      "401 401 403 403 ok  403 403 ok  ok",
     # the feedback released to the caller: S1's; teachers have none (404); outsiders 403
     "my feedback GET":                 "401 401 ok  403 404 403 404 404 404",

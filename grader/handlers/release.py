@@ -28,7 +28,7 @@ from ..orm import Assignment, utcnow
 from ..storage import UnsafePath, safe_relpath
 from ..visibility import HIDDEN_MESSAGE, notebook_scores_hidden
 from ..worker import course_root
-from .base import INSTRUCTING, MAX_SUBMISSION_BYTES, SLUG, GraderHandler, slug
+from .base import INSTRUCTING, MAX_SUBMISSION_BYTES, OVERSEERS, SLUG, GraderHandler, slug
 
 # The release limits of a course import (hub/campus/manifest.py), for the same folders.
 MAX_FILES = 100
@@ -89,6 +89,17 @@ def _replace_tree(folder: Path, files: dict[str, bytes]) -> bool:
 
 
 class ReleaseAssignmentHandler(GraderHandler):
+    async def require_author(self, course: str) -> None:
+        """An assignment's sources are course content: the course's instructors and admins
+        (and services) replace them, not staff, who run the school's operations (the campus's
+        courses:author rule, which refuses staff a course's folder too)."""
+        if self.actor.role in OVERSEERS:
+            return
+        roles = await self.course_roles(course)
+        if roles.get("school_role") == "admin" or set(roles.get("class_roles") or []) & INSTRUCTING:
+            return
+        raise APIError(403, f"you do not teach course {course!r}")
+
     @body_schema(
         S.obj(
             ["files"],
@@ -102,7 +113,7 @@ class ReleaseAssignmentHandler(GraderHandler):
         files; the grader generates the student version, and students of a class get it once
         the lesson is unlocked for their class. Instructors of the course only."""
         course, assignment = slug(course, "course"), slug(assignment, "assignment")
-        await self.require_teacher(course, INSTRUCTING)
+        await self.require_author(course)
         try:  # unlocks are the campus's, per lesson: the assignment must be one of its lessons
             await self.app.campus.access(course, assignment, self.actor.name)
         except CampusNotFound:
