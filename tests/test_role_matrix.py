@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import shutil
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ import requests
 import yaml
 from harness.api import APIClient
 from harness.classroom import open_class
+from harness.grading import wait_graded
 from harness.hub import CampusHub
 from harness.reference import PS1
 
@@ -301,15 +301,6 @@ def course_folder(course: str, under: str = "") -> dict[str, Any]:
     return {"files": files}
 
 
-def _wait_graded(client: APIClient, uid: str, timeout: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        sub = client.get(G + f"submissions/{uid}").json()
-        if sub["status"] in ("graded", "failed") or time.monotonic() > deadline:
-            return sub
-        time.sleep(0.3)
-
-
 @pytest.fixture(scope="module")
 def world(campus_hub: CampusHub) -> dict[str, Any]:
     hub = campus_hub
@@ -386,7 +377,7 @@ def world(campus_hub: CampusHub) -> dict[str, Any]:
     resp = s1.post(G + f"courses/{COURSE}/assignments/{LESSON}/submissions", json=body)
     assert resp.status_code == 202, resp.text
     uid = resp.json()["id"]
-    sub = _wait_graded(s1, uid)
+    sub = wait_graded(s1, uid)
     assert sub["status"] == "graded", sub
     (notebook,) = files.json()["files"]
     nb_name = notebook.rsplit(".", 1)[0]

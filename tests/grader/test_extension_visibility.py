@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import base64
 import shutil
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 from harness.classroom import open_class
+from harness.grading import wait_graded
 from harness.hub import CampusHub
 
 pytestmark = pytest.mark.slow
@@ -50,16 +50,6 @@ SUBS = API + f"courses/{COURSE}/assignments/{LESSON}/submissions"
 EXTENSION = API + f"courses/{COURSE}/assignments/{LESSON}/extensions/"
 
 
-def wait_graded(client, uid: str, timeout: float = 180) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        sub = client.get(API + f"submissions/{uid}").json()
-        if sub["status"] in ("graded", "failed"):
-            return sub
-        time.sleep(0.3)
-    raise AssertionError(f"submission {uid} not graded in {timeout} s")
-
-
 @pytest.fixture(scope="module")
 def graded(campus_hub: CampusHub, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """ann's and bob's notebooks, both graded after the lesson's due date."""
@@ -75,7 +65,7 @@ def graded(campus_hub: CampusHub, tmp_path_factory: pytest.TempPathFactory) -> d
         assert resp.status_code == 202, resp.text
         uids[who] = resp.json()["id"]
     for who, uid in uids.items():
-        assert wait_graded(campus_hub.client(NAMES[who]), uid)["status"] == "graded"
+        assert wait_graded(campus_hub.client(NAMES[who]), uid, timeout=180)["status"] == "graded"
     return uids
 
 

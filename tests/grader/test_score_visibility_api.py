@@ -12,12 +12,12 @@ from __future__ import annotations
 import base64
 import re
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 from harness.classroom import open_class
+from harness.grading import wait_graded
 from harness.hub import CampusHub
 
 pytestmark = pytest.mark.slow
@@ -49,16 +49,6 @@ MANIFEST = {
 }
 ESSAY = API + f"courses/{COURSE}/assignments/{LESSON}/written/essay"
 SUBS = API + f"courses/{COURSE}/assignments/{LESSON}/submissions"
-
-
-def wait_graded(client, uid: str, timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        sub = client.get(API + f"submissions/{uid}").json()
-        if sub["status"] in ("graded", "failed"):
-            return sub
-        time.sleep(0.3)
-    raise AssertionError(f"submission {uid} not graded in {timeout} s")
 
 
 @pytest.fixture(scope="module")
