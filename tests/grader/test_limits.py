@@ -310,11 +310,14 @@ def test_feedback_rendering_is_bounded(course, tmp_path) -> None:
             for i in range(100_000)
         ]  # fmt: skip
     store_graded(course.root, "a1", "s-huge", "sub-huge", res.notebooks)
-    t0 = time.monotonic()
+    t0, c0 = time.monotonic(), time.process_time()
     html = render_feedback(course.root, "c1", "a1", "s-huge", "add")
-    elapsed = time.monotonic() - t0
-    print(f"feedback of 100,000 cells rendered in {elapsed:.2f} s, {len(html)} bytes")
-    assert elapsed < 10, elapsed
+    elapsed, cpu = time.monotonic() - t0, time.process_time() - c0
+    print(f"feedback of 100,000 cells: {elapsed:.2f} s, {cpu:.2f} CPU-s, {len(html)} bytes")
+    # CPU, the audit's measure (318 s of it): the wall clock of a loaded machine is not the
+    # renderer's; the product's own time bound (20 s of wall clock) stops it beyond that.
+    assert cpu < 10, cpu
+    assert elapsed < 30, elapsed
     assert len(html) < 8 * 1024 * 1024
     assert "more cells are left out of the feedback" in html
     assert "t_visible" in html or "add(1, 2)" in html  # the graded cells stay
