@@ -10,6 +10,7 @@ import '../style/classview.css';
 import React, { useEffect, useState } from 'react';
 
 import * as ep from './endpoints';
+import { AttendanceChoice, creditText } from './attendancesheet';
 import { AttendanceStatus, creditImpact } from './model';
 import type { IPanelActions } from './panel';
 import { CampusStore } from './store';
@@ -25,7 +26,6 @@ import {
   useClassesChanged
 } from './teach';
 
-const STATUSES: AttendanceStatus[] = ['present', 'late', 'absent'];
 const LETTER: Record<string, string> = { present: 'P', late: 'L', absent: 'A' };
 
 interface IGridMeeting {
@@ -400,27 +400,16 @@ export function ClassView(props: {
                       <tr key={row.user} data-student={row.user}>
                         <th scope="row">{row.user}</th>
                         <td>
-                          <div role="radiogroup" aria-label={trans.__('Attendance of %1', row.user)} className="nbc-radios">
-                            {STATUSES.map(st => (
-                              <label key={st} className={sheet[row.user] === st ? `nbc-radio nbc-radio-${st} nbc-radio-on` : 'nbc-radio'}>
-                                <input
-                                  type="radio"
-                                  name={`cv-att-${row.user}`}
-                                  value={st}
-                                  checked={sheet[row.user] === st}
-                                  onChange={() => setSheet({ ...sheet, [row.user]: st })}
-                                />
-                                {trans.__(st)}
-                              </label>
-                            ))}
-                          </div>
+                          <AttendanceChoice
+                            trans={trans}
+                            user={row.user}
+                            name={`cv-att-${row.user}`}
+                            value={sheet[row.user]}
+                            onChange={status => setSheet({ ...sheet, [row.user]: status })}
+                          />
                         </td>
                         <td className={row.delta ? 'nbc-impact' : 'nbc-muted'}>
-                          {row.after < 0
-                            ? trans.__('no credits left')
-                            : row.delta
-                              ? trans.__('credits %1 → %2', row.before, row.after)
-                              : trans.__('credits %1', row.before)}
+                          {creditText(row, trans)}
                         </td>
                       </tr>
                     ))}

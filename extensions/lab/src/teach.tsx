@@ -7,6 +7,7 @@
 import React, { useEffect, useState } from 'react';
 
 import { CampusClient } from './api';
+import { AttendanceChoice, creditText } from './attendancesheet';
 import { authoringEnabled } from './authoring';
 import * as ep from './endpoints';
 import { renderMarkdown } from './markdown';
@@ -61,7 +62,6 @@ export interface IMeeting {
   records: { user: string; status: AttendanceStatus }[];
 }
 
-const STATUSES: AttendanceStatus[] = ['present', 'late', 'absent'];
 
 /** The campus's class record as the tools use it. */
 export function classFromService(raw: any): ITeachClass {
@@ -424,27 +424,16 @@ export function TeachTab(props: { store: CampusStore; actions: IPanelActions }):
                               : trans.__('Credits of %1: %2 before, %3 after', row.user, row.before, row.after)
                           }
                         >
-                          {row.after < 0
-                            ? trans.__('no credits left')
-                            : row.delta
-                              ? trans.__('credits %1 → %2', row.before, row.after)
-                              : trans.__('credits %1', row.before)}
+                          {creditText(row, trans)}
                         </span>
                       </div>
-                      <div role="radiogroup" aria-label={trans.__('Attendance of %1', row.user)} className="nbc-radios">
-                        {STATUSES.map(s => (
-                          <label key={s} className={sheet[row.user] === s ? `nbc-radio nbc-radio-${s} nbc-radio-on` : 'nbc-radio'}>
-                            <input
-                              type="radio"
-                              name={`att-${row.user}`}
-                              value={s}
-                              checked={sheet[row.user] === s}
-                              onChange={() => setSheet({ ...sheet, [row.user]: s })}
-                            />
-                            {trans.__(s)}
-                          </label>
-                        ))}
-                      </div>
+                      <AttendanceChoice
+                        trans={trans}
+                        user={row.user}
+                        name={`att-${row.user}`}
+                        value={sheet[row.user]}
+                        onChange={status => setSheet({ ...sheet, [row.user]: status })}
+                      />
                     </li>
                   ))}
                 </ul>
