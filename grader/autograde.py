@@ -56,8 +56,9 @@ from traitlets.config import Config
 
 from . import hidden as hidden_tests
 from .gradingbook import GradingGradebook, gradebook, grading_gradebook
-from .guard import Guard, run_guarded
+from .guard import GUARD_CODE, GUARD_FILE, Guard, run_guarded
 from .sandbox.base import KernelSpec, Limits, SandboxKernel, SandboxRunner
+from .sandbox.pipeclient import KernelProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -174,12 +175,14 @@ if _bindir not in os.environ.get("PATH", "").split(os.pathsep):
 # A cell running longer than this is likely a runaway: its kernel yields the CPU to the other
 # gradings (it keeps running until its own time limit).
 SLOW_CELL_SECONDS = 1.0
+# How often a notebook's watch thread looks at its limits and its running cell.
+WATCH_SECONDS = 0.25
 HIDDEN_TESTS = re.compile(r"###\s*BEGIN HIDDEN TESTS", re.I)
 
 
 # jupyter_client's errors for a message whose signature does not check out.
 FORGED_MESSAGE = ("Invalid Signature", "Duplicate Signature")
-KERNEL_PROTOCOL_ERROR = "error: the kernel sent a message not signed with its key"
+KERNEL_PROTOCOL_ERROR = "error: the kernel sent something that is not a message of its own"
 
 
 class SandboxExecute(Execute):
@@ -206,6 +209,7 @@ class SandboxExecute(Execute):
     slow_cell_seconds = SLOW_CELL_SECONDS
     on_slow_cell: Callable[[], None] | None = None
     _demoted = False
+    cell_started = 0.0  # time.monotonic() when the running cell was sent; 0: none running
     # The tamper checks around test cells (guard.py); None: cells run unchecked.
     guard: Guard | None = None
 
@@ -216,7 +220,6 @@ class SandboxExecute(Execute):
         execution_count: int | None = None,
         store_history: bool = True,
     ) -> nbformat.NotebookNode:
-        timer = None
         now = time.monotonic()
         if not self._started:
             self._started = now
@@ -226,10 +229,7 @@ class SandboxExecute(Execute):
             # A runaway's own handling here (the grader's side of each cell) yields too: the
             # other gradings in this process get the interpreter first.
             await asyncio.sleep(0.002)
-        if self.kernel is not None and not self._demoted:
-            timer = threading.Timer(self.slow_cell_seconds, self._slow_cell)
-            timer.daemon = True
-            timer.start()
+        self.cell_started = now  # for watch_slow_cell, in the notebook's watch thread
         try:
 
             def run() -> Any:
@@ -241,17 +241,17 @@ class SandboxExecute(Execute):
                 return await run()
             return await run_guarded(self, self.guard, cell, run, self._next_cell(cell_index))
         except ValueError as err:
-            # A message from the kernel that fails its signature check: student code changed
+            # A message from the kernel that fails its signature check (student code changed
             # the kernel's session key, or a kernel out of memory sent half a message and the
-            # next one was joined to it. Either way the kernel is done, not the grader.
-            if not str(err).startswith(FORGED_MESSAGE):
+            # next one was joined to it), or a socket kernel's stream that is not messages:
+            # either way the kernel is done, not the grader.
+            if not isinstance(err, KernelProtocolError) and not str(err).startswith(FORGED_MESSAGE):
                 raise
             if self.kernel is not None:
                 self.kernel.kill(KERNEL_PROTOCOL_ERROR)
             raise DeadKernelError(KERNEL_PROTOCOL_ERROR.removeprefix("error: ")) from err
         finally:
-            if timer is not None:
-                timer.cancel()
+            self.cell_started = 0.0
 
     # nbclient binds its synchronous wrapper to its own coroutine: bind it to this one.
     execute_cell = run_sync(async_execute_cell)
@@ -267,8 +267,16 @@ class SandboxExecute(Execute):
             return cell
         return None
 
+    def watch_slow_cell(self, now: float) -> None:
+        """Called by the notebook's watch thread a few times a second: a cell running past
+        `slow_cell_seconds` has its kernel demoted (one thread per notebook, where a timer
+        thread per cell cost the grader a thread start for every cell)."""
+        started = self.cell_started
+        if started and now - started > self.slow_cell_seconds:
+            self._slow_cell()
+
     def _slow_cell(self) -> None:
-        # In the timer's thread: the kernel yields the CPU, the worker may be replaced.
+        # In the watch thread: the kernel yields the CPU, the worker may be replaced.
         if self._demoted or self.kernel is None:
             return
         self._demoted = True
@@ -612,6 +620,7 @@ class Autograder:
         spec = kernel_spec(kname)
         if spec.argv[1:3] == ["-m", "ipykernel_launcher"]:
             spec.argv.append("--HistoryManager.hist_file=:memory:")
+            spec.precompile = ((GUARD_FILE, GUARD_CODE),)
         kernel = session.start_kernel(spec)
         ex = SandboxExecute(config=config)
         if spec.language == "python" or "ipykernel" in " ".join(spec.argv):
@@ -625,7 +634,8 @@ class Autograder:
         done = threading.Event()
 
         def watch() -> None:
-            while not done.wait(min(0.25, max(0.01, ends - time.monotonic()))):
+            while not done.wait(min(WATCH_SECONDS, max(0.01, ends - time.monotonic()))):
+                ex.watch_slow_cell(time.monotonic())
                 if cancelled is not None and cancelled.is_set():
                     kernel.kill("cancelled: the lease was lost")
                     return

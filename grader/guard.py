@@ -352,9 +352,6 @@ def __nbcampus_guard_setup(name, key):
     builtins.__dict__[name] = Guard()
     builtins.__dict__[name + "_mark"] = mark
 
-
-__nbcampus_guard_setup({name!r}, {key!r})
-del __nbcampus_guard_setup
 """
 
 
@@ -382,6 +379,12 @@ def fingerprint(node, node_type, sha256):  # no annotations: also run in the ker
 
 
 _FINGERPRINT_SOURCE = textwrap.indent(inspect.getsource(fingerprint), "    ")
+# The guard's kernel code, the same for every kernel (its name and key are arguments), and
+# the file name it is compiled under: what a sandbox may compile ahead (KernelSpec.precompile).
+GUARD_CODE = _KERNEL_CODE.replace("{blocked!r}", repr(BLOCKED)).replace(
+    "{fingerprint}", _FINGERPRINT_SOURCE
+)
+GUARD_FILE = "<nbcampus-guard>"
 _TRANSFORMER = TransformerManager()
 
 
@@ -406,21 +409,29 @@ class Guard:
 
     def setup_request(self) -> tuple[str, str, str]:
         """The set-up as one user expression of an empty cell: it runs the guard's code
-        (in a namespace of its own) and then takes the snapshot.
+        (in a namespace of its own), sets it up under this guard's name and key, and then
+        takes the snapshot.
 
         Sent as a cell, the guard's code went through IPython's input transformers and AST
         pipeline, which cost a fresh kernel more than 20 ms of CPU; compiled directly it
-        costs a few. Nothing of the student's has run in the kernel yet either way."""
+        costs a few (4 ms). A sandbox's socket kernel finds it compiled by its fork server
+        (`precompiled`, see GUARD_CODE): nothing of the student's has run in the kernel yet,
+        so what it finds there is the fork server's."""
         nonce = secrets.token_hex(16)
-        code = _KERNEL_CODE.replace("{name!r}", repr(self.name))
-        code = code.replace("{blocked!r}", repr(BLOCKED)).replace("{key!r}", repr(self.key))
-        code = code.replace("{fingerprint}", _FINGERPRINT_SOURCE)
-        run = (
-            f"__import__('builtins').exec(__import__('builtins').compile({code!r}, "
-            "'<nbcampus-guard>', 'exec'), {'get_ipython': __import__('IPython').get_ipython, "
-            "'__builtins__': dict(__import__('builtins').__dict__)})"
+        namespace = (
+            "{'get_ipython': __import__('IPython').get_ipython, "
+            "'__builtins__': dict(__import__('builtins').__dict__)}"
         )
-        return "", f"({run}, {self._expr('snap', nonce)})[1]", nonce
+        precompiled = (
+            "getattr(__import__('sys').modules.get('pipekernel'), 'precompiled', {})"
+            ".get((file, src))"
+        )
+        code = (
+            f"(lambda b, file, src, ns: (b.exec({precompiled} or b.compile(src, file, 'exec'), "
+            f"ns), ns['__nbcampus_guard_setup']({self.name!r}, {self.key!r})))"
+            f"(__import__('builtins'), {GUARD_FILE!r}, {GUARD_CODE!r}, {namespace})"
+        )
+        return "", f"({code}, {self._expr('snap', nonce)})[1]", nonce
 
     def expr(self, step: str, nonce: str) -> str:
         return self._expr(step, nonce)

@@ -91,6 +91,8 @@ def run_visible(
 
     def watch() -> None:
         while not done.wait(min(0.25, max(0.01, ends - time.monotonic()))):
+            if hasattr(ex, "watch_slow_cell"):
+                ex.watch_slow_cell(time.monotonic())
             if (cancelled is not None and cancelled.is_set()) or time.monotonic() >= ends:
                 kernel.kill("time limit")
                 return

@@ -158,6 +158,9 @@ class KernelSpec:
     argv: list[str]
     language: str = ""
     env: dict[str, str] = field(default_factory=dict)
+    # (file name, source) of code the grader will send every kernel to compile: a sandbox
+    # may compile it once, ahead, for its kernels to take (the local runner's socket kernels).
+    precompile: tuple[tuple[str, str], ...] = ()
 
 
 class SandboxSession(abc.ABC):

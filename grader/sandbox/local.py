@@ -11,7 +11,8 @@ Each slot is one bubblewrap sandbox started ahead of time:
 
 A session copies its submission and test material into `sub/`, and on close kills every
 process of the slot's user and wipes `sub/` and `tmp/`, so the next submission starts clean.
-Kernels talk to the grader over ZeroMQ IPC sockets in `tmp/`: the sandbox has no network.
+IPython kernels talk to the grader over one Unix socket each (pipekernel.py), other kernels
+(C) over ZeroMQ IPC sockets in `tmp/`: the sandbox has no network.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import queue
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -33,11 +35,16 @@ from pathlib import Path
 from typing import Any
 
 from .base import KernelExit, KernelSpec, Limits, SandboxKernel, SandboxRunner, SandboxSession
+from .pipeclient import PipeKernelClient
+from .zygote import ipython_kernel_options
 
 log = logging.getLogger(__name__)
 
 ZYGOTE = Path(__file__).with_name("zygote.py")
 ZYGOTE_IN_SANDBOX = "/opt/nbcampus/zygote.py"
+# The socket kernel the fork server runs for IPython kernels, beside it in the sandbox.
+PIPE_KERNEL = Path(__file__).with_name("pipekernel.py")
+PIPE_KERNEL_IN_SANDBOX = "/opt/nbcampus/pipekernel.py"
 # IPython's profile for every kernel: read-only and the grader's, so that no kernel can leave a
 # startup file or config in it for a later kernel of the same submission (all run as the
 # slot's one user). IPYTHONDIR stays in the scratch space: with the profile given, nothing is
@@ -48,6 +55,8 @@ PROFILE_DIRS = {"": 0o755, "startup": 0o755, "log": 0o755, "security": 0o700, "p
 # A kernel running one cell for long (an endless loop until its time limit) takes only the
 # CPU time the other gradings leave over.
 DEMOTED_NICE = 19
+# How long a forked IPython kernel may take to connect its socket (it does so at once).
+KERNEL_CONNECT_SECONDS = 30.0
 SANDBOX_TMP = "/tmp"  # noqa: S108 - inside the sandbox: the slot's private scratch folder
 # Only what a kernel needs from /etc; the rest (and the grader's data) stays invisible.
 ETC_FILES = (
@@ -105,6 +114,7 @@ class Zygote:
         self._waiting: dict[int, tuple[threading.Event, dict[str, Any]]] = {}
         self.exits: dict[int, int] = {}
         self.exit_events: dict[int, threading.Event] = {}
+        self.precompiled: set[tuple[str, str]] = set()
         self.ready = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -140,6 +150,13 @@ class Zygote:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    def to_precompile(self, sources: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
+        """What of `sources` this fork server has not been sent yet (it keeps what it was)."""
+        with self._lock:
+            new = [s for s in sources if s not in self.precompiled]
+            self.precompiled.update(new)
+        return new
+
     def request(self, op: str, timeout: float = 30, **fields: Any) -> dict[str, Any]:
         ev, answer = threading.Event(), {}
         with self._lock:
@@ -165,9 +182,15 @@ class Zygote:
 
 class LocalKernel(SandboxKernel):
     def __init__(
-        self, zygote: Zygote, pid: int, name: str, connection_info: dict[str, Any]
+        self,
+        zygote: Zygote,
+        pid: int,
+        name: str,
+        connection_info: dict[str, Any],
+        wire: socket.socket | None = None,
     ) -> None:
         self.zygote = zygote
+        self.wire = wire
         self.pid = pid
         self.kernel_name = name
         self.connection_info = connection_info
@@ -223,6 +246,11 @@ class LocalKernel(SandboxKernel):
 
     async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
         self.kill()
+
+    def client(self) -> Any:
+        if self.wire is None:
+            return super().client()
+        return PipeKernelClient(self, self.wire)
 
 
 class LocalSession(SandboxSession):
@@ -362,17 +390,41 @@ class Slot:
             "NBGRADER_EXECUTION": "autograde",
             **spec.env,
         }
-        answer = self.zygote.request(
-            "spawn",
-            argv=argv,
-            env=env,
-            cwd=LocalSession.workdir,
-            log=str(kdir / "kernel.log"),
-            connection_file=str(conn_file),
-            limits=limits.rlimits(),
-        )
+        # An IPython kernel talks over one socket (pipekernel.py), any other kernel over
+        # ZeroMQ. The socket file is root's (0600): only the forked kernel, still root when it
+        # connects, reaches it.
+        listener = None
+        if ipython_kernel_options(argv) is not None:
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(str(kdir / "wire"))
+            os.chmod(kdir / "wire", 0o600)
+            listener.listen(1)
+        try:
+            answer = self.zygote.request(
+                "spawn",
+                argv=argv,
+                env=env,
+                cwd=LocalSession.workdir,
+                log=str(kdir / "kernel.log"),
+                connection_file=str(conn_file),
+                pipe=str(kdir / "wire") if listener is not None else "",
+                precompile=self.zygote.to_precompile(spec.precompile),
+                limits=limits.rlimits(),
+            )
+            wire = None
+            if listener is not None:
+                listener.settimeout(KERNEL_CONNECT_SECONDS)
+                try:
+                    wire, _ = listener.accept()
+                except TimeoutError:
+                    raise SandboxError("the kernel did not connect to the grader") from None
+        finally:
+            if listener is not None:
+                listener.close()
+                with contextlib.suppress(OSError):
+                    os.unlink(kdir / "wire")
         info["key"] = info["key"].encode()
-        kernel = LocalKernel(self.zygote, answer["pid"], spec.name, info)
+        kernel = LocalKernel(self.zygote, answer["pid"], spec.name, info, wire)
         if self.cgroup is not None:
             base = self.oom_count()
             kernel.oom_killed = lambda: self.oom_count() > base
@@ -647,6 +699,7 @@ class BubblewrapRunner(SandboxRunner):
                 made.add(parent)
         argv += ["--ro-bind", str(self.root / "ipython-profile"), PROFILE_IN_SANDBOX]
         argv += ["--ro-bind", str(ZYGOTE), ZYGOTE_IN_SANDBOX]
+        argv += ["--ro-bind", str(PIPE_KERNEL), PIPE_KERNEL_IN_SANDBOX]
         argv += ["--ro-bind", str(slot.sub), "/submission"]
         # The same folder at its host path too, so IPC socket paths agree on both sides.
         for parent in _parents(str(slot.tmp)):

@@ -153,9 +153,13 @@ def test_gigabyte_of_output_cut(course, tmp_path) -> None:
 
 
 def test_a_kernel_that_forges_its_messages_is_ended_not_the_grader(course, tmp_path) -> None:
-    """Student code that changes the kernel's session key makes every later message fail its
-    signature check: the grading ends that kernel with a clear status and scores 0."""
-    forged = ANSWER + "\nget_ipython().kernel.session.key = b'forged'\nprint('after the key')"
+    """Student code that writes into the kernel's socket to the grader something that is not
+    a message (a frame of junk): the grading ends that kernel with a clear status and scores
+    0, and the next submission grades as usual."""
+    forged = ANSWER + (
+        "\nwire = get_ipython().kernel.session.wire"
+        "\nwire.sock.sendall(b'\\x00\\x00\\x00\\x05junk!')\nprint('after the junk')"
+    )
     res = submit(course, tmp_path, "s-forged", forged)
     assert res.notebooks[0].status == KERNEL_PROTOCOL_ERROR
     assert res.score == 0.0

@@ -344,16 +344,17 @@ REWRITE_REQUESTS = (
     "    return await result if inspect.isawaitable(result) else result\n"
     "kernel.shell_handlers['execute_request'] = rewrite"
 )
-# The same, one step earlier: the session's unpacker rewrites the request's content.
+# The same, one step earlier: the kernel reads each request from its socket (pipekernel.py's
+# Wire), and a patched reader hands it `pass` for every test.
 REWRITE_UNPACKED = (
-    "session = get_ipython().kernel.session\n"
-    "real_unpack = session.unpack\n"
-    "def unpack(data):\n"
-    "    msg = real_unpack(data)\n"
-    "    if isinstance(msg, dict) and 'assert add' in str(msg.get('code', '')):\n"
-    "        msg['code'] = 'pass'\n"
+    "wire = get_ipython().kernel.session.wire\n"
+    "real_recv = wire.recv\n"
+    "async def recv():\n"
+    "    msg = await real_recv()\n"
+    "    if msg and 'assert add' in str(msg['content'].get('code', '')):\n"
+    "        msg['content']['code'] = 'pass'\n"
     "    return msg\n"
-    "session.unpack = unpack"
+    "wire.recv = recv"
 )
 # A text/plain formatter for str rewrites every report the guard sends back (the nonce is in
 # the string it formats) to "nothing seen, ran to its end", in either report format.

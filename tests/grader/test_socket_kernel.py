@@ -1,0 +1,119 @@
+"""The grader's IPython kernels talk over one socket (pipekernel.py) instead of ZeroMQ: a
+notebook's outputs are those of IPython's own kernel, cell by cell.
+
+The same notebook runs through nbclient twice: on the stock kernel (`python -m
+ipykernel_launcher`, ZeroMQ, started by jupyter_client) and on a sandbox kernel of the local
+runner. Streams (Python's and the file descriptors'), results, rich displays, errors and
+their tracebacks, input refused, top-level await and a running event loop, SystemExit and
+the execution counts must agree; what a child process writes to the descriptor is shown in
+its cell (IPython's kernel forwards it too late for nbclient).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from nbcampus.grader.autograde import kernel_spec
+from nbcampus.grader.sandbox.base import Limits
+from nbcampus.grader.sandbox.local import BubblewrapRunner
+
+CELLS = [
+    "print('to stdout')\nimport sys\nprint('to stderr', file=sys.stderr)",
+    "6 * 7",
+    "from IPython.display import HTML, display\ndisplay(HTML('<b>bold</b>'))",
+    "def fib(n):\n    return n\n\nassert fib(10) == 55",
+    "input('name? ')",
+    "import os\nos.system('echo from the descriptor')",
+    "!echo from a shell escape",
+    "import asyncio\nawait asyncio.sleep(0)\nprint('awaited')",
+    "asyncio.run(asyncio.sleep(0))",
+    "1 / 0",
+    "raise SystemExit(3)",
+    "print('after the exit', fib(2))",
+    "for i in range(3):\n    print(i, end=' ')",
+]
+
+FD_CELL = 5  # what a child process writes to the descriptor
+
+# The compiler names a cell's file after the kernel's process and temporary folder.
+KERNEL_FILE = re.compile(r"\S*ipykernel_\d+/")
+HOME = os.path.expanduser("~") + "/"
+
+
+def _outputs(nb: nbformat.NotebookNode) -> list[list[tuple]]:
+    """Per cell: its outputs, consecutive stream text of one name joined (how a kernel
+    splits a stream into messages is timing), folders and process ids made alike."""
+    cells = []
+    for cell in nb.cells:
+        outs: list[tuple] = []
+        for out in cell.outputs:
+            kind = out["output_type"]
+            if kind == "stream":
+                text = KERNEL_FILE.sub("ipykernel/", out["text"])
+                if outs and outs[-1][:2] == ("stream", out["name"]):
+                    outs[-1] = ("stream", out["name"], outs[-1][2] + text)
+                else:
+                    outs.append(("stream", out["name"], text))
+            elif kind == "error":
+                # IPython writes a file under $HOME as ~/…: the sandbox has a home of its own.
+                tb = [
+                    KERNEL_FILE.sub("ipykernel/", line).replace(HOME, "~/")
+                    for line in out["traceback"]
+                ]
+                outs.append(("error", out["ename"], out["evalue"], tuple(tb)))
+            else:
+                outs.append((kind, tuple(sorted(out["data"].items()))))
+        cells.append([cell.execution_count, *outs])
+    return cells
+
+
+def _notebook() -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    return nb
+
+
+@pytest.fixture(scope="module")
+def runner() -> Iterator[BubblewrapRunner]:
+    r = BubblewrapRunner(slots=1, prestart_max=0)
+    r.start()
+    yield r
+    r.stop()
+
+
+def test_a_notebook_shows_the_same_outputs_as_on_ipythons_own_kernel(runner, tmp_path) -> None:
+    stock = _notebook()
+    NotebookClient(stock, kernel_name="python3", timeout=60, allow_errors=True).execute(
+        cwd=str(tmp_path)
+    )
+
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    ours = _notebook()
+    with runner.run(sub, None, Limits()) as session:
+        spec = kernel_spec("python3")
+        kernel = session.start_kernel(spec)
+        assert kernel.wire is not None  # the socket kernel, not ZeroMQ
+        NotebookClient(ours, km=kernel, timeout=60, allow_errors=True).execute()
+
+    got, want = _outputs(ours), _outputs(stock)
+    for index, (g, w) in enumerate(zip(got, want, strict=True)):
+        if index == FD_CELL:
+            # IPython's kernel reads the descriptor in a thread of its own, and what it reads
+            # arrives after the cell's reply (nbclient has moved on by then): here it lands
+            # in the cell that wrote it.
+            assert g == [w[0], ("stream", "stdout", "from the descriptor\n"), *w[1:]], g
+            continue
+        assert g == w, f"cell {index}: {CELLS[index]!r}"
+    # The cells this is about did what they do on IPython's kernel.
+    assert want[3][1][1] == "AssertionError"
+    assert want[4][1][1] == "StdinNotImplementedError"
+    assert want[FD_CELL][1] == ("execute_result", (("text/plain", "0"),))
+    assert want[8][1][1] == "RuntimeError"  # asyncio.run inside the kernel's running loop
+    assert ("stream", "stdout", "after the exit 2\n") in want[11]
