@@ -56,7 +56,7 @@ from traitlets.config import Config
 
 from . import hidden as hidden_tests
 from .gradingbook import GradingGradebook, gradebook, grading_gradebook
-from .guard import GUARD_CODE, GUARD_FILE, Guard, run_guarded
+from .guard import GUARD_CODE, GUARD_ENTRY, GUARD_FILE, Guard, run_guarded
 from .sandbox.base import KernelSpec, Limits, SandboxKernel, SandboxRunner
 from .sandbox.pipeclient import KernelProtocolError
 
@@ -620,7 +620,7 @@ class Autograder:
         spec = kernel_spec(kname)
         if spec.argv[1:3] == ["-m", "ipykernel_launcher"]:
             spec.argv.append("--HistoryManager.hist_file=:memory:")
-            spec.precompile = ((GUARD_FILE, GUARD_CODE),)
+            spec.prepare = ((GUARD_FILE, GUARD_CODE, GUARD_ENTRY),)
         kernel = session.start_kernel(spec)
         ex = SandboxExecute(config=config)
         if spec.language == "python" or "ipykernel" in " ".join(spec.argv):

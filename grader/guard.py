@@ -55,10 +55,10 @@ BLOCKED = "the grader's check was blocked (run_cell or the kernel patched)"
 INCOMPLETE = "the test did not run to its end"
 REWRITTEN = "the test did not run as written"
 
-# Kernel side: defines the guard in builtins under a per-kernel random name. `{name}` is
-# replaced before sending; the code runs before any student cell.
+# Kernel side: prepares the guard and returns its claim, which puts it in builtins under a
+# per-kernel random name with a per-kernel key; all of it runs before any student cell.
 _KERNEL_CODE = r"""
-def __nbcampus_guard_setup(name, key):
+def __nbcampus_guard_prepare():
     import ast, builtins, hashlib, os, sys
     import importlib.util
 
@@ -71,16 +71,15 @@ def __nbcampus_guard_setup(name, key):
     ast_Call, ast_Name, ast_Load, ast_Constant, ast_Expr, ast_Module = (
         ast.Call, ast.Name, ast.Load, ast.Constant, ast.Expr, ast.Module)
     copy_location, fix_missing_locations = ast.copy_location, ast.fix_missing_locations
+    # The guard's name in builtins and its key, given once by claim() below.
+    secret = {}
+
     # HMAC-SHA256 of each report: a report rewritten on its way out (a display formatter, a
     # patched user_expressions, do_execute or session) no longer verifies.
-    key = key.encode().ljust(64, b"\0")
-    inner0 = sha256(bytes(b ^ 0x36 for b in key))
-    outer0 = sha256(bytes(b ^ 0x5C for b in key))
-
     def sign(text):
-        inner = inner0.copy()
+        inner = secret["inner"].copy()
         inner.update(text.encode())
-        outer = outer0.copy()
+        outer = secret["outer"].copy()
         outer.update(inner.digest())
         return outer.hexdigest()
 
@@ -290,7 +289,7 @@ def __nbcampus_guard_setup(name, key):
             # request rewritten on its way in (session, shell handlers) runs other code.
             fp = fingerprint(node, AST, sha256)
             call = lambda *args: ast_Call(
-                func=ast_Name(id=name + "_mark", ctx=ast_Load()),
+                func=ast_Name(id=secret["name"] + "_mark", ctx=ast_Load()),
                 args=[ast_Constant(self.nonce), ast_Constant(fp), *args], keywords=[])
             if node.body and isinstance(node.body[-1], ast_Expr):
                 last = node.body[-1]
@@ -349,8 +348,21 @@ def __nbcampus_guard_setup(name, key):
             fp = got[1] if marked else ""
             return self.report(nonce, seen | set(before), marked, fp)
 
-    builtins.__dict__[name] = Guard()
-    builtins.__dict__[name + "_mark"] = mark
+    def claim(name, key):
+        # Once: the guard takes its name and key and goes into builtins under that name.
+        if secret:
+            raise RuntimeError("the guard is set up once")
+        key = key.encode().ljust(64, b"\0")
+        secret.update(name=name, inner=sha256(bytes(b ^ 0x36 for b in key)),
+                      outer=sha256(bytes(b ^ 0x5C for b in key)))
+        builtins.__dict__[name] = Guard()
+        builtins.__dict__[name + "_mark"] = mark
+
+    return claim
+
+
+def __nbcampus_guard_setup(name, key):
+    __nbcampus_guard_prepare()(name, key)
 
 """
 
@@ -379,12 +391,14 @@ def fingerprint(node, node_type, sha256):  # no annotations: also run in the ker
 
 
 _FINGERPRINT_SOURCE = textwrap.indent(inspect.getsource(fingerprint), "    ")
-# The guard's kernel code, the same for every kernel (its name and key are arguments), and
-# the file name it is compiled under: what a sandbox may compile ahead (KernelSpec.precompile).
+# The guard's kernel code, the same for every kernel (its name and key are given to the
+# claim), the file name it is compiled under and the function that prepares it: what a
+# sandbox may run ahead, before the fork (KernelSpec.prepare).
 GUARD_CODE = _KERNEL_CODE.replace("{blocked!r}", repr(BLOCKED)).replace(
     "{fingerprint}", _FINGERPRINT_SOURCE
 )
 GUARD_FILE = "<nbcampus-guard>"
+GUARD_ENTRY = "__nbcampus_guard_prepare"
 _TRANSFORMER = TransformerManager()
 
 
@@ -414,22 +428,28 @@ class Guard:
 
         Sent as a cell, the guard's code went through IPython's input transformers and AST
         pipeline, which cost a fresh kernel more than 20 ms of CPU; compiled directly it
-        costs a few (4 ms). A sandbox's socket kernel finds it compiled by its fork server
-        (`precompiled`, see GUARD_CODE): nothing of the student's has run in the kernel yet,
-        so what it finds there is the fork server's."""
+        costs a few (4 ms, and as much again to take the snapshots). A sandbox's socket
+        kernel finds the guard prepared by its fork server from this same code, before the
+        fork (KernelSpec.prepare): it only claims it, with this guard's name and key.
+        Nothing of the student's has run in the kernel yet, so what it finds there is the
+        fork server's, and a claim is taken out of `prepared` and works once."""
         nonce = secrets.token_hex(16)
         namespace = (
             "{'get_ipython': __import__('IPython').get_ipython, "
             "'__builtins__': dict(__import__('builtins').__dict__)}"
         )
-        precompiled = (
-            "getattr(__import__('sys').modules.get('pipekernel'), 'precompiled', {})"
-            ".get((file, src))"
+        # What the fork server prepared from this very code before the fork (its claim), or
+        # None: then the code is compiled and run here.
+        prepared = (
+            "getattr(__import__('sys').modules.get('pipekernel'), 'prepared', {})"
+            ".pop((file, src, entry), None)"
         )
+        name_key = f"({self.name!r}, {self.key!r})"
         code = (
-            f"(lambda b, file, src, ns: (b.exec({precompiled} or b.compile(src, file, 'exec'), "
-            f"ns), ns['__nbcampus_guard_setup']({self.name!r}, {self.key!r})))"
-            f"(__import__('builtins'), {GUARD_FILE!r}, {GUARD_CODE!r}, {namespace})"
+            f"(lambda b, file, src, entry, ns: (lambda claim: claim{name_key} if claim else "
+            f"(b.exec(b.compile(src, file, 'exec'), ns), ns['__nbcampus_guard_setup']{name_key}))"
+            f"({prepared}))(__import__('builtins'), {GUARD_FILE!r}, {GUARD_CODE!r}, "
+            f"{GUARD_ENTRY!r}, {namespace})"
         )
         return "", f"({code}, {self._expr('snap', nonce)})[1]", nonce
 

@@ -158,9 +158,10 @@ class KernelSpec:
     argv: list[str]
     language: str = ""
     env: dict[str, str] = field(default_factory=dict)
-    # (file name, source) of code the grader will send every kernel to compile: a sandbox
-    # may compile it once, ahead, for its kernels to take (the local runner's socket kernels).
-    precompile: tuple[tuple[str, str], ...] = ()
+    # (file name, source, function) of code the grader sends every kernel to run first (the
+    # tamper guard's): a sandbox may run `function()` of it once, ahead, before any student
+    # code, and hand each kernel what it returned (the local runner's socket kernels).
+    prepare: tuple[tuple[str, str, str], ...] = ()
 
 
 class SandboxSession(abc.ABC):

@@ -114,7 +114,7 @@ class Zygote:
         self._waiting: dict[int, tuple[threading.Event, dict[str, Any]]] = {}
         self.exits: dict[int, int] = {}
         self.exit_events: dict[int, threading.Event] = {}
-        self.precompiled: set[tuple[str, str]] = set()
+        self.prepared: set[tuple[str, str, str]] = set()
         self.ready = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -150,11 +150,11 @@ class Zygote:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def to_precompile(self, sources: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
-        """What of `sources` this fork server has not been sent yet (it keeps what it was)."""
+    def to_prepare(self, code: tuple[tuple[str, str, str], ...]) -> list[tuple[str, str, str]]:
+        """What of `code` this fork server has not been sent yet (it keeps what it was)."""
         with self._lock:
-            new = [s for s in sources if s not in self.precompiled]
-            self.precompiled.update(new)
+            new = [c for c in code if c not in self.prepared]
+            self.prepared.update(new)
         return new
 
     def request(self, op: str, timeout: float = 30, **fields: Any) -> dict[str, Any]:
@@ -408,7 +408,7 @@ class Slot:
                 log=str(kdir / "kernel.log"),
                 connection_file=str(conn_file),
                 pipe=str(kdir / "wire") if listener is not None else "",
-                precompile=self.zygote.to_precompile(spec.precompile),
+                prepare=self.zygote.to_prepare(spec.prepare),
                 limits=limits.rlimits(),
             )
             wire = None

@@ -44,9 +44,9 @@ FRAME = struct.Struct("!I")
 # stops a kernel long before).
 MAX_FRAME = 256 * 1024 * 1024
 SHELL, IOPUB = "shell", "iopub"
-# (file name, source) -> code object, compiled by the fork server before the fork
-# (zygote.precompile): the tamper guard's code, which the grader sends every kernel.
-precompiled: dict[tuple[str, str], Any] = {}
+# (file name, source, function) -> what the fork server's run of that code returned, made
+# before the fork (zygote.prepare_code): the tamper guard's claim. A kernel takes it out.
+prepared: dict[tuple[str, str, str], Any] = {}
 
 
 def send_all(sock: socket.socket, data: bytes, timeout: float | None = None) -> bool:
@@ -230,8 +230,8 @@ class RequestsOnMainThread:
 class PipeKernelApp(IPKernelApp):
     """IPython's kernel application with its sockets, threads and heartbeat left out, made
     in two halves: `initialize` in the fork server before the fork (configuration, the
-    kernel object and its shell, extensions: the same for every kernel, and no code of a
-    student has run in them), `start_kernel` in each forked kernel (its socket, output
+    kernel object and its shell, GUI and extensions: the same for every kernel, and no code
+    of a student has run in them), `start_kernel` in each forked kernel (its socket, output
     streams, folder, environment and startup code)."""
 
     def initialize(self, argv: list[str] | None = None) -> None:
@@ -247,6 +247,9 @@ class PipeKernelApp(IPKernelApp):
         self.init_kernel()
         self.init_shell()
         if self.shell:
+            # Before the tamper guard's snapshot (see prepare_code in zygote.py), as in
+            # IPython's kernel: it leaves the shell's _showtraceback as an instance attribute.
+            self.init_gui_pylab()
             self.init_extensions()
 
     def init_kernel(self) -> None:
@@ -305,7 +308,9 @@ class PipeKernelApp(IPKernelApp):
             shell.starting_dir = os.getcwd()
             shell.history_manager.dir_hist[:] = [Path.cwd()]
             self.init_path()
-            self.init_gui_pylab()
+            # What IPKernelApp.init_gui_pylab put in the environment (this one is the kernel's).
+            if not os.environ.get("MPLBACKEND"):
+                os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
             self.init_code()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -359,6 +364,7 @@ def prepare(options: list[str], kernel_class: type | None) -> PipeKernelApp:
     if sys.path and sys.path[0] in ("", os.getcwd()):
         del sys.path[0]  # as the launcher: the kernel's folder is not an import path
     PipeKernelApp.clear_instance()
+    prepared.clear()  # made for the previous application's shell
     app = PipeKernelApp.instance(**({"kernel_class": kernel_class} if kernel_class else {}))
     app.initialize(options)
     if app.shell is not None:

@@ -385,18 +385,28 @@ def prepare_pipe_kernel(options: tuple[str, ...]) -> None:
     warm_tracebacks()  # its modules walked here, not in every kernel's first traceback
 
 
-def precompile(sources: list[list[str]]) -> None:
-    """Compile, once, code the grader sends every kernel (the tamper guard's): a socket
-    kernel takes the code object from pipekernel.precompiled instead of compiling it
-    again (4 ms of CPU in a fresh kernel). Compiling runs nothing."""
-    try:
-        import pipekernel
-    except ImportError:
-        return
-    for file, source in sources:
-        key = (file, source)
-        if key not in pipekernel.precompiled:
-            pipekernel.precompiled[key] = compile(source, file, "exec")
+def prepare_code(entries: list[list[str]]) -> None:
+    """Run, once, code the grader sends every IPython kernel to run first (the tamper
+    guard's: it takes its snapshots of the pristine shell and returns the claim a kernel
+    makes with its own name and key), in the namespace the grader's request would give it.
+    A socket kernel takes the result from pipekernel.prepared instead of compiling and
+    running it again (8 ms of CPU in a fresh kernel). Like the shell it looks at, this is
+    the fork server's own state: no student code has run here."""
+    app = _prepared.get("pipe_app")
+    if app is None:
+        return  # no prepared kernel: each kernel runs the code itself
+    import builtins
+
+    import pipekernel
+    from IPython import get_ipython
+
+    for file, source, entry in entries:
+        key = (file, source, entry)
+        if key in pipekernel.prepared:
+            continue
+        namespace = {"get_ipython": get_ipython, "__builtins__": dict(builtins.__dict__)}
+        exec(compile(source, file, "exec"), namespace)  # noqa: S102 - the grader's own code
+        pipekernel.prepared[key] = namespace[entry]()
 
 
 def forget_prepared_kernel() -> None:
@@ -487,7 +497,10 @@ def main() -> None:
                     except Exception as exc:  # noqa: BLE001 - the kernel then starts as before
                         _prepared.clear()
                         sys.stderr.write(f"preparing the IPython kernel failed: {exc!r}\n")
-                precompile(req.get("precompile") or [])
+                    try:
+                        prepare_code(req.get("prepare") or [])
+                    except Exception as exc:  # noqa: BLE001 - each kernel then runs it itself
+                        sys.stderr.write(f"preparing the kernels' first code failed: {exc!r}\n")
                 pid = os.fork()
                 if pid == 0:
                     become_kernel(req, uid)
