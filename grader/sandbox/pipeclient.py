@@ -68,13 +68,17 @@ class PipeKernelClient:
         self.sock.setblocking(False)
 
     def stop_channels(self) -> None:
+        self._unbind()
+        self._loop = None
+        self.sock.close()
+
+    def _unbind(self) -> None:
+        """Stop reading in the loop that read until now (if it is still open)."""
         if self._loop is not None and not self._loop.is_closed():
             try:
                 self._loop.remove_reader(self.sock.fileno())
             except (ValueError, OSError):
                 pass
-        self._loop = None
-        self.sock.close()
 
     @property
     def channels_running(self) -> bool:
@@ -85,11 +89,7 @@ class PipeKernelClient:
         synchronous calls of nbclient: the reader follows it)."""
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
-            if self._loop is not None and not self._loop.is_closed():
-                try:
-                    self._loop.remove_reader(self.sock.fileno())
-                except (ValueError, OSError):
-                    pass
+            self._unbind()
             self._loop = loop
             self._arrived = asyncio.Event()
             if not self._eof:
