@@ -353,10 +353,12 @@ async def serve(kernel: Any, wire: Wire) -> None:
                 kernel.post_handler_hook()
         sys.stdout.flush()
         sys.stderr.flush()
-        kernel._publish_status("idle", "shell", msg)
         if kernel._aborting:
+            # Before this request's idle: what the grader sends once it sees the request end
+            # is never taken for a request that was waiting behind a failed one.
             abort_queued(kernel, wire)
             kernel._aborting = False
+        kernel._publish_status("idle", "shell", msg)
 
 
 def prepare(options: list[str], kernel_class: type | None) -> PipeKernelApp:

@@ -11,6 +11,7 @@ its cell (IPython's kernel forwards it too late for nbclient).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import Iterator
@@ -117,3 +118,31 @@ def test_a_notebook_shows_the_same_outputs_as_on_ipythons_own_kernel(runner, tmp
     assert want[FD_CELL][1] == ("execute_result", (("text/plain", "0"),))
     assert want[8][1][1] == "RuntimeError"  # asyncio.run inside the kernel's running loop
     assert ("stream", "stdout", "after the exit 2\n") in want[11]
+
+
+def test_requests_behind_a_failed_one_are_aborted_and_the_next_one_runs(runner, tmp_path) -> None:
+    """As on IPython's kernel (stop_on_error): a request already waiting behind one that
+    failed is answered "aborted"; one sent after the failure's reply runs."""
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    with runner.run(sub, None, Limits()) as session:
+        kernel = session.start_kernel(kernel_spec("python3"))
+        kc = kernel.client()
+
+        async def run() -> tuple[str, str, str]:
+            kc.start_channels()
+            await kc.wait_for_ready(timeout=60)
+            failing, waiting = kc.execute("1 / 0"), kc.execute("print('waited')")
+            status: dict[str, str] = {}
+            while len(status) < 2:
+                msg = await kc.shell_channel.get_msg(timeout=60)
+                status[msg["parent_header"]["msg_id"]] = msg["content"]["status"]
+            after = kc.execute("print('after')")
+            msg = await kc.shell_channel.get_msg(timeout=60)
+            assert msg["parent_header"]["msg_id"] == after
+            return status[failing], status[waiting], msg["content"]["status"]
+
+        try:
+            assert asyncio.run(run()) == ("error", "aborted", "ok")
+        finally:
+            kc.stop_channels()
