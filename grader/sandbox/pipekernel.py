@@ -21,6 +21,7 @@ Standard library and ipykernel only: this file runs inside the sandbox, beside z
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import io
 import itertools
 import os
@@ -164,8 +165,6 @@ class PipeStream(io.TextIOBase):
         # The descriptor's writes: a memory file in append mode, read and emptied on flush.
         self._fd = os.memfd_create(f"kernel-{name}", os.MFD_CLOEXEC)
         os.dup2(self._fd, fd, inheritable=True)
-        import fcntl
-
         fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
 
     @property
