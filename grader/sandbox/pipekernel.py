@@ -215,6 +215,18 @@ class PipeStream(io.TextIOBase):
                 self.session.send(IOPUB, "stream", content, parent=self.parent_header)
 
 
+def put_folder_on_path(ignore_cwd: bool) -> None:
+    """What IPython's init_path does for a kernel started as usual: the notebook's folder
+    ('') on the import path, before site-packages, so a notebook imports the modules beside
+    it as under stock nbgrader. IPython leaves it out here because the fork server runs
+    isolated (`python -I`, which it reads as "safe path")."""
+    if "" in sys.path or ignore_cwd:
+        return
+    names = [os.path.basename(p) for p in sys.path]
+    index = next((i for i, n in enumerate(names) if n in ("site-packages", "dist-packages")), 0)
+    sys.path.insert(index, "")
+
+
 class RequestsOnMainThread:
     """Stands in for IPython's shell-channel thread, which this kernel does without: the
     kernel asks it only which thread handles requests (this one, so that SIGINT cancels an
@@ -307,6 +319,7 @@ class PipeKernelApp(IPKernelApp):
             shell.starting_dir = os.getcwd()
             shell.history_manager.dir_hist[:] = [Path.cwd()]
             self.init_path()
+            put_folder_on_path(self.ignore_cwd)
             # What IPKernelApp.init_gui_pylab put in the environment (this one is the kernel's).
             if not os.environ.get("MPLBACKEND"):
                 os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"

@@ -439,16 +439,20 @@ def reap_user(uid: int) -> None:
 
 def main() -> None:
     uid = int(sys.argv[1])
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # pipekernel.py beside it
     for module in sys.argv[2:]:
         try:
             importlib.import_module(module)
         except ImportError as exc:
             sys.stderr.write(f"preload {module} failed: {exc}\n")
+    # The socket kernel, beside this file; its folder is not left on the kernels' path.
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, here)
     try:
-        importlib.import_module("pipekernel")  # beside this file: the socket kernel
+        importlib.import_module("pipekernel")
     except ImportError as exc:
         sys.stderr.write(f"preload pipekernel failed: {exc}\n")
+    finally:
+        sys.path.remove(here)
     # What every kernel would compute again on its way to its first cell and traceback.
     warm_ups = (
         walk_modules_only_after_imports,

@@ -38,7 +38,10 @@ CELLS = [
     "raise SystemExit(3)",
     "print('after the exit', fib(2))",
     "for i in range(3):\n    print(i, end=' ')",
+    "import helper_beside_the_notebook\nhelper_beside_the_notebook.ANSWER",
 ]
+# A module shipped beside the notebook (its folder is on the import path, as in stock).
+HELPER = ("helper_beside_the_notebook.py", "ANSWER = 42\n")
 
 FD_CELL = 5  # what a child process writes to the descriptor
 
@@ -89,6 +92,7 @@ def runner() -> Iterator[BubblewrapRunner]:
 
 
 def test_a_notebook_shows_the_same_outputs_as_on_ipythons_own_kernel(runner, tmp_path) -> None:
+    (tmp_path / HELPER[0]).write_text(HELPER[1])
     stock = _notebook()
     NotebookClient(stock, kernel_name="python3", timeout=60, allow_errors=True).execute(
         cwd=str(tmp_path)
@@ -96,6 +100,7 @@ def test_a_notebook_shows_the_same_outputs_as_on_ipythons_own_kernel(runner, tmp
 
     sub = tmp_path / "sub"
     sub.mkdir()
+    (sub / HELPER[0]).write_text(HELPER[1])
     ours = _notebook()
     with runner.run(sub, None, Limits()) as session:
         spec = kernel_spec("python3")
@@ -118,6 +123,7 @@ def test_a_notebook_shows_the_same_outputs_as_on_ipythons_own_kernel(runner, tmp
     assert want[FD_CELL][1] == ("execute_result", (("text/plain", "0"),))
     assert want[8][1][1] == "RuntimeError"  # asyncio.run inside the kernel's running loop
     assert ("stream", "stdout", "after the exit 2\n") in want[11]
+    assert want[13][1] == ("execute_result", (("text/plain", "42"),))
 
 
 def test_requests_behind_a_failed_one_are_aborted_and_the_next_one_runs(runner, tmp_path) -> None:
