@@ -12,7 +12,6 @@ its cell (IPython's kernel forwards it too late for nbclient).
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from collections.abc import Iterator
 
@@ -47,7 +46,13 @@ FD_CELL = 5  # what a child process writes to the descriptor
 
 # The compiler names a cell's file after the kernel's process and temporary folder.
 KERNEL_FILE = re.compile(r"\S*ipykernel_\d+/")
-HOME = os.path.expanduser("~") + "/"
+# Where Python's and the packages' files are: IPython writes a path under $HOME as ~/…, and
+# the sandbox has a home of its own (its /tmp, where a CI checkout's virtualenv may be too).
+INSTALL_FOLDER = re.compile(r"[~/]\S*?/(site-packages|python3\.\d+)/")
+
+
+def _paths_alike(text: str) -> str:
+    return INSTALL_FOLDER.sub(r"\1/", KERNEL_FILE.sub("ipykernel/", text))
 
 
 def _outputs(nb: nbformat.NotebookNode) -> list[list[tuple]]:
@@ -59,17 +64,13 @@ def _outputs(nb: nbformat.NotebookNode) -> list[list[tuple]]:
         for out in cell.outputs:
             kind = out["output_type"]
             if kind == "stream":
-                text = KERNEL_FILE.sub("ipykernel/", out["text"])
+                text = _paths_alike(out["text"])
                 if outs and outs[-1][:2] == ("stream", out["name"]):
                     outs[-1] = ("stream", out["name"], outs[-1][2] + text)
                 else:
                     outs.append(("stream", out["name"], text))
             elif kind == "error":
-                # IPython writes a file under $HOME as ~/…: the sandbox has a home of its own.
-                tb = [
-                    KERNEL_FILE.sub("ipykernel/", line).replace(HOME, "~/")
-                    for line in out["traceback"]
-                ]
+                tb = [_paths_alike(line) for line in out["traceback"]]
                 outs.append(("error", out["ename"], out["evalue"], tuple(tb)))
             else:
                 outs.append((kind, tuple(sorted(out["data"].items()))))
