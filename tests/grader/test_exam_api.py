@@ -17,6 +17,7 @@ import nbformat
 import pytest
 import yaml
 from harness.classroom import open_class
+from harness.grading import wait_graded
 from harness.hub import CampusHub
 
 from .notebooks import source_notebook, student_version, write
@@ -148,11 +149,7 @@ def test_one_attempt_counted_once_with_its_receipt_and_hidden_score(
     assert [s["id"] for s in mine] == [body["id"]]
     # graded in full, and the score stays the teachers' until released
     teacher = campus_hub.client(NAMES["teacher"])
-    for _ in range(180):
-        graded = teacher.get(API + f"submissions/{body['id']}").json()
-        if graded["status"] in ("graded", "failed"):
-            break
-        time.sleep(1)
+    graded = wait_graded(teacher, body["id"], timeout=180, poll=1)
     assert graded["status"] == "graded" and graded["score"] == 2.0, graded
     for _ in range(30):
         progress = ann.get(CAMPUS + f"users/{NAMES['ann']}/progress").json()["exercises"]

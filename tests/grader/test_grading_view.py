@@ -14,6 +14,7 @@ import nbformat
 import pytest
 import requests
 from harness.browser import log_in
+from harness.grading import wait_graded
 from harness.hub import CampusHub
 
 from nbcampus.grader.courses import register_course
@@ -96,12 +97,7 @@ def graded(campus_hub: CampusHub, tmp_path_factory: pytest.TempPathFactory) -> d
     resp = student.post(API + f"courses/{COURSE}/assignments/{LESSON}/submissions", json=body)
     assert resp.status_code == 202, resp.text
     uid = resp.json()["id"]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        sub = student.get(API + f"submissions/{uid}").json()
-        if sub["status"] in ("graded", "failed"):
-            break
-        time.sleep(0.2)
+    sub = wait_graded(student, uid, timeout=60, poll=0.2)
     assert sub["status"] == "graded", sub
     return {"student": name, "uid": uid, "sub": sub, "body": body}
 

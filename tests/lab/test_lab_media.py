@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from harness.grading import wait_graded
 from harness.hub import CampusHub
 from test_lab_ui import log_in
 
@@ -96,13 +96,7 @@ def submit_solved(hub: CampusHub, student: str, lesson: str, notebook: str) -> N
     resp = client.post(GRADER + f"courses/{COURSE}/assignments/{lesson}/submissions", json=body)
     assert resp.status_code == 202, resp.text
     uid = resp.json()["id"]
-    deadline = time.monotonic() + 120
-    while (sub := client.get(GRADER + f"submissions/{uid}").json())["status"] not in (
-        "graded",
-        "failed",
-    ):
-        assert time.monotonic() < deadline, "not graded in 120 s"
-        time.sleep(0.3)
+    sub = wait_graded(client, uid, timeout=120, poll=0.3)
     assert sub["status"] == "graded" and sub["score"] == sub["max_score"], sub
 
 
