@@ -19,7 +19,7 @@ from typing import Any
 
 from jupyter_client.session import Session, json_packer, json_unpacker
 
-from .pipekernel import FRAME, IOPUB, MAX_FRAME, SHELL, send_all
+from .pipekernel import FRAME, IOPUB, SHELL, send_all, take_frame
 
 # A kernel that reads nothing for this long while a request waits to be written is ended.
 SEND_TIMEOUT_SECONDS = 10.0
@@ -119,14 +119,13 @@ class PipeKernelClient:
             self._arrived = asyncio.Event()
 
     def _parse(self) -> None:
-        while len(self._buf) >= FRAME.size:
-            (size,) = FRAME.unpack_from(self._buf)
-            if size > MAX_FRAME:
-                raise KernelProtocolError("a frame beyond the size bound")
-            if len(self._buf) < FRAME.size + size:
+        while True:
+            try:
+                body = take_frame(self._buf)
+            except ValueError as err:
+                raise KernelProtocolError(str(err)) from None
+            if body is None:
                 return
-            body = bytes(self._buf[FRAME.size : FRAME.size + size])
-            del self._buf[: FRAME.size + size]
             try:
                 frame = json_unpacker(body)
                 channel, msg = frame["channel"], frame["msg"]

@@ -63,6 +63,21 @@ def send_all(sock: socket.socket, data: bytes, timeout: float | None = None) -> 
     return True
 
 
+def take_frame(buf: bytearray) -> bytes | None:
+    """The body of the first whole frame in `buf`, taken out of it; None until a whole one
+    has arrived. ValueError for a frame past MAX_FRAME: the stream is broken."""
+    if len(buf) < FRAME.size:
+        return None
+    (size,) = FRAME.unpack_from(buf)
+    if size > MAX_FRAME:
+        raise ValueError("a frame beyond the size bound")
+    if len(buf) < FRAME.size + size:
+        return None
+    body = bytes(buf[FRAME.size : FRAME.size + size])
+    del buf[: FRAME.size + size]
+    return body
+
+
 class Wire:
     """Length-prefixed JSON frames on the socket; writes from any thread (a student's thread
     may print), reads on the kernel's thread only."""
@@ -78,16 +93,8 @@ class Wire:
             send_all(self.sock, FRAME.pack(len(body)) + body)
 
     def _frame(self) -> dict[str, Any] | None:
-        if len(self._buf) < FRAME.size:
-            return None
-        (size,) = FRAME.unpack_from(self._buf)
-        if size > MAX_FRAME:
-            raise ValueError("frame too large")
-        if len(self._buf) < FRAME.size + size:
-            return None
-        body = bytes(self._buf[FRAME.size : FRAME.size + size])
-        del self._buf[: FRAME.size + size]
-        return json_unpacker(body)
+        body = take_frame(self._buf)
+        return None if body is None else json_unpacker(body)
 
     async def recv(self) -> dict[str, Any] | None:
         """The next message from the grader; None once it has closed the socket."""
