@@ -218,6 +218,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(format_demo_accounts(demo, settings.bind_url + "hub/login"), flush=True)
     # `jupyterhub` itself, without an import it does not need (nbcampus/hub_process.py).
     argv = [sys.executable, "-m", "nbcampus.hub_process", "-f", str(hub_config_path())]
+    # The Hub runs in the data directory; its configuration and every process it starts read
+    # the settings again, and the default (./nbcampus-data) would be another folder there.
+    os.environ["NBCAMPUS_DATA_DIR"] = str(settings.data_dir)
     os.chdir(settings.data_dir)
     # Hand the process over to the Hub: Ctrl-C then reaches it directly, and it stops the
     # proxy, the services and every student server it started.

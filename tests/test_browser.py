@@ -58,3 +58,25 @@ def test_student_runs_a_c_cell_in_the_lab(campus_hub: CampusHub, browser, output
         page.screenshot(path=str(output_dir / "lab-c-kernel.png"))
     finally:
         page.close()
+
+
+def test_the_readme_run_command_lets_a_demo_student_in(
+    tmp_path: Path, browser, output_dir: Path
+) -> None:
+    """`nbcampus run` exactly as the README has it: no NBCAMPUS_DATA_DIR, the data directory
+    is ./nbcampus-data. The Hub runs inside it and reads the settings again: it must find the
+    same directory (it made ./nbcampus-data/nbcampus-data, empty, and failed to start)."""
+    data = tmp_path / "nbcampus-data"
+    hub = CampusHub(data, readme_data_dir=True).start()
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        student = hub.demo("student")
+        log_in(page, hub, student["name"], student["password"])
+        page.wait_for_selector(".jp-LabShell", timeout=90_000)
+        page.wait_for_selector(".jp-Launcher", timeout=60_000)
+        assert f"/user/{student['name']}/lab" in page.url
+        page.screenshot(path=str(output_dir / "readme-run-student-lab.png"))
+        assert not (data / "nbcampus-data").exists()
+    finally:
+        page.close()
+        hub.stop()

@@ -50,7 +50,11 @@ class CampusHub:
         env: dict[str, str] | None = None,
         base_path: str = HOSTILE_BASE_PATH,
         extra_config: str = "",
+        readme_data_dir: bool = False,
     ) -> None:
+        # readme_data_dir: started as the README has it, without NBCAMPUS_DATA_DIR, in the
+        # folder above `data_dir` (which must then be named nbcampus-data).
+        self.readme_data_dir = readme_data_dir
         self.data_dir = data_dir
         self.db_url = db_url
         self.port = free_port()
@@ -80,6 +84,8 @@ class CampusHub:
         # own tests and benchmark ask for them.
         env["NBCAMPUS_DASHBOARD_POOL"] = "0"
         env.update(self.extra_env)
+        if self.readme_data_dir:
+            del env["NBCAMPUS_DATA_DIR"]
         return env
 
     def start(self, timeout: float = 90) -> CampusHub:
@@ -91,6 +97,7 @@ class CampusHub:
         self.process = subprocess.Popen(
             [NBCAMPUS, "run"],
             env=self.env,
+            cwd=self.data_dir.parent if self.readme_data_dir else None,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
