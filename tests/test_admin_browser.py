@@ -55,9 +55,7 @@ def test_admin_disables_an_account_and_publishes_a_reviewed_course(
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     try:
-        log_in(page, hub, admin["name"], admin["password"])
-        page.wait_for_url("**/hub/**", timeout=60_000)
-        page.goto(hub.url + "hub/home")
+        log_in(page, hub, admin["name"], admin["password"], next_="hub/home", wait="load")
         page.click("#nav-campus-admin")
         page.wait_for_selector("#accounts")
         assert page.locator('.navbar a.nav-link[href$="/hub/admin"]').is_hidden()

@@ -8,6 +8,7 @@ drive the form on their own.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
@@ -17,6 +18,10 @@ LAB_SHELL = ".jp-LabShell"
 PANEL_LOADED = '.nbc-panel[data-loaded="true"]'
 
 LoadState = Literal["load", "domcontentloaded", "networkidle"]
+
+# Pages a sign-in passes through on its way: while one of them is shown, the Hub or the spawn
+# page's script is still about to navigate, and a test's own page.goto would be cut short.
+ON_THE_WAY = re.compile(r"/hub/(login|spawn|spawn-pending)(/|$)")
 
 
 def login_url(hub: CampusHub, next_: str = "") -> str:
@@ -38,15 +43,18 @@ def log_in(
     wait: LoadState | None = None,
     no_wait_after: bool = False,
 ) -> Any:
-    """Sign `page` in through the login form. `wait` is the load state to wait for after
-    submitting (none by default: the caller waits for what it needs); `no_wait_after` does
-    not even wait for the navigation to start, so several people's servers start at once."""
+    """Sign `page` in through the login form. `wait` is the load state to wait for once the
+    sign-in has arrived (past the login and spawn pages; none by default: the caller waits for
+    what it needs); `no_wait_after` does not even wait for the navigation to start, so several
+    people's servers start at once."""
     page.goto(login_url(hub, next_))
     page.fill("#username_input", name)
     page.fill("#password_input", password)
     page.click("#login_submit", no_wait_after=no_wait_after)
     if wait:
-        page.wait_for_load_state(wait)
+        page.wait_for_url(
+            lambda url: not ON_THE_WAY.search(urlsplit(url).path), wait_until=wait, timeout=120_000
+        )
     return page
 
 

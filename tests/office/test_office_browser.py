@@ -25,12 +25,14 @@ pytestmark = [
 
 
 def login(browser: Any, hub: CampusHub, name: str, password: str, dark: bool = False) -> Any:
-    """An Office browser (light or dark, downloads kept); the Office modules share it."""
+    """An Office browser (light or dark, downloads kept) signed in onto the Hub's home page, so
+    no JupyterLab starts for it; the Office modules share it."""
     return sign_in(
         browser,
         hub,
         name,
         password,
+        next_="hub/home",
         viewport=(1280, 900),
         color_scheme="dark" if dark else "light",
         accept_downloads=True,
@@ -51,7 +53,6 @@ def test_staff_runs_a_term_in_the_browser(
     page = login(browser, campus_hub, staff["name"], staff["password"])
     try:
         # The Hub's navigation leads to the office.
-        page.goto(campus_hub.url + "hub/home")
         page.click("#nav-office")
         page.wait_for_selector("#classes-table tbody tr")
         form = page.locator("#create-class")
@@ -299,6 +300,8 @@ def test_students_and_instructors_are_refused(
     ]
     page = login(browser, campus_hub, student["name"], student["password"])
     try:
+        # The Hub's navigation is there (Password), without the Office.
+        assert page.locator("#nav-password").count() == 1
         assert page.locator("#nav-office").count() == 0
         for url in urls:
             resp = page.goto(campus_hub.url + url)
@@ -325,8 +328,7 @@ def test_students_and_instructors_are_refused(
     instructor = campus_hub.demo("instructor")
     page = login(browser, campus_hub, instructor["name"], instructor["password"])
     try:
-        # From a Hub page (a sign-in may land in the person's own JupyterLab instead)
-        page.goto(campus_hub.url + "hub/home")
+        # From the Hub's home page, where the sign-in lands
         page.click("#nav-office")
         page.wait_for_selector("#classes-table tbody tr td a")
         assert page.locator("#read-only-note").is_visible()
