@@ -664,6 +664,8 @@ class Autograder:
                 with contextlib.suppress(Exception):
                     ex.kc.stop_channels()
             kernel.kill()
+            if visible is not None:
+                session.hidden_source_loaded()
         if ex.limit_hit:
             status = ex.limit_hit
         elif status == "ok" and session.scratch_full():

@@ -16,6 +16,11 @@ notebook is run twice in the submission's sandbox, each time in a fresh kernel:
 A notebook without hidden tests runs once: its graded run never held hidden source. The
 cost is a second execution of each notebook that has hidden tests.
 
+A kernel that held hidden source can leave it behind for a later kernel of the sandbox (a
+file in the scratch space, a process that outlives it): the autograder tells the session
+(`hidden_source_loaded`), which clears both before the next kernel starts (local.py), and the
+sandbox refuses the IPC that outlives them (seccomp.py).
+
 What remains is inherent to showing scores at all: a student's function called by a hidden
 test can make that test pass or fail depending on what it reads, one bit per graded cell
 per submission.

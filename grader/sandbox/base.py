@@ -175,6 +175,11 @@ class SandboxSession(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None: ...
 
+    def hidden_source_loaded(self) -> None:  # noqa: B027 - a no-op where kernels share nothing
+        """A kernel of this session was given hidden tests (hidden.py): whatever it could leave
+        behind (files, processes) must not reach a later kernel, whose outputs the student may
+        see. A sandbox whose kernels share nothing (one container each) has nothing to do."""
+
     def scratch_full(self) -> bool:
         """Whether the session's capped scratch space is (nearly) full: a "disk limit".
         A sandbox without a cap never is."""

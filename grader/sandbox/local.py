@@ -36,6 +36,7 @@ from typing import Any
 
 from .base import KernelExit, KernelSpec, Limits, SandboxKernel, SandboxRunner, SandboxSession
 from .pipeclient import PipeKernelClient
+from .seccomp import ipc_denied_program
 from .zygote import ipython_kernel_options
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ DEMOTED_NICE = 19
 # How long a forked IPython kernel may take to connect its socket (it does so at once).
 KERNEL_CONNECT_SECONDS = 30.0
 SANDBOX_TMP = "/tmp"  # noqa: S108 - inside the sandbox: the slot's private scratch folder
+SECCOMP_FD = "{seccomp-fd}"  # in the fork server's command: the descriptor of the filter
 # Only what a kernel needs from /etc; the rest (and the grader's data) stays invisible.
 ETC_FILES = (
     "/etc/ld.so.cache",
@@ -101,14 +103,29 @@ class Zygote:
     """The fork server of one slot, and the thread that reads its answers."""
 
     def __init__(self, argv: list[str]) -> None:
-        self.proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            start_new_session=True,
-            # Nothing of the grader's environment (its Hub token above all) goes in.
-            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
-        )
+        # bubblewrap reads the seccomp filter (seccomp.py) from a descriptor it inherits.
+        fds: tuple[int, ...] = ()
+        if SECCOMP_FD in argv:
+            program = ipc_denied_program()
+            assert program is not None  # _bwrap_argv asks for a filter only where there is one
+            fd = os.memfd_create("nbcampus-seccomp", 0)
+            os.write(fd, program)
+            os.lseek(fd, 0, os.SEEK_SET)
+            argv = [str(fd) if a == SECCOMP_FD else a for a in argv]
+            fds = (fd,)
+        try:
+            self.proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                start_new_session=True,
+                pass_fds=fds,
+                # Nothing of the grader's environment (its Hub token above all) goes in.
+                env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+            )
+        finally:
+            for fd in fds:
+                os.close(fd)
         self._lock = threading.Lock()
         self._next = 0
         self._waiting: dict[int, tuple[threading.Event, dict[str, Any]]] = {}
@@ -261,20 +278,40 @@ class LocalSession(SandboxSession):
         self.slot = slot
         self.limits = limits
         self.kernels: list[LocalKernel] = []
+        self._held_hidden = False  # a kernel got hidden tests: scrub before the next one
+        self._scrubbed = False
+
+    def hidden_source_loaded(self) -> None:
+        self._held_hidden = True
 
     def start_kernel(self, spec: KernelSpec) -> LocalKernel:
         slot = self.slot
+        if self._held_hidden:
+            self._scrub()
         want = (spec, tuple(sorted(self.limits.rlimits().items())))
         kernel = slot.take_ready() if slot.want and slot.want[0] == want else None
         if kernel is None:
             kernel = slot.spawn(spec, self.limits)
         self.kernels.append(kernel)
-        # Learn what to fork ahead for the next submission: the kernels this one used.
+        # Learn what to fork ahead for the next submission: the kernels this one used before
+        # its first scrub (a scrub ends the kernels forked ahead, unused).
         if not self.kernels[:-1]:
             slot.want = (want, self.limits, 0)
-        if slot.want and slot.want[0] == want:
+        if slot.want and slot.want[0] == want and not self._scrubbed:
             slot.want = (want, self.limits, min(len(self.kernels), self.runner.prestart_max))
         return kernel
+
+    def _scrub(self) -> None:
+        """Leave nothing of the kernels so far to the next one: every process of the sandbox
+        user is killed (a kernel's daemons, the kernels forked ahead) and the scratch folder
+        emptied. What lives in the IPC namespace instead the seccomp filter never lets in."""
+        for kernel in self.kernels:
+            kernel.kill()
+        self.slot.ready.clear()
+        self.slot.zygote.request("reap", timeout=30)
+        self.slot.wipe_scratch()
+        self._held_hidden = False
+        self._scrubbed = True
 
     def scratch_full(self) -> bool:
         return self.slot.scratch_full()
@@ -432,10 +469,15 @@ class Slot:
 
     def wipe(self) -> None:
         # Empty the folders but keep them: the sandbox's bind mounts point at these inodes.
-        for folder in (self.sub, self.tmp):
-            folder.mkdir(parents=True, exist_ok=True)
-            _clear(folder, self.mount_points)
+        self.sub.mkdir(parents=True, exist_ok=True)
+        _clear(self.sub, self.mount_points)
         os.chmod(self.sub, 0o755)  # noqa: S103 - read by the slot user
+        self.wipe_scratch()
+
+    def wipe_scratch(self) -> None:
+        """Empty the sandbox's /tmp (the slot user's HOME and TMPDIR)."""
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        _clear(self.tmp, self.mount_points)
         os.chown(self.tmp, self.uid, self.uid)
         os.chmod(self.tmp, 0o700)
 
@@ -706,6 +748,10 @@ class BubblewrapRunner(SandboxRunner):
             if parent not in made:
                 argv += ["--perms", "0755", "--dir", parent]
         argv += ["--bind", str(slot.tmp), str(slot.tmp)]
+        if ipc_denied_program() is not None:
+            argv += ["--seccomp", SECCOMP_FD]
+        else:
+            log.warning("no seccomp filter for %s: System V IPC stays open", os.uname().machine)
         argv += ["--chdir", "/submission", "--"]
         argv += [self.python, "-I", "-S", "-c", _ZYGOTE_BOOT, str(slot.uid), *self.preload]
         return argv

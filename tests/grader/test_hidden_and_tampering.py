@@ -422,3 +422,68 @@ def test_more_tampering_channels_are_caught(course, student: str, channel: str, 
     assert channel in seen
     assert tests["t_visible"]["score"] == 0 and tests["t_visible"]["error"] == "TamperingDetected"
     assert result.score == 0.0
+
+
+# The student's function, called by the hidden test, keeps what the kernel holds (IPython's
+# history, with the hidden test in it) where a later kernel of the same sandbox could find it:
+# a file in the scratch folder, and a process that outlives its kernel and writes it again.
+KEEP = (
+    "import subprocess, sys\n"
+    "def add(a, b):\n"
+    "    held = repr(get_ipython().user_ns['In'])\n"
+    "    with open('/tmp/kept.txt', 'w') as f:\n"
+    "        f.write(held)\n"
+    "    again = 'import sys, time\\nfor _ in range(200):\\n'\n"
+    "    again += '    open(\"/tmp/again.txt\", \"w\").write(sys.argv[1]); time.sleep(0.05)'\n"
+    "    subprocess.Popen([sys.executable, '-c', again, held], start_new_session=True)\n"
+    "    return a + b"
+)
+# Before the answer: what a kernel finds there (in the graded run nothing yet).
+FIND = (
+    "import os, time\n"
+    "time.sleep(0.3)\n"
+    "for path in ('/tmp/kept.txt', '/tmp/again.txt'):\n"
+    "    if os.path.exists(path):\n"
+    "        print(path, open(path).read()[::-1])"
+)
+# After the tests: the graded run shows the kept copies exist (and forces the second run).
+LEFT = (
+    "import os, time\n"
+    "time.sleep(0.5)\n"
+    "print(sorted(p for p in ('/tmp/kept.txt', '/tmp/again.txt') if os.path.exists(p)))"
+)
+
+
+def test_what_the_graded_run_leaves_behind_never_reaches_the_student(course) -> None:
+    result, html = grade(course, "keeper", KEEP, before=[FIND], after=[LEFT])
+    graded = json.dumps(result.notebooks[0].notebook)
+    assert "['/tmp/again.txt', '/tmp/kept.txt']" in graded  # the attack did keep its copies
+    for text in student_receives(result, html):
+        assert not leaks(text)
+    assert result.notebooks[0].feedback["cells"][1]["outputs"] == []  # found nothing
+    assert result.score == 4.0
+
+
+# System V shared memory and message queues and POSIX message queues outlive every process
+# and file of the sandbox: their calls are refused (seccomp.py).
+IPC = (
+    "import ctypes, ctypes.util, os\n"
+    "libc = ctypes.CDLL(ctypes.util.find_library('c'), use_errno=True)\n"
+    "rt = ctypes.CDLL('librt.so.1', use_errno=True)\n"
+    "for name, call in (\n"
+    "    ('shmget', lambda: libc.shmget(0x5151, 4096, 0o1600)),\n"
+    "    ('semget', lambda: libc.semget(0x5152, 1, 0o1600)),\n"
+    "    ('msgget', lambda: libc.msgget(0x5153, 0o1600)),\n"
+    "    ('mq_open', lambda: rt.mq_open(b'/kept', os.O_CREAT | os.O_RDWR, 0o600, None)),\n"
+    "):\n"
+    "    ctypes.set_errno(0)\n"
+    "    print(name, call(), os.strerror(ctypes.get_errno()))"
+)
+
+
+def test_ipc_that_outlives_processes_is_refused(course) -> None:
+    result, _html = grade(course, "ipc", RIGHT, before=[IPC])
+    out = "".join(o.get("text", "") for o in result.notebooks[0].notebook["cells"][1]["outputs"])
+    for name in ("shmget", "semget", "msgget", "mq_open"):
+        assert f"{name} -1 Operation not permitted" in out, out
+    assert result.score == 4.0
