@@ -434,7 +434,7 @@ KEEP = (
     "    with open('/tmp/kept.txt', 'w') as f:\n"
     "        f.write(held)\n"
     "    again = 'import sys, time\\nfor _ in range(200):\\n'\n"
-    "    again += '    open(\"/tmp/again.txt\", \"w\").write(sys.argv[1]); time.sleep(0.05)'\n"
+    '    again += \'    open("/tmp/again.txt", "w").write(sys.argv[1]); time.sleep(0.05)\'\n'
     "    subprocess.Popen([sys.executable, '-c', again, held], start_new_session=True)\n"
     "    return a + b"
 )
