@@ -420,21 +420,21 @@ def forget_prepared_kernel() -> None:
 
 
 def reap_user(uid: int) -> None:
-    """Kill every process of the sandbox user: a fork that becomes the user and kills -1."""
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.setgroups([])
-            os.setgid(uid)
-            os.setuid(uid)
-            for _ in range(3):
-                try:
-                    os.kill(-1, signal.SIGKILL)
-                except ProcessLookupError:
-                    break
-        finally:
-            os._exit(0)
-    os.waitpid(pid, 0)
+    """Kill every process of the sandbox user, from this process. With the user's id as its
+    effective one and its capabilities so suspended, `kill(-1)` reaches the processes whose
+    real or saved id is the user's, or root's: of those only a kernel forked but not yet
+    become the user (the sandbox's init and this process are never signalled). The real and
+    saved ids stay root's, so no process of the user may signal this one meanwhile. No fork
+    of this large process (a reap runs between a submission's kernels)."""
+    os.setresuid(0, uid, 0)
+    try:
+        for _ in range(3):
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except ProcessLookupError:
+                break
+    finally:
+        os.setresuid(0, 0, 0)
 
 
 def main() -> None:
