@@ -479,7 +479,9 @@ class Slot:
         self.tmp.mkdir(parents=True, exist_ok=True)
         _clear(self.tmp, self.mount_points)
         os.chown(self.tmp, self.uid, self.uid)
-        os.chmod(self.tmp, 0o700)
+        # Others may pass through (not list): the fork server, root without the capability to
+        # override permissions, reaches the kernels' folders and the grader's files in them.
+        os.chmod(self.tmp, 0o711)  # noqa: S103
 
 
 # What an IPython kernel imports on its way to ready, imported once by each slot's fork server
@@ -696,12 +698,18 @@ class BubblewrapRunner(SandboxRunner):
             "--setenv",
             "PYDEVD_DISABLE_FILE_VALIDATION",
             "1",
-            # The fork server needs these two to drop each kernel to the slot's user, and the
-            # third to lower a runaway kernel's CPU priority (the kernels keep none of them).
+            # The fork server, root, keeps only what it uses (bubblewrap run by root keeps
+            # every capability otherwise): two to drop each kernel to the slot's user, one to
+            # signal kernels, one to lower a runaway kernel's CPU priority. The kernels keep
+            # none of them.
+            "--cap-drop",
+            "ALL",
             "--cap-add",
             "CAP_SETUID",
             "--cap-add",
             "CAP_SETGID",
+            "--cap-add",
+            "CAP_KILL",
             "--cap-add",
             "CAP_SYS_NICE",
             "--proc",

@@ -57,14 +57,6 @@ def become_kernel(req: dict, uid: int) -> None:
     """In the forked child: confine, then run the kernel (never returns)."""
     try:
         os.setsid()
-        log = os.open(req["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        os.dup2(log, 1)
-        os.dup2(log, 2)
-        os.close(null)
-        os.close(log)
-        os.fchown(1, uid, uid)
         # The connection file (its key above all) is the grader's: read it while still root
         # and hand it to the kernel as a memory file of its own.
         conn = req.get("connection_file")
@@ -89,6 +81,14 @@ def become_kernel(req: dict, uid: int) -> None:
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)  # drops every capability the fork server had
+        # The kernel's log, made as the user in the kernel's folder (the user's own).
+        log = os.open(req["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.close(null)
+        os.close(log)
         os.chdir(req["cwd"])
         os.environ.clear()
         os.environ.update(req["env"])

@@ -149,3 +149,33 @@ def test_every_kernel_takes_its_own_copy_of_the_shell_made_before_the_fork(cours
     assert "kernel KernelOfPreparedShell True" in shown, shown
     assert "magic False" in shown, shown
     assert result.score == 6.0
+
+
+# What the kernel and the fork server above it (found by its command line) may do as root.
+CAPABILITIES = """
+import glob
+def caps(status):
+    return {k: v.strip() for k, v in (line.split(':', 1) for line in status.splitlines())
+            if k in ('CapPrm', 'CapEff', 'CapAmb')}
+print('kernel', caps(open('/proc/self/status').read()))
+for cmdline in glob.glob('/proc/[0-9]*/cmdline'):
+    if b'zygote.py' in open(cmdline, 'rb').read():
+        print('fork server', caps(open(cmdline[:-len('cmdline')] + 'status').read()))
+"""
+
+
+def test_kernels_hold_no_capability_and_the_fork_server_only_its_four(course) -> None:
+    root, subs = course
+    runner = BubblewrapRunner(slots=1, prestart_max=0)
+    runner.start()
+    try:
+        result, _shown = grade(root, subs, runner, "caps", CAPABILITIES)
+    finally:
+        runner.stop()
+    first = next(n for n in result.notebooks if n.name == "a_first")
+    said = "".join(o.get("text", "") for c in first.notebook.cells for o in c.get("outputs", []))
+    none = "0000000000000000"
+    assert f"kernel {{'CapPrm': '{none}', 'CapEff': '{none}', 'CapAmb': '{none}'}}" in said, said
+    # CAP_KILL (5), CAP_SETGID (6), CAP_SETUID (7), CAP_SYS_NICE (23): nothing else
+    four = f"{(1 << 5) | (1 << 6) | (1 << 7) | (1 << 23):016x}"
+    assert f"fork server {{'CapPrm': '{four}', 'CapEff': '{four}', 'CapAmb': '{four}'}}" in said
