@@ -30,7 +30,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from nbcampus.headers import hub_tornado_settings
-from nbcampus.hub.admin.pages import nav_role
+from nbcampus.hub.admin.pages import nav_role, sign_in_destination
 from nbcampus.hub.authoring import authoring_env
 from nbcampus.hub.dashboards.nav import nav_dashboards
 from nbcampus.hub.office.access import nav_flag as office_nav_flag
@@ -91,6 +91,8 @@ c.JupyterHub.template_vars = {
     # the navigation's "Admin" (accounts, course review, settings): admins and staff
     "nbcampus_admin_role": nav_role(settings.database_url("campus")),
 }
+# After signing in: staff to the Office, admins to the admin pages, everyone else to their Lab.
+c.JupyterHub.default_url = sign_in_destination(settings.database_url("campus"))
 # NBCAMPUS_LTI=1: launches from Moodle/Canvas (LTI 1.3 and 1.1) next to local passwords.
 # Register platforms with `nbcampus lti add-platform`; the URLs for the LMS: `nbcampus lti urls`.
 if lti_on:

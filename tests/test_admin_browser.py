@@ -146,3 +146,33 @@ def test_admin_disables_an_account_and_publishes_a_reviewed_course(
     finally:
         context.close()
         bob.context.close()
+
+
+@pytest.mark.parametrize("campus_hub", ["sqlite"], indirect=True)
+def test_staff_and_admins_start_their_day_on_their_pages_not_in_a_lab(
+    campus_hub: CampusHub, browser, output_dir: Path
+) -> None:
+    """Signing in without a `next`: staff land in the Office, admins on the admin pages, and
+    neither gets a JupyterLab started; an instructor still lands in their Lab."""
+    hub = campus_hub
+    for role, path, ready in (
+        ("staff", "/hub/office/classes", "#classes-table tbody tr td a"),
+        ("admin", "/hub/campus-admin/accounts", "#accounts"),
+    ):
+        person = hub.demo(role)
+        page = sign_in(browser, hub, person["name"], person["password"], wait="load")
+        try:
+            assert page.url.endswith(path), page.url
+            page.wait_for_selector(ready)
+            if role == "staff":
+                page.screenshot(path=str(output_dir / "staff-signs-in-to-the-office.png"))
+        finally:
+            page.context.close()
+        user = hub.admin_client().get(f"hub/api/users/{person['name']}").json()
+        assert user["servers"] == {}, user  # no server started for them
+    instructor = hub.demo("instructor")
+    page = sign_in(browser, hub, instructor["name"], instructor["password"], wait="load")
+    try:
+        assert f"/user/{instructor['name']}/lab" in page.url, page.url
+    finally:
+        page.context.close()

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from jupyterhub.handlers import BaseHandler
-from jupyterhub.utils import new_token
+from jupyterhub.utils import new_token, url_path_join
 from sqlalchemy.orm import Session, sessionmaker
 from tornado import web
 
@@ -65,6 +65,24 @@ def nav_role(db_url: str) -> Callable[[Any], str | None]:
         return account.role if account and account.role in ("admin", "staff") else None
 
     return role
+
+
+# Where a role's day starts: staff run classes in the Office, admins run the school.
+ROLE_HOME = {"staff": "office/classes", "admin": "campus-admin/accounts"}
+
+
+def sign_in_destination(db_url: str) -> Callable[[Any], str]:
+    """`c.JupyterHub.default_url`: after signing in (or at `/`), staff and admins go to their
+    pages instead of starting a JupyterLab they do not use (a server each, about 2 CPU-s and
+    its memory); instructors and students go to their Lab ("": the Hub's own default). A
+    `next` in the URL still wins. Read from the campus's accounts, as the navigation is."""
+    role_of = nav_role(db_url)
+
+    def destination(handler: Any) -> str:
+        home = ROLE_HOME.get(role_of(handler.current_user) or "")
+        return url_path_join(handler.hub.base_url, home) if home else ""
+
+    return destination
 
 
 class AdminPage(BaseHandler):
