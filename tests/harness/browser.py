@@ -105,7 +105,9 @@ def open_lab(
     timeout: float = 120_000,
     **options: Any,
 ) -> Any:
-    """`sign_in` and `lab_ready` in one: a fresh context in `name`'s loaded Lab."""
+    """`sign_in` and `lab_ready` in one: a fresh context in `name`'s loaded Lab (through the
+    Hub's spawn page: staff and admins land on their own pages otherwise)."""
+    options.setdefault("next_", "hub/spawn")
     page = sign_in(browser, hub, name, password, **options)
     try:
         return lab_ready(page, timeout)
