@@ -309,6 +309,7 @@ class LocalSession(SandboxSession):
             kernel.kill()
         self.slot.ready.clear()
         self.slot.zygote.request("reap", timeout=30)
+        self.slot.wait_until_reaped()
         self.slot.wipe_scratch()
         self._held_hidden = False
         self._scrubbed = True
@@ -355,6 +356,32 @@ class Slot:
         self.want: tuple[Any, Limits, int] | None = None
         self.scratch_bytes = 0  # the size of the tmpfs mounted on `tmp`; 0: not capped
         self.cgroup: Path | None = None  # the slot's memory cgroup, when the machine has one
+        self.own_processes: set[str] = set()  # in the cgroup, the sandbox's own (not kernels)
+
+    def note_own_processes(self) -> None:
+        """The sandbox's own processes (bubblewrap, its init, the fork server), once it is
+        ready: every other process in the slot's cgroup is a kernel or one of its children."""
+        self.own_processes = self._cgroup_processes() or set()
+
+    def _cgroup_processes(self) -> set[str] | None:
+        if self.cgroup is None:
+            return None
+        try:
+            return set((self.cgroup / "cgroup.procs").read_text().split())
+        except OSError:
+            return None
+
+    def wait_until_reaped(self, timeout: float = 5.0) -> None:
+        """After a reap, until the killed processes have exited (a cgroup lists no zombie): a
+        process killed in the middle of a system call (a file's creation, say) finishes that
+        call first, which could otherwise land after the scratch space was emptied."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            left = self._cgroup_processes()
+            if left is None or left <= self.own_processes:
+                return
+            time.sleep(0.001)
+        log.warning("sandbox slot %s: processes still there after a reap", self.index)
 
     def scratch_full(self) -> bool:
         """The capped scratch space has (nearly) nothing left: a "disk limit"."""
@@ -605,6 +632,7 @@ class BubblewrapRunner(SandboxRunner):
         for slot in self._slots:
             if not slot.zygote.ready.wait(60) or not slot.zygote.alive():
                 raise SandboxError("the grading sandbox did not start (is bwrap usable here?)")
+            slot.note_own_processes()
             self._free.put(slot)
 
     def _claim_uid(self) -> int:
@@ -774,6 +802,7 @@ class BubblewrapRunner(SandboxRunner):
                 slot.zygote = Zygote(self._zygote_argv(slot))
                 if not slot.zygote.ready.wait(60):
                     raise SandboxError("the grading sandbox did not restart")
+                slot.note_own_processes()
             for src in (submission_dir, material_dir):
                 if src is not None and src.exists():
                     shutil.copytree(src, slot.sub, dirs_exist_ok=True, symlinks=False)
@@ -792,6 +821,7 @@ class BubblewrapRunner(SandboxRunner):
         try:
             if slot.zygote.alive():
                 slot.zygote.request("reap", timeout=30)
+                slot.wait_until_reaped()
         except SandboxError:
             slot.zygote.stop()
         slot.wipe()
