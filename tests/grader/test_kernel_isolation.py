@@ -82,15 +82,26 @@ def grade(root: Path, subs: Path, runner: BubblewrapRunner, student: str, attack
     return result, shown
 
 
-def test_a_startup_file_planted_by_one_notebook_never_runs_in_the_next(course) -> None:
-    root, subs = course
-    # Nothing forked ahead: the second notebook's kernel starts after the first one's cells ran.
+def grade_alone(root: Path, subs: Path, student: str, attack: str):
+    """`grade` on a runner of its own with nothing forked ahead: the second notebook's kernel
+    starts after the first one's cells ran."""
     runner = BubblewrapRunner(slots=1, prestart_max=0)
     runner.start()
     try:
-        result, shown = grade(root, subs, runner, "planter", PLANT_STARTUP)
+        return grade(root, subs, runner, student, attack)
     finally:
         runner.stop()
+
+
+def said_in_first(result) -> str:
+    """What the first notebook's cells printed."""
+    first = next(n for n in result.notebooks if n.name == "a_first")
+    return "".join(o.get("text", "") for c in first.notebook.cells for o in c.get("outputs", []))
+
+
+def test_a_startup_file_planted_by_one_notebook_never_runs_in_the_next(course) -> None:
+    root, subs = course
+    result, shown = grade_alone(root, subs, "planter", PLANT_STARTUP)
     assert "clean" in shown and "REACHED" not in shown
     assert result.score == 6.0
 
@@ -104,8 +115,7 @@ def test_a_kernel_forked_ahead_cannot_be_driven_by_another(course) -> None:
         result, shown = grade(root, subs, runner, "driver", DRIVE_OTHER_KERNELS)
     finally:
         runner.stop()
-    first = next(n for n in result.notebooks if n.name == "a_first")
-    said = "".join(o.get("text", "") for c in first.notebook.cells for o in c.get("outputs", []))
+    said = said_in_first(result)
     assert "reached 0" in said, said
     assert "clean" in shown and "REACHED" not in shown
 
@@ -166,14 +176,8 @@ for cmdline in glob.glob('/proc/[0-9]*/cmdline'):
 
 def test_kernels_hold_no_capability_and_the_fork_server_only_its_four(course) -> None:
     root, subs = course
-    runner = BubblewrapRunner(slots=1, prestart_max=0)
-    runner.start()
-    try:
-        result, _shown = grade(root, subs, runner, "caps", CAPABILITIES)
-    finally:
-        runner.stop()
-    first = next(n for n in result.notebooks if n.name == "a_first")
-    said = "".join(o.get("text", "") for c in first.notebook.cells for o in c.get("outputs", []))
+    result, _shown = grade_alone(root, subs, "caps", CAPABILITIES)
+    said = said_in_first(result)
     none = "0000000000000000"
     assert f"kernel {{'CapPrm': '{none}', 'CapEff': '{none}', 'CapAmb': '{none}'}}" in said, said
     # CAP_KILL (5), CAP_SETGID (6), CAP_SETUID (7), CAP_SYS_NICE (23): nothing else
