@@ -305,8 +305,6 @@ class LocalSession(SandboxSession):
         """Leave nothing of the kernels so far to the next one: every process of the sandbox
         user is killed (a kernel's daemons, the kernels forked ahead) and the scratch folder
         emptied. What lives in the IPC namespace instead the seccomp filter never lets in."""
-        for kernel in self.kernels:
-            kernel.kill()
         self.slot.ready.clear()
         self.slot.zygote.request("reap", timeout=30)
         self.slot.wait_until_reaped()
