@@ -248,7 +248,7 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
-def _exporter() -> HTMLExporter:
+def _new_exporter() -> HTMLExporter:
     """nbgrader's feedback exporter (GenerateFeedback's HTMLExporter settings)."""
     import nbgrader
 
@@ -262,6 +262,40 @@ def _exporter() -> HTMLExporter:
     # Student outputs are untrusted: sanitized HTML, and no script or CDN (the CSP forbids it).
     c.HTMLExporter.sanitize_html = True
     return HTMLExporter(config=c)
+
+
+class _Rendering(threading.local):
+    """Per rendering thread: its exporter, kept because compiling the templates costs about
+    0.2 s of CPU per exporter (a new one per page doubled a small page's cost), and the
+    deadline of the page it is rendering (None: no page under way)."""
+
+    exporter: HTMLExporter | None = None
+    deadline: float | None = None
+
+
+_rendering = _Rendering()
+
+
+def _exporter() -> HTMLExporter:
+    """This thread's feedback exporter; its template filters check the thread's deadline."""
+    if _rendering.exporter is None:
+        exporter = _new_exporter()
+        env = exporter.environment
+
+        def bounded(f: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(f)
+            def call(*args: Any, **kwargs: Any) -> Any:
+                deadline = _rendering.deadline
+                if deadline is not None and time.monotonic() > deadline:
+                    raise FeedbackTooSlow
+                return f(*args, **kwargs)
+
+            return call
+
+        for name, f in list(env.filters.items()):
+            env.filters[name] = bounded(f)
+        _rendering.exporter = exporter
+    return _rendering.exporter
 
 
 # Rendering is bounded by what it renders: at most this many cells (graded cells always stay)
@@ -279,25 +313,13 @@ class FeedbackTooSlow(Exception):  # noqa: N818 - a result, not a failure of the
 
 
 @contextlib.contextmanager
-def _time_bound(exporter: HTMLExporter, seconds: float) -> Iterator[None]:
+def _time_bound(seconds: float) -> Iterator[None]:
     """Raise FeedbackTooSlow in this thread once `seconds` have passed: checked before every
-    template filter (each renders one cell's part: Markdown, highlighted code, an output),
-    and, for one filter call that runs on past the bound, raised into this thread by a timer
-    (at its next Python instruction; one long call inside C code still ends first)."""
-    deadline = time.monotonic() + seconds
-    env = exporter.environment
-
-    def bounded(f: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(f)
-        def call(*args: Any, **kwargs: Any) -> Any:
-            if time.monotonic() > deadline:
-                raise FeedbackTooSlow
-            return f(*args, **kwargs)
-
-        return call
-
-    for name, f in list(env.filters.items()):
-        env.filters[name] = bounded(f)
+    template filter of this thread's exporter (each renders one cell's part: Markdown,
+    highlighted code, an output), and, for one filter call that runs on past the bound, raised
+    into this thread by a timer (at its next Python instruction; one long call inside C code
+    still ends first)."""
+    _rendering.deadline = time.monotonic() + seconds
     ident = threading.get_ident()
     done = threading.Event()
 
@@ -315,6 +337,7 @@ def _time_bound(exporter: HTMLExporter, seconds: float) -> Iterator[None]:
     finally:
         done.set()
         timer.cancel()
+        _rendering.deadline = None
 
 
 def too_large_page(resources: Mapping[str, Any], seconds: float) -> str:
@@ -407,7 +430,7 @@ def render_feedback(
         markers.update(mark_rubric(nb, rubric))
     exporter = _exporter()
     try:
-        with _time_bound(exporter, seconds):
+        with _time_bound(seconds):
             html, _ = exporter.from_notebook_node(nb, resources=resources)
     except FeedbackTooSlow:
         log.info("feedback of %s/%s/%s: past %g s", student, assignment, notebook, seconds)

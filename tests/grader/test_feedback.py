@@ -108,8 +108,18 @@ def test_feedback_rendering_is_bounded_in_time(graded) -> None:
     took = time.monotonic() - t0
     assert "too large to show" not in full and "f29" in full
     bound = took / 10
-    t0 = time.monotonic()
-    page = render_feedback(root, "c1", "a1", "slow", "add", seconds=bound)
-    assert time.monotonic() - t0 < took / 2
-    assert "too large to show" in page
-    assert f"Score: {result.score:g} / {result.max_score:g}" in page
+
+    def bounded_render() -> tuple[float, str]:
+        t0 = time.monotonic()
+        page = render_feedback(root, "c1", "a1", "slow", "add", seconds=bound)
+        return time.monotonic() - t0, page
+
+    # The best of three: one render on a busy machine may lose its core for longer than the
+    # bound (a whole suite's CI run once saw one take longer than the unbounded render).
+    tries = [bounded_render() for _ in range(3)]
+    assert min(t for t, _ in tries) < took / 2, (took, [t for t, _ in tries])
+    for _, page in tries:
+        assert "too large to show" in page
+        assert f"Score: {result.score:g} / {result.max_score:g}" in page
+    # The thread's exporter is kept between pages: the next page has its own bound again.
+    assert "f29" in render_feedback(root, "c1", "a1", "slow", "add")
