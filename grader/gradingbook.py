@@ -8,7 +8,7 @@ steps (nbgrader's own code, unchanged) get the grading's one `GradingGradebook` 
 
 - the assignment, its notebooks and their source, grade, solution and task cells are read
   once per grading (a grading never changes them), and each step's lookup is a dict hit;
-- the student's grades and comments are read once per notebook;
+- the student's grades and comments are read once per submission, for all its notebooks;
 - a step's commit flushes new rows only (changed ones go together, in one batched UPDATE):
   the grading commits once when the submission is recorded and once per notebook, after its
   grades, so no write lock is held while a kernel runs;
@@ -240,25 +240,37 @@ class GradingGradebook(Gradebook):
         return sub, notebooks, grades
 
     def _submitted_cells(self, notebook: str, assignment: str, student: str) -> dict[str, Any]:
-        """The student's grades and comments of one notebook by cell name, read once."""
+        """The student's grades and comments of one notebook by cell name: read for every
+        notebook of the submission at its first use (two queries, not two per notebook)."""
         key = (assignment, notebook, student)
         if key not in self._submitted:
-            base = self._notebook_cells(notebook, assignment).get("base")
-            if not base:
+            if not self._notebook_cells(notebook, assignment).get("base"):
                 return {}
-            by_id = {c.id: c for c in base.values()}
-            snb = self.find_submission_notebook(notebook, assignment, student)
-            grades, comments = {}, {}
-            for grade in self.session.query(Grade).filter(Grade.notebook_id == snb.id):
-                cell = by_id.get(grade.cell_id)
+            self.find_submission_notebook(notebook, assignment, student)  # loads them all
+            notebooks = self._submitted_notebooks[(assignment, student)]
+            names = {snb.id: name for name, snb in notebooks.items()}
+            cells = {
+                name: {
+                    c.id: c for c in self._notebook_cells(name, assignment).get("base", {}).values()
+                }
+                for name in notebooks
+            }
+            found: dict[str, dict[str, Any]] = {
+                n: {"grades": {}, "comments": {}} for n in notebooks
+            }
+            for grade in self.session.query(Grade).filter(Grade.notebook_id.in_(list(names))):
+                name = names[grade.notebook_id]
+                cell = cells[name].get(grade.cell_id)
                 if isinstance(cell, GradeCell | TaskCell):
-                    grades[cell.name] = grade
-            for comment in self.session.query(Comment).filter(Comment.notebook_id == snb.id):
-                cell = by_id.get(comment.cell_id)
+                    found[name]["grades"][cell.name] = grade
+            for comment in self.session.query(Comment).filter(Comment.notebook_id.in_(list(names))):
+                name = names[comment.notebook_id]
+                cell = cells[name].get(comment.cell_id)
                 if isinstance(cell, SolutionCell | TaskCell):
-                    comments[cell.name] = comment
-            self._submitted[key] = {"grades": grades, "comments": comments}
-        return self._submitted[key]
+                    found[name]["comments"][cell.name] = comment
+            for name, entries in found.items():
+                self._submitted[(assignment, name, student)] = entries
+        return self._submitted.get(key, {})
 
     def find_grade(self, grade_cell: str, notebook: str, assignment: str, student: str) -> Grade:
         found = self._submitted_cells(notebook, assignment, student).get("grades", {})
