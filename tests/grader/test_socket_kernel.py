@@ -4,9 +4,9 @@ notebook's outputs are those of IPython's own kernel, cell by cell.
 The same notebook runs through nbclient twice: on the stock kernel (`python -m
 ipykernel_launcher`, ZeroMQ, started by jupyter_client) and on a sandbox kernel of the local
 runner. Streams (Python's and the file descriptors'), results, rich displays, errors and
-their tracebacks, input refused, top-level await and a running event loop, SystemExit and
-the execution counts must agree; what a child process writes to the descriptor is shown in
-its cell (IPython's kernel forwards it too late for nbclient).
+their tracebacks, input refused, top-level await and a running event loop, SystemExit,
+the execution counts and user expressions must agree; what a child process writes to the
+descriptor is shown in its cell (IPython's kernel forwards it too late for nbclient).
 """
 
 from __future__ import annotations
@@ -158,3 +158,59 @@ def test_requests_behind_a_failed_one_are_aborted_and_the_next_one_runs(runner, 
             assert got == ("error", "aborted", "ok")
         finally:
             kc.stop_channels()
+
+
+# User expressions as the tamper checks use them (a str, signed) and what else a request may
+# ask: the socket kernel formats a plain str itself, everything else through IPython.
+EXPRESSIONS = {
+    "plain": "'a|b|' + 'c' * 3",
+    "quotes": '"it\'s \\"quoted\\"\\n\\ttabbed é ✓"',
+    "long": "'x' * 300 + '|' + 'y' * 300",
+    "number": "6 * 7",
+    "subclass": "type('Rich', (str,), {'_repr_html_': lambda self: '<b>rich</b>'})('r')",
+    "failing": "1 / 0",
+}
+SET_UP = "import sys"
+
+
+def _user_expressions_stock() -> dict:
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        reply = kc.execute(SET_UP, user_expressions=EXPRESSIONS, reply=True, timeout=60)
+        return reply["content"]["user_expressions"]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_user_expressions_answer_as_on_ipythons_own_kernel(runner, tmp_path) -> None:
+    with ThreadPoolExecutor(1) as pool:  # its own event loops, away from the suite's
+        want = pool.submit(_user_expressions_stock).result(timeout=120)
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    with runner.run(sub, None, Limits()) as session:
+        kernel = session.start_kernel(kernel_spec("python3"))
+        kc = kernel.client()
+
+        async def run() -> dict:
+            kc.start_channels()
+            await kc.wait_for_ready(timeout=60)
+            msg_id = kc.execute(SET_UP, user_expressions=EXPRESSIONS)
+            while True:
+                msg = await kc.shell_channel.get_msg(timeout=60)
+                if msg["parent_header"]["msg_id"] == msg_id:
+                    return msg["content"]["user_expressions"]
+
+        try:
+            with ThreadPoolExecutor(1) as pool:
+                got = pool.submit(asyncio.run, run()).result(timeout=120)
+        finally:
+            kc.stop_channels()
+    for key in ("plain", "quotes", "long", "number"):
+        assert got[key] == want[key], key
+    assert got["subclass"]["data"] == want["subclass"]["data"]
+    assert want["subclass"]["data"]["text/html"] == "<b>rich</b>"  # not taken for a plain str
+    assert got["failing"]["ename"] == want["failing"]["ename"] == "ZeroDivisionError"
+    assert want["long"]["data"] == {"text/plain": repr("x" * 300 + "|" + "y" * 300)}
